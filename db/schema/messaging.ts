@@ -1,0 +1,62 @@
+import { sql } from 'drizzle-orm';
+import { bigserial, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { channelIdentities, channelKind } from './people.js';
+
+/**
+ * Every inbound message we processed, by the platform's own id. The primary key is what makes a
+ * Telegram update or WeChat message delivered twice harmless.
+ */
+export const inboundMessages = pgTable(
+  'inbound_messages',
+  {
+    channel: channelKind('channel').notNull(),
+    messageRef: text('message_ref').notNull(),
+    identityId: uuid('identity_id'),
+    receivedAt: timestamp('received_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.channel, t.messageRef] })],
+);
+
+/** Where a person is in a conversation. Survives restarts because it lives here, not in memory. */
+export const dialogStates = pgTable('dialog_states', {
+  identityId: uuid('identity_id')
+    .primaryKey()
+    .references(() => channelIdentities.id, { onDelete: 'cascade' }),
+  flow: text('flow').notNull(),
+  step: text('step').notNull(),
+  data: jsonb('data').$type<Record<string, unknown>>().notNull().default({}),
+  /** The choices last shown, so "回复 1" on a channel without buttons maps to the right one. */
+  choices: jsonb('choices').$type<{ id: string; label: string }[]>().notNull().default([]),
+  updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
+/**
+ * 发件箱: each message to a person is written here in the same transaction as the change that
+ * causes it, then delivered by a `deliver` job whose id is the outbox id.
+ */
+export const outbox = pgTable(
+  'outbox',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    identityId: uuid('identity_id')
+      .notNull()
+      .references(() => channelIdentities.id, { onDelete: 'cascade' }),
+    channel: channelKind('channel').notNull(),
+    chatRef: text('chat_ref').notNull(),
+    /** A rendered-agnostic Reply (see src/dialog/reply.ts). */
+    payload: jsonb('payload').$type<Record<string, unknown>>().notNull(),
+    status: text('status', { enum: ['pending', 'sent', 'failed', 'blocked'] }).notNull().default('pending'),
+    attempts: integer('attempts').notNull().default(0),
+    lastError: text('last_error'),
+    /** Platform id of the sent message, where the platform gives one. */
+    sentRef: text('sent_ref'),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+    sentAt: timestamp('sent_at', { withTimezone: true }),
+  },
+  (t) => [
+    index('outbox_pending_idx')
+      .on(t.identityId, t.id)
+      .where(sql`${t.status} = 'pending'`),
+    index('outbox_identity_idx').on(t.identityId, t.id),
+  ],
+);

@@ -1,0 +1,43 @@
+import { z } from 'zod';
+import { channelSchema } from '../src/dialog/events.js';
+
+/**
+ * One place for queue names, job payload schemas and job options. Producers and workers both
+ * import from here, so a payload can't drift between them. Payloads carry ids, never personal
+ * data (no names, phones or message text).
+ */
+export const QUEUES = {
+  /** outbox row → channel. One queue per channel so each has its own rate limit. */
+  deliverTelegram: 'deliver-telegram',
+  deliverWechat: 'deliver-wechat',
+  deliverWeb: 'deliver-web',
+  /** Periodic: re-enqueue outbox rows left pending (Redis lost, crash between commit and enqueue). */
+  outboxSweep: 'outbox-sweep',
+} as const;
+
+export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
+
+export const deliverQueueFor = {
+  telegram: QUEUES.deliverTelegram,
+  wechat: QUEUES.deliverWechat,
+  web: QUEUES.deliverWeb,
+} as const;
+
+export const jobSchemas = {
+  deliver: z.object({ outboxId: z.number().int().positive(), channel: channelSchema }),
+  outboxSweep: z.object({}).strict(),
+} as const;
+
+export type DeliverJob = z.infer<typeof jobSchemas.deliver>;
+
+/** Deterministic job ids make a second enqueue of the same thing a no-op (BullMQ forbids ':' in ids). */
+export const jobIds = {
+  deliver: (outboxId: number) => `out-${outboxId}`,
+};
+
+export const defaultJobOptions = {
+  attempts: 8,
+  backoff: { type: 'exponential' as const, delay: 1000 },
+  removeOnComplete: { age: 3600, count: 10_000 },
+  removeOnFail: { age: 7 * 24 * 3600 },
+};

@@ -1,0 +1,174 @@
+import { z } from 'zod';
+
+/** The only reader of process.env: everything else receives a parsed Config. */
+
+export const ROLES = ['all', 'web', 'bot', 'worker'] as const;
+export const LOCALES = ['zh-CN', 'ko', 'en'] as const;
+export type Role = (typeof ROLES)[number];
+export type Locale = (typeof LOCALES)[number];
+
+const optionalString = z
+  .string()
+  .trim()
+  .transform((v) => (v === '' ? undefined : v))
+  .optional();
+
+const optionalUrl = (protocols: string[]) =>
+  optionalString.pipe(
+    z
+      .string()
+      .refine((v) => {
+        try {
+          return protocols.includes(new URL(v).protocol);
+        } catch {
+          return false;
+        }
+      }, `a URL starting with ${protocols.join(' or ')}`)
+      .optional(),
+  );
+
+const positiveInt = (def: number) => z.coerce.number().int().positive().default(def);
+
+const envSchema = z
+  .object({
+    LINLI_ROLE: z.enum(ROLES).default('all'),
+    PORT: z.coerce.number().int().min(1).max(65535).default(3000),
+    HOST: z.string().default('127.0.0.1'),
+    /** Public base URL used in links (defaults to http://localhost:PORT). */
+    PUBLIC_URL: optionalUrl(['http:', 'https:']),
+    DATA_DIR: z.string().min(1).default('./data'),
+    DEFAULT_LOCALE: z.enum(LOCALES).default('zh-CN'),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+
+    DATABASE_URL: optionalUrl(['postgres:', 'postgresql:']),
+    /** Port for the embedded PostgreSQL used when DATABASE_URL is unset. */
+    EMBEDDED_PG_PORT: positiveInt(54329),
+    REDIS_URL: optionalUrl(['redis:', 'rediss:']),
+    /** BullMQ namespace: a Redis key prefix, or a PostgreSQL schema on the PG backend. */
+    QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_{}-]+$/, 'letters, digits, _ - { }').default('linli'),
+
+    TELEGRAM_BOT_TOKEN: optionalString.pipe(
+      z.string().regex(/^\d+:[A-Za-z0-9_-]+$/, 'a bot token like 123456:ABC-DEF…').optional(),
+    ),
+    TELEGRAM_API_ROOT: optionalUrl(['http:', 'https:']),
+    TELEGRAM_WEBHOOK_URL: optionalUrl(['https:', 'http:']),
+    TELEGRAM_WEBHOOK_SECRET: optionalString.pipe(
+      z.string().regex(/^[A-Za-z0-9_-]{16,256}$/, '16–256 characters of A-Z a-z 0-9 _ -').optional(),
+    ),
+    /** Telegram limits (https://core.telegram.org/bots/faq): 30/s overall, 1/s per chat. */
+    TELEGRAM_RATE_GLOBAL_PER_SEC: positiveInt(30),
+    TELEGRAM_RATE_PER_CHAT_PER_SEC: positiveInt(1),
+    TELEGRAM_RATE_PER_GROUP_PER_MIN: positiveInt(20),
+
+    WECHATY_PUPPET: optionalString,
+    WECHATY_PUPPET_TOKEN: optionalString,
+    WECHATY_NAME: z.string().default('linli'),
+    WECHAT_RATE_GLOBAL_PER_SEC: positiveInt(5),
+    WECHAT_RATE_PER_CHAT_PER_SEC: positiveInt(1),
+
+    WEB_CHAT_ENABLED: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+    WEB_RATE_GLOBAL_PER_SEC: positiveInt(500),
+
+    /** Secret used to sign web-chat session cookies; generated per data dir when unset. */
+    SESSION_SECRET: optionalString.pipe(z.string().min(32, 'at least 32 characters').optional()),
+    /** Days a staff binding code stays valid. */
+    STAFF_CODE_TTL_DAYS: positiveInt(7),
+    /** Longest text a person may send in one message; longer input is refused politely. */
+    MAX_TEXT_LENGTH: positiveInt(2000),
+  })
+  .superRefine((env, ctx) => {
+    if (env.TELEGRAM_WEBHOOK_URL && !env.TELEGRAM_WEBHOOK_SECRET) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['TELEGRAM_WEBHOOK_SECRET'],
+        message: 'required when TELEGRAM_WEBHOOK_URL is set (Telegram sends it back so we can trust the caller)',
+      });
+    }
+    if (env.WECHATY_PUPPET_TOKEN && !env.WECHATY_PUPPET) {
+      ctx.addIssue({ code: 'custom', path: ['WECHATY_PUPPET'], message: 'required when WECHATY_PUPPET_TOKEN is set' });
+    }
+  });
+
+export type Env = z.infer<typeof envSchema>;
+
+export interface Config {
+  role: Role;
+  http: { port: number; host: string; publicUrl: string };
+  dataDir: string;
+  defaultLocale: Locale;
+  logLevel: Env['LOG_LEVEL'];
+  database: { url?: string; embeddedPort: number };
+  queue: { redisUrl?: string; prefix: string };
+  telegram?: {
+    token: string;
+    apiRoot?: string;
+    webhook?: { url: string; secret: string };
+    rate: { globalPerSec: number; perChatPerSec: number; perGroupPerMin: number };
+  };
+  wechat?: { puppet: string; token?: string; name: string; rate: { globalPerSec: number; perChatPerSec: number } };
+  web: { enabled: boolean; rate: { globalPerSec: number } };
+  sessionSecret?: string;
+  staffCodeTtlDays: number;
+  maxTextLength: number;
+}
+
+/** Thrown when the environment is wrong; the message names every bad variable and what it expects. */
+export class ConfigError extends Error {
+  constructor(readonly problems: { variable: string; expected: string }[]) {
+    super(
+      'linli cannot start: the configuration is invalid.\n' +
+        problems.map((p) => `  ${p.variable}: ${p.expected}`).join('\n'),
+    );
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses the environment once. Pass a plain object in tests. */
+export function loadConfig(source: Record<string, string | undefined> = process.env): Config {
+  const parsed = envSchema.safeParse(source);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((i) => ({
+        variable: String(i.path[0] ?? '(environment)'),
+        expected: i.message,
+      })),
+    );
+  }
+  const e = parsed.data;
+  return {
+    role: e.LINLI_ROLE,
+    http: { port: e.PORT, host: e.HOST, publicUrl: e.PUBLIC_URL ?? `http://localhost:${e.PORT}` },
+    dataDir: e.DATA_DIR,
+    defaultLocale: e.DEFAULT_LOCALE,
+    logLevel: e.LOG_LEVEL,
+    database: { url: e.DATABASE_URL, embeddedPort: e.EMBEDDED_PG_PORT },
+    queue: { redisUrl: e.REDIS_URL, prefix: e.QUEUE_PREFIX },
+    telegram: e.TELEGRAM_BOT_TOKEN
+      ? {
+          token: e.TELEGRAM_BOT_TOKEN,
+          apiRoot: e.TELEGRAM_API_ROOT,
+          webhook:
+            e.TELEGRAM_WEBHOOK_URL && e.TELEGRAM_WEBHOOK_SECRET
+              ? { url: e.TELEGRAM_WEBHOOK_URL, secret: e.TELEGRAM_WEBHOOK_SECRET }
+              : undefined,
+          rate: {
+            globalPerSec: e.TELEGRAM_RATE_GLOBAL_PER_SEC,
+            perChatPerSec: e.TELEGRAM_RATE_PER_CHAT_PER_SEC,
+            perGroupPerMin: e.TELEGRAM_RATE_PER_GROUP_PER_MIN,
+          },
+        }
+      : undefined,
+    wechat: e.WECHATY_PUPPET
+      ? {
+          puppet: e.WECHATY_PUPPET,
+          token: e.WECHATY_PUPPET_TOKEN,
+          name: e.WECHATY_NAME,
+          rate: { globalPerSec: e.WECHAT_RATE_GLOBAL_PER_SEC, perChatPerSec: e.WECHAT_RATE_PER_CHAT_PER_SEC },
+        }
+      : undefined,
+    web: { enabled: e.WEB_CHAT_ENABLED, rate: { globalPerSec: e.WEB_RATE_GLOBAL_PER_SEC } },
+    sessionSecret: e.SESSION_SECRET,
+    staffCodeTtlDays: e.STAFF_CODE_TTL_DAYS,
+    maxTextLength: e.MAX_TEXT_LENGTH,
+  };
+}

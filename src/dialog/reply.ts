@@ -1,0 +1,29 @@
+import { z } from 'zod';
+import { LOCALES } from '../config.js';
+
+/**
+ * What the core says to a person, independent of the channel. Channels render `choices` as
+ * buttons where they have them (Telegram inline keyboard, web buttons) and as numbered lines
+ * ("回复 1 …") where they have not (WeChat).
+ */
+export const choiceSchema = z.object({
+  /** Stable id sent back as an InboundEvent `choice`; ≤ 64 bytes to fit Telegram callback data. */
+  id: z.string().min(1).max(64),
+  label: z.string().min(1).max(100),
+});
+
+export const replySchema = z.object({
+  /** The recipient's language, so a channel can add its own hints ("回复数字选择") in it. */
+  locale: z.enum(LOCALES),
+  text: z.string().min(1).max(4000),
+  choices: z.array(choiceSchema).max(20).optional(),
+  /** Ask the channel for the person's location where it can (Telegram request_location, browser geolocation). */
+  requestLocation: z.boolean().optional(),
+  media: z
+    .array(z.object({ kind: z.literal('photo'), fileRef: z.string().min(1), caption: z.string().max(1000).optional() }))
+    .max(10)
+    .optional(),
+});
+
+export type Choice = z.infer<typeof choiceSchema>;
+export type Reply = z.infer<typeof replySchema>;

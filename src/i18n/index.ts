@@ -1,0 +1,20 @@
+import type { Locale } from '../config.js';
+import { pick } from './catalog.js';
+import { common } from './common.js';
+
+/**
+ * All user-facing text. Each module keeps its own catalogue file beside this one
+ * (`src/i18n/<module>.ts`, made with defineMessages) and registers it here.
+ */
+const catalogues = { common } as const;
+
+export type Messages = { [K in keyof typeof catalogues]: ReturnType<typeof pick<(typeof catalogues)[K]['zh-CN']>> };
+
+/** The messages for one locale: `messages('ko').common.apology`. */
+export function messages(locale: Locale): Messages {
+  const out: Record<string, unknown> = {};
+  for (const [name, catalogue] of Object.entries(catalogues)) out[name] = pick(catalogue as any, locale);
+  return out as Messages;
+}
+
+export { defineMessages } from './catalog.js';
