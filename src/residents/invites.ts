@@ -1,0 +1,21 @@
+import { householdInvites } from '../../db/schema/index.js';
+import type { Tx } from '../../db/client.js';
+import { randomCode } from '../staff/codes.js';
+
+/**
+ * Issues a household invite code (入户邀请码) the community hands to a family; each member binds
+ * with it, up to `maxUses`. Stored as typed (normalised) so staff can read it back to a caller.
+ */
+export async function issueHouseholdInvite(
+  tx: Tx,
+  opts: { householdId: number; maxUses?: number; expiresAt?: Date },
+): Promise<{ code: string }> {
+  const code = `H-${randomCode(2)}`;
+  await tx.insert(householdInvites).values({
+    code: code.replace(/-/g, ''),
+    householdId: opts.householdId,
+    maxUses: opts.maxUses ?? 6,
+    expiresAt: opts.expiresAt ?? null,
+  });
+  return { code };
+}
