@@ -1,3 +1,4 @@
 export * from './org.js';
 export * from './people.js';
 export * from './messaging.js';
+export * from './cases.js';
