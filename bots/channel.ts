@@ -21,4 +21,19 @@ export interface ChannelAdapter {
   start(onInbound: (event: InboundEvent) => Promise<void>): Promise<void>;
   stop(): Promise<void>;
   send(chatRef: string, reply: Reply): Promise<SendResult>;
+  /** Downloads the bytes behind an inbound photo's `fileRef` (for the case photo store). */
+  fetchMedia(fileRef: string): Promise<MediaBytes>;
+}
+
+export interface MediaBytes {
+  bytes: Buffer;
+  mimeType: string;
+}
+
+/**
+ * Where adapters read the bytes of outgoing `Reply.media` (keys of our own photo store), so a
+ * channel can upload them; given to every adapter factory by the app.
+ */
+export interface MediaSource {
+  load(fileRef: string): Promise<MediaBytes>;
 }

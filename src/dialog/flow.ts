@@ -105,6 +105,12 @@ export interface Flow {
    * `<prefix>:<arg>` (e.g. `ca:<caseId>` on a worker's case card). The handler gets the arg.
    */
   actions?: Record<string, (ctx: FlowContext, arg: string) => Promise<StepOutcome | void>>;
+  /**
+   * Typed commands that start this flow from anywhere, e.g. `['/mydata', '我的数据']` or
+   * `['/staff']` with `takesArgument` (the rest of the text is passed as `args.argument`).
+   * Matching ignores case and surrounding spaces.
+   */
+  commands?: { words: string[]; takesArgument?: boolean };
 }
 
 /** Builds an action choice id; ≤ 64 characters so it fits Telegram callback data. */
