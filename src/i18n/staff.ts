@@ -1,0 +1,47 @@
+import { defineMessages } from './catalog.js';
+
+/** 工作人员绑定 and staff-only text. */
+export const staff = defineMessages(
+  {
+    askCode: '请输入一次性工作人员绑定码（例如 S-ABCD-EFGH）。',
+    codeInvalid: '绑定码无效、已使用或已过期。请向社区管理员索取新的绑定码。',
+    tooManyAttempts: '尝试次数过多，请一小时后再试。',
+    bound: (p: { role: string; area: string }) => `绑定成功：您现在是 ${p.area} 的${p.role}。`,
+    role_grid_worker: '网格员',
+    role_building_head: '楼栋长',
+    role_community_secretary: '社区书记',
+    role_community_director: '社区主任',
+    role_subcommittee_member: '居委会下属委员会委员',
+    role_street_official: '街道干部',
+    role_county_official: '县（市）干部',
+    role_admin: '系统管理员',
+  },
+  {
+    askCode: '일회용 직원 등록 코드를 입력하세요(예: S-ABCD-EFGH).',
+    codeInvalid: '코드가 올바르지 않거나 이미 사용되었거나 만료되었습니다. 관리자에게 새 코드를 요청하세요.',
+    tooManyAttempts: '시도 횟수가 너무 많습니다. 1시간 후에 다시 시도하세요.',
+    bound: (p: { role: string; area: string }) => `등록 완료: ${p.area}의 ${p.role}입니다.`,
+    role_grid_worker: '그리드 담당자(网格员)',
+    role_building_head: '동장(楼栋长)',
+    role_community_secretary: '커뮤니티 서기',
+    role_community_director: '커뮤니티 주임',
+    role_subcommittee_member: '주민위원회 산하 위원',
+    role_street_official: '가도 공무원',
+    role_county_official: '현(시) 공무원',
+    role_admin: '시스템 관리자',
+  },
+  {
+    askCode: 'Please type your one-time staff code (e.g. S-ABCD-EFGH).',
+    codeInvalid: 'That staff code is invalid, used or expired. Ask your administrator for a new one.',
+    tooManyAttempts: 'Too many attempts. Please try again in an hour.',
+    bound: (p: { role: string; area: string }) => `Done: you are now ${p.role} for ${p.area}.`,
+    role_grid_worker: 'grid worker (网格员)',
+    role_building_head: 'building head (楼栋长)',
+    role_community_secretary: 'community secretary',
+    role_community_director: 'community director',
+    role_subcommittee_member: 'sub-committee member',
+    role_street_official: 'street official',
+    role_county_official: 'county official',
+    role_admin: 'administrator',
+  },
+);

@@ -1,0 +1,90 @@
+import { and, count, eq, gt, gte, isNull } from 'drizzle-orm';
+import { auditLog, staffAssignments, staffCodes } from '../../db/schema/index.js';
+import type { Tx } from '../../db/client.js';
+import type { Flow, FlowContext, StepOutcome } from '../dialog/flow.js';
+import { getUnit } from '../org/tree.js';
+import { hashStaffCode, type StaffRole, type SubCommittee } from './codes.js';
+
+/** Wrong codes allowed per person per hour before we ask them to wait (guessing is pointless anyway). */
+export const MAX_FAILED_ATTEMPTS_PER_HOUR = 5;
+
+export class StaffCodeInvalid extends Error {}
+
+/**
+ * Consumes a one-time staff code and records the assignment. The guarded UPDATE … WHERE used_at
+ * IS NULL makes the code single-use even when two people type it at the same moment.
+ */
+export async function bindStaff(
+  tx: Tx,
+  personId: string,
+  typed: string,
+  now = new Date(),
+): Promise<{ assignmentId: number; role: StaffRole; orgUnitId: number; subCommittee: SubCommittee | null }> {
+  const [code] = await tx
+    .update(staffCodes)
+    .set({ usedAt: now, usedBy: personId })
+    .where(and(eq(staffCodes.codeHash, hashStaffCode(typed)), isNull(staffCodes.usedAt), gt(staffCodes.expiresAt, now)))
+    .returning();
+  if (!code) throw new StaffCodeInvalid();
+  const [assignment] = await tx
+    .insert(staffAssignments)
+    .values({ personId, role: code.role, orgUnitId: code.orgUnitId, subCommittee: code.subCommittee })
+    .onConflictDoUpdate({
+      target: [staffAssignments.personId, staffAssignments.role, staffAssignments.orgUnitId],
+      set: { active: true, subCommittee: code.subCommittee },
+    })
+    .returning({ id: staffAssignments.id });
+  return { assignmentId: assignment!.id, role: code.role, orgUnitId: code.orgUnitId, subCommittee: code.subCommittee };
+}
+
+async function attempt(ctx: FlowContext, typed: string): Promise<StepOutcome> {
+  const t = ctx.t.staff;
+  const [failed] = await ctx.tx
+    .select({ n: count() })
+    .from(auditLog)
+    .where(
+      and(
+        eq(auditLog.actorId, ctx.person.id),
+        eq(auditLog.action, 'staff.bind_failed'),
+        gte(auditLog.at, new Date(ctx.now.getTime() - 3_600_000)),
+      ),
+    );
+  if ((failed?.n ?? 0) >= MAX_FAILED_ATTEMPTS_PER_HOUR) {
+    ctx.reply({ text: t.tooManyAttempts });
+    return { done: true, silent: true };
+  }
+  try {
+    const bound = await bindStaff(ctx.tx, ctx.person.id, typed, ctx.now);
+    ctx.person.staff.push({ id: bound.assignmentId, role: bound.role, orgUnitId: bound.orgUnitId, subCommittee: bound.subCommittee, onLeave: false });
+    await ctx.audit('staff.bind', 'staff_assignment', String(bound.assignmentId), { role: bound.role, orgUnitId: bound.orgUnitId });
+    const unit = await getUnit(ctx.tx, bound.orgUnitId);
+    ctx.reply({ text: t.bound({ role: t[`role_${bound.role}`], area: unit?.name ?? '' }) });
+    return { done: true };
+  } catch (err) {
+    if (!(err instanceof StaffCodeInvalid)) throw err;
+    await ctx.audit('staff.bind_failed', 'person', ctx.person.id);
+    ctx.reply({ text: t.codeInvalid });
+    return { next: 'code' };
+  }
+}
+
+/** 工作人员绑定: `/staff S-XXXX-XXXX`, or `/staff` then the code. */
+export const staffBindingFlow: Flow = {
+  name: 'staff',
+  commands: { words: ['/staff', '员工绑定', '工作人员绑定', '직원 등록', 'staff'], takesArgument: true },
+  async start(ctx, args) {
+    const argument = typeof args?.argument === 'string' ? args.argument : '';
+    if (argument) return attempt(ctx, argument);
+    ctx.reply({ text: ctx.t.staff.askCode });
+    return { next: 'code' };
+  },
+  steps: {
+    async code(ctx, input) {
+      if (input.kind !== 'text') {
+        ctx.reply({ text: ctx.t.staff.askCode });
+        return { next: 'code' };
+      }
+      return attempt(ctx, input.text);
+    },
+  },
+};
