@@ -1,0 +1,109 @@
+import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
+import { and, asc, eq, inArray, lte, max, sql } from 'drizzle-orm';
+import { channelIdentities, outbox } from '../db/schema/index.js';
+import type { Database } from '../db/client.js';
+import type { ChannelAdapter } from '../bots/channel.js';
+import type { Channel } from '../src/dialog/events.js';
+import { replySchema } from '../src/dialog/reply.js';
+import type { Logger } from '../src/log.js';
+import { perChatWaitMs } from '../src/ratelimit.js';
+import { jobSchemas } from './queues.js';
+
+export interface DeliverDeps {
+  database: Database;
+  adapters: Map<Channel, ChannelAdapter>;
+  /** Messages per second one chat may receive, per channel (Telegram: 1). */
+  perChatPerSec: Partial<Record<Channel, number>>;
+  logger: Logger;
+  onResult?: (channel: Channel, result: 'sent' | 'blocked' | 'failed' | 'retry_after') => void;
+}
+
+class RetryAfter extends Error {
+  constructor(readonly ms: number) {
+    super(`retry after ${ms} ms`);
+  }
+}
+
+/**
+ * The deliver processor. It locks the recipient (an advisory lock held by a transaction for the
+ * whole batch), then sends every pending row of that recipient up to its own id, in id order, so
+ * one chat's messages keep their order and no row is sent by two jobs. Each row is marked sent
+ * on its own connection right after the platform accepted it, so a later failure in the batch
+ * can't un-mark it and cause a resend.
+ */
+export function createDeliverProcessor(deps: DeliverDeps) {
+  const { database } = deps;
+  return async (job: Job, token?: string): Promise<{ sent: number }> => {
+    const parsed = jobSchemas.deliver.safeParse(job.data);
+    if (!parsed.success) throw new UnrecoverableError('invalid deliver payload');
+    const { outboxId, channel } = parsed.data;
+    const adapter = deps.adapters.get(channel);
+    if (!adapter) throw new Error(`channel ${channel} is not running in this process`);
+    const log = deps.logger.child({ jobId: job.id, outboxId, channel });
+    try {
+      return await database.db.transaction(async (tx) => {
+        const [row] = await tx.select({ identityId: outbox.identityId, status: outbox.status }).from(outbox).where(eq(outbox.id, outboxId));
+        if (!row || row.status !== 'pending') return { sent: 0 };
+        await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`deliver:${row.identityId}`}))`);
+        const batch = await tx
+          .select()
+          .from(outbox)
+          .where(and(eq(outbox.identityId, row.identityId), eq(outbox.status, 'pending'), lte(outbox.id, outboxId)))
+          .orderBy(asc(outbox.id));
+        let sent = 0;
+        for (const message of batch) {
+          await spaceOut(message.identityId, deps.perChatPerSec[channel]);
+          const result = await adapter.send(message.chatRef, replySchema.parse(message.payload));
+          if (result.ok) {
+            await database.db
+              .update(outbox)
+              .set({ status: 'sent', sentAt: new Date(), sentRef: result.sentRef ?? null, attempts: sql`${outbox.attempts} + 1` })
+              .where(eq(outbox.id, message.id));
+            deps.onResult?.(channel, 'sent');
+            sent++;
+            continue;
+          }
+          if ('retryAfterMs' in result) throw new RetryAfter(result.retryAfterMs);
+          if ('blocked' in result) {
+            // 用户已屏蔽: mark, and stop sending to this chat until they write again.
+            await database.db.update(channelIdentities).set({ blockedAt: new Date() }).where(eq(channelIdentities.id, message.identityId));
+            await database.db
+              .update(outbox)
+              .set({ status: 'blocked', lastError: result.reason })
+              .where(and(eq(outbox.identityId, message.identityId), eq(outbox.status, 'pending')));
+            deps.onResult?.(channel, 'blocked');
+            log.info('recipient blocked the bot; pending messages marked blocked');
+            return { sent };
+          }
+          const last = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+          await database.db
+            .update(outbox)
+            .set({ attempts: sql`${outbox.attempts} + 1`, lastError: result.error.slice(0, 500), status: last ? 'failed' : 'pending' })
+            .where(eq(outbox.id, message.id));
+          if (last) deps.onResult?.(channel, 'failed');
+          throw new Error(`send failed: ${result.error}`);
+        }
+        return { sent };
+      });
+    } catch (err) {
+      if (err instanceof RetryAfter) {
+        // The platform said "slow down": wait as told, without spending an attempt.
+        deps.onResult?.(channel, 'retry_after');
+        await job.moveToDelayed(Date.now() + err.ms, token);
+        throw new DelayedError();
+      }
+      throw err;
+    }
+  };
+
+  /** Waits until this chat may receive the next message (e.g. Telegram's 1 message/s per chat). */
+  async function spaceOut(identityId: string, perSec: number | undefined) {
+    if (!perSec) return;
+    const [last] = await database.db
+      .select({ at: max(outbox.sentAt) })
+      .from(outbox)
+      .where(and(eq(outbox.identityId, identityId), inArray(outbox.status, ['sent'])));
+    const wait = perChatWaitMs(last?.at ? new Date(last.at).getTime() : undefined, Date.now(), perSec);
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+  }
+}

@@ -1,0 +1,35 @@
+import type { QueueBackend } from './backend.js';
+import { defaultJobOptions, deliverQueueFor, jobIds } from './queues.js';
+import type { DeliveryQueue, QueuedMessage } from '../src/outbox/outbox.js';
+import type { Channel } from '../src/dialog/events.js';
+
+/** Hands committed outbox rows to the per-channel deliver queues; the job id is the outbox id. */
+export function createDeliveryQueue(backend: QueueBackend): DeliveryQueue & { close(): Promise<void> } {
+  const queues = new Map<Channel, InstanceType<QueueBackend['classes']['Queue']>>();
+  const queueFor = (channel: Channel) => {
+    let q = queues.get(channel);
+    if (!q) {
+      q = new backend.classes.Queue(deliverQueueFor[channel], { ...backend.connectionOptions(), defaultJobOptions } as any);
+      queues.set(channel, q);
+    }
+    return q;
+  };
+  return {
+    async enqueue(messages: QueuedMessage[]) {
+      const byChannel = new Map<Channel, QueuedMessage[]>();
+      for (const m of messages) byChannel.set(m.channel, [...(byChannel.get(m.channel) ?? []), m]);
+      for (const [channel, items] of byChannel) {
+        await queueFor(channel).addBulk(
+          items.map((m) => ({
+            name: 'deliver',
+            data: { outboxId: m.outboxId, channel },
+            opts: { jobId: jobIds.deliver(m.outboxId) },
+          })),
+        );
+      }
+    },
+    async close() {
+      await Promise.all([...queues.values()].map((q) => q.close()));
+    },
+  };
+}

@@ -1,0 +1,29 @@
+import { and, asc, eq, gt, lt } from 'drizzle-orm';
+import { outbox } from '../db/schema/index.js';
+import type { Database } from '../db/client.js';
+import type { DeliveryQueue } from '../src/outbox/outbox.js';
+
+/** Rows younger than this are still on their way through the normal path (commit → enqueue). */
+export const SWEEP_GRACE_MS = 5_000;
+const BATCH = 1_000;
+
+/**
+ * Re-enqueues outbox rows left pending: Redis was flushed or restarted, or the process died
+ * between commit and enqueue. Deterministic job ids make a row whose job still exists a no-op.
+ */
+export async function sweepOutbox(database: Database, delivery: DeliveryQueue, now = Date.now()): Promise<number> {
+  let total = 0;
+  let cursor = 0;
+  for (;;) {
+    const rows = await database.db
+      .select({ outboxId: outbox.id, channel: outbox.channel })
+      .from(outbox)
+      .where(and(eq(outbox.status, 'pending'), lt(outbox.createdAt, new Date(now - SWEEP_GRACE_MS)), gt(outbox.id, cursor)))
+      .orderBy(asc(outbox.id))
+      .limit(BATCH);
+    if (rows.length === 0) return total;
+    await delivery.enqueue(rows);
+    total += rows.length;
+    cursor = rows.at(-1)!.outboxId;
+  }
+}
