@@ -5,12 +5,13 @@ import { dialog } from './dialog.js';
 import { onboarding } from './onboarding.js';
 import { privacy } from './privacy.js';
 import { staff } from './staff.js';
+import { webchat } from './webchat.js';
 
 /**
  * All user-facing text. Each module keeps its own catalogue file beside this one
  * (`src/i18n/<module>.ts`, made with defineMessages) and registers it here.
  */
-const catalogues = { common, dialog, onboarding, privacy, staff } as const;
+const catalogues = { common, dialog, onboarding, privacy, staff, webchat } as const;
 
 export type Messages = { [K in keyof typeof catalogues]: ReturnType<typeof pick<(typeof catalogues)[K]['zh-CN']>> };
 
