@@ -1,0 +1,134 @@
+import { FileBox } from 'file-box';
+import { WechatyBuilder, type Message, type Wechaty } from 'wechaty';
+import type { Config } from '../../src/config.js';
+import type { InboundEvent } from '../../src/dialog/events.js';
+import { renderNumbered } from '../../src/dialog/render.js';
+import type { Logger } from '../../src/log.js';
+import type { ChannelAdapter, MediaSource, SendResult } from '../channel.js';
+import { WECHAT_TYPES, toInboundEvent } from './inbound.js';
+
+/** How many recent message ids we remember to skip obvious repeats before touching the database. */
+const RECENT_IDS = 2_000;
+
+/**
+ * WeChat through wechaty. Private chats only; choices are numbered lines (WeChat has no
+ * buttons). A puppet failure restarts wechaty with backoff instead of taking the process down.
+ */
+export function createWechatAdapter(
+  cfg: NonNullable<Config['wechat']>,
+  deps: { logger: Logger; media?: MediaSource; puppet?: unknown },
+): ChannelAdapter & { readonly bot: () => Wechaty | undefined } {
+  const log = deps.logger.child({ channel: 'wechat' });
+  let bot: Wechaty | undefined;
+  let onInbound: ((e: InboundEvent) => Promise<void>) | undefined;
+  let stopped = true;
+  let restartDelay = 1000;
+  let restarting = false;
+  const recent = new Set<string>();
+  const messages = new Map<string, Message>();
+
+  function remember(id: string): boolean {
+    if (recent.has(id)) return false;
+    recent.add(id);
+    if (recent.size > RECENT_IDS) recent.delete(recent.values().next().value!);
+    return true;
+  }
+
+  async function onMessage(message: Message) {
+    if (message.self()) return; // our own replies come back as messages too
+    if (!remember(message.id)) return;
+    const talker = message.talker();
+    const type = message.type();
+    let location: { latitude: number; longitude: number; name?: string; address?: string } | undefined;
+    if (type === WECHAT_TYPES.Location) {
+      const loc = await message.toLocation().catch(() => undefined);
+      if (loc) location = { latitude: loc.latitude(), longitude: loc.longitude(), name: loc.name(), address: loc.address() };
+    }
+    const event = toInboundEvent({ id: message.id, type, text: message.text(), talkerId: talker.id, inRoom: !!message.room(), location });
+    if (!event || !onInbound) return;
+    if (event.kind === 'photo') {
+      messages.set(message.id, message);
+      if (messages.size > 500) messages.delete(messages.keys().next().value!);
+    }
+    await onInbound(event);
+  }
+
+  function build(): Wechaty {
+    const instance = WechatyBuilder.build({
+      name: cfg.name,
+      puppet: (deps.puppet ?? cfg.puppet) as any,
+      puppetOptions: cfg.token ? { token: cfg.token } : undefined,
+    });
+    instance.on('message', (m) =>
+      onMessage(m).catch((err) => log.error({ messageId: m.id, err: (err as Error).message }, 'message failed')),
+    );
+    instance.on('scan', (qrcode) => log.info({ qr: `https://wechaty.js.org/qrcode/${encodeURIComponent(qrcode)}` }, 'WeChat login needed: scan the QR code'));
+    instance.on('login', () => {
+      restartDelay = 1000;
+      log.info('WeChat logged in');
+    });
+    instance.on('error', (err) => {
+      log.error({ err: err instanceof Error ? err.message : String(err) }, 'wechaty error; restarting');
+      void restart();
+    });
+    return instance;
+  }
+
+  async function restart() {
+    if (restarting || stopped) return;
+    restarting = true;
+    try {
+      await bot?.stop().catch(() => {});
+      await new Promise((r) => setTimeout(r, restartDelay));
+      restartDelay = Math.min(restartDelay * 2, 60_000);
+      if (stopped) return;
+      bot = build();
+      await bot.start();
+    } catch (err) {
+      log.error({ err: (err as Error).message }, 'wechaty restart failed; trying again');
+      restarting = false;
+      return restart();
+    } finally {
+      restarting = false;
+    }
+  }
+
+  return {
+    channel: 'wechat',
+    bot: () => bot,
+    async start(handler) {
+      onInbound = handler;
+      stopped = false;
+      bot = build();
+      await bot.start();
+    },
+    async stop() {
+      stopped = true;
+      onInbound = undefined;
+      await bot?.stop().catch(() => {});
+    },
+    async send(chatRef, reply): Promise<SendResult> {
+      if (!bot?.isLoggedIn) return { ok: false, error: 'WeChat is not logged in' };
+      try {
+        const contact = await bot.Contact.find({ id: chatRef });
+        if (!contact) return { ok: false, blocked: true, reason: 'contact not found' };
+        for (const m of reply.media ?? []) {
+          if (!deps.media) break;
+          const { bytes } = await deps.media.load(m.fileRef);
+          await contact.say(FileBox.fromBuffer(bytes, m.fileRef));
+        }
+        const sent = await contact.say(renderNumbered(reply));
+        return { ok: true, sentRef: sent ? sent.id : undefined };
+      } catch (err) {
+        return { ok: false, error: err instanceof Error ? err.message : String(err) };
+      }
+    },
+    async fetchMedia(fileRef) {
+      const id = /^wx:(.+)$/.exec(fileRef)?.[1];
+      const message = id ? (messages.get(id) ?? (await bot?.Message.find({ id }))) : undefined;
+      if (!message) throw new Error('WeChat message not available');
+      const box = await message.toFileBox();
+      return { bytes: await box.toBuffer(), mimeType: box.mediaType || 'image/jpeg' };
+    },
+  };
+}
