@@ -27,12 +27,14 @@ const optionalUrl = (protocols: string[]) =>
       .optional(),
   );
 
-const positiveInt = (def: number) => z.coerce.number().int().positive().default(def);
+const positiveInt = (def: number) =>
+  z.coerce.number({ error: 'a whole number above 0' }).int('a whole number above 0').positive('a whole number above 0').default(def);
 
 const envSchema = z
   .object({
     LINLI_ROLE: z.enum(ROLES).default('all'),
-    PORT: z.coerce.number().int().min(1).max(65535).default(3000),
+    /** 0 picks any free port (tests). */
+    PORT: z.coerce.number({ error: 'a port number from 0 to 65535' }).int('a port number from 0 to 65535').min(0, 'a port number from 0 to 65535').max(65535, 'a port number from 0 to 65535').default(3000),
     HOST: z.string().default('127.0.0.1'),
     /** Public base URL used in links (defaults to http://localhost:PORT). */
     PUBLIC_URL: optionalUrl(['http:', 'https:']),
@@ -75,21 +77,31 @@ const envSchema = z
     STAFF_CODE_TTL_DAYS: positiveInt(7),
     /** Longest text a person may send in one message; longer input is refused politely. */
     MAX_TEXT_LENGTH: positiveInt(2000),
-  })
-  .superRefine((env, ctx) => {
-    if (env.TELEGRAM_WEBHOOK_URL && !env.TELEGRAM_WEBHOOK_SECRET) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['TELEGRAM_WEBHOOK_SECRET'],
-        message: 'required when TELEGRAM_WEBHOOK_URL is set (Telegram sends it back so we can trust the caller)',
-      });
-    }
-    if (env.WECHATY_PUPPET_TOKEN && !env.WECHATY_PUPPET) {
-      ctx.addIssue({ code: 'custom', path: ['WECHATY_PUPPET'], message: 'required when WECHATY_PUPPET_TOKEN is set' });
-    }
   });
 
 export type Env = z.infer<typeof envSchema>;
+
+/**
+ * Rules between variables. Checked on the raw values, separately from the schema, so a wrong
+ * start-up names every problem at once rather than only those of the first pass.
+ */
+function crossFieldProblems(source: Record<string, string | undefined>): { variable: string; expected: string }[] {
+  const set = (name: string) => (source[name] ?? '').trim() !== '';
+  const problems: { variable: string; expected: string }[] = [];
+  if (set('TELEGRAM_WEBHOOK_URL') && !set('TELEGRAM_WEBHOOK_SECRET')) {
+    problems.push({
+      variable: 'TELEGRAM_WEBHOOK_SECRET',
+      expected: 'required when TELEGRAM_WEBHOOK_URL is set (Telegram sends it back so we can trust the caller)',
+    });
+  }
+  if (set('TELEGRAM_WEBHOOK_URL') && !set('TELEGRAM_BOT_TOKEN')) {
+    problems.push({ variable: 'TELEGRAM_BOT_TOKEN', expected: 'required when TELEGRAM_WEBHOOK_URL is set' });
+  }
+  if (set('WECHATY_PUPPET_TOKEN') && !set('WECHATY_PUPPET')) {
+    problems.push({ variable: 'WECHATY_PUPPET', expected: 'required when WECHATY_PUPPET_TOKEN is set' });
+  }
+  return problems;
+}
 
 export interface Config {
   role: Role;
@@ -126,14 +138,13 @@ export class ConfigError extends Error {
 /** Parses the environment once. Pass a plain object in tests. */
 export function loadConfig(source: Record<string, string | undefined> = process.env): Config {
   const parsed = envSchema.safeParse(source);
-  if (!parsed.success) {
-    throw new ConfigError(
-      parsed.error.issues.map((i) => ({
-        variable: String(i.path[0] ?? '(environment)'),
-        expected: i.message,
-      })),
-    );
-  }
+  const problems = [
+    ...(parsed.success
+      ? []
+      : parsed.error.issues.map((i) => ({ variable: String(i.path[0] ?? '(environment)'), expected: i.message }))),
+    ...crossFieldProblems(source),
+  ];
+  if (!parsed.success || problems.length) throw new ConfigError(problems);
   const e = parsed.data;
   return {
     role: e.LINLI_ROLE,

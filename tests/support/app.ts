@@ -1,0 +1,50 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createApp, type AppOptions, type RunningApp } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/log.js';
+import { createTestDatabase, TEST_REDIS_URL, uniqueQueuePrefix } from './db.js';
+import { createSmallTown, type SmallTown } from './org-fixture.js';
+
+export interface TestApp {
+  app: RunningApp;
+  town: SmallTown;
+  dataDir: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * The real app (createApp, as `npm start` builds it) on a fresh test database with the small
+ * town loaded, HTTP on a free port, and a unique queue namespace. `queue: 'redis'` runs BullMQ on
+ * the machine's Redis, `'postgres'` on its PostgreSQL backend in the test database.
+ */
+export async function startTestApp(
+  env: Record<string, string> = {},
+  opts: AppOptions & { queue?: 'redis' | 'postgres' } = {},
+): Promise<TestApp> {
+  const database = await createTestDatabase();
+  const town = await createSmallTown(database);
+  const url = database.url;
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'linli-test-'));
+  const config = loadConfig({
+    DATABASE_URL: url,
+    ...(opts.queue === 'postgres' ? {} : { REDIS_URL: TEST_REDIS_URL }),
+    QUEUE_PREFIX: uniqueQueuePrefix(),
+    PORT: '0',
+    DATA_DIR: dataDir,
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    ...env,
+  });
+  const app = await createApp(config, { logger: createLogger(config.logLevel), seed: false, sweepEveryMs: 500, ...opts }).start();
+  return {
+    app,
+    town,
+    dataDir,
+    async stop() {
+      await app.stop();
+      await database.drop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
