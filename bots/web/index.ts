@@ -123,7 +123,7 @@ export function createWebChannel(deps: WebChannelDeps): { adapter: ChannelAdapte
 
   function routes(app: Hono) {
     app.get('/chat', (c) => {
-      session(c, true);
+      // The session is opened by the page's first API call, so a new visitor is greeted there.
       c.header('cache-control', 'no-store');
       return c.html(chatPage(pageLocale(c)));
     });

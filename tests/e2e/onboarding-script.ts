@@ -59,8 +59,16 @@ export async function residentOnboarding(chat: ChatDriver, town: SmallTown): Pro
   await chat.expectMessage(/菜单/);
 }
 
-/** A grid worker binds with a one-time staff code; the second use of the code is refused. */
+/**
+ * A grid worker, after the same language and consent steps (skipping the household), binds with
+ * a one-time staff code; the second use of the code is refused.
+ */
 export async function staffBinding(worker: ChatDriver, town: SmallTown): Promise<void> {
+  await worker.sendText('你好');
+  await worker.choose('简体中文');
+  await worker.choose(zh.onboarding.agree);
+  await worker.choose(zh.onboarding.bindSkip);
+  await worker.expectMessage(zh.onboarding.skipped);
   await worker.sendText(`/staff ${town.staffCodes.gridWorker}`);
   await worker.expectMessage(zh.staff.bound({ role: zh.staff.role_grid_worker, area: '第一网格' }));
   await worker.sendText(`/staff ${town.staffCodes.gridWorker}`);

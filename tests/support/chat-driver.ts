@@ -8,7 +8,8 @@ export interface ChatDriver {
   /** Sends text as the person. */
   sendText(text: string): Promise<void>;
   /**
-   * Picks the offered choice whose label contains `label` in the latest message that offered it:
+   * Picks the offered choice labelled `label` (exactly, else the one containing it: 同意 must not
+   * pick 不同意) in the latest message that offered it:
    * presses the button where the channel has buttons, replies with its number where it has not.
    */
   choose(label: string): Promise<void>;

@@ -1,0 +1,191 @@
+import { and, eq, sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { auditLog, channelIdentities, consents, inboundMessages, outbox } from '../../db/schema/index.js';
+import { messages } from '../../src/i18n/index.js';
+import { startTestApp, type TestApp } from '../support/app.js';
+import { TelegramDriver } from '../support/telegram-driver.js';
+import { TelegramEmulator } from '../support/telegram-emulator.js';
+import { residentOnboarding, staffBinding } from './onboarding-script.js';
+
+const TOKEN = '123456:TEST-token';
+const zh = messages('zh-CN');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+async function startWithEmulator(queue: 'redis' | 'postgres') {
+  const emulator = await TelegramEmulator.start({ token: TOKEN });
+  const t = await startTestApp({ TELEGRAM_BOT_TOKEN: TOKEN, TELEGRAM_API_ROOT: emulator.url }, { queue });
+  return { emulator, t };
+}
+
+describe('Telegram end to end through a Bot API emulator (BullMQ on Redis)', () => {
+  let emulator: TelegramEmulator;
+  let t: TestApp;
+  beforeAll(async () => {
+    ({ emulator, t } = await startWithEmulator('redis'));
+  });
+  afterAll(async () => {
+    await t?.stop();
+    await emulator?.close();
+  });
+
+  const identity = async (userId: number) => {
+    const [row] = await t.app.database.db
+      .select()
+      .from(channelIdentities)
+      .where(and(eq(channelIdentities.channel, 'telegram'), eq(channelIdentities.userRef, String(userId))));
+    return row;
+  };
+
+  it('starts like a bot should: getMe, its commands, no webhook, then long polling', async () => {
+    await until('a getUpdates call', () => emulator.callsOf('getUpdates').length > 0);
+    const methods = emulator.calls.map((c) => c.method);
+    expect(methods).toContain('getMe');
+    expect(methods).toContain('deleteWebhook');
+    expect(methods.indexOf('deleteWebhook')).toBeLessThan(methods.indexOf('getUpdates'));
+    expect(emulator.commands).toEqual(expect.arrayContaining([expect.objectContaining({ command: 'mydata' }), expect.objectContaining({ command: 'lang' })]));
+    const poll = emulator.callsOf('getUpdates')[0]!;
+    expect(poll.params.allowed_updates).toEqual(['message', 'callback_query']);
+    expect(Number(poll.params.timeout)).toBeGreaterThan(0);
+  });
+
+  it('carries the resident onboarding script', async () => {
+    await residentOnboarding(new TelegramDriver(emulator, 5001, { languageCode: 'zh-hans' }), t.town);
+  }, 120_000);
+
+  it('binds a grid worker with a one-time staff code', async () => {
+    await staffBinding(new TelegramDriver(emulator, 5002), t.town);
+  }, 60_000);
+
+  it('offers choices as inline keyboard buttons and answers the button press', async () => {
+    const chat = new TelegramDriver(emulator, 5003);
+    await chat.sendText('你好');
+    await chat.expectMessage(zh.onboarding.welcome);
+    const welcome = chat.messages().find((m) => m.text.includes(zh.onboarding.welcome))!;
+    const buttons = welcome.reply_markup?.inline_keyboard?.flat() ?? [];
+    expect(buttons.map((b) => b.text)).toEqual(expect.arrayContaining(['简体中文', 'English']));
+    for (const b of buttons) {
+      expect(b.callback_data).toBeTruthy();
+      expect(Buffer.byteLength(b.callback_data!)).toBeLessThanOrEqual(64);
+    }
+
+    await chat.choose('简体中文');
+    const pressed = chat.lastUpdate!;
+    await chat.expectMessage(zh.onboarding.privacyNotice.slice(0, 12));
+    const privacy = chat.messages().at(-1)!;
+    const labels = (privacy.reply_markup?.inline_keyboard ?? []).flat().map((b) => b.text);
+    expect(labels).toEqual([zh.onboarding.agree, zh.onboarding.decline]);
+    // The press was answered (Telegram shows a spinner on the button until it is).
+    await emulator.waitConfirmed(pressed);
+    expect(emulator.callsOf('answerCallbackQuery').length).toBeGreaterThan(0);
+    expect(emulator.callsOf('answerCallbackQuery').every((c) => c.errorCode === 0)).toBe(true);
+  }, 60_000);
+
+  it('handles the same update delivered three times once', async () => {
+    const chat = new TelegramDriver(emulator, 5004);
+    await chat.sendText('你好');
+    const hello = chat.lastUpdate!;
+    await chat.expectMessage(zh.onboarding.welcome);
+    for (let i = 0; i < 2; i++) {
+      await emulator.waitConfirmed(hello);
+      emulator.redeliver(hello);
+    }
+    await emulator.waitConfirmed(hello);
+
+    // A press with a lasting effect (the consent row), delivered three times.
+    await chat.choose('简体中文');
+    await chat.expectMessage(zh.onboarding.privacyNotice.slice(0, 12));
+    await chat.choose(zh.onboarding.agree);
+    const agree = chat.lastUpdate!;
+    await chat.expectMessage(zh.onboarding.consentThanks);
+    for (let i = 0; i < 2; i++) {
+      await emulator.waitConfirmed(agree);
+      emulator.redeliver(agree);
+    }
+    await emulator.waitConfirmed(agree);
+    const settled = (await chat.received()).length;
+    await sleep(2000);
+
+    const texts = await chat.received();
+    expect(texts.length).toBe(settled);
+    expect(texts.filter((x) => x.includes(zh.onboarding.welcome))).toHaveLength(1);
+    expect(texts.filter((x) => x.includes(zh.onboarding.consentThanks))).toHaveLength(1);
+    const db = t.app.database.db;
+    const me = await identity(5004);
+    expect(await db.select().from(consents).where(eq(consents.personId, me!.personId))).toHaveLength(1);
+    expect(await db.select().from(auditLog).where(and(eq(auditLog.action, 'consent.grant'), eq(auditLog.subjectId, me!.personId)))).toHaveLength(1);
+    for (const ref of [`u${hello}`, `u${agree}`]) {
+      expect(await db.select().from(inboundMessages).where(and(eq(inboundMessages.channel, 'telegram'), eq(inboundMessages.messageRef, ref)))).toHaveLength(1);
+    }
+    const [{ n }] = (await db.select({ n: sql<number>`count(*)::int` }).from(outbox).where(eq(outbox.identityId, me!.id))) as [{ n: number }];
+    expect(n).toBe(texts.length);
+  }, 60_000);
+
+  it('waits as long as a 429 retry_after says, then delivers the message once', async () => {
+    const chat = new TelegramDriver(emulator, 5005);
+    emulator.failNext('sendMessage', { error_code: 429, retry_after: 2 }, { chatId: 5005 });
+    await chat.sendText('你好');
+    await chat.expectMessage(zh.onboarding.welcome, 30_000);
+    const attempts = emulator.callsOf('sendMessage', 5005);
+    expect(attempts.map((a) => a.errorCode)).toEqual([429, 0]);
+    expect(attempts[1]!.at - attempts[0]!.at).toBeGreaterThanOrEqual(1900);
+
+    await sleep(1500);
+    expect((await chat.received()).filter((x) => x.includes(zh.onboarding.welcome))).toHaveLength(1);
+    const me = await identity(5005);
+    const rows = await t.app.database.db.select().from(outbox).where(eq(outbox.identityId, me!.id));
+    expect(rows.map((r) => r.status)).toEqual(['sent']);
+    expect(rows[0]!.sentRef).toBe(String(chat.messages()[0]!.message_id));
+  }, 60_000);
+
+  it('marks a person who blocked the bot, stops sending, and resumes when they write again', async () => {
+    const chat = new TelegramDriver(emulator, 5006);
+    emulator.failNext('sendMessage', { error_code: 403, description: 'Forbidden: bot was blocked by the user' }, { chatId: 5006 });
+    await chat.sendText('你好');
+    const blocked = await until('the identity to be marked blocked', async () => ((await identity(5006))?.blockedAt ? await identity(5006) : undefined));
+    expect(blocked.blockedAt).toBeInstanceOf(Date);
+
+    const rows = await until('the outbox row to be marked blocked', async () => {
+      const r = await t.app.database.db.select().from(outbox).where(eq(outbox.identityId, blocked.id));
+      return r.length && r.every((x) => x.status === 'blocked') ? r : undefined;
+    });
+    expect(rows[0]!.lastError).toContain('blocked by the user');
+    // Several outbox sweeps (every 500 ms in tests) later, nothing was tried again.
+    await sleep(3000);
+    expect(emulator.callsOf('sendMessage', 5006)).toHaveLength(1);
+    expect(chat.messages()).toHaveLength(0);
+    const after = await t.app.database.db.select().from(outbox).where(eq(outbox.identityId, blocked.id));
+    expect(after.map((r) => r.status)).toEqual(['blocked']);
+
+    // Writing again means they unblocked us: they get an answer and the mark is cleared.
+    await chat.sendText('你好');
+    await chat.expectMessage(zh.onboarding.welcome);
+    expect((await identity(5006))!.blockedAt).toBeNull();
+  }, 60_000);
+});
+
+describe('Telegram end to end through a Bot API emulator (BullMQ on PostgreSQL)', () => {
+  let emulator: TelegramEmulator;
+  let t: TestApp;
+  beforeAll(async () => {
+    ({ emulator, t } = await startWithEmulator('postgres'));
+  });
+  afterAll(async () => {
+    await t?.stop();
+    await emulator?.close();
+  });
+
+  it('carries the resident onboarding script and staff binding', async () => {
+    await residentOnboarding(new TelegramDriver(emulator, 6001), t.town);
+    await staffBinding(new TelegramDriver(emulator, 6002), t.town);
+  }, 150_000);
+});

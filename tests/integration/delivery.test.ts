@@ -1,0 +1,390 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { eq, inArray, sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ChannelAdapter, MediaBytes, SendResult } from '../../bots/channel.js';
+import { connect, type Database } from '../../db/client.js';
+import { channelIdentities, outbox, people } from '../../db/schema/index.js';
+import { createQueueBackend, type QueueBackend } from '../../jobs/backend.js';
+import { createDeliveryQueue } from '../../jobs/delivery-queue.js';
+import { sweepOutbox } from '../../jobs/outbox-sweep.js';
+import { QUEUES, defaultJobOptions, deliverQueueFor, jobIds } from '../../jobs/queues.js';
+import { startWorkers } from '../../jobs/workers.js';
+import { loadConfig } from '../../src/config.js';
+import type { Channel } from '../../src/dialog/events.js';
+import type { Reply } from '../../src/dialog/reply.js';
+import { createLogger } from '../../src/log.js';
+import { notifyPerson } from '../../src/outbox/notify.js';
+import { queueMessages, type DeliveryQueue, type QueuedMessage, type Recipient } from '../../src/outbox/outbox.js';
+import { createTestDatabase, TEST_REDIS_URL, uniqueQueuePrefix } from '../support/db.js';
+
+/** Polls `fn` until it returns something truthy (and doesn't throw); fails after `timeoutMs`. */
+async function waitFor<T>(fn: () => Promise<T> | T, timeoutMs = 20_000, what = 'condition'): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await fn();
+      if (value) return value as NonNullable<T>;
+    } catch (err) {
+      lastError = err;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out waiting for ${what}${lastError ? `: ${(lastError as Error).message}` : ''}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+interface RecordedSend {
+  chatRef: string;
+  reply: Reply;
+  result: SendResult;
+}
+
+/**
+ * The platform boundary: a real ChannelAdapter that records every send. By default a send
+ * succeeds; `script(chatRef, ...results)` makes the next sends to that chat return the given
+ * results (429 retry-after, blocked, error) in order, then succeed again.
+ */
+class RecordingAdapter implements ChannelAdapter {
+  readonly sends: RecordedSend[] = [];
+  private readonly scripted = new Map<string, SendResult[]>();
+  constructor(readonly channel: Channel) {}
+  script(chatRef: string, ...results: SendResult[]) {
+    this.scripted.set(chatRef, [...(this.scripted.get(chatRef) ?? []), ...results]);
+  }
+  async start() {}
+  async stop() {}
+  async send(chatRef: string, reply: Reply): Promise<SendResult> {
+    const result = this.scripted.get(chatRef)?.shift() ?? { ok: true, sentRef: `${this.channel}-${this.sends.length + 1}` };
+    this.sends.push({ chatRef, reply, result });
+    return result;
+  }
+  async fetchMedia(): Promise<MediaBytes> {
+    throw new Error('no media in these tests');
+  }
+  to(chatRef: string) {
+    return this.sends.filter((s) => s.chatRef === chatRef);
+  }
+  deliveredTo(chatRef: string) {
+    return this.to(chatRef).filter((s) => s.result.ok);
+  }
+}
+
+const text = (label: string) => `${label} ${randomBytes(4).toString('hex')}`;
+
+describe.each(['redis', 'postgres'] as const)('delivery on the %s queue backend', (kind) => {
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  /** The workers' own pool, sized like the app's (src/app.ts). */
+  let workerDb: Database;
+  let backend: QueueBackend;
+  let delivery: DeliveryQueue & { close(): Promise<void> };
+  let workers: { close(): Promise<void> };
+  let dataDir: string;
+  const adapters = new Map<Channel, RecordingAdapter>([
+    ['web', new RecordingAdapter('web')],
+    ['telegram', new RecordingAdapter('telegram')],
+    ['wechat', new RecordingAdapter('wechat')],
+  ]);
+  const web = adapters.get('web')!;
+  const telegram = adapters.get('telegram')!;
+  const results: { channel: Channel; result: string }[] = [];
+  const queues = new Map<string, InstanceType<QueueBackend['classes']['Queue']>>();
+  const queue = (name: string) => {
+    let q = queues.get(name);
+    if (!q) {
+      q = new backend.classes.Queue(name, { ...backend.connectionOptions(), defaultJobOptions } as any);
+      queues.set(name, q);
+    }
+    return q;
+  };
+
+  let personCount = 0;
+  async function newRecipient(channel: Channel): Promise<Recipient & { personId: string }> {
+    const ref = `${channel}-${++personCount}-${randomBytes(3).toString('hex')}`;
+    const [person] = await database.db.insert(people).values({ locale: 'zh-CN' }).returning({ id: people.id });
+    const [identity] = await database.db
+      .insert(channelIdentities)
+      .values({ personId: person!.id, channel, userRef: ref, chatRef: `chat-${ref}` })
+      .returning({ id: channelIdentities.id, chatRef: channelIdentities.chatRef });
+    return { personId: person!.id, identityId: identity!.id, channel, chatRef: identity!.chatRef };
+  }
+
+  /** Writes messages to the outbox in a transaction (as commands do) and returns what to enqueue. */
+  function write(to: Recipient, ...texts: string[]): Promise<QueuedMessage[]> {
+    return database.db.transaction((tx) => queueMessages(tx, texts.map((t) => ({ to, reply: { locale: 'zh-CN' as const, text: t } }))));
+  }
+
+  async function rows(ids: number[]) {
+    const found = await database.db.select().from(outbox).where(inArray(outbox.id, ids)).orderBy(outbox.id);
+    return found;
+  }
+
+  async function jobState(channel: Channel, jobId: string) {
+    const job = await queue(deliverQueueFor[channel]).getJob(jobId);
+    return job ? { state: await job.getState(), job } : undefined;
+  }
+
+  /** Waits until every given job has finished (completed or failed), so nothing is still in flight. */
+  async function settled(channel: Channel, jobId: string, expected: 'completed' | 'failed' = 'completed') {
+    const s = await waitFor(async () => {
+      const found = await jobState(channel, jobId);
+      return found && (found.state === 'completed' || found.state === 'failed') ? found : undefined;
+    }, 20_000, `job ${jobId} to finish`);
+    expect(s.state).toBe(expected);
+    return s.job;
+  }
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    workerDb = connect(database.url, { max: 20 });
+    dataDir = mkdtempSync(path.join(tmpdir(), 'linli-delivery-'));
+    const prefix = uniqueQueuePrefix();
+    backend = createQueueBackend(
+      kind === 'redis' ? { kind: 'redis', url: TEST_REDIS_URL, prefix } : { kind: 'postgres', url: database.url, schema: prefix },
+    );
+    delivery = createDeliveryQueue(backend);
+    const config = loadConfig({ DATABASE_URL: database.url, DATA_DIR: dataDir, LOG_LEVEL: 'silent' });
+    workers = await startWorkers({
+      backend,
+      database: workerDb,
+      adapters: new Map(adapters),
+      delivery,
+      config,
+      logger: createLogger('silent'),
+      sweepEveryMs: 300,
+      onDeliverResult: (channel, result) => void results.push({ channel, result }),
+    });
+  });
+
+  afterAll(async () => {
+    await workers?.close();
+    if (kind === 'redis' && backend) {
+      for (const name of Object.values(QUEUES)) await queue(name).obliterate({ force: true });
+    }
+    await Promise.all([...queues.values()].map((q) => q.close()));
+    await delivery?.close();
+    await backend?.close();
+    await workerDb?.close();
+    await database?.drop();
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('delivers an outbox row written in a transaction exactly once and marks it sent', async () => {
+    const to = await newRecipient('web');
+    const body = text('你好');
+    const queued = await write(to, body);
+    expect(queued).toHaveLength(1);
+    const [{ outboxId }] = queued as [QueuedMessage];
+    await delivery.enqueue(queued);
+
+    const job = await settled('web', jobIds.deliver(outboxId));
+    expect(job.returnvalue).toEqual({ sent: 1 });
+    const [row] = await rows([outboxId]);
+    expect(row).toMatchObject({ status: 'sent', attempts: 1, lastError: null });
+    expect(row!.sentAt).toBeInstanceOf(Date);
+    expect(web.to(to.chatRef)).toHaveLength(1);
+    expect(web.deliveredTo(to.chatRef)[0]!.reply).toEqual({ locale: 'zh-CN', text: body });
+    expect(row!.sentRef).toBe((web.deliveredTo(to.chatRef)[0]!.result as { sentRef: string }).sentRef);
+  });
+
+  it('writes nothing to the outbox when the transaction rolls back', async () => {
+    const to = await newRecipient('web');
+    await expect(
+      database.db.transaction(async (tx) => {
+        await queueMessages(tx, [{ to, reply: { locale: 'zh-CN', text: 'never' } }]);
+        throw new Error('the change failed');
+      }),
+    ).rejects.toThrow('the change failed');
+    expect(await database.db.select().from(outbox).where(eq(outbox.identityId, to.identityId))).toEqual([]);
+  });
+
+  it('sends one chat its messages in order, each once', async () => {
+    const to = await newRecipient('web');
+    const bodies = [1, 2, 3, 4, 5].map((n) => text(`msg${n}`));
+    const queued = await write(to, ...bodies);
+    await delivery.enqueue(queued);
+    for (const q of queued) await settled('web', jobIds.deliver(q.outboxId));
+    expect(web.to(to.chatRef).map((s) => s.reply.text)).toEqual(bodies);
+    expect((await rows(queued.map((q) => q.outboxId))).map((r) => r.status)).toEqual(['sent', 'sent', 'sent', 'sent', 'sent']);
+  });
+
+  it('sends once when the same outbox id is enqueued twice', async () => {
+    const to = await newRecipient('web');
+    const queued = await write(to, text('dup'));
+    const [{ outboxId }] = queued as [QueuedMessage];
+    await delivery.enqueue([...queued, ...queued]);
+    await delivery.enqueue(queued);
+    await settled('web', jobIds.deliver(outboxId));
+    // Same id after completion: still a no-op (the completed job is kept).
+    await delivery.enqueue(queued);
+    // A duplicate job under another id (e.g. re-driven by hand) finds the row sent and sends nothing.
+    await queue(QUEUES.deliverWeb).add('deliver', { outboxId, channel: 'web' }, { jobId: `again-${outboxId}` });
+    const again = await settled('web', `again-${outboxId}`);
+    expect(again.returnvalue).toEqual({ sent: 0 });
+    expect(web.to(to.chatRef)).toHaveLength(1);
+    expect((await rows([outboxId]))[0]).toMatchObject({ status: 'sent', attempts: 1 });
+  });
+
+  it('sends once when two jobs for the same row run at the same time', async () => {
+    const to = await newRecipient('web');
+    const queued = await write(to, text('race'));
+    const [{ outboxId }] = queued as [QueuedMessage];
+    await queue(QUEUES.deliverWeb).addBulk(
+      ['a', 'b', 'c'].map((k) => ({ name: 'deliver', data: { outboxId, channel: 'web' }, opts: { jobId: `race-${k}-${outboxId}` } })),
+    );
+    const done = await Promise.all(['a', 'b', 'c'].map((k) => settled('web', `race-${k}-${outboxId}`)));
+    expect(done.map((j) => (j.returnvalue as { sent: number }).sent).sort()).toEqual([0, 0, 1]);
+    expect(web.to(to.chatRef)).toHaveLength(1);
+  });
+
+  it('retries a rate-limited send later and delivers it once', async () => {
+    const to = await newRecipient('telegram');
+    telegram.script(to.chatRef, { ok: false, retryAfterMs: 600 });
+    const queued = await write(to, text('slow down'));
+    const [{ outboxId }] = queued as [QueuedMessage];
+    await delivery.enqueue(queued);
+
+    const job = await settled('telegram', jobIds.deliver(outboxId));
+    expect(job.returnvalue).toEqual({ sent: 1 });
+    expect(telegram.to(to.chatRef).map((s) => s.result.ok)).toEqual([false, true]);
+    expect(telegram.deliveredTo(to.chatRef)).toHaveLength(1);
+    // The 429 did not count as a failed attempt of the row.
+    expect((await rows([outboxId]))[0]).toMatchObject({ status: 'sent', attempts: 1, lastError: null });
+    expect(results.filter((r) => r.channel === 'telegram').map((r) => r.result)).toEqual(['retry_after', 'sent']);
+  });
+
+  it('retries a failed send with backoff and records the error', async () => {
+    const to = await newRecipient('web');
+    web.script(to.chatRef, { ok: false, error: 'ECONNRESET' });
+    const queued = await write(to, text('flaky'));
+    const [{ outboxId }] = queued as [QueuedMessage];
+    await delivery.enqueue(queued);
+    await settled('web', jobIds.deliver(outboxId));
+    expect(web.to(to.chatRef).map((s) => s.result.ok)).toEqual([false, true]);
+    expect((await rows([outboxId]))[0]).toMatchObject({ status: 'sent', attempts: 2, lastError: 'ECONNRESET' });
+  });
+
+  it('marks the identity blocked, stops its pending messages and does not retry', async () => {
+    const to = await newRecipient('web');
+    web.script(to.chatRef, { ok: false, blocked: true, reason: 'Forbidden: bot was blocked by the user' });
+    const queued = await write(to, text('first'), text('second'));
+    await delivery.enqueue(queued);
+    for (const q of queued) await settled('web', jobIds.deliver(q.outboxId));
+
+    expect(web.to(to.chatRef)).toHaveLength(1);
+    expect(web.deliveredTo(to.chatRef)).toHaveLength(0);
+    for (const row of await rows(queued.map((q) => q.outboxId))) {
+      expect(row).toMatchObject({ status: 'blocked', lastError: 'Forbidden: bot was blocked by the user', sentAt: null });
+    }
+    const [identity] = await database.db.select().from(channelIdentities).where(eq(channelIdentities.id, to.identityId));
+    expect(identity!.blockedAt).toBeInstanceOf(Date);
+    const [person] = await database.db.select().from(people).where(eq(people.id, to.personId));
+    expect(person!.erasedAt).toBeNull();
+    // Nothing more is queued for the blocked chat.
+    const more = await database.db.transaction((tx) => notifyPerson(tx, to.personId, () => ({ text: 'anyone there?' })));
+    expect(more).toEqual([]);
+    expect(web.to(to.chatRef)).toHaveLength(1);
+  });
+
+  it('delivers a pending row whose job was never enqueued, via the outbox sweep', async () => {
+    const to = await newRecipient('web');
+    // The process died between commit and enqueue: the row exists, no job does.
+    const queued = await write(to, text('lost'));
+    const [{ outboxId }] = queued as [QueuedMessage];
+    // Older than the sweep's grace period, as such a row would be by the time anyone looks.
+    await database.db.update(outbox).set({ createdAt: sql`now() - interval '1 minute'` }).where(eq(outbox.id, outboxId));
+
+    await waitFor(async () => (await rows([outboxId]))[0]?.status === 'sent', 20_000, 'the swept row to be sent');
+    await settled('web', jobIds.deliver(outboxId));
+    expect(web.to(to.chatRef)).toHaveLength(1);
+  });
+
+  it('delivers a row whose job was lost with the queue, via the outbox sweep', async () => {
+    const to = await newRecipient('web');
+    const q = queue(QUEUES.deliverWeb);
+    await q.pause();
+    const queued = await write(to, text('obliterated'));
+    const [{ outboxId }] = queued as [QueuedMessage];
+    await delivery.enqueue(queued);
+    expect(await q.getJob(jobIds.deliver(outboxId))).toBeTruthy();
+    // The queue's data is lost (Redis flushed / restarted without persistence).
+    await q.obliterate({ force: true });
+    expect(await q.getJob(jobIds.deliver(outboxId))).toBeFalsy();
+    await database.db.update(outbox).set({ createdAt: sql`now() - interval '1 minute'` }).where(eq(outbox.id, outboxId));
+    await q.resume();
+
+    await waitFor(async () => (await rows([outboxId]))[0]?.status === 'sent', 20_000, 'the swept row to be sent');
+    await settled('web', jobIds.deliver(outboxId));
+    expect(web.to(to.chatRef)).toHaveLength(1);
+  });
+
+  it('sweeps only pending rows older than the grace period', async () => {
+    const to = await newRecipient('web');
+    const [fresh] = (await write(to, text('fresh'))) as [QueuedMessage];
+    const seen: QueuedMessage[] = [];
+    const recorder: DeliveryQueue = { enqueue: async (m) => void seen.push(...m) };
+    await sweepOutbox(database, recorder, Date.now());
+    expect(seen.map((m) => m.outboxId)).not.toContain(fresh.outboxId);
+    await sweepOutbox(database, recorder, Date.now() + 60_000);
+    expect(seen.filter((m) => m.outboxId === fresh.outboxId)).toEqual([{ outboxId: fresh.outboxId, channel: 'web' }]);
+    // Every row it handed over is pending; sent and blocked rows are left alone.
+    const handed = await rows(seen.map((m) => m.outboxId));
+    expect(handed.every((r) => r.status === 'pending')).toBe(true);
+    // Clean up: let the real queue deliver it.
+    await delivery.enqueue([fresh]);
+    await settled('web', jobIds.deliver(fresh.outboxId));
+    expect(web.to(to.chatRef)).toHaveLength(1);
+  });
+
+  it('rejects a malformed job payload and changes nothing', async () => {
+    const to = await newRecipient('web');
+    const [{ outboxId }] = (await write(to, text('untouched'))) as [QueuedMessage];
+    const before = await rows([outboxId]);
+    const bad: Record<string, unknown>[] = [
+      {},
+      { outboxId: String(outboxId), channel: 'web' },
+      { outboxId, channel: 'fax' },
+      { outboxId: -outboxId, channel: 'web' },
+      { outboxId: outboxId + 0.5, channel: 'web' },
+      { channel: 'web' },
+    ];
+    await queue(QUEUES.deliverWeb).addBulk(bad.map((data, i) => ({ name: 'deliver', data, opts: { jobId: `bad-${i}-${outboxId}` } })));
+    for (let i = 0; i < bad.length; i++) {
+      const job = await settled('web', `bad-${i}-${outboxId}`, 'failed');
+      expect(job.failedReason).toBe('invalid deliver payload');
+      // Unrecoverable: tried once, not retried with backoff.
+      expect(job.attemptsMade).toBe(1);
+    }
+    expect(web.to(to.chatRef)).toHaveLength(0);
+    expect(await rows([outboxId])).toEqual(before);
+    const [identity] = await database.db.select().from(channelIdentities).where(eq(channelIdentities.id, to.identityId));
+    expect(identity!.blockedAt).toBeNull();
+
+    // The row is still deliverable by a proper job.
+    await delivery.enqueue([{ outboxId, channel: 'web' }]);
+    await settled('web', jobIds.deliver(outboxId));
+    expect(web.to(to.chatRef)).toHaveLength(1);
+  });
+
+  it('delivers a broadcast to many people on every channel, each message once', async () => {
+    const recipients = await Promise.all(
+      (['web', 'telegram', 'wechat'] as const).flatMap((channel) => Array.from({ length: 12 }, () => newRecipient(channel))),
+    );
+    const queued = (await Promise.all(recipients.map((to) => write(to, text(`broadcast ${to.channel}`))))).flat();
+    await delivery.enqueue(queued);
+    await waitFor(async () => (await rows(queued.map((q) => q.outboxId))).every((r) => r.status === 'sent'), 30_000, 'the broadcast to be sent');
+    for (const to of recipients) {
+      expect(adapters.get(to.channel)!.to(to.chatRef)).toHaveLength(1);
+    }
+  });
+
+  it('never sent the same message twice', () => {
+    const delivered = [...adapters.values()].flatMap((a) => a.sends.filter((s) => s.result.ok).map((s) => `${s.chatRef} ${s.reply.text}`));
+    expect(delivered.length).toBeGreaterThan(0);
+    expect(new Set(delivered).size).toBe(delivered.length);
+  });
+});

@@ -1,0 +1,176 @@
+import { PuppetMock, mock } from 'wechaty-puppet-mock';
+import type { ChatDriver } from './chat-driver.js';
+
+/** One message seen by a resident's WeChat account. */
+export interface SeenMessage {
+  id: string;
+  text: string;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `check` until it returns something other than undefined, or fails with `describe()`. */
+async function waitFor<T>(check: () => T | undefined, timeoutMs: number, describe: () => string): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(describe());
+    await sleep(50);
+  }
+}
+
+/**
+ * The WeChat side of an e2e test: wechaty-puppet-mock's Mocker and PuppetMock (the puppet the
+ * app's wechaty runs on) and the bot's own account. Like a real puppet resuming a saved session,
+ * the bot account logs in again every time the puppet (re)starts, so a channel restart after a
+ * puppet failure comes back on its own.
+ */
+export class WechatEmulator {
+  readonly mocker = new mock.Mocker();
+  readonly puppet = new PuppetMock({ mocker: this.mocker });
+  /** The bot's WeChat account (the one wechaty is logged in as). */
+  readonly bot: mock.ContactMock;
+  /** How many times the bot account logged in (each puppet start adds one). */
+  logins = 0;
+  /** How many times the puppet started. */
+  starts = 0;
+  private readonly onStart = () => {
+    this.starts++;
+    // 'start' fires inside the puppet's start(); log in once it has settled as active.
+    setImmediate(() => void this.autoLogin());
+  };
+
+  constructor(botName = '邻里') {
+    this.bot = this.mocker.createContact({ name: botName });
+    this.puppet.on('start', this.onStart);
+  }
+
+  private async autoLogin() {
+    try {
+      await waitFor(() => (this.puppet.state.active() === true ? true : undefined), 15_000, () => 'puppet did not become active');
+      if (this.puppet.isLoggedIn) return;
+      this.mocker.login(this.bot);
+      this.logins++;
+    } catch {
+      // The puppet was stopped again before it settled; the next start logs in.
+    }
+  }
+
+  /** Resolves once the bot account has logged in more than `after` times and is logged in now. */
+  async loggedIn(after = 0, timeoutMs = 20_000): Promise<void> {
+    await waitFor(
+      () => (this.logins > after && this.puppet.isLoggedIn ? true : undefined),
+      timeoutMs,
+      () => `the bot did not log in (logins: ${this.logins}, puppet starts: ${this.starts})`,
+    );
+  }
+
+  /** A resident's WeChat account, with a driver that talks to the bot from it. */
+  contact(name: string): WechatDriver {
+    return new WechatDriver(this, this.mocker.createContact({ name }));
+  }
+
+  /** A group chat with these members (the bot included by the caller if wanted). */
+  room(topic: string, members: mock.ContactMock[]): mock.RoomMock {
+    return this.mocker.createRoom({ topic, memberIdList: members.map((m) => m.id), adminIdList: [], ownerId: members[0]?.id });
+  }
+
+  stop() {
+    this.puppet.off('start', this.onStart);
+  }
+}
+
+/**
+ * ChatDriver for one WeChat contact on wechaty-puppet-mock: the person types with
+ * `ContactMock.say().to(bot)`, and sees what the bot sends through the contact's `message`
+ * events. WeChat has no buttons, so `choose` answers with the number of the numbered line.
+ */
+export class WechatDriver implements ChatDriver {
+  readonly channel = 'wechat' as const;
+  /** Messages the bot sent to this person, oldest first. */
+  readonly inbox: SeenMessage[] = [];
+  /** Messages this person sent (to the bot or into rooms), oldest first. */
+  readonly sent: SeenMessage[] = [];
+  /** Index into `inbox` of the first message that arrived after the person's last action. */
+  private mark = 0;
+  private readonly listener = (message: mock.MessageMock) => {
+    const talker = message.talker().id;
+    const entry = { id: message.id, text: message.text() ?? '' };
+    if (talker === this.user.id) this.sent.push(entry);
+    else if (talker === this.emu.bot.id && message.listener()?.id === this.user.id) this.inbox.push(entry);
+  };
+
+  constructor(
+    private readonly emu: WechatEmulator,
+    readonly user: mock.ContactMock,
+  ) {
+    user.on('message', this.listener);
+  }
+
+  /** The person's WeChat id: the userRef/chatRef the app stores for them. */
+  get id(): string {
+    return this.user.id;
+  }
+
+  async sendText(text: string): Promise<void> {
+    this.mark = this.inbox.length;
+    this.user.say(text).to(this.emu.bot);
+  }
+
+  /** Says something into a group chat the bot is in. */
+  async sayInRoom(room: mock.RoomMock, text: string): Promise<void> {
+    this.mark = this.inbox.length;
+    this.user.say(text).to(room);
+  }
+
+  async choose(label: string, timeoutMs = 15_000): Promise<void> {
+    // The menu usually comes in answer to the person's last action: wait for it.
+    const fresh = await waitFor(() => this.numberFor(label, this.mark), timeoutMs, () => '').catch(() => undefined);
+    const number = fresh ?? this.numberFor(label, 0);
+    if (number === undefined) throw new Error(`no numbered choice "${label}" in:\n${this.dump()}`);
+    await this.sendText(String(number));
+  }
+
+  /** The number of the last numbered line containing `label` in the latest message (from `from` on) that has one. */
+  private numberFor(label: string, from: number): number | undefined {
+    for (let i = this.inbox.length - 1; i >= from; i--) {
+      const lines = this.inbox[i]!.text.split('\n').reverse();
+      for (const line of lines) {
+        const m = /^(\d+)\. (.*)$/.exec(line.trim());
+        if (m && m[2]!.includes(label)) return Number(m[1]);
+      }
+    }
+    return undefined;
+  }
+
+  async expectMessage(pattern: string | RegExp, timeoutMs = 15_000): Promise<string> {
+    const matches = (text: string) => (typeof pattern === 'string' ? text.includes(pattern) : pattern.test(text));
+    return waitFor(
+      () => this.inbox.slice(this.mark).find((m) => matches(m.text))?.text,
+      timeoutMs,
+      () => `no bot message matching ${String(pattern)} within ${timeoutMs} ms; since the last action:\n${this.dump(this.mark)}`,
+    );
+  }
+
+  async received(): Promise<string[]> {
+    return this.inbox.map((m) => m.text);
+  }
+
+  /** Delivers the person's last message again under the same message id, as the puppet would. */
+  async resendLast(): Promise<void> {
+    const last = this.sent.at(-1);
+    if (!last) throw new Error('nothing sent yet');
+    this.mark = this.inbox.length;
+    this.emu.puppet.emit('message', { messageId: last.id });
+  }
+
+  async close(): Promise<void> {
+    this.user.off('message', this.listener);
+  }
+
+  private dump(from = 0): string {
+    const shown = this.inbox.slice(from);
+    return shown.length ? shown.map((m) => `  «${m.text}»`).join('\n') : '  (nothing)';
+  }
+}
