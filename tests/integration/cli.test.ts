@@ -1,0 +1,91 @@
+import { spawnSync } from 'node:child_process';
+import { eq } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { auditLog, householdInvites, staffCodes } from '../../db/schema/index.js';
+import { parseCliArgs, runCli, UsageError } from '../../src/cli.js';
+import { loadConfig } from '../../src/config.js';
+import { hashStaffCode } from '../../src/staff/codes.js';
+import { createTestDatabase } from '../support/db.js';
+import { createSmallTown, type SmallTown } from '../support/org-fixture.js';
+
+describe('parsing operator commands', () => {
+  it('reads commands, positionals and flags', () => {
+    expect(parseCliArgs(['invite', 'X-1', '--uses', '3'])).toEqual({ command: 'invite', unit: 'X-1', uses: 3 });
+    expect(parseCliArgs(['staff-code', 'subcommittee_member', 'C-1', '--sub-committee=mediation', '--days', '2'])).toEqual({
+      command: 'staff-code',
+      role: 'subcommittee_member',
+      unit: 'C-1',
+      subCommittee: 'mediation',
+      days: 2,
+    });
+    expect(parseCliArgs([])).toEqual({ command: 'help' });
+  });
+
+  it('says what is wrong with a bad command line', () => {
+    expect(() => parseCliArgs(['frobnicate'])).toThrow(new UsageError('unknown command: frobnicate'));
+    expect(() => parseCliArgs(['staff-code', 'mayor', 'C-1'])).toThrow(/ROLE is one of grid_worker/);
+    expect(() => parseCliArgs(['invite'])).toThrow(/unit/);
+    expect(() => parseCliArgs(['invite', 'X', '--uses', 'many'])).toThrow(/--uses takes a whole number/);
+    expect(() => parseCliArgs(['units', 'A', 'B'])).toThrow(/unexpected argument: B/);
+  });
+});
+
+describe('running operator commands against PostgreSQL', () => {
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  let town: SmallTown;
+  let config: ReturnType<typeof loadConfig>;
+  const run = async (...argv: string[]) => {
+    const lines: string[] = [];
+    await runCli(parseCliArgs(argv), config, (l) => lines.push(l));
+    return lines;
+  };
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    town = await createSmallTown(database);
+    config = loadConfig({ DATABASE_URL: database.url });
+  });
+  afterAll(async () => database.drop());
+
+  it('lists the tree level by level', async () => {
+    expect(await run('units')).toEqual([`${town.county.code}\tcounty\t蛟河市`]);
+    const rooms = await run('units', town.unit.code);
+    expect(rooms).toHaveLength(3);
+    expect(rooms[0]).toContain('301\t86.50 m²');
+  });
+
+  it('issues a household invite that is stored and audited', async () => {
+    const [line] = await run('invite', town.households[1]!.code, '--uses', '2');
+    const code = line!.split('\t')[0]!;
+    expect(code).toMatch(/^H-[2-9A-Z]{4}-[2-9A-Z]{4}$/);
+    expect(line).toContain('302');
+    const [row] = await database.db.select().from(householdInvites).where(eq(householdInvites.code, code.replace(/-/g, '')));
+    expect(row).toMatchObject({ householdId: town.households[1]!.id, maxUses: 2 });
+    const audit = await database.db.select().from(auditLog).where(eq(auditLog.action, 'cli.invite_issued'));
+    expect(audit).toHaveLength(1);
+  });
+
+  it('refuses an invite for something that is not a household', async () => {
+    await expect(run('invite', town.building.code)).rejects.toThrow(/is a building; invites are for households/);
+    await expect(run('invite', 'NO-SUCH')).rejects.toThrow(/no unit with code NO-SUCH/);
+  });
+
+  it('issues a one-time staff code stored only as a hash', async () => {
+    const [line] = await run('staff-code', 'community_director', town.community.code, '--days', '3');
+    const code = line!.split('\t')[0]!;
+    const [row] = await database.db.select().from(staffCodes).where(eq(staffCodes.codeHash, hashStaffCode(code)));
+    expect(row).toMatchObject({ role: 'community_director', orgUnitId: town.community.id });
+    expect(JSON.stringify(row)).not.toContain(code.replace(/-/g, ''));
+    await expect(run('staff-code', 'subcommittee_member', town.community.code)).rejects.toThrow(/needs --sub-committee/);
+  });
+
+  it('lists no pending claims in an empty town', async () => {
+    expect(await run('claims', town.community.code)).toEqual(['no pending claims']);
+  });
+
+  it('exits with status 2 and the usage on a bad command line', () => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'staff-code', 'mayor', 'X'], { encoding: 'utf8', timeout: 30_000 });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('ROLE is one of');
+    expect(r.stderr).toContain('operator commands');
+  });
+});
