@@ -195,3 +195,23 @@ export const auditLog = pgTable(
   },
   (t) => [index('audit_log_subject_idx').on(t.subjectType, t.subjectId), index('audit_log_actor_idx').on(t.actorId)],
 );
+
+/**
+ * 关联账号: a short-lived one-time code a person asks for on one channel and sends from another,
+ * so one person can use Telegram, WeChat and the web chat as the same resident. Stored hashed.
+ */
+export const linkCodes = pgTable(
+  'link_codes',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    codeHash: text('code_hash').notNull(),
+    personId: uuid('person_id')
+      .notNull()
+      .references(() => people.id, { onDelete: 'cascade' }),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    usedAt: timestamp('used_at', { withTimezone: true }),
+    usedByIdentity: uuid('used_by_identity').references(() => channelIdentities.id, { onDelete: 'set null' }),
+    createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex('link_codes_hash_key').on(t.codeHash), index('link_codes_person_idx').on(t.personId)],
+);

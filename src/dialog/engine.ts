@@ -28,7 +28,8 @@ export interface DialogDeps {
   isOnboarded?: (person: PersonView) => boolean;
   /**
    * Flows a person may use before onboarding is finished, besides the entry flow: switching
-   * language, and seeing or deleting their data (default `language`, `privacy`).
+   * language, seeing or deleting their data, and joining an account they already have on
+   * another channel (default `language`, `privacy`, `link`).
    */
   openBeforeOnboarding?: string[];
 }
@@ -47,7 +48,7 @@ export function createDialog(deps: DialogDeps) {
   const rules = {
     entryFlow,
     isOnboarded: deps.isOnboarded ?? ((p: PersonView) => p.consented),
-    open: new Set([entryFlow, ...(deps.openBeforeOnboarding ?? ['language', 'privacy'])]),
+    open: new Set([entryFlow, ...(deps.openBeforeOnboarding ?? ['language', 'privacy', 'link'])]),
     flows: new Map<string, Flow>(),
     actions: new Map<string, Flow>(),
     menu: deps.flows.flatMap((f) => (f.menu ?? []).map((m) => ({ ...m, flow: f.name }))),

@@ -2,6 +2,7 @@ import type { Locale } from '../config.js';
 import { pick } from './catalog.js';
 import { common } from './common.js';
 import { dialog } from './dialog.js';
+import { linking } from './linking.js';
 import { onboarding } from './onboarding.js';
 import { privacy } from './privacy.js';
 import { staff } from './staff.js';
@@ -11,7 +12,7 @@ import { webchat } from './webchat.js';
  * All user-facing text. Each module keeps its own catalogue file beside this one
  * (`src/i18n/<module>.ts`, made with defineMessages) and registers it here.
  */
-const catalogues = { common, dialog, onboarding, privacy, staff, webchat } as const;
+const catalogues = { common, dialog, linking, onboarding, privacy, staff, webchat } as const;
 
 export type Messages = { [K in keyof typeof catalogues]: ReturnType<typeof pick<(typeof catalogues)[K]['zh-CN']>> };
 

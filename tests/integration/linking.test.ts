@@ -1,0 +1,127 @@
+import { eq } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { channelIdentities, linkCodes, people } from '../../db/schema/index.js';
+import { loadConfig } from '../../src/config.js';
+import { createDialog, type Dialog } from '../../src/dialog/engine.js';
+import { messages } from '../../src/i18n/index.js';
+import { createLogger } from '../../src/log.js';
+import { residentFlows } from '../../src/residents/flows.js';
+import { notifyPerson } from '../../src/outbox/notify.js';
+import { createTestDatabase } from '../support/db.js';
+import { EngineChat } from '../support/engine-chat.js';
+import { createSmallTown, type SmallTown } from '../support/org-fixture.js';
+
+const zh = messages('zh-CN');
+let database: Awaited<ReturnType<typeof createTestDatabase>>;
+let dialog: Dialog;
+let town: SmallTown;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  town = await createSmallTown(database);
+  dialog = createDialog({
+    database,
+    config: loadConfig({}),
+    logger: createLogger('silent'),
+    flows: residentFlows,
+    delivery: { enqueue: async () => {} },
+  });
+});
+afterAll(async () => database.drop());
+
+let n = 0;
+const chatOn = (channel: 'telegram' | 'wechat' | 'web') => new EngineChat(dialog, database, `link-${channel}-${++n}`, channel);
+
+async function onboarded(chat: EngineChat) {
+  await chat.text('你好');
+  await chat.choose('简体中文');
+  await chat.choose(zh.onboarding.agree);
+  await chat.choose(zh.onboarding.bindInvite);
+  await chat.text(town.inviteCode);
+  await chat.fresh();
+}
+
+async function linkCode(chat: EngineChat): Promise<string> {
+  await chat.text('/link');
+  const text = await chat.freshText();
+  const code = /L-[2-9A-Z]{4}-[2-9A-Z]{4}/.exec(text)?.[0];
+  if (!code) throw new Error(`no link code in: ${text}`);
+  return code;
+}
+
+describe('one person on several channels (关联账号)', () => {
+  it('joins a new WeChat chat to a Telegram resident without repeating onboarding', async () => {
+    const telegram = chatOn('telegram');
+    await onboarded(telegram);
+    const code = await linkCode(telegram);
+    const residentId = (await telegram.personId())!;
+
+    const wechat = chatOn('wechat');
+    await wechat.text(`/link ${code.toLowerCase()}`);
+    const answer = await wechat.freshText();
+    expect(answer).toContain(zh.linking.linked({ channels: 'Telegram、微信' }));
+    expect(answer).toContain(zh.dialog.menuTitle);
+    expect(await wechat.personId()).toBe(residentId);
+
+    // The empty person the WeChat chat was created with is gone; one human, one person row.
+    const rows = await database.db.select({ id: channelIdentities.personId }).from(channelIdentities).where(eq(channelIdentities.personId, residentId));
+    expect(rows).toHaveLength(2);
+
+    // A notice to the person reaches both chats.
+    const queued = await database.db.transaction((tx) => notifyPerson(tx, residentId, (t) => ({ text: t.dialog.menuTitle })));
+    expect(queued.map((q) => q.channel).sort()).toEqual(['telegram', 'wechat']);
+
+    // The code was single-use.
+    const again = chatOn('web');
+    await again.text(`/link ${code}`);
+    expect(await again.freshText()).toContain(zh.linking.invalid);
+  });
+
+  it('asks for the code when /link is sent alone in a new chat, and refuses a wrong one', async () => {
+    const web = chatOn('web');
+    await web.text('/link');
+    expect(await web.freshText()).toBe(zh.linking.askCode);
+    await web.text('L-2222-2222');
+    expect(await web.freshText()).toBe(zh.linking.invalid);
+    const identity = (await web.identityId())!;
+    const [row] = await database.db.select({ personId: channelIdentities.personId }).from(channelIdentities).where(eq(channelIdentities.id, identity));
+    expect(row!.personId).toBe(await web.personId());
+  });
+
+  it('refuses to merge a chat that already has a household of its own, and changes nothing', async () => {
+    const a = chatOn('telegram');
+    await onboarded(a);
+    const code = await linkCode(a);
+    const b = chatOn('wechat');
+    await onboarded(b);
+    const before = await b.personId();
+    await b.text(`/link ${code}`);
+    expect(await b.freshText()).toBe(zh.linking.hasOwnData);
+    expect(await b.personId()).toBe(before);
+    const [unused] = await database.db.select().from(linkCodes).where(eq(linkCodes.personId, (await a.personId())!));
+    expect(unused!.usedAt).toBeNull();
+  });
+
+  it('tells a person that their own code needs no linking', async () => {
+    const a = chatOn('web');
+    await onboarded(a);
+    const code = await linkCode(a);
+    await a.text(`/link ${code}`);
+    expect(await a.freshText()).toContain(zh.linking.own);
+  });
+
+  it('stores only the hash of a link code, and an expired code does not work', async () => {
+    const a = chatOn('telegram');
+    await onboarded(a);
+    const code = await linkCode(a);
+    const personId = (await a.personId())!;
+    const rows = await database.db.select().from(linkCodes).where(eq(linkCodes.personId, personId));
+    expect(JSON.stringify(rows)).not.toContain(code.replace(/-/g, ''));
+    await database.db.update(linkCodes).set({ expiresAt: new Date(Date.now() - 1000) }).where(eq(linkCodes.personId, personId));
+    const b = chatOn('web');
+    await b.text(`/link ${code}`);
+    expect(await b.freshText()).toContain(zh.linking.invalid);
+    const [stillThere] = await database.db.select().from(people).where(eq(people.id, (await b.personId())!));
+    expect(stillThere).toBeDefined();
+  });
+});
