@@ -39,18 +39,18 @@ export class TelegramDriver implements ChatDriver {
   }
 
   /**
-   * Presses the button whose text contains `label` under the latest bot message that has one,
-   * preferring (and waiting up to 15 s for) a message that arrived after the last action, so an
+   * Presses the button labelled `label` (exactly, else containing it) under the latest bot message
+   * that has one, preferring (and waiting up to 15 s for) a message that arrived after the last action, so an
    * old keyboard further up the chat is not pressed while the fresh one is still on its way.
    */
   async choose(label: string, timeoutMs = 15_000): Promise<void> {
+    // An exact label beats one that only contains it (同意 must not press 不同意).
     const find = (from: number) => {
-      const msgs = this.messages().slice(from);
-      for (let i = msgs.length - 1; i >= 0; i--) {
-        const button = msgs[i]!.reply_markup?.inline_keyboard?.flat().find((b) => b.text.includes(label) && b.callback_data);
-        if (button) return { message: msgs[i]!, data: button.callback_data! };
-      }
-      return undefined;
+      const offered = this.messages()
+        .slice(from)
+        .flatMap((message) => (message.reply_markup?.inline_keyboard?.flat() ?? []).filter((b) => b.callback_data && b.text.includes(label)).map((b) => ({ message, b })));
+      const hit = [...offered].reverse().find((o) => o.b.text === label) ?? offered.at(-1);
+      return hit && { message: hit.message, data: hit.b.callback_data! };
     };
     const deadline = Date.now() + timeoutMs;
     let hit = find(this.seenBefore);
