@@ -16,6 +16,13 @@ export interface DeliverDeps {
   perChatPerSec: Partial<Record<Channel, number>>;
   logger: Logger;
   onResult?: (channel: Channel, result: 'sent' | 'blocked' | 'failed' | 'retry_after') => void;
+  /**
+   * Most batches this process runs at once. A batch holds one pooled connection for its
+   * transaction and briefly needs a second one (spacing, marking rows), so it must stay below the
+   * pool size or a burst leaves every connection held by a batch waiting for one more. Defaults to
+   * half the pool, leaving the rest for everything else sharing it.
+   */
+  maxConcurrentBatches?: number;
 }
 
 class RetryAfter extends Error {
@@ -33,6 +40,7 @@ class RetryAfter extends Error {
  */
 export function createDeliverProcessor(deps: DeliverDeps) {
   const { database } = deps;
+  const slots = semaphore(deps.maxConcurrentBatches ?? Math.max(1, Math.floor((database.sql.options.max ?? 10) / 2)));
   return async (job: Job, token?: string): Promise<{ sent: number }> => {
     const parsed = jobSchemas.deliver.safeParse(job.data);
     if (!parsed.success) throw new UnrecoverableError('invalid deliver payload');
@@ -41,7 +49,7 @@ export function createDeliverProcessor(deps: DeliverDeps) {
     if (!adapter) throw new Error(`channel ${channel} is not running in this process`);
     const log = deps.logger.child({ jobId: job.id, outboxId, channel });
     try {
-      return await database.db.transaction(async (tx) => {
+      return await slots(() => database.db.transaction(async (tx) => {
         const [row] = await tx.select({ identityId: outbox.identityId, status: outbox.status }).from(outbox).where(eq(outbox.id, outboxId));
         if (!row || row.status !== 'pending') return { sent: 0 };
         await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`deliver:${row.identityId}`}))`);
@@ -84,7 +92,7 @@ export function createDeliverProcessor(deps: DeliverDeps) {
           throw new Error(`send failed: ${result.error}`);
         }
         return { sent };
-      });
+      }));
     } catch (err) {
       if (err instanceof RetryAfter) {
         // The platform said "slow down": wait as told, without spending an attempt.
@@ -106,4 +114,21 @@ export function createDeliverProcessor(deps: DeliverDeps) {
     const wait = perChatWaitMs(last?.at ? new Date(last.at).getTime() : undefined, Date.now(), perSec);
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
   }
+}
+
+/** Runs at most `size` tasks at once; the rest wait in order. */
+function semaphore(size: number) {
+  let running = 0;
+  const waiting: (() => void)[] = [];
+  return async <T>(task: () => Promise<T>): Promise<T> => {
+    if (running >= size) await new Promise<void>((resolve) => waiting.push(resolve));
+    else running++;
+    try {
+      return await task();
+    } finally {
+      const next = waiting.shift();
+      if (next) next();
+      else running--;
+    }
+  };
 }

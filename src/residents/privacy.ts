@@ -8,8 +8,11 @@ import { placeLabel } from './household.js';
 /** 138****5678: phones are never shown in full in any view. */
 export function maskPhone(phone: string): string {
   const digits = phone.replace(/\s/g, '');
-  if (digits.length < 7) return '*'.repeat(digits.length);
-  return `${digits.slice(0, 3)}****${digits.slice(-4)}`;
+  // A mobile number (11 digits, or longer with +86) keeps 3 + 4 digits, the usual 138****5678;
+  // anything shorter (landlines) would give away most digits that way, so only the last 2 show.
+  if (digits.length >= 11) return `${digits.slice(0, 3)}****${digits.slice(-4)}`;
+  if (digits.length <= 6) return '*'.repeat(digits.length);
+  return `${'*'.repeat(digits.length - 2)}${digits.slice(-2)}`;
 }
 
 /** A platform account id shown as its channel and last 4 characters. */

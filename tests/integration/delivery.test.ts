@@ -135,7 +135,9 @@ describe.each(['redis', 'postgres'] as const)('delivery on the %s queue backend'
       return found && (found.state === 'completed' || found.state === 'failed') ? found : undefined;
     }, 20_000, `job ${jobId} to finish`);
     expect(s.state).toBe(expected);
-    return s.job;
+    // Read it again: the copy fetched before the state check may predate its result.
+    const job = await queue(deliverQueueFor[channel]).getJob(jobId);
+    return job!;
   }
 
   beforeAll(async () => {
