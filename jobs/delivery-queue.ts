@@ -28,6 +28,16 @@ export function createDeliveryQueue(backend: QueueBackend): DeliveryQueue & { cl
         );
       }
     },
+    async revive(messages: QueuedMessage[]) {
+      for (const m of messages) {
+        const queue = queueFor(m.channel);
+        const job = await queue.getJob(jobIds.deliver(m.outboxId));
+        const state = job ? await job.getState() : 'missing';
+        // The outbox row is still pending, so whatever ended this job did not deliver it.
+        if (job && (state === 'failed' || state === 'completed')) await job.remove().catch(() => {});
+      }
+      await this.enqueue(messages);
+    },
     async close() {
       await Promise.all([...queues.values()].map((q) => q.close()));
     },

@@ -22,7 +22,7 @@ export async function sweepOutbox(database: Database, delivery: DeliveryQueue, n
       .orderBy(asc(outbox.id))
       .limit(BATCH);
     if (rows.length === 0) return total;
-    await delivery.enqueue(rows);
+    await (delivery.revive ? delivery.revive(rows) : delivery.enqueue(rows));
     total += rows.length;
     cursor = rows.at(-1)!.outboxId;
   }

@@ -42,4 +42,9 @@ export async function queueMessages(tx: Tx, items: { to: Recipient; reply: Reply
  */
 export interface DeliveryQueue {
   enqueue(messages: QueuedMessage[]): Promise<void>;
+  /**
+   * For the sweep: like enqueue, but a job that already ended (failed for a reason other than the
+   * send, or completed without marking the row) is started again instead of being a no-op.
+   */
+  revive?(messages: QueuedMessage[]): Promise<void>;
 }

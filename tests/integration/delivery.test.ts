@@ -324,6 +324,19 @@ describe.each(['redis', 'postgres'] as const)('delivery on the %s queue backend'
     expect(web.to(to.chatRef)).toHaveLength(1);
   });
 
+  it('delivers a row whose job ended without sending it (failed for another reason), via the outbox sweep', async () => {
+    const to = await newRecipient('web');
+    const [{ outboxId }] = (await write(to, text('revived'))) as [QueuedMessage];
+    // A job under the row's own id that fails without sending (here: a payload it refuses).
+    await queue(QUEUES.deliverWeb).add('deliver', { outboxId: String(outboxId), channel: 'web' }, { jobId: jobIds.deliver(outboxId) });
+    await settled('web', jobIds.deliver(outboxId), 'failed');
+    expect((await rows([outboxId]))[0]!.status).toBe('pending');
+    await database.db.update(outbox).set({ createdAt: sql`now() - interval '1 minute'` }).where(eq(outbox.id, outboxId));
+
+    await waitFor(async () => (await rows([outboxId]))[0]?.status === 'sent', 20_000, 'the revived row to be sent');
+    expect(web.to(to.chatRef)).toHaveLength(1);
+  });
+
   it('sweeps only pending rows older than the grace period', async () => {
     const to = await newRecipient('web');
     const [fresh] = (await write(to, text('fresh'))) as [QueuedMessage];
