@@ -72,11 +72,13 @@ export function createDialog(deps: DialogDeps) {
     const ids: { identityId?: string; personId?: string } = {};
     const log = deps.logger.child({ channel: event.channel, messageRef: event.messageRef });
     let queued: QueuedMessage[] = [];
+    let after: (() => Promise<void>)[] = [];
     let result: HandleResult;
     try {
       result = await deps.database.db.transaction(async (tx) => {
         const out = await processEvent(tx, event, log, ids);
         queued = out.queued;
+        after = out.after;
         return out.result;
       });
     } catch (err) {
@@ -84,6 +86,7 @@ export function createDialog(deps: DialogDeps) {
       // message is recorded so a platform retry does not run the failing step again.
       log.error({ err, ...ids }, 'dialog step failed; answering with an apology');
       queued = [];
+      after = [];
       result = await deps.database.db.transaction(async (tx) => {
         if (!(await recordInbound(tx, event))) return 'duplicate';
         const { identity, person } = await upsertIdentity(tx, event, deps.config.defaultLocale, new Date());
@@ -103,6 +106,9 @@ export function createDialog(deps: DialogDeps) {
       } catch (err) {
         log.warn({ err, ...ids, outboxIds: queued.map((q) => q.outboxId) }, 'enqueue failed; the outbox sweep will retry');
       }
+    }
+    for (const work of after) {
+      await work().catch((err) => log.warn({ err, ...ids }, 'after-commit work failed; a sweep will pick it up'));
     }
     return result;
   }
@@ -131,8 +137,8 @@ export function createDialog(deps: DialogDeps) {
     event: InboundEvent,
     log: Logger,
     ids: { identityId?: string; personId?: string },
-  ): Promise<{ result: HandleResult; queued: QueuedMessage[] }> {
-    if (!(await recordInbound(tx, event))) return { result: 'duplicate', queued: [] };
+  ): Promise<{ result: HandleResult; queued: QueuedMessage[]; after: (() => Promise<void>)[] }> {
+    if (!(await recordInbound(tx, event))) return { result: 'duplicate', queued: [], after: [] };
     const now = new Date();
     const { identity, person } = await upsertIdentity(tx, event, deps.config.defaultLocale, now);
     ids.identityId = identity.id;
@@ -143,6 +149,7 @@ export function createDialog(deps: DialogDeps) {
 
     const out: { say: Say; locale: Locale }[] = [];
     const notified: QueuedMessage[] = [];
+    const after: (() => Promise<void>)[] = [];
     const ctx: FlowContext = {
       tx,
       config: deps.config,
@@ -157,6 +164,7 @@ export function createDialog(deps: DialogDeps) {
       // Stamped now: a reply written before a language switch stays in the language it was written in.
       reply: (say) => void out.push({ say, locale: person.locale }),
       notify: async (personId, build, opts) => void notified.push(...(await notifyPerson(tx, personId, build, opts))),
+      afterCommit: (work) => void after.push(work),
       audit: async (action, subjectType, subjectId, details = {}) => {
         await tx.insert(auditLog).values({ actorId: person.id, action, subjectType, subjectId, details });
       },
@@ -179,7 +187,7 @@ export function createDialog(deps: DialogDeps) {
       })),
     );
     ctx.logger.debug({ flow: turn?.state.flow, step: turn?.state.step, replies: own.length, notified: notified.length }, 'message handled');
-    return { result: 'handled', queued: [...notified, ...own] };
+    return { result: 'handled', queued: [...notified, ...own], after };
   }
 
   return { handle };

@@ -64,6 +64,12 @@ export interface FlowContext {
    * answers them on WeChat.
    */
   notify(personId: string, build: (t: Messages, locale: Locale) => Say, opts?: { channel?: Channel }): Promise<void>;
+  /**
+   * Runs after the transaction commits (e.g. schedule a routing job or a deadline timer). Best
+   * effort: work queued here must also be found by a sweep, because a crash right after commit
+   * skips it.
+   */
+  afterCommit(work: () => Promise<void>): void;
   /** 操作留痕: one audit_log row (ids only). */
   audit(action: string, subjectType: string, subjectId: string, details?: Record<string, unknown>): Promise<void>;
 }

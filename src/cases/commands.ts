@@ -1,0 +1,618 @@
+import { and, asc, eq, inArray, isNull, sql } from 'drizzle-orm';
+import { caseCategories, caseEvents, caseFollowers, caseNumberCounters, casePhotos, cases, slaPolicies } from '../../db/schema/index.js';
+import type { Tx } from '../../db/client.js';
+import type { Locale } from '../config.js';
+import type { Say } from '../dialog/flow.js';
+import type { Messages } from '../i18n/index.js';
+import { getUnit, lineage } from '../org/tree.js';
+import { decideRoute, gridFor, leadersAt, staffAt } from '../routing/route.js';
+import type { SubCommittee } from '../staff/codes.js';
+import {
+  allowed,
+  chinaDay,
+  deadline,
+  formatCaseNumber,
+  nextLevel,
+  ratingOutcome,
+  reminderTimes,
+  slaFor,
+  type CaseAction,
+  type CaseStatus,
+  type Level,
+  type Priority,
+  type Rating,
+  type Sla,
+} from './rules.js';
+
+/**
+ * Case commands. Each takes the caller's transaction and an `Effects` sink: messages go to the
+ * outbox in the same transaction (via `notify`), timers are handed over for after the commit.
+ * Every command locks the case row first, re-reads it and refuses what its status no longer
+ * allows, so a repeated job or a double button press changes nothing.
+ */
+
+export type CaseTimer =
+  | { kind: 'route'; caseId: string }
+  | { kind: 'escalate'; caseId: string; seq: number; at: Date }
+  | { kind: 'remind'; caseId: string; seq: number; n: number; at: Date };
+
+export interface Effects {
+  notify(personId: string, build: (t: Messages, locale: Locale) => Say): Promise<void>;
+  schedule(timer: CaseTimer): void;
+}
+
+export interface CaseSettings {
+  /** CASE_DEADLINE_SCALE: multiplies every deadline (drills, tests). */
+  deadlineScale: number;
+  /** CASE_AUTO_CLOSE_DAYS: unrated resolved cases close as 默认满意 after this many days. */
+  autoCloseDays: number;
+}
+
+export class CaseError extends Error {
+  constructor(
+    readonly reason: 'not_found' | 'not_allowed' | 'not_yours',
+    readonly status?: CaseStatus,
+  ) {
+    super(reason);
+  }
+}
+
+export type CaseRow = typeof cases.$inferSelect;
+
+async function lockCase(tx: Tx, caseId: string): Promise<CaseRow> {
+  const [row] = await tx.select().from(cases).where(eq(cases.id, caseId)).for('update');
+  if (!row) throw new CaseError('not_found');
+  return row;
+}
+
+function must(action: CaseAction, c: CaseRow) {
+  if (!allowed(action, c.status)) throw new CaseError('not_allowed', c.status);
+}
+
+async function event(
+  tx: Tx,
+  c: CaseRow,
+  kind: (typeof caseEvents.$inferInsert)['kind'],
+  e: { actorId?: string | null; toStatus?: CaseStatus; level?: Level; reason?: string; details?: Record<string, unknown>; public?: boolean; at: Date },
+) {
+  await tx.insert(caseEvents).values({
+    caseId: c.id,
+    kind,
+    actorId: e.actorId ?? null,
+    fromStatus: c.status,
+    toStatus: e.toStatus ?? c.status,
+    level: e.level ?? c.level,
+    reason: e.reason ?? null,
+    details: e.details ?? {},
+    public: e.public ?? true,
+    at: e.at,
+  });
+}
+
+export async function slaOf(tx: Tx, c: Pick<CaseRow, 'categoryId' | 'priority'>): Promise<Sla> {
+  const policies = await tx.select().from(slaPolicies).where(inArray(slaPolicies.priority, [c.priority]));
+  return slaFor(policies, c.categoryId, c.priority);
+}
+
+/** Sets a new running deadline (next sequence number) and hands its timers over. */
+function startDeadline(fx: Effects, c: CaseRow, due: Date, now: Date, opts: { remind: boolean }) {
+  const seq = c.deadlineSeq + 1;
+  fx.schedule({ kind: 'escalate', caseId: c.id, seq, at: due });
+  if (opts.remind) reminderTimes(now, due, now).forEach((at, i) => fx.schedule({ kind: 'remind', caseId: c.id, seq, n: i + 1, at }));
+  return { dueAt: due, deadlineSeq: seq };
+}
+
+/** Everyone who hears about a case: its reporter and those who said "same problem". */
+async function followersOf(tx: Tx, caseId: string): Promise<string[]> {
+  const rows = await tx.select({ personId: caseFollowers.personId }).from(caseFollowers).where(eq(caseFollowers.caseId, caseId)).orderBy(asc(caseFollowers.since));
+  return rows.map((r) => r.personId);
+}
+
+async function tellFollowers(tx: Tx, fx: Effects, caseId: string, build: (t: Messages, locale: Locale) => Say) {
+  for (const personId of await followersOf(tx, caseId)) await fx.notify(personId, build);
+}
+
+export interface CaseView {
+  number: string;
+  category: (locale: Locale) => string;
+  place: string;
+  description: string;
+}
+
+/** What staff cards show: number, category in the reader's language, place, description. */
+export async function caseView(tx: Tx, c: CaseRow): Promise<CaseView> {
+  const [cat] = await tx.select({ names: caseCategories.names }).from(caseCategories).where(eq(caseCategories.id, c.categoryId));
+  let place = c.locationLabel ?? '';
+  if (c.placeId !== null) {
+    const unit = await getUnit(tx, c.placeId);
+    if (unit) {
+      const chain = await lineage(tx, unit);
+      place = chain.filter((u) => u.kind !== 'county' && u.kind !== 'street' && u.kind !== 'grid').map((u) => u.name).join(' · ');
+    }
+  } else if (!place && c.lat !== null) place = `${Number(c.lat).toFixed(5)}, ${Number(c.lng).toFixed(5)}`;
+  return {
+    number: c.number,
+    category: (locale) => cat?.names[locale] ?? cat?.names['zh-CN'] ?? '',
+    place,
+    description: c.description,
+  };
+}
+
+/** China-time "11-22 14:05" for deadlines in messages. */
+export function formatDue(at: Date): string {
+  const local = new Date(at.getTime() + 8 * 3_600_000).toISOString();
+  return `${local.slice(5, 10)} ${local.slice(11, 16)}`;
+}
+
+/** The card a grid worker (or whoever holds the case) gets, with its buttons. */
+function assigneeCard(view: CaseView, c: { id: string; priority: Priority }, due: Date) {
+  return (t: Messages, locale: Locale): Say => ({
+    text: t.cases.card({
+      number: view.number,
+      priority: t.cases[`priority_${c.priority}`],
+      category: view.category(locale),
+      place: view.place,
+      description: view.description,
+      due: formatDue(due),
+    }),
+    choices: [
+      { id: `ck:${c.id}`, label: t.cases.accept },
+      { id: `cv:${c.id}`, label: t.cases.resolve },
+      { id: `ct:${c.id}`, label: t.cases.transfer },
+      { id: `cb:${c.id}`, label: t.cases.giveBack },
+    ],
+  });
+}
+
+// ── Intake ─────────────────────────────────────────────────────────────────────────────────
+
+export interface NewCase {
+  /** `<channel>:<messageRef>` of the confirming message, or a desk key: makes intake idempotent. */
+  intakeKey: string;
+  reporterId: string | null;
+  intakeStaffId?: string | null;
+  communityId: number;
+  placeId: number | null;
+  categoryId: number;
+  priority: Priority;
+  description: string;
+  point: { lat: number; lng: number } | null;
+  locationLabel?: string | null;
+  photos?: { storageKey: string; mimeType: string; bytes: number; sha256: string }[];
+}
+
+/** Next readable number for the county on the (China) day, from a row-locked counter. */
+async function nextNumber(tx: Tx, communityId: number, now: Date): Promise<string> {
+  const community = await getUnit(tx, communityId);
+  if (!community) throw new Error(`community ${communityId} not found`);
+  const county = (await lineage(tx, community)).find((u) => u.kind === 'county');
+  const prefix = (county?.code ?? 'LL').toUpperCase().replace(/[^A-Z0-9]/g, '') || 'LL';
+  const day = chinaDay(now);
+  const [row] = await tx
+    .insert(caseNumberCounters)
+    .values({ prefix, day, last: 1 })
+    .onConflictDoUpdate({ target: [caseNumberCounters.prefix, caseNumberCounters.day], set: { last: sql`${caseNumberCounters.last} + 1` } })
+    .returning({ last: caseNumberCounters.last });
+  return formatCaseNumber(prefix, day, row!.last);
+}
+
+/**
+ * 受理: stores the case (once per intake key), its photos and the first timeline row, and asks
+ * for routing. Returns the existing case when the same intake arrives again.
+ */
+export async function submitCase(tx: Tx, fx: Effects, input: NewCase, now: Date): Promise<{ caseId: string; number: string; created: boolean }> {
+  const [existing] = await tx.select({ id: cases.id, number: cases.number }).from(cases).where(eq(cases.intakeKey, input.intakeKey));
+  if (existing) return { caseId: existing.id, number: existing.number, created: false };
+  const gridId = await gridFor(tx, { communityId: input.communityId, placeId: input.placeId, point: input.point });
+  const number = await nextNumber(tx, input.communityId, now);
+  const [row] = await tx
+    .insert(cases)
+    .values({
+      number,
+      intakeKey: input.intakeKey,
+      communityId: input.communityId,
+      gridId,
+      placeId: input.placeId,
+      categoryId: input.categoryId,
+      priority: input.priority,
+      description: input.description,
+      lat: input.point ? String(input.point.lat) : null,
+      lng: input.point ? String(input.point.lng) : null,
+      locationLabel: input.locationLabel ?? null,
+      reporterId: input.reporterId,
+      intakeStaffId: input.intakeStaffId ?? null,
+      // 首接负责制: the community that received it stays responsible whoever does the work.
+      firstUnitId: input.communityId,
+      createdAt: now,
+      updatedAt: now,
+    })
+    .onConflictDoNothing({ target: cases.intakeKey })
+    .returning();
+  if (!row) {
+    const [raced] = await tx.select({ id: cases.id, number: cases.number }).from(cases).where(eq(cases.intakeKey, input.intakeKey));
+    return { caseId: raced!.id, number: raced!.number, created: false };
+  }
+  if (input.photos?.length) {
+    await tx.insert(casePhotos).values(input.photos.map((p) => ({ caseId: row.id, ...p, purpose: 'report' as const, addedBy: input.reporterId })));
+  }
+  if (input.reporterId) await tx.insert(caseFollowers).values({ caseId: row.id, personId: input.reporterId, since: now }).onConflictDoNothing();
+  await event(tx, row, 'submitted', { actorId: input.intakeStaffId ?? input.reporterId, details: { photos: input.photos?.length ?? 0, desk: !!input.intakeStaffId }, at: now });
+  fx.schedule({ kind: 'route', caseId: row.id });
+  return { caseId: row.id, number, created: true };
+}
+
+/** "Same problem": the person follows the open case and hears its outcome. */
+export async function followCase(tx: Tx, caseId: string, personId: string, now: Date): Promise<void> {
+  const c = await lockCase(tx, caseId);
+  must('addInfo', c);
+  const inserted = await tx.insert(caseFollowers).values({ caseId, personId, since: now }).onConflictDoNothing().returning();
+  if (inserted.length) await event(tx, c, 'linked', { actorId: personId, public: false, details: { follower: personId }, at: now });
+}
+
+// ── Routing ────────────────────────────────────────────────────────────────────────────────
+
+/**
+ * 派单: duty list → owner → person; sets the accept deadline and sends the card. A case that is no
+ * longer `submitted` (routed already, by a job that ran twice or by the sweep) is left alone.
+ */
+export async function routeCase(tx: Tx, fx: Effects, caseId: string, settings: CaseSettings, now: Date): Promise<'routed' | 'skipped'> {
+  const c = await lockCase(tx, caseId);
+  if (c.status !== 'submitted') return 'skipped';
+  const decision = await decideRoute(tx, { communityId: c.communityId, categoryId: c.categoryId, gridId: c.gridId });
+  const sla = await slaOf(tx, c);
+  const due = deadline(sla, 'accept', now, { scale: settings.deadlineScale });
+  const timer = startDeadline(fx, c, due, now, { remind: decision.assigneeId !== null });
+  await tx
+    .update(cases)
+    .set({
+      status: 'assigned',
+      level: decision.level,
+      assigneeId: decision.assigneeId,
+      assigneeUnitId: decision.unitId,
+      assigneeSubCommittee: decision.subCommittee,
+      ...timer,
+      updatedAt: now,
+    })
+    .where(eq(cases.id, c.id));
+  await event(tx, c, 'assigned', {
+    toStatus: 'assigned',
+    level: decision.level,
+    reason: decision.why,
+    details: { assigneeId: decision.assigneeId, unitId: decision.unitId, subCommittee: decision.subCommittee, department: decision.department, dueAt: due.toISOString() },
+    at: now,
+  });
+  const view = await caseView(tx, c);
+  if (decision.assigneeId) await fx.notify(decision.assigneeId, assigneeCard(view, c, due));
+  const [category] = await tx.select({ emergency: caseCategories.emergency }).from(caseCategories).where(eq(caseCategories.id, c.categoryId));
+  if (category?.emergency || c.priority === 'urgent') {
+    // 重大紧急突发事件: community and street hear at once, not after a missed deadline.
+    const informed = new Set([decision.assigneeId]);
+    for (const level of ['community', 'street'] as const) {
+      for (const personId of (await leadersAt(tx, c.communityId, level)).people) {
+        if (informed.has(personId)) continue;
+        informed.add(personId);
+        await fx.notify(personId, (t, locale) => ({
+          text: t.cases.emergencyCard({ number: view.number, category: view.category(locale), place: view.place, description: view.description }),
+          choices: [
+            { id: `co:${c.id}`, label: t.cases.takeOver },
+            { id: `cm:${c.id}`, label: t.cases.comment },
+          ],
+        }));
+      }
+    }
+  }
+  const department = decision.department;
+  await tellFollowers(tx, fx, c.id, (t) => ({
+    text: department ? t.cases.toldDepartment({ number: c.number, department }) : t.cases.toldAssigned({ number: c.number }),
+  }));
+  return 'routed';
+}
+
+// ── The assignee's actions ─────────────────────────────────────────────────────────────────
+
+/** Whether `actorId` may act on the case: its assignee, or a leader at/above its level who took part. */
+async function mayAct(tx: Tx, c: CaseRow, actorId: string): Promise<boolean> {
+  if (c.assigneeId === actorId) return true;
+  // Leaders of the community, street or county the case sits under may act on any case of theirs.
+  for (const level of ['community', 'street', 'county'] as const) {
+    if ((await leadersAt(tx, c.communityId, level)).people.includes(actorId)) return true;
+  }
+  return false;
+}
+
+async function mustBeHolder(tx: Tx, c: CaseRow, actorId: string) {
+  if (!(await mayAct(tx, c, actorId))) throw new CaseError('not_yours', c.status);
+}
+
+/** 接单. The resolve deadline starts now (halved after a 重办). */
+export async function acceptCase(tx: Tx, fx: Effects, caseId: string, actorId: string, settings: CaseSettings, now: Date) {
+  const c = await lockCase(tx, caseId);
+  must('accept', c);
+  await mustBeHolder(tx, c, actorId);
+  const sla = await slaOf(tx, c);
+  const due = deadline(sla, 'resolve', now, { scale: settings.deadlineScale, reopened: c.reopenCount > 0 });
+  const timer = startDeadline(fx, c, due, now, { remind: true });
+  await tx
+    .update(cases)
+    .set({ status: 'accepted', assigneeId: actorId, acceptedAt: c.acceptedAt ?? now, firstResponseAt: c.firstResponseAt ?? now, ...timer, updatedAt: now })
+    .where(eq(cases.id, c.id));
+  await event(tx, c, 'accepted', { actorId, toStatus: 'accepted', details: { dueAt: due.toISOString() }, at: now });
+  await tellFollowers(tx, fx, c.id, (t) => ({ text: t.cases.toldAccepted({ number: c.number }) }));
+  return { number: c.number, due };
+}
+
+/**
+ * 办结 with a note the resident sees (and an optional photo). Resolves linked duplicates
+ * together; every follower is asked to rate.
+ */
+export async function resolveCase(
+  tx: Tx,
+  fx: Effects,
+  caseId: string,
+  actorId: string,
+  note: string,
+  photo: { storageKey: string; mimeType: string; bytes: number; sha256: string } | null,
+  settings: CaseSettings,
+  now: Date,
+) {
+  const c = await lockCase(tx, caseId);
+  must('resolve', c);
+  await mustBeHolder(tx, c, actorId);
+  // Unrated cases close as 默认满意 when this deadline passes (the same timer machinery).
+  const autoClose = new Date(now.getTime() + Math.max(1, Math.round(settings.autoCloseDays * 86_400_000 * settings.deadlineScale)));
+  const seq = c.deadlineSeq + 1;
+  fx.schedule({ kind: 'escalate', caseId: c.id, seq, at: autoClose });
+  await tx
+    .update(cases)
+    .set({
+      status: 'resolved',
+      assigneeId: c.assigneeId ?? actorId,
+      acceptedAt: c.acceptedAt ?? now,
+      firstResponseAt: c.firstResponseAt ?? now,
+      resolvedAt: now,
+      rating: null,
+      ratingComment: null,
+      dueAt: autoClose,
+      deadlineSeq: seq,
+      closeNote: note,
+      updatedAt: now,
+    })
+    .where(eq(cases.id, c.id));
+  if (photo) await tx.insert(casePhotos).values({ caseId: c.id, ...photo, purpose: 'resolution', addedBy: actorId });
+  await event(tx, c, 'resolved', { actorId, toStatus: 'resolved', reason: note, details: { photo: !!photo }, at: now });
+  await tellFollowers(tx, fx, c.id, (t) => ({
+    text: t.cases.toldResolved({ number: c.number, note }),
+    media: photo ? [{ kind: 'photo' as const, fileRef: photo.storageKey }] : undefined,
+    choices: (['satisfied', 'basically_satisfied', 'unsatisfied'] as const).map((r) => ({ id: `cr:${c.id}:${r[0]}`, label: t.cases[`rate_${r}`] })),
+  }));
+  return { number: c.number };
+}
+
+export type TransferTarget = { kind: 'grid'; gridId: number } | { kind: 'subCommittee'; subCommittee: SubCommittee };
+
+/** 转办 to another grid or a sub-committee, with a reason; the new holder gets a fresh card. */
+export async function transferCase(tx: Tx, fx: Effects, caseId: string, actorId: string, target: TransferTarget, reason: string, settings: CaseSettings, now: Date) {
+  const c = await lockCase(tx, caseId);
+  must('transfer', c);
+  await mustBeHolder(tx, c, actorId);
+  let assigneeId: string | null = null;
+  let unitId = c.communityId;
+  let level: Level = 'community';
+  let subCommittee: SubCommittee | null = null;
+  let toLabel: (t: Messages) => string;
+  if (target.kind === 'grid') {
+    const grid = await getUnit(tx, target.gridId);
+    const community = await getUnit(tx, c.communityId);
+    if (!grid || grid.kind !== 'grid' || !community || !grid.path.startsWith(community.path)) throw new CaseError('not_allowed', c.status);
+    assigneeId = (await staffAt(tx, grid.id, ['grid_worker']))[0]?.personId ?? null;
+    unitId = grid.id;
+    level = assigneeId ? 'grid' : 'community';
+    toLabel = () => grid.name;
+    if (!assigneeId) assigneeId = (await leadersAt(tx, c.communityId, 'community')).people[0] ?? null;
+  } else {
+    subCommittee = target.subCommittee;
+    assigneeId = (await staffAt(tx, c.communityId, ['subcommittee_member'], { subCommittee }))[0]?.personId ?? null;
+    if (!assigneeId) assigneeId = (await leadersAt(tx, c.communityId, 'community')).people[0] ?? null;
+    const sub = subCommittee;
+    toLabel = (t) => t.cases[`sub_${sub}`];
+  }
+  const sla = await slaOf(tx, c);
+  const due = deadline(sla, 'accept', now, { scale: settings.deadlineScale });
+  const timer = startDeadline(fx, c, due, now, { remind: true });
+  await tx
+    .update(cases)
+    .set({ status: 'assigned', assigneeId, assigneeUnitId: unitId, assigneeSubCommittee: subCommittee, level, gridId: target.kind === 'grid' ? target.gridId : c.gridId, ...timer, updatedAt: now })
+    .where(eq(cases.id, c.id));
+  await event(tx, c, 'transferred', { actorId, toStatus: 'assigned', level, reason, details: { assigneeId, unitId, subCommittee, dueAt: due.toISOString() }, at: now });
+  const view = await caseView(tx, { ...c, gridId: target.kind === 'grid' ? target.gridId : c.gridId });
+  if (assigneeId && assigneeId !== actorId) await fx.notify(assigneeId, assigneeCard(view, c, due));
+  await tellFollowers(tx, fx, c.id, (t) => ({ text: t.cases.toldAssigned({ number: c.number }) }));
+  return { number: c.number, toLabel: toLabel! };
+}
+
+/** 退回社区: the holder gives it back with a reason; the community office holds it next. */
+export async function returnToCommunity(tx: Tx, fx: Effects, caseId: string, actorId: string, reason: string, settings: CaseSettings, now: Date) {
+  const c = await lockCase(tx, caseId);
+  must('return', c);
+  await mustBeHolder(tx, c, actorId);
+  const leaders = (await leadersAt(tx, c.communityId, 'community')).people;
+  const assigneeId = leaders.find((p) => p !== actorId) ?? leaders[0] ?? null;
+  const sla = await slaOf(tx, c);
+  const due = deadline(sla, 'accept', now, { scale: settings.deadlineScale });
+  const timer = startDeadline(fx, c, due, now, { remind: true });
+  await tx
+    .update(cases)
+    .set({ status: 'assigned', level: 'community', assigneeId, assigneeUnitId: c.communityId, assigneeSubCommittee: null, ...timer, updatedAt: now })
+    .where(eq(cases.id, c.id));
+  await event(tx, c, 'returned', { actorId, toStatus: 'assigned', level: 'community', reason, details: { assigneeId, dueAt: due.toISOString() }, at: now });
+  if (assigneeId && assigneeId !== actorId) await fx.notify(assigneeId, assigneeCard(await caseView(tx, c), c, due));
+  return { number: c.number };
+}
+
+// ── Residents after resolution ─────────────────────────────────────────────────────────────
+
+/** 好差评. 不满意 reopens it with the same worker and half the time (重办); otherwise it closes. */
+export async function rateCase(tx: Tx, fx: Effects, caseId: string, personId: string, rating: Rating, settings: CaseSettings, now: Date) {
+  const c = await lockCase(tx, caseId);
+  must('rate', c);
+  const followers = await followersOf(tx, c.id);
+  if (c.reporterId !== personId && !followers.includes(personId)) throw new CaseError('not_yours', c.status);
+  await event(tx, c, 'rated', { actorId: personId, details: { rating }, at: now });
+  if (ratingOutcome(rating) === 'close') {
+    await tx.update(cases).set({ status: 'closed', rating, closeReason: 'rated', closedAt: now, dueAt: null, updatedAt: now }).where(eq(cases.id, c.id));
+    await event(tx, c, 'closed', { actorId: personId, toStatus: 'closed', reason: 'rated', at: now });
+    return { number: c.number, outcome: 'closed' as const };
+  }
+  const sla = await slaOf(tx, c);
+  const due = deadline(sla, 'resolve', now, { scale: settings.deadlineScale, reopened: true });
+  const timer = startDeadline(fx, c, due, now, { remind: true });
+  await tx
+    .update(cases)
+    .set({ status: 'accepted', rating, reopenCount: c.reopenCount + 1, resolvedAt: null, ...timer, updatedAt: now })
+    .where(eq(cases.id, c.id));
+  await event(tx, c, 'reopened', { actorId: personId, toStatus: 'accepted', reason: 'unsatisfied', details: { dueAt: due.toISOString() }, at: now });
+  if (c.assigneeId) {
+    const view = await caseView(tx, c);
+    await fx.notify(c.assigneeId, (t, locale) => ({
+      text: `${t.cases.toldReopened({ number: c.number })}\n${assigneeCard(view, c, due)(t, locale).text}`,
+      choices: [{ id: `cv:${c.id}`, label: t.cases.resolve }],
+    }));
+  }
+  await tellFollowers(tx, fx, c.id, (t) => ({ text: t.cases.toldReopened({ number: c.number }) }));
+  return { number: c.number, outcome: 'reopened' as const };
+}
+
+export async function commentOnRating(tx: Tx, caseId: string, personId: string, comment: string, now: Date) {
+  const [c] = await tx.select().from(cases).where(and(eq(cases.id, caseId)));
+  if (!c || (c.reporterId !== personId && !(await followersOf(tx, caseId)).includes(personId))) throw new CaseError('not_yours');
+  await tx.update(cases).set({ ratingComment: comment, updatedAt: now }).where(eq(cases.id, caseId));
+  await event(tx, c, 'commented', { actorId: personId, reason: comment, public: true, details: { on: 'rating' }, at: now });
+}
+
+/** 补充情况 while the case is open; the holder hears it. */
+export async function addInfo(tx: Tx, fx: Effects, caseId: string, personId: string, text: string | null, photo: { storageKey: string; mimeType: string; bytes: number; sha256: string } | null, now: Date) {
+  const c = await lockCase(tx, caseId);
+  must('addInfo', c);
+  if (c.reporterId !== personId && !(await followersOf(tx, caseId)).includes(personId)) throw new CaseError('not_yours', c.status);
+  if (photo) await tx.insert(casePhotos).values({ caseId, ...photo, purpose: 'info', addedBy: personId });
+  await event(tx, c, 'info_added', { actorId: personId, reason: text ?? undefined, details: { photo: !!photo }, at: now });
+  if (c.assigneeId) {
+    await fx.notify(c.assigneeId, (t) => ({
+      text: t.cases.infoForStaff({ number: c.number, text: text ?? '📷' }),
+      media: photo ? [{ kind: 'photo' as const, fileRef: photo.storageKey }] : undefined,
+    }));
+  }
+  return { number: c.number };
+}
+
+// ── Deadlines ──────────────────────────────────────────────────────────────────────────────
+
+/**
+ * A deadline passed. Does nothing unless `seq` is still the case's running deadline and has not
+ * escalated yet — so the timer, a duplicate timer and the sweep can all call it safely. Open
+ * cases climb one level (county stays county and is told again); resolved cases nobody rated
+ * close as 默认满意.
+ */
+export async function deadlinePassed(tx: Tx, fx: Effects, caseId: string, seq: number, settings: CaseSettings, now: Date): Promise<'escalated' | 'closed' | 'skipped'> {
+  const c = await lockCase(tx, caseId);
+  if (c.deadlineSeq !== seq || c.escalatedSeq >= seq || !c.dueAt || c.dueAt > now) return 'skipped';
+  if (c.status === 'resolved') {
+    await tx
+      .update(cases)
+      .set({ status: 'closed', closeReason: 'default_satisfied', closedAt: now, escalatedSeq: seq, dueAt: null, updatedAt: now })
+      .where(eq(cases.id, c.id));
+    await event(tx, c, 'closed', { toStatus: 'closed', reason: 'default_satisfied', at: now });
+    await tellFollowers(tx, fx, c.id, (t) => ({ text: t.cases.toldClosed({ number: c.number, reason: t.cases.close_default_satisfied }) }));
+    return 'closed';
+  }
+  if (!allowed('escalate', c.status)) return 'skipped';
+  const to: Exclude<Level, 'grid'> = (nextLevel(c.level) ?? 'county') as Exclude<Level, 'grid'>;
+  const { people: leaders } = await leadersAt(tx, c.communityId, to);
+  const sla = await slaOf(tx, c);
+  const due = deadline(sla, 'escalation', now, { scale: settings.deadlineScale });
+  const next = seq + 1;
+  fx.schedule({ kind: 'escalate', caseId: c.id, seq: next, at: due });
+  await tx
+    .update(cases)
+    .set({ level: to, escalatedSeq: seq, deadlineSeq: next, dueAt: due, updatedAt: now })
+    .where(eq(cases.id, c.id));
+  const missed = c.status === 'accepted' ? 'resolve' : 'accept';
+  await event(tx, c, 'escalated', { level: to, reason: `missed_${missed}`, details: { from: c.level, to, seq, dueAt: due.toISOString(), leaders: leaders.length }, at: now });
+  const view = await caseView(tx, c);
+  for (const personId of leaders) {
+    await fx.notify(personId, (t, locale) => ({
+      text: t.cases.escalatedCard({
+        number: view.number,
+        level: t.cases[`level_${to}`],
+        category: view.category(locale),
+        place: view.place,
+        description: view.description,
+        due: formatDue(due),
+      }),
+      choices: [
+        { id: `co:${c.id}`, label: t.cases.takeOver },
+        { id: `cg:${c.id}`, label: t.cases.reassign },
+        { id: `cm:${c.id}`, label: t.cases.comment },
+      ],
+    }));
+  }
+  if (c.level === 'grid') await tellFollowers(tx, fx, c.id, (t) => ({ text: t.cases.toldEscalated({ number: c.number }) }));
+  return 'escalated';
+}
+
+/** A reminder timer: only while the same deadline runs and the holder has not acted on it. */
+export async function remindHolder(tx: Tx, fx: Effects, caseId: string, seq: number, n: number, now: Date): Promise<'reminded' | 'skipped'> {
+  const c = await lockCase(tx, caseId);
+  if (c.deadlineSeq !== seq || !c.assigneeId || !c.dueAt || c.dueAt <= now || (c.status !== 'assigned' && c.status !== 'accepted')) return 'skipped';
+  const [already] = await tx
+    .select({ id: caseEvents.id })
+    .from(caseEvents)
+    .where(and(eq(caseEvents.caseId, c.id), eq(caseEvents.kind, 'reminded'), sql`${caseEvents.details}->>'key' = ${`${seq}-${n}`}`));
+  if (already) return 'skipped';
+  await event(tx, c, 'reminded', { public: false, details: { key: `${seq}-${n}` }, at: now });
+  const due = c.dueAt;
+  const stage = c.status;
+  await fx.notify(c.assigneeId, (t) => ({
+    text: t.cases.reminder({ number: c.number, due: formatDue(due), what: stage === 'assigned' ? t.cases.whatAccept : t.cases.whatResolve }),
+    choices: stage === 'assigned' ? [{ id: `ck:${c.id}`, label: t.cases.accept }] : [{ id: `cv:${c.id}`, label: t.cases.resolve }],
+  }));
+  return 'reminded';
+}
+
+// ── Leaders' actions on escalated cases ────────────────────────────────────────────────────
+
+/** 我来处理: a leader takes the case over (accepting it) with a fresh resolve deadline. */
+export async function takeOver(tx: Tx, fx: Effects, caseId: string, actorId: string, settings: CaseSettings, now: Date) {
+  const c = await lockCase(tx, caseId);
+  must('takeOver', c);
+  await mustBeHolder(tx, c, actorId);
+  const sla = await slaOf(tx, c);
+  const due = deadline(sla, 'resolve', now, { scale: settings.deadlineScale, reopened: c.reopenCount > 0 });
+  const timer = startDeadline(fx, c, due, now, { remind: true });
+  await tx
+    .update(cases)
+    .set({ status: 'accepted', assigneeId: actorId, acceptedAt: c.acceptedAt ?? now, firstResponseAt: c.firstResponseAt ?? now, ...timer, updatedAt: now })
+    .where(eq(cases.id, c.id));
+  await event(tx, c, 'accepted', { actorId, toStatus: 'accepted', reason: 'take_over', details: { dueAt: due.toISOString() }, at: now });
+  if (c.status === 'assigned') await tellFollowers(tx, fx, c.id, (t) => ({ text: t.cases.toldAccepted({ number: c.number }) }));
+  return { number: c.number, due };
+}
+
+/** 批示: a comment for the holder, kept in the (staff-only) timeline. */
+export async function commentCase(tx: Tx, fx: Effects, caseId: string, actorId: string, text: string, now: Date) {
+  const c = await lockCase(tx, caseId);
+  await mustBeHolder(tx, c, actorId);
+  await event(tx, c, 'commented', { actorId, reason: text, public: false, at: now });
+  if (c.assigneeId && c.assigneeId !== actorId) await fx.notify(c.assigneeId, (t) => ({ text: t.cases.commentForAssignee({ number: c.number, text }) }));
+  return { number: c.number };
+}
+
+/** Open cases a person holds, soonest deadline first (the worker's 待办 list). */
+export async function openCasesOf(tx: Tx, personId: string) {
+  return tx
+    .select({ id: cases.id, number: cases.number, status: cases.status, dueAt: cases.dueAt })
+    .from(cases)
+    .where(and(eq(cases.assigneeId, personId), inArray(cases.status, ['assigned', 'accepted']), isNull(cases.closedAt)))
+    .orderBy(sql`${cases.dueAt} asc nulls last`)
+    .limit(20);
+}
