@@ -13,6 +13,14 @@ export const QUEUES = {
   deliverWeb: 'deliver-web',
   /** Periodic: re-enqueue outbox rows left pending (Redis lost, crash between commit and enqueue). */
   outboxSweep: 'outbox-sweep',
+  /** A new case → the person who owns it (duty list → grid → worker on duty). */
+  caseRoute: 'case-route',
+  /** A case deadline passed: escalate one level, or close an unrated resolved case as 默认满意. */
+  caseDeadline: 'case-deadline',
+  /** Before a deadline: remind whoever holds the case. */
+  caseRemind: 'case-remind',
+  /** Periodic: route cases no job routed, and act on deadlines no timer handled (Redis lost). */
+  caseSweep: 'case-sweep',
 } as const;
 
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
@@ -26,6 +34,10 @@ export const deliverQueueFor = {
 export const jobSchemas = {
   deliver: z.object({ outboxId: z.number().int().positive(), channel: channelSchema }),
   outboxSweep: z.object({}).strict(),
+  caseRoute: z.object({ caseId: z.uuid() }).strict(),
+  caseDeadline: z.object({ caseId: z.uuid(), seq: z.number().int().positive() }).strict(),
+  caseRemind: z.object({ caseId: z.uuid(), seq: z.number().int().positive(), n: z.number().int().positive() }).strict(),
+  caseSweep: z.object({}).passthrough(),
 } as const;
 
 export type DeliverJob = z.infer<typeof jobSchemas.deliver>;
@@ -33,6 +45,10 @@ export type DeliverJob = z.infer<typeof jobSchemas.deliver>;
 /** Deterministic job ids make a second enqueue of the same thing a no-op (BullMQ forbids ':' in ids). */
 export const jobIds = {
   deliver: (outboxId: number) => `out-${outboxId}`,
+  caseRoute: (caseId: string) => `route-${caseId}`,
+  /** One timer per deadline: `seq` numbers every deadline a case gets (see README, design). */
+  caseDeadline: (caseId: string, seq: number) => `esc-${caseId}-${seq}`,
+  caseRemind: (caseId: string, seq: number, n: number) => `rem-${caseId}-${seq}-${n}`,
 };
 
 export const defaultJobOptions = {

@@ -77,6 +77,21 @@ const envSchema = z
     STAFF_CODE_TTL_DAYS: positiveInt(7),
     /** Longest text a person may send in one message; longer input is refused politely. */
     MAX_TEXT_LENGTH: positiveInt(2000),
+
+    /** Multiplies every case deadline: 1 in production, e.g. 0.001 for a drill (2 h → 7.2 s). */
+    CASE_DEADLINE_SCALE: z.coerce.number({ error: 'a number above 0, e.g. 1 or 0.001' }).positive('a number above 0, e.g. 1 or 0.001').max(100).default(1),
+    /** Days a resolved case waits for a rating before it closes as 默认满意. */
+    CASE_AUTO_CLOSE_DAYS: positiveInt(7),
+    /** How often the case sweep looks for unrouted cases and missed deadlines. */
+    CASE_SWEEP_EVERY_MS: positiveInt(30_000),
+    /** Photos a resident may attach to one report. */
+    CASE_MAX_PHOTOS: positiveInt(4),
+    /** Optional S3-compatible photo store (MinIO, COS, OSS …); unset = DATA_DIR/photos. */
+    S3_ENDPOINT: optionalUrl(['http:', 'https:']),
+    S3_BUCKET: optionalString,
+    S3_REGION: z.string().default('us-east-1'),
+    S3_ACCESS_KEY_ID: optionalString,
+    S3_SECRET_ACCESS_KEY: optionalString,
   });
 
 export type Env = z.infer<typeof envSchema>;
@@ -96,6 +111,11 @@ function crossFieldProblems(source: Record<string, string | undefined>): { varia
   }
   if (set('TELEGRAM_WEBHOOK_URL') && !set('TELEGRAM_BOT_TOKEN')) {
     problems.push({ variable: 'TELEGRAM_BOT_TOKEN', expected: 'required when TELEGRAM_WEBHOOK_URL is set' });
+  }
+  if (set('S3_ENDPOINT')) {
+    for (const name of ['S3_BUCKET', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY']) {
+      if (!set(name)) problems.push({ variable: name, expected: 'required when S3_ENDPOINT is set' });
+    }
   }
   if (set('WECHATY_PUPPET_TOKEN') && !set('WECHATY_PUPPET')) {
     problems.push({ variable: 'WECHATY_PUPPET', expected: 'required when WECHATY_PUPPET_TOKEN is set' });
@@ -122,6 +142,8 @@ export interface Config {
   sessionSecret?: string;
   staffCodeTtlDays: number;
   maxTextLength: number;
+  cases: { deadlineScale: number; autoCloseDays: number; sweepEveryMs: number; maxPhotos: number };
+  photos: { s3?: { endpoint: string; bucket: string; region: string; accessKeyId: string; secretAccessKey: string } };
 }
 
 /** Thrown when the environment is wrong; the message names every bad variable and what it expects. */
@@ -181,5 +203,17 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     sessionSecret: e.SESSION_SECRET,
     staffCodeTtlDays: e.STAFF_CODE_TTL_DAYS,
     maxTextLength: e.MAX_TEXT_LENGTH,
+    cases: {
+      deadlineScale: e.CASE_DEADLINE_SCALE,
+      autoCloseDays: e.CASE_AUTO_CLOSE_DAYS,
+      sweepEveryMs: e.CASE_SWEEP_EVERY_MS,
+      maxPhotos: e.CASE_MAX_PHOTOS,
+    },
+    photos: {
+      s3:
+        e.S3_ENDPOINT && e.S3_BUCKET && e.S3_ACCESS_KEY_ID && e.S3_SECRET_ACCESS_KEY
+          ? { endpoint: e.S3_ENDPOINT, bucket: e.S3_BUCKET, region: e.S3_REGION, accessKeyId: e.S3_ACCESS_KEY_ID, secretAccessKey: e.S3_SECRET_ACCESS_KEY }
+          : undefined,
+    },
   };
 }

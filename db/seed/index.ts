@@ -7,6 +7,7 @@ import type { Config } from '../../src/config.js';
 import type { Logger } from '../../src/log.js';
 import { insertOrgUnit, type OrgUnit } from '../../src/org/tree.js';
 import { issueHouseholdInvite } from '../../src/residents/invites.js';
+import { installDefaultDutyList } from '../../src/cases/catalogue.js';
 import { issueStaffCode, type StaffRole, type SubCommittee } from '../../src/staff/codes.js';
 import { DEMO_COUNTY, DEMO_STREETS } from './jiaohe.js';
 
@@ -144,6 +145,7 @@ async function seedDemo(tx: Tx, config: Config) {
 /** Hook for modules that need defaults per community (case categories, duty lists, deadlines). */
 async function seedModuleDefaults(tx: Tx): Promise<void> {
   const communities = await tx.select({ id: orgUnits.id }).from(orgUnits).where(sql`${orgUnits.kind} = 'community'`);
+  for (const c of communities) await installDefaultDutyList(tx, c.id);
   for (const hook of seedHooks) await hook(tx, communities.map((c) => c.id));
 }
 

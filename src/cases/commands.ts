@@ -513,9 +513,18 @@ export async function addInfo(tx: Tx, fx: Effects, caseId: string, personId: str
  * cases climb one level (county stays county and is told again); resolved cases nobody rated
  * close as 默认满意.
  */
-export async function deadlinePassed(tx: Tx, fx: Effects, caseId: string, seq: number, settings: CaseSettings, now: Date): Promise<'escalated' | 'closed' | 'skipped'> {
+export async function deadlinePassed(
+  tx: Tx,
+  fx: Effects,
+  caseId: string,
+  seq: number,
+  settings: CaseSettings,
+  now: Date,
+): Promise<'escalated' | 'closed' | 'skipped' | { early: Date }> {
   const c = await lockCase(tx, caseId);
-  if (c.deadlineSeq !== seq || c.escalatedSeq >= seq || !c.dueAt || c.dueAt > now) return 'skipped';
+  if (c.deadlineSeq !== seq || c.escalatedSeq >= seq || !c.dueAt) return 'skipped';
+  // A timer that fires before its time (clocks of two machines disagree) tries again at the due time.
+  if (c.dueAt > now) return { early: c.dueAt };
   if (c.status === 'resolved') {
     await tx
       .update(cases)

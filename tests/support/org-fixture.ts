@@ -1,5 +1,6 @@
 import type { Database } from '../../db/client.js';
 import { insertOrgUnit, type OrgUnit } from '../../src/org/tree.js';
+import { installDefaultDutyList } from '../../src/cases/catalogue.js';
 import { issueHouseholdInvite } from '../../src/residents/invites.js';
 import { issueStaffCode, type StaffRole } from '../../src/staff/codes.js';
 
@@ -36,6 +37,7 @@ export async function createSmallTown(database: Database, prefix = 'T'): Promise
     const otherBuilding = await insertOrgUnit(tx, { kind: 'building', parentId: otherGrid.id, code: `${prefix}-MZ-01-G2-B7`, name: '7号楼' });
     const otherUnit = await insertOrgUnit(tx, { kind: 'unit', parentId: otherBuilding.id, code: `${prefix}-MZ-01-G2-B7-U1`, name: '1单元' });
     const otherHousehold = await insertOrgUnit(tx, { kind: 'household', parentId: otherUnit.id, code: `${prefix}-MZ-01-G2-B7-U1-101`, name: '101', floorAreaM2: 70 });
+    await installDefaultDutyList(tx, community.id);
     const { code: inviteCode } = await issueHouseholdInvite(tx, { householdId: households[0]!.id, maxUses: 100 });
     const code = async (role: StaffRole, orgUnitId: number) => (await issueStaffCode(tx, { role, orgUnitId, ttlDays: 7 })).code;
     return {
