@@ -24,6 +24,7 @@ export function createWechatAdapter(
   let stopped = true;
   let restartDelay = 1000;
   let restarting = false;
+  let failedDuringRestart = false;
   const recent = new Set<string>();
   const messages = new Map<string, Message>();
 
@@ -69,25 +70,44 @@ export function createWechatAdapter(
     });
     instance.on('error', (err) => {
       log.error({ err: err instanceof Error ? err.message : String(err) }, 'wechaty error; restarting');
-      void restart();
+      if (restarting) failedDuringRestart = true;
+      else void restart();
     });
     return instance;
   }
 
+  /**
+   * A puppet named in the config is made afresh with a new wechaty. A puppet instance given to us
+   * can belong to one wechaty only (wechaty hands it its memory once, and a second wechaty fails
+   * with "Puppet memory can be only set once"), so that wechaty is stopped and started again.
+   */
+  function fresh(): Wechaty {
+    return deps.puppet && bot ? bot : build();
+  }
+
+  /**
+   * Stops and starts wechaty with backoff until a start goes through. A loop, not recursion, so
+   * only one restart runs at a time; wechaty reports a failed puppet start as an 'error' event
+   * rather than a rejection, so an error seen while restarting means "go round again".
+   */
   async function restart() {
     if (restarting || stopped) return;
     restarting = true;
     try {
-      await bot?.stop().catch(() => {});
-      await new Promise((r) => setTimeout(r, restartDelay));
-      restartDelay = Math.min(restartDelay * 2, 60_000);
-      if (stopped) return;
-      bot = build();
-      await bot.start();
-    } catch (err) {
-      log.error({ err: (err as Error).message }, 'wechaty restart failed; trying again');
-      restarting = false;
-      return restart();
+      while (!stopped) {
+        failedDuringRestart = false;
+        await bot?.stop().catch(() => {});
+        await new Promise((r) => setTimeout(r, restartDelay));
+        restartDelay = Math.min(restartDelay * 2, 60_000);
+        if (stopped) return;
+        try {
+          bot = fresh();
+          await bot.start();
+          if (!failedDuringRestart) return;
+        } catch (err) {
+          log.error({ err: (err as Error).message }, 'wechaty restart failed; trying again');
+        }
+      }
     } finally {
       restarting = false;
     }
@@ -99,7 +119,7 @@ export function createWechatAdapter(
     async start(handler) {
       onInbound = handler;
       stopped = false;
-      bot = build();
+      bot = fresh();
       await bot.start();
     },
     async stop() {

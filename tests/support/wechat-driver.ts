@@ -1,3 +1,4 @@
+import type { EventEmitter } from 'node:events';
 import { PuppetMock, mock } from 'wechaty-puppet-mock';
 import type { ChatDriver } from './chat-driver.js';
 
@@ -5,7 +6,15 @@ import type { ChatDriver } from './chat-driver.js';
 export interface SeenMessage {
   id: string;
   text: string;
+  /** The puppet's message payload, as the emulator made it. */
+  payload: mock.MessageMock['payload'];
 }
+
+/**
+ * A ContactMock is a Node EventEmitter at run time ('message' with a MessageMock), but its typings
+ * (typed-emitter's CommonJS default export) do not resolve under NodeNext, so `on` is not seen.
+ */
+const events = (contact: mock.ContactMock) => contact as unknown as EventEmitter;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -41,8 +50,9 @@ export class WechatEmulator {
     setImmediate(() => void this.autoLogin());
   };
 
-  constructor(botName = '邻里') {
-    this.bot = this.mocker.createContact({ name: botName });
+  /** `botId` gives the bot account a known WeChat id (the same account on a second emulator). */
+  constructor(botName = '邻里', opts: { botId?: string } = {}) {
+    this.bot = this.mocker.createContact({ name: botName, ...(opts.botId ? { id: opts.botId } : {}) });
     this.puppet.on('start', this.onStart);
   }
 
@@ -66,9 +76,9 @@ export class WechatEmulator {
     );
   }
 
-  /** A resident's WeChat account, with a driver that talks to the bot from it. */
-  contact(name: string): WechatDriver {
-    return new WechatDriver(this, this.mocker.createContact({ name }));
+  /** A resident's WeChat account (a known id: the same account on a second emulator), with a driver that talks to the bot from it. */
+  contact(name: string, id?: string): WechatDriver {
+    return new WechatDriver(this, this.mocker.createContact({ name, ...(id ? { id } : {}) }));
   }
 
   /** A group chat with these members (the bot included by the caller if wanted). */
@@ -96,16 +106,18 @@ export class WechatDriver implements ChatDriver {
   private mark = 0;
   private readonly listener = (message: mock.MessageMock) => {
     const talker = message.talker().id;
-    const entry = { id: message.id, text: message.text() ?? '' };
-    if (talker === this.user.id) this.sent.push(entry);
-    else if (talker === this.emu.bot.id && message.listener()?.id === this.user.id) this.inbox.push(entry);
+    const entry = { id: message.id, text: message.text() ?? '', payload: message.payload };
+    // The person's own messages come back too (a redelivered one only once in `sent`).
+    if (talker === this.user.id) {
+      if (!this.sent.some((m) => m.id === entry.id)) this.sent.push(entry);
+    } else if (talker === this.emu.bot.id && message.listener()?.id === this.user.id) this.inbox.push(entry);
   };
 
   constructor(
     private readonly emu: WechatEmulator,
     readonly user: mock.ContactMock,
   ) {
-    user.on('message', this.listener);
+    events(user).on('message', this.listener);
   }
 
   /** The person's WeChat id: the userRef/chatRef the app stores for them. */
@@ -132,16 +144,19 @@ export class WechatDriver implements ChatDriver {
     await this.sendText(String(number));
   }
 
-  /** The number of the last numbered line containing `label` in the latest message (from `from` on) that has one. */
+  /**
+   * The number of the numbered line offering `label` in the latest message (from `from` on) that
+   * offers it; a line that is exactly the label beats one that only contains it (同意 must not
+   * pick 不同意).
+   */
   private numberFor(label: string, from: number): number | undefined {
-    for (let i = this.inbox.length - 1; i >= from; i--) {
-      const lines = this.inbox[i]!.text.split('\n').reverse();
-      for (const line of lines) {
+    const offered = this.inbox.slice(from).flatMap((message) =>
+      message.text.split('\n').flatMap((line) => {
         const m = /^(\d+)\. (.*)$/.exec(line.trim());
-        if (m && m[2]!.includes(label)) return Number(m[1]);
-      }
-    }
-    return undefined;
+        return m && m[2]!.includes(label) ? [{ number: Number(m[1]), label: m[2]! }] : [];
+      }),
+    );
+    return ([...offered].reverse().find((o) => o.label === label) ?? offered.at(-1))?.number;
   }
 
   async expectMessage(pattern: string | RegExp, timeoutMs = 15_000): Promise<string> {
@@ -165,8 +180,19 @@ export class WechatDriver implements ChatDriver {
     this.emu.puppet.emit('message', { messageId: last.id });
   }
 
+  /**
+   * Delivers a message this account sent earlier (possibly seen through another emulator, before
+   * the app restarted) once more: same message id, same payload.
+   */
+  async redeliver(message: SeenMessage): Promise<void> {
+    if (message.payload.talkerId !== this.user.id) throw new Error('not a message from this account');
+    this.mark = this.inbox.length;
+    const msg = this.emu.mocker.MessageMock.create({ ...message.payload });
+    this.emu.puppet.emit('message', { messageId: msg.id });
+  }
+
   async close(): Promise<void> {
-    this.user.off('message', this.listener);
+    events(this.user).off('message', this.listener);
   }
 
   private dump(from = 0): string {
