@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ServerType } from '@hono/node-server';
 import { connect, migrateDatabase, startEmbeddedPostgres, type Database, type EmbeddedPostgres } from '../db/client.js';
@@ -10,6 +9,9 @@ import { createWechatAdapter } from '../bots/wechat/index.js';
 import { createQueueBackend, type QueueBackend } from '../jobs/backend.js';
 import { createDeliveryQueue } from '../jobs/delivery-queue.js';
 import { startWorkers, type ProcessorRegistration } from '../jobs/workers.js';
+import { caseProcessors, createCaseScheduler } from '../jobs/cases.js';
+import { createCaseFlows } from './cases/flows.js';
+import { createFolderStore, createS3Store } from './photos/store.js';
 import type { Config } from './config.js';
 import { createDialog } from './dialog/engine.js';
 import type { Channel, InboundEvent } from './dialog/events.js';
@@ -95,16 +97,30 @@ export function createApp(config: Config, opts: AppOptions = {}) {
     stops.push(() => delivery.close());
 
     const metrics = createMetrics();
-    const flows = [...residentFlows, ...(opts.flows ?? [])];
+    const photos = config.photos.s3 ? createS3Store(config.photos.s3) : createFolderStore(path.resolve(config.dataDir, 'photos'));
+    const scheduler = createCaseScheduler(backend);
+    stops.push(() => scheduler.close());
+    const caseSettings = { ...config.cases };
+    // Channels: inbound where this role receives, send-only where it delivers.
+    const adapters = new Map<Channel, ChannelAdapter>();
+    const caseFlows = createCaseFlows({
+      scheduler,
+      photos,
+      settings: caseSettings,
+      fetchMedia: async (channel, fileRef) => {
+        const adapter = adapters.get(channel);
+        if (!adapter) throw new Error(`no ${channel} adapter in this process`);
+        return adapter.fetchMedia(fileRef);
+      },
+    });
+    const flows = [...residentFlows, ...caseFlows, ...(opts.flows ?? [])];
     const dialog = createDialog({ database, delivery, config, logger, flows });
     const onInbound = async (event: InboundEvent) => {
       const result = await dialog.handle(event);
       metrics.inbound.inc({ channel: event.channel, result });
     };
-    const media = photoSource(config.dataDir);
-
-    // Channels: inbound where this role receives, send-only where it delivers.
-    const adapters = new Map<Channel, ChannelAdapter>();
+    // Outgoing photos (a resolution photo sent to the resident) come from the photo store.
+    const media: MediaSource = { load: (fileRef) => photos.get(fileRef) };
     const http = serves('web') ? createHttpApp({ database, backend, metrics, logger }) : undefined;
     if (config.web.enabled && (serves('web') || serves('worker'))) {
       const web = createWebChannel({ database, config, logger, media });
@@ -149,7 +165,12 @@ export function createApp(config: Config, opts: AppOptions = {}) {
         logger,
         sweepEveryMs: opts.sweepEveryMs,
         onDeliverResult: (channel, result) => metrics.delivered.inc({ channel, result }),
-        extra: serves('worker') ? (opts.processors?.({ database, backend, config, logger }) ?? []) : [],
+        extra: serves('worker')
+          ? [
+              ...caseProcessors({ database, delivery, scheduler, settings: caseSettings, logger, sweepEveryMs: config.cases.sweepEveryMs }),
+              ...(opts.processors?.({ database, backend, config, logger }) ?? []),
+            ]
+          : [],
       });
       stops.push(() => workers.close());
       lines.push(`Workers: ${[...deliverHere.keys()].map((c) => `deliver-${c}`).join(', ') || 'none'}${serves('worker') ? ' + sweeps' : ''}`);
@@ -192,17 +213,4 @@ function redactUrl(url: string): string {
   const u = new URL(url);
   if (u.password) u.password = '***';
   return u.toString();
-}
-
-/** Outgoing media are keys of our own photo store under DATA_DIR/photos. */
-function photoSource(dataDir: string): MediaSource {
-  const root = path.resolve(dataDir, 'photos');
-  return {
-    async load(fileRef: string) {
-      if (!/^[a-f0-9]{64}\.(jpg|png|webp)$/.test(fileRef)) throw new Error('unknown media reference');
-      const bytes = await readFile(path.join(root, fileRef));
-      const ext = fileRef.split('.').pop();
-      return { bytes, mimeType: ext === 'png' ? 'image/png' : ext === 'webp' ? 'image/webp' : 'image/jpeg' };
-    },
-  };
 }

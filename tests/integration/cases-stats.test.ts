@@ -114,7 +114,7 @@ beforeAll(async () => {
   ).map((p) => p.id) as [string, string, string, string];
   const [category] = await db
     .insert(caseCategories)
-    .values({ code: 'environment', names: { 'zh-CN': '环境卫生' } })
+    .values({ code: 'stats-test', names: { 'zh-CN': '环境卫生' } })
     .returning({ id: caseCategories.id });
   categoryId = category!.id;
 
