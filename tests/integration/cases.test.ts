@@ -1,0 +1,277 @@
+import { and, asc, eq, inArray } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { caseEvents, cases, channelIdentities, outbox, staffAssignments } from '../../db/schema/index.js';
+import { createQueueBackend, type QueueBackend } from '../../jobs/backend.js';
+import { caseProcessors, createCaseScheduler, sweepCases } from '../../jobs/cases.js';
+import { createDeliveryQueue } from '../../jobs/delivery-queue.js';
+import { QUEUES } from '../../jobs/queues.js';
+import { startWorkers } from '../../jobs/workers.js';
+import {
+  acceptCase,
+  CaseError,
+  deadlinePassed,
+  rateCase,
+  resolveCase,
+  submitCase,
+  transferCase,
+  type CaseSettings,
+  type NewCase,
+} from '../../src/cases/commands.js';
+import { runCaseTx } from '../../src/cases/run.js';
+import { CASE_NUMBER_PATTERN } from '../../src/cases/rules.js';
+import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/log.js';
+import { casePeople, categoryId, type CasePeople } from '../support/case-fixture.js';
+import { createTestDatabase, TEST_REDIS_URL, uniqueQueuePrefix } from '../support/db.js';
+import { createSmallTown, type SmallTown } from '../support/org-fixture.js';
+
+async function waitFor<T>(fn: () => Promise<T | undefined | false>, what: string, timeoutMs = 20_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+// Deadlines shrunk 1000×: urgent = 1.8 s to accept and 1.8 s per level above; normal = 7.2 s to accept.
+const settings: CaseSettings = { deadlineScale: 0.001, autoCloseDays: 7 };
+const logger = createLogger('silent');
+
+describe.each(['redis', 'postgres'] as const)('cases on the %s queue backend', (kind) => {
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  let town: SmallTown;
+  let who: CasePeople;
+  let backend: QueueBackend;
+  let scheduler: ReturnType<typeof createCaseScheduler>;
+  let delivery: ReturnType<typeof createDeliveryQueue>;
+  let workers: { close(): Promise<void> };
+  let deps: Parameters<typeof runCaseTx>[0];
+  let keys = 0;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    town = await createSmallTown(database);
+    who = await casePeople(database, town);
+    const prefix = uniqueQueuePrefix();
+    backend = createQueueBackend(kind === 'redis' ? { kind: 'redis', url: TEST_REDIS_URL, prefix } : { kind: 'postgres', url: database.url, schema: prefix });
+    scheduler = createCaseScheduler(backend);
+    delivery = createDeliveryQueue(backend);
+    deps = { database, delivery, scheduler, logger };
+    workers = await startWorkers({
+      backend,
+      database,
+      adapters: new Map(),
+      delivery,
+      config: loadConfig({ DATABASE_URL: database.url, LOG_LEVEL: 'silent' }),
+      logger,
+      extra: caseProcessors({ ...deps, settings, sweepEveryMs: 1000 }),
+    });
+  });
+  afterAll(async () => {
+    await workers?.close();
+    await scheduler?.close();
+    await delivery?.close();
+    await backend?.close();
+    await database?.drop();
+  });
+
+  const report = async (over: Partial<NewCase> = {}) => {
+    const input: NewCase = {
+      intakeKey: `test:${kind}:${++keys}`,
+      reporterId: who.resident,
+      communityId: town.community.id,
+      placeId: town.households[0]!.id,
+      categoryId: await categoryId(database, 'environment'),
+      priority: 'normal',
+      description: '楼道里堆满了杂物',
+      point: null,
+      ...over,
+    };
+    return runCaseTx(deps, (tx, fx) => submitCase(tx, fx, input, new Date()));
+  };
+  const caseRow = async (id: string) => (await database.db.select().from(cases).where(eq(cases.id, id)))[0]!;
+  const eventsOf = async (id: string) => database.db.select().from(caseEvents).where(eq(caseEvents.caseId, id)).orderBy(asc(caseEvents.id));
+  /** Texts queued to a person (every channel), oldest first. */
+  const textsTo = async (personId: string) => {
+    const rows = await database.db
+      .select({ payload: outbox.payload })
+      .from(outbox)
+      .innerJoin(channelIdentities, eq(channelIdentities.id, outbox.identityId))
+      .where(eq(channelIdentities.personId, personId))
+      .orderBy(asc(outbox.id));
+    return rows.map((r) => r.payload as { text: string; choices?: { id: string }[] });
+  };
+  const assigned = (id: string) => waitFor(async () => ((await caseRow(id)).status === 'assigned' ? caseRow(id) : undefined), 'routing');
+
+  it('gives a readable number at once, stores a repeated intake once, and routes to the grid worker', async () => {
+    const first = await report({ intakeKey: `dup:${kind}` });
+    const again = await report({ intakeKey: `dup:${kind}` });
+    expect(again).toEqual({ caseId: first.caseId, number: first.number, created: false });
+    expect(first.number).toMatch(CASE_NUMBER_PATTERN);
+    expect(first.number.startsWith('T-')).toBe(true);
+    const c = await assigned(first.caseId);
+    expect(c).toMatchObject({ assigneeId: who.worker, level: 'grid', gridId: town.grid.id });
+    const card = (await textsTo(who.worker)).find((m) => m.text.includes(first.number))!;
+    expect(card.choices!.map((x) => x.id)).toContain(`ck:${first.caseId}`);
+    expect((await textsTo(who.resident)).some((m) => m.text.includes(first.number))).toBe(true);
+    const kinds = (await eventsOf(first.caseId)).map((e) => e.kind);
+    expect(kinds).toEqual(['submitted', 'assigned']);
+  });
+
+  it('routes by the duty list: sub-committee without members → community; department → above; worker on leave → backup', async () => {
+    const dispute = await report({ categoryId: await categoryId(database, 'neighbour') });
+    expect(await assigned(dispute.caseId)).toMatchObject({ level: 'community', assigneeId: who.secretary, assigneeSubCommittee: 'mediation' });
+
+    const heating = await report({ categoryId: await categoryId(database, 'heating') });
+    expect(await assigned(heating.caseId)).toMatchObject({ level: 'county', assigneeId: who.county });
+    expect((await textsTo(who.resident)).some((m) => m.text.includes(heating.number) && m.text.includes('市住建局'))).toBe(true);
+
+    await database.db.update(staffAssignments).set({ onLeave: true }).where(eq(staffAssignments.personId, who.worker));
+    try {
+      const onLeave = await report();
+      expect(await assigned(onLeave.caseId)).toMatchObject({ level: 'grid', assigneeId: who.backup });
+      expect((await eventsOf(onLeave.caseId))[1]!.reason).toBe('backup');
+    } finally {
+      await database.db.update(staffAssignments).set({ onLeave: false }).where(eq(staffAssignments.personId, who.worker));
+    }
+  });
+
+  it('runs accept → resolve → 不满意 (重办, shorter deadline) → resolve → 满意, telling the resident each step', async () => {
+    const { caseId, number } = await report();
+    await assigned(caseId);
+    const accepted = await runCaseTx(deps, (tx, fx) => acceptCase(tx, fx, caseId, who.worker, settings, new Date()));
+    const firstResolveWindow = accepted.due.getTime() - Date.now();
+    await expect(runCaseTx(deps, (tx, fx) => acceptCase(tx, fx, caseId, who.worker, settings, new Date()))).rejects.toThrow(CaseError);
+    await expect(runCaseTx(deps, (tx, fx) => resolveCase(tx, fx, caseId, who.otherWorker, '已清理', null, settings, new Date()))).rejects.toMatchObject({ reason: 'not_yours' });
+    await runCaseTx(deps, (tx, fx) => resolveCase(tx, fx, caseId, who.worker, '已清理', null, settings, new Date()));
+    const resolvedMsg = (await textsTo(who.resident)).find((m) => m.text.includes(`${number} 已办结`))!;
+    expect(resolvedMsg.choices!.map((c) => c.id)).toEqual([`cr:${caseId}:s`, `cr:${caseId}:b`, `cr:${caseId}:u`]);
+
+    await expect(runCaseTx(deps, (tx, fx) => rateCase(tx, fx, caseId, who.neighbour, 'satisfied', settings, new Date()))).rejects.toMatchObject({ reason: 'not_yours' });
+    const reopened = await runCaseTx(deps, (tx, fx) => rateCase(tx, fx, caseId, who.resident, 'unsatisfied', settings, new Date()));
+    expect(reopened.outcome).toBe('reopened');
+    const c = await caseRow(caseId);
+    expect(c).toMatchObject({ status: 'accepted', assigneeId: who.worker, reopenCount: 1 });
+    // 重办: half the normal time to resolve.
+    expect(c.dueAt!.getTime() - Date.now()).toBeLessThan(firstResolveWindow * 0.6);
+
+    await runCaseTx(deps, (tx, fx) => resolveCase(tx, fx, caseId, who.worker, '已彻底清理', null, settings, new Date()));
+    const closed = await runCaseTx(deps, (tx, fx) => rateCase(tx, fx, caseId, who.resident, 'satisfied', settings, new Date()));
+    expect(closed.outcome).toBe('closed');
+    expect(await caseRow(caseId)).toMatchObject({ status: 'closed', rating: 'satisfied', closeReason: 'rated' });
+    expect((await eventsOf(caseId)).map((e) => e.kind)).toEqual([
+      'submitted',
+      'assigned',
+      'accepted',
+      'resolved',
+      'rated',
+      'reopened',
+      'resolved',
+      'rated',
+      'closed',
+    ]);
+  });
+
+  it('transfers to another grid with a reason; the new worker gets the card', async () => {
+    const { caseId, number } = await report();
+    await assigned(caseId);
+    await runCaseTx(deps, (tx, fx) => transferCase(tx, fx, caseId, who.worker, { kind: 'grid', gridId: town.otherGrid.id }, '属于第二网格', settings, new Date()));
+    expect(await caseRow(caseId)).toMatchObject({ status: 'assigned', assigneeId: who.otherWorker, gridId: town.otherGrid.id });
+    expect((await textsTo(who.otherWorker)).some((m) => m.text.includes(number))).toBe(true);
+    expect((await eventsOf(caseId)).at(-1)).toMatchObject({ kind: 'transferred', reason: '属于第二网格' });
+  });
+
+  it('climbs grid → community → street → county when nobody accepts, each level told once', async () => {
+    const { caseId, number } = await report({ priority: 'urgent' });
+    await waitFor(async () => ((await caseRow(caseId)).level === 'county' ? true : undefined), 'escalation to the county', 30_000);
+    const escalations = (await eventsOf(caseId)).filter((e) => e.kind === 'escalated');
+    expect(escalations.map((e) => e.level)).toEqual(['community', 'street', 'county']);
+    for (const leader of [who.secretary, who.street, who.county]) {
+      const cards = (await textsTo(leader)).filter((m) => m.text.includes(number) && m.text.startsWith('督办'));
+      expect(cards).toHaveLength(1);
+      expect(cards[0]!.choices!.map((c) => c.id)).toEqual([`co:${caseId}`, `cg:${caseId}`, `cm:${caseId}`]);
+    }
+    // Urgent: community and street heard at once, before any deadline passed.
+    expect((await textsTo(who.street)).find((m) => m.text.includes(number))!.text.startsWith('紧急事件')).toBe(true);
+    // The resident hears "escalated" once, not once per level.
+    expect((await textsTo(who.resident)).filter((m) => m.text.includes(number) && m.text.includes('提级督办'))).toHaveLength(1);
+  });
+
+  it('escalates each deadline once however often its timer fires', async () => {
+    const { caseId } = await report();
+    const c = await assigned(caseId);
+    const late = new Date(c.dueAt!.getTime() + 1);
+    const results = await Promise.all(
+      [1, 2, 3].map(() => runCaseTx(deps, (tx, fx) => deadlinePassed(tx, fx, caseId, c.deadlineSeq, settings, late))),
+    );
+    expect(results.filter((r) => r === 'escalated')).toHaveLength(1);
+    expect((await eventsOf(caseId)).filter((e) => e.kind === 'escalated')).toHaveLength(1);
+    // An early timer is told to come back at the due time instead of acting.
+    const now = await caseRow(caseId);
+    const early = await runCaseTx(deps, (tx, fx) => deadlinePassed(tx, fx, caseId, now.deadlineSeq, settings, new Date(now.dueAt!.getTime() - 1000)));
+    expect(early).toEqual({ early: now.dueAt });
+  });
+
+  it('loses no deadline when the queue is wiped: the sweep escalates every overdue case once', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) ids.push((await report({ intakeKey: `wipe:${kind}:${i}` })).caseId);
+    await Promise.all(ids.map((id) => assigned(id)));
+    // Every pending timer is gone (Redis flushed / restarted without persistence).
+    const q = new backend.classes.Queue(QUEUES.caseDeadline, { ...backend.connectionOptions() } as any);
+    await q.obliterate({ force: true });
+    await q.close();
+    await database.db.update(cases).set({ dueAt: new Date(Date.now() - 1000) }).where(inArray(cases.id, ids));
+    await waitFor(async () => {
+      const rows = await database.db.select({ level: cases.level }).from(cases).where(inArray(cases.id, ids));
+      return rows.every((r) => r.level === 'community') || undefined;
+    }, 'the sweep to escalate', 10_000);
+    const escalated = await database.db
+      .select({ caseId: caseEvents.caseId })
+      .from(caseEvents)
+      .where(and(inArray(caseEvents.caseId, ids), eq(caseEvents.kind, 'escalated')));
+    expect(escalated).toHaveLength(5);
+    // A second sweep over the same state finds nothing more to do for these deadlines.
+    await sweepCases({ ...deps, settings }, new Date());
+    const after = await database.db
+      .select({ caseId: caseEvents.caseId })
+      .from(caseEvents)
+      .where(and(inArray(caseEvents.caseId, ids), eq(caseEvents.kind, 'escalated')));
+    expect(after).toHaveLength(5);
+  });
+
+  it('routes a case whose route job was lost, via the sweep', async () => {
+    const { caseId } = await runCaseTx(
+      { ...deps, scheduler: { schedule: async () => {} } },
+      async (tx, fx) =>
+        submitCase(
+          tx,
+          fx,
+          {
+            intakeKey: `lost-route:${kind}`,
+            reporterId: who.resident,
+            communityId: town.community.id,
+            placeId: town.households[0]!.id,
+            categoryId: await categoryId(database, 'environment'),
+            priority: 'normal',
+            description: '路灯不亮',
+            point: null,
+          },
+          new Date(Date.now() - 60_000),
+        ),
+    );
+    expect((await caseRow(caseId)).status).toBe('submitted');
+    await waitFor(async () => ((await caseRow(caseId)).status === 'assigned' ? true : undefined), 'the sweep to route', 10_000);
+  });
+
+  it('closes a resolved case nobody rated as 默认满意 when the rating period ends', async () => {
+    const { caseId, number } = await report();
+    await assigned(caseId);
+    const quick: CaseSettings = { deadlineScale: 0.000001, autoCloseDays: 7 }; // 7 days → 0.6 s
+    await runCaseTx(deps, (tx, fx) => resolveCase(tx, fx, caseId, who.worker, '已处理', null, quick, new Date()));
+    await waitFor(async () => ((await caseRow(caseId)).status === 'closed' ? true : undefined), 'auto close', 10_000);
+    expect(await caseRow(caseId)).toMatchObject({ closeReason: 'default_satisfied', rating: null });
+    expect((await textsTo(who.resident)).some((m) => m.text.includes(number) && m.text.includes('默认满意'))).toBe(true);
+  });
+});
