@@ -133,7 +133,7 @@ export function createCaseFlows(deps: CaseFlowDeps): Flow[] {
     async start(ctx) {
       const home = await communityOf(ctx);
       if (!home) {
-        ctx.reply({ text: ctx.t.onboarding.askInvite.split('（')[0]! });
+        ctx.reply({ text: ctx.t.cases.needHousehold });
         return { goto: 'household' };
       }
       return askCategory(ctx, home.communityId);

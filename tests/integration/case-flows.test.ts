@@ -1,0 +1,233 @@
+import { readFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { eq } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { caseFollowers, casePhotos, cases } from '../../db/schema/index.js';
+import { createQueueBackend, type QueueBackend } from '../../jobs/backend.js';
+import { caseProcessors, createCaseScheduler } from '../../jobs/cases.js';
+import { createDeliveryQueue } from '../../jobs/delivery-queue.js';
+import { startWorkers } from '../../jobs/workers.js';
+import { createCaseFlows } from '../../src/cases/flows.js';
+import { loadConfig } from '../../src/config.js';
+import { createDialog, type Dialog } from '../../src/dialog/engine.js';
+import { messages } from '../../src/i18n/index.js';
+import { createLogger } from '../../src/log.js';
+import { createFolderStore } from '../../src/photos/store.js';
+import { residentFlows } from '../../src/residents/flows.js';
+import { createTestDatabase, TEST_REDIS_URL, uniqueQueuePrefix } from '../support/db.js';
+import { EngineChat } from '../support/engine-chat.js';
+import { createSmallTown, type SmallTown } from '../support/org-fixture.js';
+
+const zh = messages('zh-CN');
+const logger = createLogger('silent');
+
+/** A real JPEG carrying an Exif block with a GPS marker, as a phone would send it. */
+function jpegWithExif(): Buffer {
+  const soi = Buffer.from([0xff, 0xd8]);
+  const exifPayload = Buffer.concat([Buffer.from('Exif\0\0'), Buffer.from('GPS-43.7201N-127.3401E')]);
+  const app1 = Buffer.concat([Buffer.from([0xff, 0xe1]), u16(exifPayload.length + 2), exifPayload]);
+  // Minimal baseline frame: 1×1 grayscale, one quant table, one Huffman table pair, one scan.
+  const dqt = Buffer.concat([Buffer.from([0xff, 0xdb]), u16(67), Buffer.from([0]), Buffer.alloc(64, 1)]);
+  const sof = Buffer.from([0xff, 0xc0, 0, 11, 8, 0, 1, 0, 1, 1, 1, 0x11, 0]);
+  const dhtDc = Buffer.from([0xff, 0xc4, 0, 20, 0x00, 1, ...Array(15).fill(0), 0]);
+  const dhtAc = Buffer.from([0xff, 0xc4, 0, 20, 0x10, 1, ...Array(15).fill(0), 0]);
+  const sos = Buffer.from([0xff, 0xda, 0, 8, 1, 1, 0, 0, 63, 0]);
+  const scan = Buffer.from([0x00, 0x00]);
+  const eoi = Buffer.from([0xff, 0xd9]);
+  return Buffer.concat([soi, app1, dqt, sof, dhtDc, dhtAc, sos, scan, eoi]);
+}
+function u16(n: number) {
+  return Buffer.from([n >> 8, n & 0xff]);
+}
+
+describe('reporting and handling a case in chat (dialog engine + real jobs on Redis)', () => {
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  let town: SmallTown;
+  let dialog: Dialog;
+  let backend: QueueBackend;
+  let workers: { close(): Promise<void> };
+  let scheduler: ReturnType<typeof createCaseScheduler>;
+  let delivery: ReturnType<typeof createDeliveryQueue>;
+  let dataDir: string;
+  const platformFiles = new Map<string, Buffer>();
+  let n = 0;
+  const chat = () => new EngineChat(dialog, database, `case-${++n}`, 'web');
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    town = await createSmallTown(database);
+    dataDir = mkdtempSync(path.join(tmpdir(), 'linli-caseflows-'));
+    backend = createQueueBackend({ kind: 'redis', url: TEST_REDIS_URL, prefix: uniqueQueuePrefix() });
+    scheduler = createCaseScheduler(backend);
+    delivery = createDeliveryQueue(backend);
+    const config = loadConfig({ DATABASE_URL: database.url, DATA_DIR: dataDir, LOG_LEVEL: 'silent' });
+    const settings = { deadlineScale: 1, autoCloseDays: 7 };
+    const flows = createCaseFlows({
+      scheduler,
+      photos: createFolderStore(path.join(dataDir, 'photos')),
+      settings: { ...settings, maxPhotos: 2 },
+      // The channel's side of a photo: bytes the platform holds under a file id.
+      fetchMedia: async (_channel, fileRef) => {
+        const bytes = platformFiles.get(fileRef);
+        if (!bytes) throw new Error('no such file');
+        return { bytes, mimeType: 'image/jpeg' };
+      },
+    });
+    dialog = createDialog({ database, delivery, config, logger, flows: [...residentFlows, ...flows] });
+    workers = await startWorkers({
+      backend,
+      database,
+      adapters: new Map(),
+      delivery,
+      config,
+      logger,
+      extra: caseProcessors({ database, delivery, scheduler, settings, logger, sweepEveryMs: 5000 }),
+    });
+  });
+  afterAll(async () => {
+    await workers?.close();
+    await scheduler?.close();
+    await delivery?.close();
+    await backend?.close();
+    await database?.drop();
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  async function onboard(c: EngineChat, invite = true) {
+    await c.text('你好');
+    await c.choose('简体中文');
+    await c.choose(zh.onboarding.agree);
+    if (invite) {
+      await c.choose(zh.onboarding.bindInvite);
+      await c.text(town.inviteCode);
+    } else await c.choose(zh.onboarding.bindSkip);
+    await c.fresh();
+  }
+
+  async function waitText(c: EngineChat, needle: string): Promise<string> {
+    const end = Date.now() + 15_000;
+    let seen = '';
+    for (;;) {
+      seen += (await c.freshText()) + '\n';
+      if (seen.includes(needle)) return seen;
+      if (Date.now() > end) throw new Error(`no "${needle}" in: ${seen}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  it('takes a report with a photo, routes it to the grid worker, who accepts and resolves; the resident rates it', async () => {
+    const worker = chat();
+    await onboard(worker, false);
+    await worker.text(`/staff ${town.staffCodes.gridWorker}`);
+    const menu = (await worker.fresh()).at(-1)!;
+    expect(menu.choices!.map((c) => c.label)).toContain(zh.cases.menuWork);
+
+    const resident = chat();
+    await onboard(resident);
+    await resident.choose(zh.cases.menuReport);
+    expect(await resident.freshText()).toBe(zh.cases.pickCategory);
+    await resident.text('乱说');
+    expect(await resident.freshText()).toBe(zh.cases.pickCategory);
+    await resident.choose('环境卫生');
+    expect(await resident.freshText()).toBe(zh.cases.askDescription);
+    await resident.text('脏');
+    expect(await resident.freshText()).toBe(zh.cases.descriptionTooShort);
+    await resident.text('3号楼2单元楼道堆满杂物，消防通道被堵');
+    expect(await resident.freshText()).toBe(zh.cases.askPhotos({ max: 2 }));
+
+    platformFiles.set('f1', jpegWithExif());
+    await resident.send({ kind: 'photo', photo: { fileRef: 'f1' } });
+    expect(await resident.freshText()).toBe(zh.cases.photoSaved({ n: 1, max: 2 }));
+    await resident.send({ kind: 'photo', photo: { fileRef: 'missing' } });
+    expect(await resident.freshText()).toBe(zh.cases.photoFailed);
+    await resident.choose(zh.cases.done);
+    expect(await resident.freshText()).toBe(zh.cases.askLocation);
+    await resident.choose(zh.cases.atMyHome);
+    await resident.choose(zh.cases.normal);
+    const confirmText = await resident.freshText();
+    expect(confirmText).toContain('照片：1 张');
+    await resident.choose(zh.cases.submit);
+    const submitted = await resident.freshText();
+    const number = /T-\d{8}-\d{4}/.exec(submitted)![0];
+    expect(submitted).toContain(zh.cases.submitted({ number }));
+
+    // The photo was stored without its Exif/GPS block.
+    const [c] = await database.db.select().from(cases).where(eq(cases.number, number));
+    const [photo] = await database.db.select().from(casePhotos).where(eq(casePhotos.caseId, c!.id));
+    const stored = readFileSync(path.join(dataDir, 'photos', photo!.storageKey));
+    expect(stored.includes(Buffer.from('GPS-43.7201N'))).toBe(false);
+    expect(stored.subarray(0, 2)).toEqual(Buffer.from([0xff, 0xd8]));
+
+    // Routing job: the worker gets a card, the resident is told.
+    await waitText(worker, `新诉求 ${number}`);
+    await waitText(resident, zh.cases.toldAssigned({ number }));
+    await worker.choose(zh.cases.accept);
+    expect(await worker.freshText()).toContain(`已接单 ${number}`);
+    expect(await resident.freshText()).toContain(zh.cases.toldAccepted({ number }));
+    await worker.choose(zh.cases.resolve);
+    expect(await worker.freshText()).toBe(zh.cases.askResolveNote);
+    await worker.text('已联系物业清理完毕');
+    await worker.choose(zh.cases.skip);
+    expect(await worker.freshText()).toContain(zh.cases.resolvedStaff({ number }));
+
+    expect(await resident.freshText()).toContain(zh.cases.toldResolved({ number, note: '已联系物业清理完毕' }));
+    await resident.choose(zh.cases.rate_satisfied);
+    expect(await resident.freshText()).toBe(zh.cases.askRatingComment);
+    await resident.text('处理得很快，谢谢');
+    expect(await resident.freshText()).toContain(zh.cases.ratingThanks);
+    const [closed] = await database.db.select().from(cases).where(eq(cases.number, number));
+    expect(closed).toMatchObject({ status: 'closed', rating: 'satisfied', ratingComment: '处理得很快，谢谢' });
+
+    // 我的诉求 shows the timeline in plain language.
+    await resident.choose(zh.cases.menuMine);
+    await resident.choose(number);
+    const timeline = await resident.freshText();
+    expect(timeline).toContain(`状态：${zh.cases.status_closed}`);
+    expect(timeline).toContain(`${zh.cases.event_resolved}：已联系物业清理完毕`);
+
+    // A second press of an old button changes nothing and says why.
+    await worker.send({ kind: 'choice', choice: `ck:${c!.id}` });
+    expect(await worker.freshText()).toContain(zh.cases.notAllowed({ status: zh.cases.status_closed }));
+  });
+
+  it('offers "same problem?" to a neighbour in the same building, who then follows the open case', async () => {
+    const first = chat();
+    await onboard(first);
+    await first.choose(zh.cases.menuReport);
+    await first.choose('公共设施维修');
+    await first.text('单元门禁坏了，门关不上');
+    await first.choose(zh.cases.skip);
+    await first.choose(zh.cases.atMyHome);
+    await first.choose(zh.cases.normal);
+    await first.choose(zh.cases.submit);
+    const number = /T-\d{8}-\d{4}/.exec(await first.freshText())![0];
+
+    const second = chat();
+    await onboard(second);
+    await second.choose(zh.cases.menuReport);
+    await second.choose('公共设施维修');
+    await second.text('门禁又坏了');
+    await second.choose(zh.cases.skip);
+    await second.choose(zh.cases.atMyHome);
+    await second.choose(zh.cases.normal);
+    expect(await second.freshText()).toContain(`附近已有相同的问题正在办理：${number}`);
+    await second.choose(zh.cases.sameYes);
+    expect(await second.freshText()).toContain(zh.cases.followed({ number }));
+    const [c] = await database.db.select().from(cases).where(eq(cases.number, number));
+    const followers = await database.db.select().from(caseFollowers).where(eq(caseFollowers.caseId, c!.id));
+    expect(followers).toHaveLength(2);
+    const total = await database.db.select().from(cases).where(eq(cases.description, '门禁又坏了'));
+    expect(total).toHaveLength(0);
+  });
+
+  it('tells a resident without a household to bind one before reporting', async () => {
+    const c = chat();
+    await onboard(c, false);
+    await c.text('/report');
+    const replies = await c.fresh();
+    expect(replies[0]!.text).toBe(zh.cases.needHousehold);
+    expect(replies.at(-1)!.choices!.map((x) => x.label)).toContain(zh.onboarding.bindInvite);
+  });
+});
