@@ -113,6 +113,8 @@ export const cases = pgTable(
     reporterId: uuid('reporter_id').references(() => people.id),
     /** 一窗受理: the desk staff who logged a walk-in/phone-in case. */
     intakeStaffId: uuid('intake_staff_id').references(() => people.id),
+    /** The one-time code the desk hands a walk-in resident to follow the case in chat (hash only). */
+    followCodeHash: text('follow_code_hash'),
     /** 首接负责制: the unit that first received the case stays responsible for seeing it through. */
     firstUnitId: integer('first_unit_id').references(() => orgUnits.id),
     status: caseStatus('status').notNull().default('submitted'),
@@ -141,6 +143,7 @@ export const cases = pgTable(
   (t) => [
     uniqueIndex('cases_number_key').on(t.number),
     uniqueIndex('cases_intake_key').on(t.intakeKey),
+    uniqueIndex('cases_follow_code_key').on(t.followCodeHash),
     index('cases_due_idx')
       .on(t.dueAt)
       .where(sql`${t.status} in ('submitted','assigned','accepted')`),

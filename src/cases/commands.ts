@@ -179,6 +179,8 @@ export interface NewCase {
   point: { lat: number; lng: number } | null;
   locationLabel?: string | null;
   photos?: { storageKey: string; mimeType: string; bytes: number; sha256: string }[];
+  /** 一窗受理: hash of the code the desk hands the walk-in resident (see claimFollowCode). */
+  followCodeHash?: string | null;
 }
 
 /** Next readable number for the county on the (China) day, from a row-locked counter. */
@@ -221,6 +223,7 @@ export async function submitCase(tx: Tx, fx: Effects, input: NewCase, now: Date)
       locationLabel: input.locationLabel ?? null,
       reporterId: input.reporterId,
       intakeStaffId: input.intakeStaffId ?? null,
+      followCodeHash: input.followCodeHash ?? null,
       // 首接负责制: the community that received it stays responsible whoever does the work.
       firstUnitId: input.communityId,
       createdAt: now,
@@ -239,6 +242,24 @@ export async function submitCase(tx: Tx, fx: Effects, input: NewCase, now: Date)
   await event(tx, row, 'submitted', { actorId: input.intakeStaffId ?? input.reporterId, details: { photos: input.photos?.length ?? 0, desk: !!input.intakeStaffId }, at: now });
   fx.schedule({ kind: 'route', caseId: row.id });
   return { caseId: row.id, number, created: true };
+}
+
+export class FollowCodeInvalid extends Error {}
+
+/**
+ * A walk-in resident (一窗受理) sends the desk's code in chat and from then on follows the case like
+ * any reporter. The code works once; the first to use it becomes the reporter (who rates).
+ */
+export async function claimFollowCode(tx: Tx, personId: string, codeHash: string, now: Date): Promise<{ number: string; caseId: string }> {
+  const [c] = await tx.select().from(cases).where(eq(cases.followCodeHash, codeHash)).for('update');
+  if (!c || c.status === 'closed') throw new FollowCodeInvalid();
+  await tx
+    .update(cases)
+    .set({ followCodeHash: null, reporterId: c.reporterId ?? personId, updatedAt: now })
+    .where(eq(cases.id, c.id));
+  await tx.insert(caseFollowers).values({ caseId: c.id, personId, since: now }).onConflictDoNothing();
+  await event(tx, c, 'linked', { actorId: personId, public: false, details: { via: 'desk_code' }, at: now });
+  return { number: c.number, caseId: c.id };
 }
 
 /** "Same problem": the person follows the open case and hears its outcome. */

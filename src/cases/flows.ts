@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gte, inArray, isNull, or } from 'drizzle-orm';
+import { and, asc, desc, eq, gte, inArray } from 'drizzle-orm';
 import { z } from 'zod';
 import { caseCategories, caseEvents, caseFollowers, cases } from '../../db/schema/index.js';
 import type { MediaBytes } from '../../bots/channel.js';
@@ -26,6 +26,8 @@ import {
   type CaseSettings,
   type TransferTarget,
 } from './commands.js';
+import { categoriesFor, categoryName } from './queries.js';
+import { createDeskFlows } from './desk.js';
 import { flowEffects, type CaseScheduler } from './run.js';
 import { DUPLICATE_RULES, looksLikeSameProblem, type Priority, type Rating } from './rules.js';
 
@@ -85,16 +87,9 @@ export function createCaseFlows(deps: CaseFlowDeps): Flow[] {
     return community ? { communityId: community.id, householdId: household.id, buildingId: building?.id ?? null } : undefined;
   }
 
-  async function categories(ctx: FlowContext, communityId: number) {
-    return ctx.tx
-      .select({ id: caseCategories.id, names: caseCategories.names, emergency: caseCategories.emergency })
-      .from(caseCategories)
-      .where(and(eq(caseCategories.active, true), or(isNull(caseCategories.communityId), eq(caseCategories.communityId, communityId))))
-      .orderBy(asc(caseCategories.sortOrder), asc(caseCategories.id))
-      .limit(20);
-  }
+  const categories = (ctx: FlowContext, communityId: number) => categoriesFor(ctx.tx, communityId);
 
-  const label = (ctx: FlowContext, names: { 'zh-CN': string; ko?: string; en?: string }) => names[ctx.person.locale] ?? names['zh-CN'];
+  const label = (ctx: FlowContext, names: { 'zh-CN': string; ko?: string; en?: string }) => categoryName(names, ctx.person.locale);
 
   async function askCategory(ctx: FlowContext, communityId: number): Promise<StepOutcome> {
     const cats = await categories(ctx, communityId);
@@ -625,5 +620,5 @@ export function createCaseFlows(deps: CaseFlowDeps): Flow[] {
     },
   };
 
-  return [report, mine, work];
+  return [report, mine, work, ...createDeskFlows({ scheduler: deps.scheduler })];
 }

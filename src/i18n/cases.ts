@@ -3,6 +3,15 @@ import { defineMessages } from './catalog.js';
 /** 报事/诉求: residents report and follow; staff accept, transfer, resolve; leaders take escalations. */
 export const cases = defineMessages(
   {
+    menuDesk: '代居民登记（一窗受理）',
+    askHousehold: '请输入居民的房号编码（例如 JH-MZ-01-G1-B1-U1-101），或发送“无”按社区登记：',
+    householdUnknown: '没有找到这个房号，或不在您的服务范围内。请核对后重新输入。',
+    deskLogged: (p: { number: string; code: string }) =>
+      `已登记 ${p.number}。\n请把关注码交给居民：${p.code}\n居民在 Telegram、微信或网页聊天里发送 /follow ${p.code}，就能收到进展并评价。`,
+    askFollowCode: '请输入工作人员给您的关注码（例如 F-ABCD-EFGH）：',
+    followCodeInvalid: '关注码无效或已使用。请向社区工作人员核对。',
+    followClaimed: (p: { number: string }) => `已关注 ${p.number}，办理进展会发给您，办结后请评价。`,
+    deskNone: '无',
     menuReport: '报事 / 诉求',
     menuMine: '我的诉求',
     menuWork: '我的待办',
@@ -134,6 +143,15 @@ export const cases = defineMessages(
     priority_low: '不急',
   },
   {
+    menuDesk: '주민 대신 접수(원스톱 창구)',
+    askHousehold: '주민의 세대 코드를 입력하세요(예: JH-MZ-01-G1-B1-U1-101). 없으면 "없음"을 보내 커뮤니티로 접수합니다:',
+    householdUnknown: '해당 세대를 찾을 수 없거나 담당 구역이 아닙니다. 확인 후 다시 입력하세요.',
+    deskLogged: (p: { number: string; code: string }) =>
+      `${p.number} 접수되었습니다.\n주민에게 추적 코드를 전달하세요: ${p.code}\n주민이 Telegram, WeChat 또는 웹 채팅에서 /follow ${p.code} 를 보내면 진행 상황을 받고 평가할 수 있습니다.`,
+    askFollowCode: '직원에게 받은 추적 코드를 입력하세요(예: F-ABCD-EFGH):',
+    followCodeInvalid: '추적 코드가 잘못되었거나 이미 사용되었습니다. 커뮤니티 직원에게 확인하세요.',
+    followClaimed: (p: { number: string }) => `${p.number}을(를) 추적합니다. 진행 상황을 알려 드리며, 처리 후 평가해 주세요.`,
+    deskNone: '없음',
     menuReport: '민원 접수',
     menuMine: '내 민원',
     menuWork: '내 업무',
@@ -263,6 +281,15 @@ export const cases = defineMessages(
     priority_low: '여유',
   },
   {
+    menuDesk: 'Log a case for a resident (desk)',
+    askHousehold: 'Type the resident\'s household code (e.g. JH-MZ-01-G1-B1-U1-101), or "none" to log it for the community:',
+    householdUnknown: 'No such household in your area. Please check and type it again.',
+    deskLogged: (p: { number: string; code: string }) =>
+      `Logged ${p.number}.\nGive the resident this follow code: ${p.code}\nThey send /follow ${p.code} on Telegram, WeChat or the web chat to get updates and rate it.`,
+    askFollowCode: 'Type the follow code staff gave you (e.g. F-ABCD-EFGH):',
+    followCodeInvalid: 'That follow code is wrong or already used. Please check with community staff.',
+    followClaimed: (p: { number: string }) => `You now follow ${p.number}; you'll get updates and can rate it when it is done.`,
+    deskNone: 'none',
     menuReport: 'Report an issue',
     menuMine: 'My cases',
     menuWork: 'My work',

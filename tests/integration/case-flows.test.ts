@@ -222,6 +222,53 @@ describe('reporting and handling a case in chat (dialog engine + real jobs on Re
     expect(total).toHaveLength(0);
   });
 
+  it('logs a walk-in case at the desk (一窗受理); the resident follows it in chat with the code', async () => {
+    const desk = chat();
+    await onboard(desk, false);
+    await desk.text(`/staff ${town.staffCodes.secretary}`);
+    await desk.fresh();
+    await desk.choose(zh.cases.menuDesk);
+    expect(await desk.freshText()).toBe(zh.cases.askHousehold);
+    await desk.text(town.otherHousehold.code);
+    expect(await desk.freshText()).toBe(zh.cases.pickCategory);
+    await desk.choose('助老助残');
+    await desk.text('独居老人家里水管漏水，需要上门');
+    await desk.choose(zh.cases.urgent);
+    const logged = await desk.freshText();
+    const number = /T-\d{8}-\d{4}/.exec(logged)![0];
+    const code = /F-[2-9A-Z]{4}-[2-9A-Z]{4}/.exec(logged)![0];
+    expect(logged).toContain(zh.cases.deskLogged({ number, code }));
+    const [c] = await database.db.select().from(cases).where(eq(cases.number, number));
+    expect(c).toMatchObject({ reporterId: null, firstUnitId: town.community.id, gridId: town.otherGrid.id, priority: 'urgent' });
+    expect(c!.followCodeHash).not.toContain(code);
+
+    const walkIn = chat();
+    await onboard(walkIn, false);
+    await walkIn.text('/follow F-2222-2222');
+    expect(await walkIn.freshText()).toBe(zh.cases.followCodeInvalid);
+    await walkIn.text(code.toLowerCase());
+    expect(await walkIn.freshText()).toContain(zh.cases.followClaimed({ number }));
+    const [claimed] = await database.db.select().from(cases).where(eq(cases.number, number));
+    expect(claimed!.reporterId).toBe(await walkIn.personId());
+    expect(claimed!.followCodeHash).toBeNull();
+    // Used once: the same code does nothing for someone else.
+    const other = chat();
+    await onboard(other, false);
+    await other.text(`/follow ${code}`);
+    expect(await other.freshText()).toBe(zh.cases.followCodeInvalid);
+  });
+
+  it('refuses a household code that does not exist', async () => {
+    const desk = chat();
+    await onboard(desk, false);
+    await desk.text(`/staff ${town.staffCodes.otherGridWorker}`);
+    await desk.fresh();
+    await desk.text('/desk');
+    await desk.fresh();
+    await desk.text('NO-SUCH-CODE');
+    expect(await desk.freshText()).toBe(zh.cases.householdUnknown);
+  });
+
   it('tells a resident without a household to bind one before reporting', async () => {
     const c = chat();
     await onboard(c, false);

@@ -1,0 +1,179 @@
+import { and, count, eq, gte } from 'drizzle-orm';
+import { z } from 'zod';
+import { auditLog } from '../../db/schema/index.js';
+import type { Flow, FlowContext, StepOutcome } from '../dialog/flow.js';
+import { ancestorOfKind, findUnitByCode, getUnit, isWithin } from '../org/tree.js';
+import { hashStaffCode, randomCode } from '../staff/codes.js';
+import { claimFollowCode, FollowCodeInvalid, submitCase } from './commands.js';
+import { categoriesFor, categoryName } from './queries.js';
+import { flowEffects, type CaseScheduler } from './run.js';
+
+/** Staff who sit at the community service desk (一窗受理) or take calls. */
+const DESK_ROLES = new Set(['grid_worker', 'community_secretary', 'community_director', 'subcommittee_member', 'building_head']);
+const description = z.string().trim().min(4).max(1000);
+export const MAX_FAILED_FOLLOWS_PER_HOUR = 5;
+
+/**
+ * 一窗受理: desk staff log a walk-in or phone-in case in chat and hand the resident a one-time
+ * follow code; the resident sends `/follow CODE` on any channel and follows it like their own.
+ * The staff member's unit is the first to receive it and stays responsible (首接负责制).
+ */
+export function createDeskFlows(deps: { scheduler: CaseScheduler }): Flow[] {
+  /** The staff member's unit that contains `unitPath`, or their own community when none is given. */
+  async function scopeOf(ctx: FlowContext) {
+    const units = [];
+    for (const s of ctx.person.staff.filter((s) => DESK_ROLES.has(s.role))) {
+      const unit = await getUnit(ctx.tx, s.orgUnitId);
+      if (unit) units.push(unit);
+    }
+    return units;
+  }
+
+  async function askCategory(ctx: FlowContext, data: Record<string, unknown>): Promise<StepOutcome> {
+    const cats = await categoriesFor(ctx.tx, Number(data.communityId));
+    ctx.reply({ text: ctx.t.cases.pickCategory, choices: cats.map((c) => ({ id: `dc:${c.id}`, label: categoryName(c.names, ctx.person.locale) })) });
+    return { next: 'category', data };
+  }
+
+  const desk: Flow = {
+    name: 'desk',
+    menu: [{ id: 'menu.desk', label: (t) => t.cases.menuDesk, visible: (p) => p.staff.some((s) => DESK_ROLES.has(s.role)), order: 6 }],
+    commands: { words: ['/desk', '代登记', '一窗受理'] },
+    async start(ctx) {
+      if (!(await scopeOf(ctx)).length) {
+        ctx.reply({ text: ctx.t.cases.notYours });
+        return { done: true };
+      }
+      ctx.reply({ text: ctx.t.cases.askHousehold });
+      return { next: 'household' };
+    },
+    steps: {
+      async household(ctx, input) {
+        const t = ctx.t.cases;
+        const typed = input.kind === 'text' ? input.text.trim() : '';
+        const scopes = await scopeOf(ctx);
+        if (typed && [t.deskNone, '无', 'none', '없음'].includes(typed.toLowerCase())) {
+          // No household: the desk's own community takes it.
+          const community = scopes[0] ? await ancestorOfKind(ctx.tx, scopes[0], 'community') : undefined;
+          if (!community) {
+            ctx.reply({ text: t.householdUnknown });
+            return { next: 'household' };
+          }
+          return askCategory(ctx, { communityId: community.id, householdId: null });
+        }
+        const household = typed ? await findUnitByCode(ctx.tx, typed.toUpperCase()) : undefined;
+        const community = household ? await ancestorOfKind(ctx.tx, household, 'community') : undefined;
+        // Within the staff member's area, or in the community they serve (a desk serves all its grids).
+        const allowed =
+          household?.kind === 'household' &&
+          community &&
+          (await Promise.all(scopes.map(async (s) => isWithin(household.path, s.path) || (await ancestorOfKind(ctx.tx, s, 'community'))?.id === community.id))).some(Boolean);
+        if (!household || !community || !allowed) {
+          ctx.reply({ text: t.householdUnknown });
+          return { next: 'household' };
+        }
+        return askCategory(ctx, { communityId: community.id, householdId: household.id });
+      },
+      async category(ctx, input, data) {
+        const id = input.kind === 'choice' ? Number(input.choice.replace(/^dc:/, '')) : NaN;
+        const cats = await categoriesFor(ctx.tx, Number(data.communityId));
+        if (!cats.some((c) => c.id === id)) return askCategory(ctx, data);
+        ctx.reply({ text: ctx.t.cases.askDescription });
+        return { next: 'description', data: { ...data, categoryId: id } };
+      },
+      async description(ctx, input, data) {
+        const parsed = description.safeParse(input.kind === 'text' ? input.text : '');
+        if (!parsed.success) {
+          ctx.reply({ text: ctx.t.cases.descriptionTooShort });
+          return { next: 'description', data };
+        }
+        ctx.reply({
+          text: ctx.t.cases.askPriority,
+          choices: [
+            { id: 'dq:normal', label: ctx.t.cases.normal },
+            { id: 'dq:urgent', label: ctx.t.cases.urgent },
+          ],
+        });
+        return { next: 'priority', data: { ...data, description: parsed.data } };
+      },
+      async priority(ctx, input, data) {
+        const c = input.kind === 'choice' ? input.choice : '';
+        if (c !== 'dq:normal' && c !== 'dq:urgent') {
+          ctx.reply({
+            text: ctx.t.cases.askPriority,
+            choices: [
+              { id: 'dq:normal', label: ctx.t.cases.normal },
+              { id: 'dq:urgent', label: ctx.t.cases.urgent },
+            ],
+          });
+          return { next: 'priority', data };
+        }
+        const code = `F-${randomCode(2)}`;
+        const { number, caseId } = await submitCase(
+          ctx.tx,
+          flowEffects(ctx, deps.scheduler),
+          {
+            intakeKey: ctx.messageKey,
+            reporterId: null,
+            intakeStaffId: ctx.person.id,
+            communityId: Number(data.communityId),
+            placeId: data.householdId === null ? null : Number(data.householdId),
+            categoryId: Number(data.categoryId),
+            priority: c === 'dq:urgent' ? 'urgent' : 'normal',
+            description: String(data.description),
+            point: null,
+            followCodeHash: hashStaffCode(code),
+          },
+          ctx.now,
+        );
+        await ctx.audit('case.desk_intake', 'case', caseId);
+        ctx.reply({ text: ctx.t.cases.deskLogged({ number, code }) });
+        return { done: true };
+      },
+    },
+  };
+
+  async function claim(ctx: FlowContext, typed: string): Promise<StepOutcome> {
+    // Codes are not guessable in practice; the cap keeps it that way for a determined guesser.
+    const [failed] = await ctx.tx
+      .select({ n: count() })
+      .from(auditLog)
+      .where(and(eq(auditLog.actorId, ctx.person.id), eq(auditLog.action, 'case.follow_failed'), gte(auditLog.at, new Date(ctx.now.getTime() - 3_600_000))));
+    if ((failed?.n ?? 0) >= MAX_FAILED_FOLLOWS_PER_HOUR) {
+      ctx.reply({ text: ctx.t.linking.tooManyAttempts });
+      return { done: true, silent: true };
+    }
+    try {
+      const { number } = await claimFollowCode(ctx.tx, ctx.person.id, hashStaffCode(typed), ctx.now);
+      ctx.reply({ text: ctx.t.cases.followClaimed({ number }) });
+      return { done: true };
+    } catch (err) {
+      if (!(err instanceof FollowCodeInvalid)) throw err;
+      await ctx.audit('case.follow_failed', 'person', ctx.person.id);
+      ctx.reply({ text: ctx.t.cases.followCodeInvalid });
+      return { next: 'code' };
+    }
+  }
+
+  const follow: Flow = {
+    name: 'follow',
+    commands: { words: ['/follow', '关注', '추적', 'follow'], takesArgument: true },
+    async start(ctx, args) {
+      const argument = typeof args?.argument === 'string' ? args.argument.trim() : '';
+      if (argument) return claim(ctx, argument);
+      ctx.reply({ text: ctx.t.cases.askFollowCode });
+      return { next: 'code' };
+    },
+    steps: {
+      async code(ctx, input) {
+        if (input.kind !== 'text') {
+          ctx.reply({ text: ctx.t.cases.askFollowCode });
+          return { next: 'code' };
+        }
+        return claim(ctx, input.text);
+      },
+    },
+  };
+
+  return [desk, follow];
+}
