@@ -160,6 +160,7 @@ function assigneeCard(view: CaseView, c: { id: string; priority: Priority }, due
       { id: `cv:${c.id}`, label: t.cases.resolve },
       { id: `ct:${c.id}`, label: t.cases.transfer },
       { id: `cb:${c.id}`, label: t.cases.giveBack },
+      { id: `cx:${c.id}`, label: t.cases.closeOther },
     ],
   });
 }
@@ -608,6 +609,48 @@ export async function remindHolder(tx: Tx, fx: Effects, caseId: string, seq: num
   }));
   return 'reminded';
 }
+
+// ── Closing without a fix: never just "not responsible" ─────────────────────────────────────
+
+export type StaffCloseReason = 'not_our_duty' | 'transferred_out' | 'duplicate';
+
+/**
+ * Closes an open case for a reason other than a fix. 不属于本社区职责 and 已转办 must say where it
+ * went; 重复 names the case it duplicates, whose followers it joins (they all hear the outcome).
+ */
+export async function closeCase(
+  tx: Tx,
+  fx: Effects,
+  caseId: string,
+  actorId: string,
+  reason: StaffCloseReason,
+  detail: string,
+  now: Date,
+): Promise<{ number: string; duplicateOf?: string }> {
+  const c = await lockCase(tx, caseId);
+  if (!OPEN.includes(c.status)) throw new CaseError('not_allowed', c.status);
+  await mustBeHolder(tx, c, actorId);
+  let duplicateOf: CaseRow | undefined;
+  if (reason === 'duplicate') {
+    [duplicateOf] = await tx.select().from(cases).where(and(eq(cases.number, detail.trim().toUpperCase()), eq(cases.communityId, c.communityId)));
+    if (!duplicateOf || duplicateOf.id === c.id || duplicateOf.status === 'closed') throw new CaseError('not_found');
+    for (const personId of await followersOf(tx, c.id)) {
+      await tx.insert(caseFollowers).values({ caseId: duplicateOf.id, personId, since: now }).onConflictDoNothing();
+    }
+    await event(tx, duplicateOf, 'linked', { actorId, public: false, details: { duplicate: c.id }, at: now });
+  }
+  await tx
+    .update(cases)
+    .set({ status: 'closed', closeReason: reason, closeNote: detail, closedAt: now, dueAt: null, duplicateOf: duplicateOf?.id ?? null, updatedAt: now })
+    .where(eq(cases.id, c.id));
+  await event(tx, c, 'closed', { actorId, toStatus: 'closed', reason, details: { detail, duplicateOf: duplicateOf?.id ?? null }, at: now });
+  await tellFollowers(tx, fx, c.id, (t) => ({
+    text: t.cases.toldClosed({ number: c.number, reason: `${t.cases[`close_${reason}`]}（${duplicateOf ? duplicateOf.number : detail}）` }),
+  }));
+  return { number: c.number, duplicateOf: duplicateOf?.number };
+}
+
+const OPEN: readonly CaseStatus[] = ['submitted', 'assigned', 'accepted'];
 
 // ── Leaders' actions on escalated cases ────────────────────────────────────────────────────
 

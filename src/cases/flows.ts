@@ -12,6 +12,7 @@ import {
   acceptCase,
   addInfo,
   CaseError,
+  closeCase,
   commentCase,
   commentOnRating,
   followCase,
@@ -24,6 +25,7 @@ import {
   takeOver,
   transferCase,
   type CaseSettings,
+  type StaffCloseReason,
   type TransferTarget,
 } from './commands.js';
 import { categoriesFor, categoryName } from './queries.js';
@@ -436,6 +438,12 @@ export function createCaseFlows(deps: CaseFlowDeps): Flow[] {
     return choices.slice(0, 20);
   }
 
+  const CLOSE_REASONS: StaffCloseReason[] = ['not_our_duty', 'transferred_out', 'duplicate'];
+  function askCloseReason(ctx: FlowContext, caseId: string): StepOutcome {
+    ctx.reply({ text: ctx.t.cases.pickCloseReason, choices: CLOSE_REASONS.map((r) => ({ id: `cz:${r}`, label: ctx.t.cases[`close_${r}`] })) });
+    return { next: 'closeReason', data: { caseId } };
+  }
+
   const caseIdOr = (ctx: FlowContext, arg: string, work: (caseId: string) => Promise<StepOutcome | void>) =>
     uuid.safeParse(arg).success ? work(arg).catch((err) => explain(ctx, err)) : Promise.resolve(explain(ctx, new CaseError('not_found')));
 
@@ -477,6 +485,7 @@ export function createCaseFlows(deps: CaseFlowDeps): Flow[] {
                 { id: `ct:${c.id}`, label: t.transfer },
                 { id: `cb:${c.id}`, label: t.giveBack },
               ];
+        choices.push({ id: `cx:${c.id}`, label: t.closeOther });
         ctx.reply({ text: `${c.number}\n${c.description}`, choices });
         return { done: true, silent: true };
       },
@@ -552,6 +561,28 @@ export function createCaseFlows(deps: CaseFlowDeps): Flow[] {
           return explain(ctx, err);
         }
       },
+      async closeReason(ctx, input, data) {
+        const t = ctx.t.cases;
+        const reason = CLOSE_REASONS.find((r) => choiceOf(input) === `cz:${r}`);
+        if (!reason) return askCloseReason(ctx, String(data.caseId));
+        ctx.reply({ text: reason === 'duplicate' ? t.askDuplicateOf : t.askCloseDetail({ reason: t[`close_${reason}`] }) });
+        return { next: 'closeDetail', data: { ...data, reason } };
+      },
+      async closeDetail(ctx, input, data) {
+        const t = ctx.t.cases;
+        const parsed = note.safeParse(input.kind === 'text' ? input.text : '');
+        if (!parsed.success) {
+          ctx.reply({ text: data.reason === 'duplicate' ? t.askDuplicateOf : t.askCloseDetail({ reason: t[`close_${data.reason as StaffCloseReason}`] }) });
+          return { next: 'closeDetail', data };
+        }
+        try {
+          const { number } = await closeCase(ctx.tx, fx(ctx), String(data.caseId), ctx.person.id, data.reason as StaffCloseReason, parsed.data, ctx.now);
+          ctx.reply({ text: t.closedStaff({ number }) });
+          return { done: true, silent: true };
+        } catch (err) {
+          return explain(ctx, err);
+        }
+      },
       async comment(ctx, input, data) {
         const parsed = note.safeParse(input.kind === 'text' ? input.text : '');
         if (!parsed.success) {
@@ -611,6 +642,8 @@ export function createCaseFlows(deps: CaseFlowDeps): Flow[] {
           ctx.reply({ text: ctx.t.cases.pickGrid, choices });
           return { next: 'transferTarget', data: { caseId, gridsOnly: true } };
         }),
+      /** 关闭（非办结）: 不属于本社区职责 / 已转办 / 重复, each with where it went. */
+      cx: (ctx, arg) => caseIdOr(ctx, arg, async (caseId) => askCloseReason(ctx, caseId)),
       /** 批示 (leaders) */
       cm: (ctx, arg) =>
         caseIdOr(ctx, arg, async (caseId) => {

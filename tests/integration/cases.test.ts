@@ -9,6 +9,7 @@ import { startWorkers } from '../../jobs/workers.js';
 import {
   acceptCase,
   CaseError,
+  closeCase,
   deadlinePassed,
   rateCase,
   resolveCase,
@@ -263,6 +264,43 @@ describe.each(['redis', 'postgres'] as const)('cases on the %s queue backend', (
     );
     expect((await caseRow(caseId)).status).toBe('submitted');
     await waitFor(async () => ((await caseRow(caseId)).status === 'assigned' ? true : undefined), 'the sweep to route', 10_000);
+  });
+
+  it('closes with a reason and where it went, never a bare "not responsible"; duplicates join the original', async () => {
+    const notOurs = await report();
+    await assigned(notOurs.caseId);
+    await runCaseTx(deps, (tx, fx) => closeCase(tx, fx, notOurs.caseId, who.worker, 'not_our_duty', '已转市水务集团，电话 12345', new Date()));
+    expect(await caseRow(notOurs.caseId)).toMatchObject({ status: 'closed', closeReason: 'not_our_duty', closeNote: '已转市水务集团，电话 12345' });
+    const told = (await textsTo(who.resident)).find((m) => m.text.startsWith(`${notOurs.number} 已关闭`))!;
+    expect(told.text).toContain('已转市水务集团，电话 12345');
+    await expect(runCaseTx(deps, (tx, fx) => closeCase(tx, fx, notOurs.caseId, who.worker, 'duplicate', 'x', new Date()))).rejects.toMatchObject({ reason: 'not_allowed' });
+
+    const original = await report({ reporterId: who.neighbour });
+    const copy = await report();
+    await Promise.all([assigned(original.caseId), assigned(copy.caseId)]);
+    await expect(runCaseTx(deps, (tx, fx) => closeCase(tx, fx, copy.caseId, who.otherWorker, 'duplicate', original.number, new Date()))).rejects.toMatchObject({ reason: 'not_yours' });
+    await runCaseTx(deps, (tx, fx) => closeCase(tx, fx, copy.caseId, who.worker, 'duplicate', original.number.toLowerCase(), new Date()));
+    expect(await caseRow(copy.caseId)).toMatchObject({ status: 'closed', closeReason: 'duplicate', duplicateOf: original.caseId });
+    // Both reporters now hear how the original ends.
+    await runCaseTx(deps, (tx, fx) => resolveCase(tx, fx, original.caseId, who.worker, '已修好', null, settings, new Date()));
+    for (const person of [who.resident, who.neighbour]) {
+      expect((await textsTo(person)).some((m) => m.text.startsWith(`${original.number} 已办结`))).toBe(true);
+    }
+  });
+
+  it('reminds the worker before the accept deadline until they act, then stops', async () => {
+    const { caseId, number } = await report();
+    await assigned(caseId);
+    // Normal priority at 1/1000: 7.2 s to accept; reminders at 50 % and 80 % of the window.
+    const reminders = async () => (await textsTo(who.worker)).filter((m) => m.text.startsWith(`提醒：${number}`));
+    await waitFor(async () => ((await reminders()).length >= 1 ? true : undefined), 'the first reminder', 10_000);
+    expect((await reminders())[0]!.choices!.map((c) => c.id)).toEqual([`ck:${caseId}`]);
+    await runCaseTx(deps, (tx, fx) => acceptCase(tx, fx, caseId, who.worker, settings, new Date()));
+    const after = (await reminders()).length;
+    await new Promise((r) => setTimeout(r, 3000));
+    // The second accept-stage reminder (due ~2 s later) found the case accepted and said nothing.
+    expect((await reminders()).length).toBe(after);
+    expect(after).toBeLessThanOrEqual(2);
   });
 
   it('closes a resolved case nobody rated as 默认满意 when the rating period ends', async () => {
