@@ -1,9 +1,9 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { and, asc, eq, like } from 'drizzle-orm';
+import { and, asc, eq, isNull, like, or, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { connect, migrateDatabase, startEmbeddedPostgres, type Database } from '../db/client.js';
-import { householdClaims, orgUnits, staffRole, subCommittee } from '../db/schema/index.js';
+import { caseCategories, dutyList, householdClaims, orgUnits, slaPolicies, staffRole, subCommittee } from '../db/schema/index.js';
 import { seedDemoIfEmpty } from '../db/seed/index.js';
 import { recordAudit } from './audit/audit.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
@@ -11,7 +11,7 @@ import { createLogger } from './log.js';
 import { childUnits, findUnitByCode } from './org/tree.js';
 import { placeLabel } from './residents/household.js';
 import { issueHouseholdInvite } from './residents/invites.js';
-import { issueStaffCode } from './staff/codes.js';
+import { issueStaffCode, type SubCommittee } from './staff/codes.js';
 
 /**
  * `npm run linli -- <command>`: the operator's tool for what the chat can't do by itself —
@@ -30,6 +30,14 @@ export const USAGE = `linli — operator commands (npm run linli -- <command>)
   staff-code ROLE UNIT_CODE [--sub-committee NAME] [--days D]
                                             issue a one-time staff binding code
   claims [UNIT_CODE]                        list household claims waiting for staff
+  categories COMMUNITY_CODE                 the community's case categories and who owns each (权责清单)
+  category-add COMMUNITY_CODE CODE --zh 名称 [--ko 이름] [--en Name] [--emergency true]
+                                            add a category of the community's own
+  category-off COMMUNITY_CODE CODE          stop offering a category in that community
+  duty COMMUNITY_CODE CATEGORY_CODE OWNER   set the owner: grid_worker | sub_committee:NAME |
+                                            department:street|county:部门名称
+  sla PRIORITY ACCEPT_MIN RESOLVE_MIN ESCALATE_MIN [--category CODE]
+                                            deadlines (minutes) for a priority (urgent, normal, low)
 
   ROLE: ${staffRole.enumValues.join(', ')}
   NAME: ${subCommittee.enumValues.join(', ')}`;
@@ -53,6 +61,47 @@ export const cliCommandSchema = z.discriminatedUnion('command', [
     days: flags.days.optional(),
   }),
   z.object({ command: z.literal('claims'), unit: unitCode.optional() }),
+  z.object({ command: z.literal('categories'), unit: unitCode }),
+  z.object({
+    command: z.literal('category-add'),
+    unit: unitCode,
+    code: z.string().regex(/^[a-z0-9_-]{2,40}$/, 'CODE: 2–40 of a-z 0-9 _ -'),
+    zh: z.string().trim().min(1, '--zh 名称 is required').max(40),
+    ko: z.string().trim().max(40).optional(),
+    en: z.string().trim().max(40).optional(),
+    emergency: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+  }),
+  z.object({ command: z.literal('category-off'), unit: unitCode, code: z.string().min(1) }),
+  z.object({
+    command: z.literal('duty'),
+    unit: unitCode,
+    code: z.string().min(1),
+    owner: z.union(
+      [
+        z.literal('grid_worker').transform(() => ({ owner: 'grid_worker' as const })),
+        z
+          .string()
+          .regex(new RegExp(`^sub_committee:(${subCommittee.enumValues.join('|')})$`))
+          .transform((v) => ({ owner: 'sub_committee' as const, subCommittee: v.split(':')[1] as SubCommittee })),
+        z
+          .string()
+          .regex(/^department:(street|county):.{1,60}$/)
+          .transform((v) => {
+            const [, level, ...name] = v.split(':');
+            return { owner: 'department' as const, level: level as 'street' | 'county', department: name.join(':') };
+          }),
+      ],
+      { error: `OWNER is grid_worker, sub_committee:<${subCommittee.enumValues.join('|')}> or department:<street|county>:<name>` },
+    ),
+  }),
+  z.object({
+    command: z.literal('sla'),
+    priority: z.enum(['urgent', 'normal', 'low'], { error: 'PRIORITY is urgent, normal or low' }),
+    accept: z.coerce.number().int().min(1).max(100_000),
+    resolve: z.coerce.number().int().min(1).max(1_000_000),
+    escalate: z.coerce.number().int().min(1).max(100_000),
+    category: z.string().optional(),
+  }),
   z.object({ command: z.literal('help') }),
 ]);
 export type CliCommand = z.infer<typeof cliCommandSchema>;
@@ -74,7 +123,18 @@ export function parseCliArgs(argv: string[]): CliCommand {
   }
   const [command = 'help', ...rest] = positional;
   const shape: Record<string, unknown> = { command, ...named };
-  if (command === 'units' || command === 'claims' || command === 'invite') shape.unit = rest.shift();
+  if (command === 'units' || command === 'claims' || command === 'invite' || command === 'categories') shape.unit = rest.shift();
+  if (command === 'category-add' || command === 'category-off' || command === 'duty') {
+    shape.unit = rest.shift();
+    shape.code = rest.shift();
+    if (command === 'duty') shape.owner = rest.shift();
+  }
+  if (command === 'sla') {
+    shape.priority = rest.shift();
+    shape.accept = rest.shift();
+    shape.resolve = rest.shift();
+    shape.escalate = rest.shift();
+  }
   if (command === 'staff-code') {
     shape.role = rest.shift();
     shape.unit = rest.shift();
@@ -112,6 +172,22 @@ async function openDatabase(config: Config): Promise<{ database: Database; stop(
       await embedded.stop();
     },
   };
+}
+
+async function communityOrFail(database: Database, code: string) {
+  const unit = await unitOrFail(database, code);
+  if (unit.kind !== 'community') throw new UsageError(`${code} is a ${unit.kind}; give a community code`);
+  return unit;
+}
+
+async function categoryOrFail(database: Database, communityId: number, code: string) {
+  const [cat] = await database.db
+    .select()
+    .from(caseCategories)
+    .where(and(eq(caseCategories.code, code), or(isNull(caseCategories.communityId), eq(caseCategories.communityId, communityId))))
+    .orderBy(sql`${caseCategories.communityId} nulls last`);
+  if (!cat) throw new UsageError(`no category ${code} (list them with \`categories\`)`);
+  return cat;
 }
 
 async function unitOrFail(database: Database, code: string) {
@@ -176,6 +252,84 @@ export async function runCli(command: CliCommand, config: Config, out: (line: st
         });
         out(`${code}\t${command.role}${command.subCommittee ? `/${command.subCommittee}` : ''} · ${unit.name}\tone use, until ${expiresAt.toISOString().slice(0, 10)}`);
         out('Send it to the person privately; they bind by sending "/staff CODE" to the bot.');
+        return;
+      }
+      case 'categories': {
+        const community = await communityOrFail(database, command.unit);
+        const rows = await database.db
+          .select({ id: caseCategories.id, code: caseCategories.code, names: caseCategories.names, emergency: caseCategories.emergency, own: caseCategories.communityId })
+          .from(caseCategories)
+          .where(and(eq(caseCategories.active, true), or(isNull(caseCategories.communityId), eq(caseCategories.communityId, community.id))))
+          .orderBy(asc(caseCategories.sortOrder), asc(caseCategories.id));
+        const duties = await database.db.select().from(dutyList).where(eq(dutyList.communityId, community.id));
+        for (const r of rows) {
+          const d = duties.find((x) => x.categoryId === r.id);
+          const owner = !d ? 'grid_worker (default)' : d.owner === 'sub_committee' ? `sub_committee:${d.subCommittee}` : d.owner === 'department' ? `department:${d.departmentLevel}:${d.department}` : 'grid_worker';
+          out(`${r.code}\t${r.names['zh-CN']}${r.emergency ? ' (紧急)' : ''}\t${owner}${r.own ? '\t(own)' : ''}`);
+        }
+        return;
+      }
+      case 'category-add': {
+        const community = await communityOrFail(database, command.unit);
+        await database.db.transaction(async (tx) => {
+          const [row] = await tx
+            .insert(caseCategories)
+            .values({ communityId: community.id, code: command.code, names: { 'zh-CN': command.zh, ...(command.ko ? { ko: command.ko } : {}), ...(command.en ? { en: command.en } : {}) }, emergency: command.emergency, sortOrder: 500 })
+            .onConflictDoNothing()
+            .returning({ id: caseCategories.id });
+          if (!row) throw new UsageError(`${command.unit} already has a category ${command.code}`);
+          await tx.insert(dutyList).values({ communityId: community.id, categoryId: row.id, owner: 'grid_worker' });
+          await recordAudit(tx, { actorId: null, action: 'cli.category_added', subjectType: 'case_category', subjectId: String(row.id) });
+        });
+        out(`added ${command.code} (${command.zh}) to ${community.name}; owner grid_worker — change it with \`duty\``);
+        return;
+      }
+      case 'category-off': {
+        const community = await communityOrFail(database, command.unit);
+        const cat = await categoryOrFail(database, community.id, command.code);
+        if (cat.communityId === null) {
+          // County-wide categories are shared by every community; one community can only re-route them.
+          throw new UsageError(`${command.code} is county-wide; ask the county admin to retire it, or set its owner with \`duty\``);
+        }
+        await database.db.update(caseCategories).set({ active: false }).where(eq(caseCategories.id, cat.id));
+        out(`${command.code} is no longer offered in ${community.name}`);
+        return;
+      }
+      case 'duty': {
+        const community = await communityOrFail(database, command.unit);
+        const cat = await categoryOrFail(database, community.id, command.code);
+        const o = command.owner;
+        const row = {
+          owner: o.owner,
+          subCommittee: o.owner === 'sub_committee' ? o.subCommittee : null,
+          department: o.owner === 'department' ? o.department : null,
+          departmentLevel: o.owner === 'department' ? o.level : null,
+        };
+        await database.db.transaction(async (tx) => {
+          await tx
+            .insert(dutyList)
+            .values({ communityId: community.id, categoryId: cat.id, ...row })
+            .onConflictDoUpdate({ target: [dutyList.communityId, dutyList.categoryId], set: row });
+          await recordAudit(tx, { actorId: null, action: 'cli.duty_set', subjectType: 'org_unit', subjectId: String(community.id), details: { category: cat.code, ...row } });
+        });
+        out(`${community.name} · ${cat.code} → ${o.owner}${row.subCommittee ? `:${row.subCommittee}` : ''}${row.department ? `:${row.departmentLevel}:${row.department}` : ''}`);
+        return;
+      }
+      case 'sla': {
+        let categoryId: number | null = null;
+        if (command.category) {
+          const [cat] = await database.db.select({ id: caseCategories.id }).from(caseCategories).where(and(eq(caseCategories.code, command.category), isNull(caseCategories.communityId)));
+          if (!cat) throw new UsageError(`no county-wide category ${command.category}`);
+          categoryId = cat.id;
+        }
+        const values = { acceptMinutes: command.accept, resolveMinutes: command.resolve, escalationMinutes: command.escalate };
+        const [existing] = await database.db
+          .select({ id: slaPolicies.id })
+          .from(slaPolicies)
+          .where(and(eq(slaPolicies.priority, command.priority), categoryId === null ? isNull(slaPolicies.categoryId) : eq(slaPolicies.categoryId, categoryId)));
+        if (existing) await database.db.update(slaPolicies).set(values).where(eq(slaPolicies.id, existing.id));
+        else await database.db.insert(slaPolicies).values({ categoryId, priority: command.priority, ...values });
+        out(`${command.priority}${command.category ? ` · ${command.category}` : ''}: accept ${command.accept} min, resolve ${command.resolve} min, each level above ${command.escalate} min`);
         return;
       }
       case 'claims': {

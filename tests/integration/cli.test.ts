@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auditLog, householdInvites, staffCodes } from '../../db/schema/index.js';
+import { auditLog, householdInvites, slaPolicies, staffCodes } from '../../db/schema/index.js';
 import { parseCliArgs, runCli, UsageError } from '../../src/cli.js';
 import { loadConfig } from '../../src/config.js';
 import { hashStaffCode } from '../../src/staff/codes.js';
@@ -80,6 +80,30 @@ describe('running operator commands against PostgreSQL', () => {
 
   it('lists no pending claims in an empty town', async () => {
     expect(await run('claims', town.community.code)).toEqual(['no pending claims']);
+  });
+
+  it('lets a community edit its categories, duty list and deadlines', async () => {
+    const before = await run('categories', town.community.code);
+    expect(before.find((l) => l.startsWith('neighbour\t'))).toContain('sub_committee:mediation');
+    expect(await run('category-add', town.community.code, 'parking', '--zh', '停车管理', '--en', 'Parking')).toEqual([
+      `added parking (停车管理) to ${town.community.name}; owner grid_worker — change it with \`duty\``,
+    ]);
+    await expect(run('category-add', town.community.code, 'parking', '--zh', '停车')).rejects.toThrow(/already has a category parking/);
+    await run('duty', town.community.code, 'parking', 'department:street:街道城管中队');
+    const after = await run('categories', town.community.code);
+    expect(after.find((l) => l.startsWith('parking\t'))).toBe('parking\t停车管理\tdepartment:street:街道城管中队\t(own)');
+    await run('category-off', town.community.code, 'parking');
+    expect((await run('categories', town.community.code)).some((l) => l.startsWith('parking\t'))).toBe(false);
+    await expect(run('category-off', town.community.code, 'environment')).rejects.toThrow(/county-wide/);
+    expect(() => parseCliArgs(['duty', 'C', 'x', 'mayor'])).toThrow(/OWNER is grid_worker/);
+
+    expect(await run('sla', 'urgent', '15', '120', '20')).toEqual(['urgent: accept 15 min, resolve 120 min, each level above 20 min']);
+    await run('sla', 'urgent', '10', '60', '10', '--category', 'safety');
+    const policies = await database.db.select().from(slaPolicies);
+    expect(policies.map((p) => [p.categoryId === null, p.priority, p.acceptMinutes]).sort()).toEqual([
+      [false, 'urgent', 10],
+      [true, 'urgent', 15],
+    ]);
   });
 
   it('exits with status 2 and the usage on a bad command line', () => {
