@@ -3,6 +3,7 @@ import type { Config } from '../../src/config.js';
 import type { InboundEvent } from '../../src/dialog/events.js';
 import type { Logger } from '../../src/log.js';
 import type { ChannelAdapter, MediaSource, SendResult } from '../channel.js';
+import { messages } from '../../src/i18n/index.js';
 import { toInboundEvent } from './inbound.js';
 import { inlineKeyboard } from './render.js';
 
@@ -63,17 +64,20 @@ export function createTelegramAdapter(
     async send(chatRef, reply): Promise<SendResult> {
       try {
         const keyboard = inlineKeyboard(reply);
-        const reply_markup = keyboard
-          ? { inline_keyboard: keyboard }
-          : reply.requestLocation
-            ? { keyboard: [[{ text: '📍', request_location: true }]], resize_keyboard: true, one_time_keyboard: true }
-            : undefined;
+        const locationKeyboard = {
+          keyboard: [[{ text: `📍 ${messages(reply.locale).webchat.shareLocation}`, request_location: true }]],
+          resize_keyboard: true,
+          one_time_keyboard: true,
+        };
+        const reply_markup = keyboard ? { inline_keyboard: keyboard } : reply.requestLocation ? locationKeyboard : undefined;
         for (const m of reply.media ?? []) {
           if (!deps.media) break;
           const { bytes } = await deps.media.load(m.fileRef);
           await bot.api.sendPhoto(chatRef, new InputFile(bytes), { caption: m.caption });
         }
         const sent = await bot.api.sendMessage(chatRef, reply.text, { reply_markup });
+        // A message carries one keyboard: with choices inline, the location button follows on its own.
+        if (keyboard && reply.requestLocation) await bot.api.sendMessage(chatRef, '📍', { reply_markup: locationKeyboard });
         return { ok: true, sentRef: String(sent.message_id) };
       } catch (err) {
         return sendError(err);
