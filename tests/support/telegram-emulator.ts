@@ -168,6 +168,16 @@ export class TelegramEmulator {
     return this.enqueue({ update_id: this.nextUpdateId++, message });
   }
 
+  /**
+   * The update Telegram would POST to a webhook when the user writes `text` (the user becomes
+   * known to the emulator, so the bot may answer them); not queued for getUpdates.
+   */
+  webhookTextUpdate(userId: number, text: string, opts: UserOptions = {}): TgUpdate {
+    const from = this.user(userId, opts);
+    const message: TgMessage = { message_id: this.nextMessageId(userId), from, chat: this.chatOf(from), date: now(), text };
+    return { update_id: this.nextUpdateId++, message };
+  }
+
   /** A user sends a photo (bytes served by getFile + the file URL); returns the update_id. */
   userSendsPhoto(userId: number, bytes: Buffer, caption?: string, opts: UserOptions = {}): number {
     const from = this.user(userId, opts);
