@@ -173,7 +173,7 @@ export function createApp(config: Config, opts: AppOptions = {}) {
           : [],
       });
       stops.push(() => workers.close());
-      lines.push(`Workers: ${[...deliverHere.keys()].map((c) => `deliver-${c}`).join(', ') || 'none'}${serves('worker') ? ' + sweeps' : ''}`);
+      lines.push(`Workers: ${[...deliverHere.keys()].map((c) => `deliver-${c}`).join(', ') || 'none'}${serves('worker') ? ' + case routing, deadlines, reminders + sweeps' : ''}`);
     }
 
     let url = config.http.publicUrl;

@@ -38,7 +38,7 @@ describe('the same build as separate processes: web and worker roles', () => {
     expect(web.summary).toContain('/chat');
     expect(web.summary).not.toContain('Workers:');
     expect(worker.summary).toContain('(role: worker)');
-    expect(worker.summary).toContain('Workers: deliver-web + sweeps');
+    expect(worker.summary).toContain('Workers: deliver-web + case routing, deadlines, reminders + sweeps');
     expect(worker.summary).not.toContain('HTTP:');
   });
 
