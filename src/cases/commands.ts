@@ -348,8 +348,16 @@ async function mustBeHolder(tx: Tx, c: CaseRow, actorId: string) {
 
 /** 接单. The resolve deadline starts now (halved after a 重办). */
 export async function acceptCase(tx: Tx, fx: Effects, caseId: string, actorId: string, settings: CaseSettings, now: Date) {
+  return startWork(tx, fx, caseId, actorId, settings, now, 'accept');
+}
+
+/**
+ * Someone takes the case into their hands: the assignee accepting it, or a leader taking it over
+ * (我来处理). Either way the resolve deadline starts now and the resident hears it is in hand.
+ */
+async function startWork(tx: Tx, fx: Effects, caseId: string, actorId: string, settings: CaseSettings, now: Date, how: 'accept' | 'takeOver') {
   const c = await lockCase(tx, caseId);
-  must('accept', c);
+  must(how, c);
   await mustBeHolder(tx, c, actorId);
   const sla = await slaOf(tx, c);
   const due = deadline(sla, 'resolve', now, { scale: settings.deadlineScale, reopened: c.reopenCount > 0 });
@@ -358,8 +366,8 @@ export async function acceptCase(tx: Tx, fx: Effects, caseId: string, actorId: s
     .update(cases)
     .set({ status: 'accepted', assigneeId: actorId, acceptedAt: c.acceptedAt ?? now, firstResponseAt: c.firstResponseAt ?? now, ...timer, updatedAt: now })
     .where(eq(cases.id, c.id));
-  await event(tx, c, 'accepted', { actorId, toStatus: 'accepted', details: { dueAt: due.toISOString() }, at: now });
-  await tellFollowers(tx, fx, c.id, (t) => ({ text: t.cases.toldAccepted({ number: c.number }) }));
+  await event(tx, c, 'accepted', { actorId, toStatus: 'accepted', reason: how === 'takeOver' ? 'take_over' : undefined, details: { dueAt: due.toISOString() }, at: now });
+  if (c.status !== 'accepted') await tellFollowers(tx, fx, c.id, (t) => ({ text: t.cases.toldAccepted({ number: c.number }) }));
   return { number: c.number, due };
 }
 
@@ -656,19 +664,7 @@ const OPEN: readonly CaseStatus[] = ['submitted', 'assigned', 'accepted'];
 
 /** 我来处理: a leader takes the case over (accepting it) with a fresh resolve deadline. */
 export async function takeOver(tx: Tx, fx: Effects, caseId: string, actorId: string, settings: CaseSettings, now: Date) {
-  const c = await lockCase(tx, caseId);
-  must('takeOver', c);
-  await mustBeHolder(tx, c, actorId);
-  const sla = await slaOf(tx, c);
-  const due = deadline(sla, 'resolve', now, { scale: settings.deadlineScale, reopened: c.reopenCount > 0 });
-  const timer = startDeadline(fx, c, due, now, { remind: true });
-  await tx
-    .update(cases)
-    .set({ status: 'accepted', assigneeId: actorId, acceptedAt: c.acceptedAt ?? now, firstResponseAt: c.firstResponseAt ?? now, ...timer, updatedAt: now })
-    .where(eq(cases.id, c.id));
-  await event(tx, c, 'accepted', { actorId, toStatus: 'accepted', reason: 'take_over', details: { dueAt: due.toISOString() }, at: now });
-  if (c.status === 'assigned') await tellFollowers(tx, fx, c.id, (t) => ({ text: t.cases.toldAccepted({ number: c.number }) }));
-  return { number: c.number, due };
+  return startWork(tx, fx, caseId, actorId, settings, now, 'takeOver');
 }
 
 /** 批示: a comment for the holder, kept in the (staff-only) timeline. */
