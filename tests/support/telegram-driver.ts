@@ -38,6 +38,12 @@ export class TelegramDriver implements ChatDriver {
     this.lastUpdateId = this.emulator.userSendsText(this.userId, text, this.user);
   }
 
+  /** Sends a photo (the emulator serves its bytes through getFile), optionally with a caption. */
+  async sendPhoto(bytes: Buffer, caption?: string): Promise<void> {
+    this.mark();
+    this.lastUpdateId = this.emulator.userSendsPhoto(this.userId, bytes, caption, this.user);
+  }
+
   /**
    * Presses the button labelled `label` (exactly, else containing it) under the latest bot message
    * that has one, preferring (and waiting up to 15 s for) a message that arrived after the last action, so an

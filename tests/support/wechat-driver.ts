@@ -1,4 +1,5 @@
 import type { EventEmitter } from 'node:events';
+import { FileBox } from 'file-box';
 import { PuppetMock, mock } from 'wechaty-puppet-mock';
 import type { ChatDriver } from './chat-driver.js';
 
@@ -128,6 +129,15 @@ export class WechatDriver implements ChatDriver {
   async sendText(text: string): Promise<void> {
     this.mark = this.inbox.length;
     this.user.say(text).to(this.emu.bot);
+  }
+
+  /**
+   * Sends a picture as the person: the puppet makes an Image message (the type follows the file
+   * name's extension) and serves the bytes to the bot through messageFile.
+   */
+  async sendPhoto(bytes: Buffer, name = 'photo.jpg'): Promise<void> {
+    this.mark = this.inbox.length;
+    this.user.say(FileBox.fromBase64(bytes.toString('base64'), name)).to(this.emu.bot);
   }
 
   /** Says something into a group chat the bot is in. */
