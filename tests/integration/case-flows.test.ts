@@ -269,6 +269,25 @@ describe('reporting and handling a case in chat (dialog engine + real jobs on Re
     expect(await desk.freshText()).toBe(zh.cases.householdUnknown);
   });
 
+  it('routes a report made with a shared location to the nearest grid', async () => {
+    const c = chat();
+    await onboard(c);
+    await c.choose(zh.cases.menuReport);
+    await c.choose('其他');
+    await c.text('小区东门外路面塌陷一个坑');
+    await c.choose(zh.cases.skip);
+    const ask = (await c.fresh()).at(-1)!;
+    expect(ask.requestLocation).toBe(true);
+    // Closer to the second grid's centre (43.73, 127.35) than the first's (43.72, 127.34).
+    await c.send({ kind: 'location', location: { lat: 43.7298, lng: 127.3497 } });
+    await c.choose(zh.cases.normal);
+    expect(await c.freshText()).toContain(zh.cases.placePoint);
+    await c.choose(zh.cases.submit);
+    const number = /T-\d{8}-\d{4}/.exec(await c.freshText())![0];
+    const [row] = await database.db.select().from(cases).where(eq(cases.number, number));
+    expect(row).toMatchObject({ gridId: town.otherGrid.id, placeId: null, lat: '43.729800', lng: '127.349700' });
+  });
+
   it('tells a resident without a household to bind one before reporting', async () => {
     const c = chat();
     await onboard(c, false);
