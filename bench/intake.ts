@@ -1,0 +1,83 @@
+import { QUEUES } from '../jobs/queues.js';
+import { submitCase, type NewCase } from '../src/cases/commands.js';
+import { runCaseTx } from '../src/cases/run.js';
+import { countingDatabase, cpuMeter, createEnv, fmtRate, fmtRatio, progress, runConcurrent, type BackendKind, type ResultRow } from './common.js';
+
+export const INTAKE_AIM = 0.25;
+
+/**
+ * Case intake vs raw INSERT, same table, same concurrency (`concurrency` loops over the same
+ * 10-connection pool). Raw: one autocommitted `insert into cases (…)` of the same columns
+ * submitCase writes. Intake: runCaseTx(submitCase) — intake-key check, grid lookup, day counter
+ * upsert, case row, follower, event, commit, then the route job added on the queue backend.
+ */
+export async function benchIntake(kind: BackendKind, opts: { n: number; rawN: number; concurrency: number }): Promise<ResultRow[]> {
+  const env = await createEnv(kind);
+  try {
+    const { database, town, who } = env;
+    const sql = database.sql;
+    const now = () => new Date();
+    const raw = (key: string, number: string) =>
+      sql`insert into cases (number, intake_key, community_id, grid_id, place_id, category_id, priority, description, lat, lng, location_label,
+                             reporter_id, intake_staff_id, first_unit_id, created_at, updated_at)
+          values (${number}, ${key}, ${town.community.id}, ${town.grid.id}, ${town.households[0]!.id}, ${env.environmentCategory}, 'normal',
+                  '楼道里堆满了杂物', null, null, null, ${who.resident}, null, ${town.community.id}, ${now().toISOString()}, ${now().toISOString()})`;
+    const input = (key: string): NewCase => ({
+      intakeKey: key,
+      reporterId: who.resident,
+      communityId: town.community.id,
+      placeId: town.households[0]!.id,
+      categoryId: env.environmentCategory,
+      priority: 'normal',
+      description: '楼道里堆满了杂物',
+      point: null,
+    });
+    const intake = (key: string) => runCaseTx(env.deps, (tx, fx) => submitCase(tx, fx, input(key), new Date()));
+
+    // Warm-up: prepared statements, connections, queue clients.
+    await runConcurrent(200, opts.concurrency, (i) => raw(`warm-raw:${i}`, `WR-${i}`));
+    await runConcurrent(200, opts.concurrency, (i) => intake(`warm:${i}`));
+
+    // Statements one intake sends (same code, a counting connection), for the explanation.
+    const counting = countingDatabase(database.url);
+    for (let i = 0; i < 20; i++) await runCaseTx({ ...env.deps, database: counting.database }, (tx, fx) => submitCase(tx, fx, input(`count:${i}`), new Date()));
+    const perIntake = counting.count() / 20;
+    await counting.close();
+    progress(`${kind} case intake sends ${perIntake} SQL statements per case inside its transaction (+ begin/commit), then 1 addBulk`);
+
+    let cpu = cpuMeter();
+    const rawSecs = await runConcurrent(opts.rawN, opts.concurrency, (i) => raw(`raw:${i}`, `R-${i}`));
+    const rawRate = opts.rawN / rawSecs;
+    progress(`${kind} raw INSERT: ${opts.rawN} rows in ${rawSecs.toFixed(2)} s = ${fmtRate(rawRate)} (${cpu.stop()})`);
+
+    cpu = cpuMeter();
+    const intakeSecs = await runConcurrent(opts.n, opts.concurrency, (i) => intake(`bench:${i}`));
+    const intakeRate = opts.n / intakeSecs;
+    progress(`${kind} case intake: ${opts.n} cases in ${intakeSecs.toFixed(2)} s = ${fmtRate(intakeRate)} (${cpu.stop()})`);
+
+    // Sanity: every intake made a case, an event, a follower and a route job.
+    const [check] = await sql<{ cases: number; events: number }[]>`
+      select (select count(*)::int from cases where intake_key like 'bench:%') as cases,
+             (select count(*)::int from case_events e join cases c on c.id = e.case_id where c.intake_key like 'bench:%' and e.kind = 'submitted') as events`;
+    if (check!.cases !== opts.n || check!.events !== opts.n) throw new Error(`intake check failed: ${JSON.stringify(check)}`);
+    // Scheduling errors are only logged by runCaseTx; make sure the route jobs really exist.
+    const routeQueue = new env.backend.classes.Queue(QUEUES.caseRoute, { ...env.backend.connectionOptions() } as any);
+    const waiting = await routeQueue.getJobCountByTypes('wait', 'prioritized', 'delayed');
+    await routeQueue.close();
+    if (waiting !== opts.n + 220) throw new Error(`expected ${opts.n + 220} route jobs, found ${waiting}`);
+    const ratio = intakeRate / rawRate;
+    return [
+      {
+        backend: kind,
+        metric: `case intake (c=${opts.concurrency}, ${perIntake} stmts/case)`,
+        value: fmtRate(intakeRate),
+        raw: `INSERT ${fmtRate(rawRate)}`,
+        ratio: fmtRatio(ratio),
+        aim: `≥ ${INTAKE_AIM}`,
+        ok: ratio >= INTAKE_AIM,
+      },
+    ];
+  } finally {
+    await env.close();
+  }
+}

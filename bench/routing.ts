@@ -1,0 +1,116 @@
+import { sql } from 'drizzle-orm';
+import { caseProcessors } from '../jobs/cases.js';
+import { defaultJobOptions, QUEUES } from '../jobs/queues.js';
+import { startWorkers } from '../jobs/workers.js';
+import { routeCase, submitCase, type NewCase } from '../src/cases/commands.js';
+import { runCaseTx } from '../src/cases/run.js';
+import { chunks, countingDatabase, cpuMeter, createEnv, fmtRate, fmtRatio, logger, progress, runConcurrent, settings, waitUntil, type BackendKind, type ResultRow } from './common.js';
+
+export const ROUTING_AIM = 0.3;
+const NOOP_QUEUE = 'bench-noop';
+
+/**
+ * Routed cases per second vs no-op BullMQ jobs per second, same backend, same worker
+ * concurrency (what caseProcessors gives the route queue), jobs added before the worker starts.
+ * Routing runs the real route processor through startWorkers: lock, duty list, SLA, update,
+ * event, card + follower messages into the outbox, then deliver jobs and the deadline/reminder
+ * timers added after commit.
+ */
+export async function benchRouting(kind: BackendKind, opts: { n: number }): Promise<ResultRow[]> {
+  const env = await createEnv(kind);
+  env.extraQueues.push(NOOP_QUEUE);
+  try {
+    const { database, backend } = env;
+    const route = caseProcessors({ ...env.deps, settings, sweepEveryMs: 3_600_000 }).find((r) => r.queue === QUEUES.caseRoute)!;
+    const concurrency = route.concurrency;
+
+    // Cases to route, submitted with a scheduler that drops the route timers.
+    const stub = { ...env.deps, scheduler: { schedule: async () => {} } };
+    const input = (intakeKey: string): NewCase => ({
+      intakeKey,
+      reporterId: env.who.resident,
+      communityId: env.town.community.id,
+      placeId: null,
+      categoryId: env.environmentCategory,
+      priority: 'normal',
+      description: '楼道里堆满了杂物',
+      point: null,
+    });
+    const ids: string[] = [];
+    await runConcurrent(opts.n, 8, async (i) => {
+      const r = await runCaseTx(stub, (tx, fx) => submitCase(tx, fx, { ...input(`route:${i}`), placeId: env.town.households[i % 3]!.id }, new Date()));
+      ids.push(r.caseId);
+    });
+    progress(`${kind} routing: ${ids.length} cases submitted`);
+
+    // 1. No-op jobs: same options as case jobs, a processor that returns at once.
+    const noopQueue = new backend.classes.Queue(NOOP_QUEUE, { ...backend.connectionOptions(), defaultJobOptions } as any);
+    for (const part of chunks(ids, 1000)) await noopQueue.addBulk(part.map((caseId) => ({ name: 'noop', data: { caseId }, opts: { jobId: `noop-${caseId}` } })));
+    let done = 0;
+    let cpu = cpuMeter();
+    const t0 = performance.now();
+    const worker = new backend.classes.Worker(NOOP_QUEUE, async () => null, { ...backend.connectionOptions(), concurrency } as any);
+    worker.on('completed', () => void done++);
+    await waitUntil(async () => done >= opts.n, 'no-op jobs', 600_000, 20);
+    const noopSecs = (performance.now() - t0) / 1000;
+    await worker.close();
+    await noopQueue.close();
+    const noopRate = opts.n / noopSecs;
+    progress(`${kind} no-op jobs: ${opts.n} in ${noopSecs.toFixed(2)} s = ${fmtRate(noopRate)} (${cpu.stop()})`);
+
+    // 2. Routing: the real route jobs (createCaseScheduler), then the real processor via startWorkers.
+    for (const part of chunks(ids, 1000)) await env.scheduler.schedule(part.map((caseId) => ({ kind: 'route' as const, caseId })));
+    const assigned = async () => {
+      const [row] = await database.db.execute<{ n: number }>(sql`select count(*)::int as n from cases where status = 'assigned'`);
+      return row!.n;
+    };
+    cpu = cpuMeter();
+    const t1 = performance.now();
+    const workers = await startWorkers({
+      backend,
+      database,
+      adapters: new Map(),
+      delivery: env.delivery,
+      config: env.config,
+      logger,
+      // Delivery workers are absent here, so the outbox sweep would only re-add the pending rows.
+      sweepEveryMs: 3_600_000,
+      extra: [route],
+    });
+    await waitUntil(async () => (await assigned()) >= opts.n, 'routing', 600_000, 20);
+    const routeSecs = (performance.now() - t1) / 1000;
+    await workers.close();
+    const routeRate = opts.n / routeSecs;
+    progress(`${kind} routed cases: ${opts.n} in ${routeSecs.toFixed(2)} s = ${fmtRate(routeRate)} (${cpu.stop()})`);
+
+    const [check] = await database.db.execute<{ events: number; outbox: number }>(
+      sql`select (select count(*)::int from case_events where kind = 'assigned') as events, (select count(*)::int from outbox) as outbox`,
+    );
+    if (check!.events !== opts.n) throw new Error(`expected ${opts.n} 'assigned' events, found ${check!.events}`);
+    // Statements one routing sends (same code, a counting connection), for the explanation.
+    const counting = countingDatabase(database.url);
+    for (let i = 0; i < 20; i++) {
+      const { caseId } = await runCaseTx(stub, (tx, fx) => submitCase(tx, fx, { ...input(`count:${i}`), placeId: env.town.households[0]!.id }, new Date()));
+      const before = counting.count();
+      await runCaseTx({ ...env.deps, database: counting.database }, (tx, fx) => routeCase(tx, fx, caseId, settings, new Date()));
+      if (i === 19) progress(`${kind} routing sends ${counting.count() - before} SQL statements per case inside its transaction (+ begin/commit), then 3 addBulk`);
+    }
+    const perRoute = counting.count() / 20;
+    await counting.close();
+
+    const ratio = routeRate / noopRate;
+    return [
+      {
+        backend: kind,
+        metric: `routed cases (c=${concurrency}, ${perRoute} stmts/case)`,
+        value: fmtRate(routeRate),
+        raw: `no-op ${fmtRate(noopRate)}`,
+        ratio: fmtRatio(ratio),
+        aim: `≥ ${ROUTING_AIM}`,
+        ok: ratio >= ROUTING_AIM,
+      },
+    ];
+  } finally {
+    await env.close();
+  }
+}

@@ -1,0 +1,109 @@
+/**
+ * Benchmarks for the case pipeline on both BullMQ backends; every figure is printed next to the
+ * raw limit measured in the same run on this machine. Not part of `npm test`.
+ *
+ *   npx tsx bench/run.ts [--only intake|routing|lateness[,…]] [--backend redis|postgres|both]
+ *                        [--n N] [--raw-n N] [--concurrency C] [--timers N] [--due N|all] [--window S] [--burst N]
+ *                        [--lateness-concurrency C] [--quiet-wait S]
+ */
+import { parseArgs } from 'node:util';
+import { machineIdle, type BackendKind, type ResultRow } from './common.js';
+import { benchIntake } from './intake.js';
+import { benchLateness } from './lateness.js';
+import { benchRouting } from './routing.js';
+
+const { values } = parseArgs({
+  options: {
+    only: { type: 'string', default: 'intake,routing,lateness' },
+    backend: { type: 'string', default: 'both' },
+    n: { type: 'string', default: '3000' },
+    'raw-n': { type: 'string', default: '20000' },
+    concurrency: { type: 'string', default: '8' },
+    timers: { type: 'string', default: '100000' },
+    due: { type: 'string', default: '3000' },
+    window: { type: 'string', default: '60' },
+    burst: { type: 'string', default: '1000' },
+    'lateness-concurrency': { type: 'string' },
+    'quiet-wait': { type: 'string', default: '120' },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+});
+
+if (values.help) {
+  console.log(`usage: npx tsx bench/run.ts [options]
+  --only intake,routing,lateness   which benchmarks (default: all three)
+  --backend redis|postgres|both    BullMQ backend(s) (default: both)
+  --n N                            cases for intake and routing, no-op jobs for routing (default 3000)
+  --raw-n N                        rows for the raw INSERT baseline (default 20000)
+  --concurrency C                  intake/raw INSERT concurrency (default 8)
+  --timers N                       deadline timers pending in the lateness run (default 100000)
+  --due N|all                      how many of them fall due within the window (default 3000)
+  --window S                       seconds over which those fall due (default 60)
+  --burst N                        then N more timers due at one instant, to show the drain rate (default 1000; 0 = skip)
+  --lateness-concurrency C         deadline worker concurrency (default: caseProcessors' own)
+  --quiet-wait S                   wait up to S s for the machine to be ≥85% idle before each benchmark (default 120)`);
+  process.exit(0);
+}
+
+const int = (name: string, v: string | undefined) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} wants a positive integer, got ${v}`);
+  return n;
+};
+const only = new Set(values.only!.split(',').map((s) => s.trim()));
+for (const o of only) if (!['intake', 'routing', 'lateness'].includes(o)) throw new Error(`unknown benchmark ${o}`);
+const backends: BackendKind[] = values.backend === 'both' ? ['redis', 'postgres'] : [values.backend as BackendKind];
+for (const b of backends) if (b !== 'redis' && b !== 'postgres') throw new Error(`unknown backend ${b}`);
+const n = int('n', values.n);
+const rawN = int('raw-n', values['raw-n']);
+const concurrency = int('concurrency', values.concurrency);
+const timers = int('timers', values.timers);
+const due = values.due === 'all' ? timers : int('due', values.due);
+const windowS = int('window', values.window);
+const burst = values.burst === '0' ? 0 : int('burst', values.burst);
+const quietWaitS = Number(values['quiet-wait']);
+const latenessConcurrency = values['lateness-concurrency'] ? int('lateness-concurrency', values['lateness-concurrency']) : undefined;
+
+const rows: ResultRow[] = [];
+const notes: string[] = [];
+const started = Date.now();
+
+/** Waits (up to --quiet-wait s) for other work on the machine to settle, and notes it if it did not. */
+async function settle(what: string) {
+  const end = Date.now() + quietWaitS * 1000;
+  let idle = await machineIdle();
+  while (idle < 0.85 && Date.now() < end) {
+    process.stderr.write(`  · machine only ${(idle * 100).toFixed(0)}% idle, waiting before ${what}\n`);
+    await new Promise((r) => setTimeout(r, 4000));
+    idle = await machineIdle();
+  }
+  if (idle < 0.85) notes.push(`${what}: started with the machine only ${(idle * 100).toFixed(0)}% idle (other processes running)`);
+}
+
+for (const backend of backends) {
+  if (only.has('intake')) {
+    await settle(`intake on ${backend}`);
+    process.stderr.write(`intake on ${backend}…\n`);
+    rows.push(...(await benchIntake(backend, { n, rawN, concurrency })));
+  }
+  if (only.has('routing')) {
+    await settle(`routing on ${backend}`);
+    process.stderr.write(`routing on ${backend}…\n`);
+    rows.push(...(await benchRouting(backend, { n })));
+  }
+  if (only.has('lateness')) {
+    await settle(`lateness on ${backend}`);
+    process.stderr.write(`lateness on ${backend}…\n`);
+    rows.push(...(await benchLateness(backend, { timers, due, windowS, burst, concurrency: latenessConcurrency })));
+  }
+}
+
+const header = ['backend', 'metric', 'value', 'raw limit', 'ratio', 'aim', ''];
+const table = [header, ...rows.map((r) => [r.backend, r.metric, r.value, r.raw, r.ratio, r.aim, r.ok === undefined ? '' : r.ok ? 'met' : 'MISSED'])];
+const width = (s: string) => [...s].reduce((w, ch) => w + (ch.codePointAt(0)! > 0x2e80 ? 2 : 1), 0);
+const cols = header.map((_, i) => Math.max(...table.map((row) => width(row[i]!))));
+console.log('');
+for (const row of table) console.log(row.map((cell, i) => cell + ' '.repeat(cols[i]! - width(cell))).join('  ').trimEnd());
+for (const note of notes) console.log(`note: ${note}`);
+console.log(`\n(${process.arch}, ${(await import('node:os')).cpus().length} CPUs, node ${process.version}; ${((Date.now() - started) / 1000).toFixed(0)} s)`);
+process.exit(0);
