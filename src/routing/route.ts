@@ -1,9 +1,12 @@
-import { and, asc, eq, inArray, isNotNull, like } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNotNull, like, sql } from 'drizzle-orm';
+import { alias } from 'drizzle-orm/pg-core';
 import { dutyList, orgUnits, staffAssignments } from '../../db/schema/index.js';
 import type { Queryable } from '../../db/client.js';
 import type { Level } from '../cases/rules.js';
 import { distanceMeters } from '../cases/rules.js';
-import { ancestorOfKind, getUnit, lineage, type OrgUnit } from '../org/tree.js';
+import { getUnit, lineage, type OrgUnit } from '../org/tree.js';
+
+const grids = alias(orgUnits, 'grids');
 import type { SubCommittee } from '../staff/codes.js';
 
 /** Where a case goes: a person (or nobody found: the unit's office sees it) at a level. */
@@ -28,9 +31,13 @@ export async function gridFor(
   c: { communityId: number; placeId: number | null; point: { lat: number; lng: number } | null },
 ): Promise<number | null> {
   if (c.placeId !== null) {
-    const place = await getUnit(db, c.placeId);
-    if (place?.kind === 'grid') return place.id;
-    const grid = place ? await ancestorOfKind(db, place, 'grid') : undefined;
+    // The grid on the place's materialised path (or the place itself), in one query.
+    const [grid] = await db
+      .select({ id: grids.id })
+      .from(orgUnits)
+      .innerJoin(grids, and(eq(grids.kind, 'grid'), sql`${orgUnits.path} like ${grids.path} || '%'`))
+      .where(eq(orgUnits.id, c.placeId))
+      .limit(1);
     if (grid) return grid.id;
   }
   if (c.point) {
