@@ -17,7 +17,7 @@ export interface ProcessorRegistration {
   concurrency: number;
   process: (job: Job, token?: string) => Promise<unknown>;
   limiter?: { max: number; duration: number };
-  /** Repeatable job (e.g. a sweep): BullMQ job scheduler with this interval. */
+  /** A periodic sweep: run every this many ms on a timer in the worker process (not in Redis). */
   every?: number;
 }
 
@@ -63,13 +63,36 @@ export function deliveryProcessors(deps: WorkerDeps): ProcessorRegistration[] {
   return regs;
 }
 
-/** Starts BullMQ workers for delivery plus any extra processors; returns a closer. */
+/**
+ * Starts BullMQ workers for delivery plus any extra processors; returns a closer.
+ *
+ * Periodic sweeps (`every`) run on a timer in this process, not as BullMQ repeatable jobs: they
+ * are the safety net for losing Redis, so their schedule must not live in Redis (a FLUSHDB would
+ * delete it along with the timers they are there to replace). Each process sweeps; the sweeps are
+ * idempotent, and a sweep never overlaps itself.
+ */
 export async function startWorkers(deps: WorkerDeps): Promise<{ close(): Promise<void> }> {
   const { backend, logger } = deps;
   const regs = [...deliveryProcessors(deps), ...(deps.extra ?? [])];
   const workers: { close(): Promise<void> }[] = [];
-  const queues: { close(): Promise<void> }[] = [];
+  const sweeps: { timer: NodeJS.Timeout; running?: Promise<unknown> }[] = [];
   for (const reg of regs) {
+    if (reg.every) {
+      const sweep: { timer?: NodeJS.Timeout; running?: Promise<unknown> } = {};
+      const tick = () => {
+        if (sweep.running) return;
+        const job = { id: `${reg.queue}-tick`, name: reg.queue, queueName: reg.queue, data: {}, attemptsMade: 0, opts: {} } as unknown as Job;
+        sweep.running = reg
+          .process(job)
+          .catch((err) => logger.warn({ queue: reg.queue, err: (err as Error).message }, 'sweep failed; next tick retries'))
+          .finally(() => {
+            sweep.running = undefined;
+          });
+      };
+      sweep.timer = setInterval(tick, reg.every);
+      sweeps.push(sweep as { timer: NodeJS.Timeout; running?: Promise<unknown> });
+      continue;
+    }
     const worker = new backend.classes.Worker(reg.queue, reg.process as any, {
       ...backend.connectionOptions(),
       concurrency: reg.concurrency,
@@ -78,16 +101,12 @@ export async function startWorkers(deps: WorkerDeps): Promise<{ close(): Promise
     worker.on('failed', (job, err) => logger.warn({ queue: reg.queue, jobId: job?.id, err: err.message }, 'job failed'));
     worker.on('error', (err) => logger.error({ queue: reg.queue, err: err.message }, 'worker error'));
     workers.push(worker);
-    if (reg.every) {
-      const queue = new backend.classes.Queue(reg.queue, { ...backend.connectionOptions() } as any);
-      await queue.upsertJobScheduler(`${reg.queue}-every`, { every: reg.every }, { name: reg.queue, data: {} });
-      queues.push(queue);
-    }
   }
   return {
     async close() {
+      for (const s of sweeps) clearInterval(s.timer);
+      await Promise.all(sweeps.map((s) => s.running));
       await Promise.all(workers.map((w) => w.close()));
-      await Promise.all(queues.map((q) => q.close()));
     },
   };
 }

@@ -1,0 +1,224 @@
+import { and, count, eq, inArray, sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { caseEvents, cases, channelIdentities, outbox } from '../../db/schema/index.js';
+import { createQueueBackend, type QueueBackend } from '../../jobs/backend.js';
+import { caseProcessors, createCaseScheduler } from '../../jobs/cases.js';
+import { createDeliveryQueue } from '../../jobs/delivery-queue.js';
+import { QUEUES } from '../../jobs/queues.js';
+import { startWorkers } from '../../jobs/workers.js';
+import { submitCase, type CaseSettings } from '../../src/cases/commands.js';
+import { runCaseTx } from '../../src/cases/run.js';
+import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/log.js';
+import { casePeople, categoryId, type CasePeople } from '../support/case-fixture.js';
+import { createTestDatabase, TEST_REDIS_URL, uniqueQueuePrefix } from '../support/db.js';
+import { createSmallTown, type SmallTown } from '../support/org-fixture.js';
+import { flushPrefix, waitFor } from './support.js';
+
+/**
+ * Fault: Redis flushed while case deadline timers are pending. The keys are deleted directly
+ * (FLUSHDB for this deployment's prefix only: other tests share the Redis), then the deadlines
+ * are made overdue. The periodic case sweep, reading the database, must escalate every overdue
+ * case exactly once, within two sweep intervals.
+ *
+ * The second test flushes the whole prefix: the sweeps run on timers in the worker process (see
+ * jobs/workers.ts), so they survive it (they were once BullMQ job schedulers stored under the same
+ * prefix, which a flush deleted). The third shows a worker restart after the flush also recovers
+ * every case, once each.
+ */
+
+const N = 200;
+const SWEEP_MS = 1000;
+/**
+ * Two sweep intervals, plus an allowance for running 200 escalations (each a transaction that
+ * writes its messages) on a loaded two-core CI machine. The count is the hard assertion; the time
+ * is printed and only bounded loosely.
+ */
+const WITHIN_MS = 2 * SWEEP_MS + 20_000;
+// Real deadlines: the accept timers sit in Redis as delayed jobs hours away until the flush.
+const settings: CaseSettings = { deadlineScale: 1, autoCloseDays: 7 };
+const logger = createLogger('silent');
+const TIMER_AND_WORK_QUEUES = [QUEUES.caseDeadline, QUEUES.caseRemind, QUEUES.caseRoute, QUEUES.deliverWeb, QUEUES.deliverTelegram, QUEUES.deliverWechat];
+
+describe('Redis flushed with case timers pending', () => {
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  let town: SmallTown;
+  let who: CasePeople;
+  let prefix: string;
+  let backend: QueueBackend;
+  let scheduler: ReturnType<typeof createCaseScheduler>;
+  let delivery: ReturnType<typeof createDeliveryQueue>;
+  let workers: { close(): Promise<void> } | undefined;
+  let deps: Parameters<typeof runCaseTx>[0];
+
+  const start = () =>
+    startWorkers({
+      backend,
+      database,
+      adapters: new Map(),
+      delivery,
+      config: loadConfig({ DATABASE_URL: database.url, LOG_LEVEL: 'silent' }),
+      logger,
+      extra: caseProcessors({ ...deps, settings, sweepEveryMs: SWEEP_MS }),
+    });
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    town = await createSmallTown(database);
+    who = await casePeople(database, town);
+    prefix = uniqueQueuePrefix();
+    backend = createQueueBackend({ kind: 'redis', url: TEST_REDIS_URL, prefix });
+    scheduler = createCaseScheduler(backend);
+    delivery = createDeliveryQueue(backend);
+    deps = { database, delivery, scheduler, logger };
+    workers = await start();
+  });
+  afterAll(async () => {
+    await workers?.close();
+    await scheduler?.close();
+    await delivery?.close();
+    await backend?.close();
+    if (prefix) await flushPrefix(prefix);
+    await database?.drop();
+  });
+
+  const delayedDeadlines = async () => {
+    const q = new backend.classes.Queue(QUEUES.caseDeadline, { ...backend.connectionOptions() } as any);
+    try {
+      return await q.getDelayedCount();
+    } finally {
+      await q.close();
+    }
+  };
+
+  /** `n` cases reported and routed, each with its accept deadline pending in Redis. */
+  async function routedCases(tag: string, n: number): Promise<{ ids: string[]; numbers: string[] }> {
+    const environment = await categoryId(database, 'environment');
+    const before = await delayedDeadlines();
+    const made: { caseId: string; number: string }[] = [];
+    for (let i = 0; i < n; i += 20) {
+      made.push(
+        ...(await Promise.all(
+          Array.from({ length: Math.min(20, n - i) }, (_, k) =>
+            runCaseTx(deps, (tx, fx) =>
+              submitCase(
+                tx,
+                fx,
+                {
+                  intakeKey: `fault:flush:${tag}:${i + k}`,
+                  reporterId: who.resident,
+                  communityId: town.community.id,
+                  placeId: town.households[0]!.id,
+                  categoryId: environment,
+                  priority: 'normal',
+                  description: `路灯不亮 ${tag} #${i + k}`,
+                  point: null,
+                },
+                new Date(),
+              ),
+            ),
+          ),
+        )),
+      );
+    }
+    const ids = made.map((m) => m.caseId);
+    await waitFor(
+      async () => (await database.db.select({ n: count() }).from(cases).where(and(inArray(cases.id, ids), eq(cases.status, 'assigned'))))[0]!.n === n || undefined,
+      'every case to be routed',
+      60_000,
+    );
+    // (The timers are handed over just after each routing commits.)
+    await waitFor(async () => (await delayedDeadlines()) - before === n || undefined, 'the accept timers to be scheduled', 10_000);
+    return { ids, numbers: made.map((m) => m.number) };
+  }
+
+  const overdue = (ids: string[]) => database.db.update(cases).set({ dueAt: new Date(Date.now() - 1000) }).where(inArray(cases.id, ids));
+  const escalatedCount = async (ids: string[]) =>
+    (await database.db.select({ n: count() }).from(caseEvents).where(and(inArray(caseEvents.caseId, ids), eq(caseEvents.kind, 'escalated'))))[0]!.n;
+
+  /** Exactly one escalation per case: one event, level community, one 督办 card each, no message twice. */
+  async function escalatedOnce(ids: string[], numbers: string[]) {
+    const perCase = await database.db
+      .select({ caseId: caseEvents.caseId, n: count() })
+      .from(caseEvents)
+      .where(and(inArray(caseEvents.caseId, ids), eq(caseEvents.kind, 'escalated')))
+      .groupBy(caseEvents.caseId);
+    expect(perCase).toHaveLength(ids.length);
+    expect(perCase.filter((r) => r.n !== 1)).toEqual([]);
+    const rows = await database.db
+      .select({ level: cases.level, escalatedSeq: cases.escalatedSeq, deadlineSeq: cases.deadlineSeq })
+      .from(cases)
+      .where(inArray(cases.id, ids));
+    expect(rows.filter((r) => !(r.level === 'community' && r.escalatedSeq === 1 && r.deadlineSeq === 2))).toEqual([]);
+    const duplicates = await database.db
+      .select({ n: count() })
+      .from(outbox)
+      .groupBy(outbox.identityId, sql`${outbox.payload}->>'text'`)
+      .having(sql`count(*) > 1`);
+    expect(duplicates).toEqual([]);
+    const cards = await database.db
+      .select({ text: sql<string>`${outbox.payload}->>'text'` })
+      .from(outbox)
+      .innerJoin(channelIdentities, eq(channelIdentities.id, outbox.identityId))
+      .where(and(eq(channelIdentities.personId, who.secretary), sql`${outbox.payload}->>'text' like '督办%'`));
+    const mine = new Set(numbers);
+    const cardNumbers = cards.map((c) => /T-\d{8}-\d{4}/.exec(c.text)![0]).filter((x) => mine.has(x));
+    expect(cardNumbers.sort()).toEqual([...numbers].sort());
+  }
+
+  it('escalates every overdue case exactly once within two sweep intervals when the timers are flushed', async () => {
+    const { ids, numbers } = await routedCases('timers', N);
+    // Every timer and every piece of queued work is gone; the sweep's own schedule survives.
+    const deleted = await flushPrefix(prefix, { queues: TIMER_AND_WORK_QUEUES });
+    expect(await delayedDeadlines()).toBe(0);
+    await overdue(ids);
+    const t0 = Date.now();
+    let first = 0;
+    await waitFor(
+      async () => {
+        const n = await escalatedCount(ids);
+        if (n > 0 && !first) first = Date.now() - t0;
+        return n >= N ? true : undefined;
+      },
+      `all ${N} overdue cases to escalate`,
+      60_000,
+      50,
+    );
+    const elapsed = Date.now() - t0;
+    console.info(
+      `[redis-flush] timers flushed (${deleted} keys): first of ${N} overdue cases escalated after ${first} ms, all after ${elapsed} ms (sweep every ${SWEEP_MS} ms)`,
+    );
+    expect(elapsed).toBeLessThanOrEqual(WITHIN_MS);
+    // A few more sweeps over the same state change nothing.
+    await new Promise((r) => setTimeout(r, 3 * SWEEP_MS));
+    await escalatedOnce(ids, numbers);
+    // Each case's next deadline is a timer again.
+    await waitFor(async () => (await delayedDeadlines()) === N || undefined, 'the next deadlines to be scheduled', 10_000);
+  }, 120_000);
+
+  const whole = { ids: [] as string[], numbers: [] as string[] };
+
+  // KNOWN BUG (see the top of the file): the whole prefix flushed takes the sweep's schedule with it.
+  it('escalates every overdue case within two sweep intervals when the whole prefix is flushed (sweep schedule included)', async () => {
+    Object.assign(whole, await routedCases('whole', 50));
+    const deleted = await flushPrefix(prefix);
+    expect(deleted).toBeGreaterThan(0);
+    await overdue(whole.ids);
+    const t0 = Date.now();
+    await waitFor(async () => ((await escalatedCount(whole.ids)) >= whole.ids.length ? true : undefined), 'the sweep after a full flush', 2 * SWEEP_MS + 8_000, 100);
+    console.info(`[redis-flush] whole prefix flushed: escalated ${Date.now() - t0} ms later`);
+  }, 120_000);
+
+  it('escalates the cases left overdue by the full flush, once each, within two sweep intervals of a worker restart', async () => {
+    expect(whole.ids).toHaveLength(50);
+    await workers?.close();
+    workers = await start();
+    const t0 = Date.now();
+    await waitFor(async () => ((await escalatedCount(whole.ids)) >= whole.ids.length ? true : undefined), 'the sweep after a restart', 60_000, 50);
+    const elapsed = Date.now() - t0;
+    console.info(`[redis-flush] after the full flush and a worker restart: escalated ${elapsed} ms later`);
+    expect(elapsed).toBeLessThanOrEqual(WITHIN_MS);
+    await new Promise((r) => setTimeout(r, 3 * SWEEP_MS));
+    await escalatedOnce(whole.ids, whole.numbers);
+  }, 120_000);
+});
