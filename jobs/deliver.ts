@@ -63,10 +63,14 @@ export function createDeliverProcessor(deps: DeliverDeps) {
           await spaceOut(message.identityId, deps.perChatPerSec[channel]);
           const result = await adapter.send(message.chatRef, replySchema.parse(message.payload));
           if (result.ok) {
-            await database.db
-              .update(outbox)
-              .set({ status: 'sent', sentAt: new Date(), sentRef: result.sentRef ?? null, attempts: sql`${outbox.attempts} + 1` })
-              .where(eq(outbox.id, message.id));
+            // The platform has it now: failing to record that would resend it on the job's retry,
+            // so a transient database error (a full pool, a dropped connection) is retried here.
+            await persistently(() =>
+              database.db
+                .update(outbox)
+                .set({ status: 'sent', sentAt: new Date(), sentRef: result.sentRef ?? null, attempts: sql`${outbox.attempts} + 1` })
+                .where(eq(outbox.id, message.id)),
+            );
             deps.onResult?.(channel, 'sent');
             sent++;
             continue;
@@ -113,6 +117,18 @@ export function createDeliverProcessor(deps: DeliverDeps) {
       .where(and(eq(outbox.identityId, identityId), inArray(outbox.status, ['sent'])));
     const wait = perChatWaitMs(last?.at ? new Date(last.at).getTime() : undefined, Date.now(), perSec);
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+  }
+}
+
+/** Retries a database write a few times with backoff (about 6 s in all) before giving up. */
+async function persistently<T>(write: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await write();
+    } catch (err) {
+      if (attempt >= 5) throw err;
+      await new Promise((r) => setTimeout(r, 200 * 2 ** attempt));
+    }
   }
 }
 
