@@ -8,7 +8,10 @@ import { LOCALES } from '../config.js';
  */
 export const choiceSchema = z.object({
   /** Stable id sent back as an InboundEvent `choice`; ≤ 64 bytes to fit Telegram callback data. */
-  id: z.string().min(1).max(64),
+  id: z
+    .string()
+    .min(1)
+    .refine((id) => Buffer.byteLength(id, 'utf8') <= 64, 'at most 64 bytes (Telegram callback data)'),
   label: z.string().min(1).max(100),
 });
 

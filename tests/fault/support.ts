@@ -1,9 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Redis } from 'ioredis';
-import { redisOptionsFromUrl } from '../../jobs/backend.js';
-import { TEST_REDIS_URL } from '../support/db.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../..');
@@ -18,28 +15,7 @@ export async function waitFor<T>(fn: () => Promise<T | undefined | false>, what:
   }
 }
 
-/**
- * Deletes every Redis key under a queue prefix: what FLUSHDB does to one deployment, without
- * touching the other tests that share this Redis; with `queues`, only those queues' keys.
- * Returns how many keys went.
- */
-export async function flushPrefix(prefix: string, opts: { queues?: string[]; url?: string } = {}): Promise<number> {
-  const redis = new Redis(redisOptionsFromUrl(opts.url ?? TEST_REDIS_URL));
-  try {
-    let deleted = 0;
-    for (const pattern of opts.queues ? opts.queues.map((q) => `${prefix}:${q}:*`) : [`${prefix}:*`]) {
-      let cursor = '0';
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-        cursor = next;
-        if (keys.length) deleted += await redis.unlink(...keys);
-      } while (cursor !== '0');
-    }
-    return deleted;
-  } finally {
-    redis.disconnect();
-  }
-}
+export { flushPrefix } from '../support/redis.js';
 
 export interface WorkerChild {
   child: ChildProcess;

@@ -5,6 +5,7 @@ import { createApp, type AppOptions, type RunningApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
 import { createTestDatabase, TEST_REDIS_URL, uniqueQueuePrefix } from './db.js';
+import { flushPrefix } from './redis.js';
 import { createSmallTown, type SmallTown } from './org-fixture.js';
 
 export interface TestApp {
@@ -27,10 +28,11 @@ export async function startTestApp(
   const town = await createSmallTown(database);
   const url = database.url;
   const dataDir = mkdtempSync(path.join(tmpdir(), 'linli-test-'));
+  const queuePrefix = uniqueQueuePrefix();
   const config = loadConfig({
     DATABASE_URL: url,
     ...(opts.queue === 'postgres' ? {} : { REDIS_URL: TEST_REDIS_URL }),
-    QUEUE_PREFIX: uniqueQueuePrefix(),
+    QUEUE_PREFIX: queuePrefix,
     PORT: '0',
     DATA_DIR: dataDir,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
@@ -44,6 +46,8 @@ export async function startTestApp(
     async stop() {
       await app.stop();
       await database.drop();
+      // The PostgreSQL queue backend went with the database; Redis keys are removed by prefix.
+      if (opts.queue !== 'postgres') await flushPrefix(queuePrefix);
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
