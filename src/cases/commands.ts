@@ -665,7 +665,7 @@ export async function closeCase(
     .where(eq(cases.id, c.id));
   await event(tx, c, 'closed', { actorId, toStatus: 'closed', reason, details: { detail, duplicateOf: duplicateOf?.id ?? null }, at: now });
   await tellFollowers(tx, fx, c.id, (t) => ({
-    text: t.cases.toldClosed({ number: c.number, reason: `${t.cases[`close_${reason}`]}（${duplicateOf ? duplicateOf.number : detail}）` }),
+    text: t.cases.toldClosed({ number: c.number, reason: t.cases.reasonWithDetail({ reason: t.cases[`close_${reason}`], detail: duplicateOf ? duplicateOf.number : detail }) }),
   }));
   return { number: c.number, duplicateOf: duplicateOf?.number };
 }

@@ -326,7 +326,7 @@ export function createCaseFlows(deps: CaseFlowDeps): Flow[] {
       .from(caseEvents)
       .where(and(eq(caseEvents.caseId, c.id), eq(caseEvents.public, true)))
       .orderBy(asc(caseEvents.id));
-    const lines = events.map((e) => `${formatDue(e.at)} ${t[`event_${e.kind}`]}${e.kind === 'resolved' && e.reason ? `：${e.reason}` : ''}`).join('\n');
+    const lines = events.map((e) => t.timelineLine({ at: formatDue(e.at), what: t[`event_${e.kind}`], note: e.kind === 'resolved' && e.reason ? e.reason : '' })).join('\n');
     const choices =
       c.status === 'resolved'
         ? (['satisfied', 'basically_satisfied', 'unsatisfied'] as const).map((r) => ({ id: `cr:${c.id}:${r[0]}`, label: t[`rate_${r}`] }))
