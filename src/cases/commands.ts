@@ -114,6 +114,8 @@ async function tellFollowers(tx: Tx, fx: Effects, caseId: string, build: (t: Mes
 
 export interface CaseView {
   number: string;
+  /** The category is an emergency one (重大紧急突发事件): community and street hear at once. */
+  emergency: boolean;
   category: (locale: Locale) => string;
   place: string;
   description: string;
@@ -121,7 +123,7 @@ export interface CaseView {
 
 /** What staff cards show: number, category in the reader's language, place, description. */
 export async function caseView(tx: Tx, c: CaseRow): Promise<CaseView> {
-  const [cat] = await tx.select({ names: caseCategories.names }).from(caseCategories).where(eq(caseCategories.id, c.categoryId));
+  const [cat] = await tx.select({ names: caseCategories.names, emergency: caseCategories.emergency }).from(caseCategories).where(eq(caseCategories.id, c.categoryId));
   let place = c.locationLabel ?? '';
   if (c.placeId !== null) {
     const unit = await getUnit(tx, c.placeId);
@@ -132,6 +134,7 @@ export async function caseView(tx: Tx, c: CaseRow): Promise<CaseView> {
   } else if (!place && c.lat !== null) place = `${Number(c.lat).toFixed(5)}, ${Number(c.lng).toFixed(5)}`;
   return {
     number: c.number,
+    emergency: cat?.emergency ?? false,
     category: (locale) => cat?.names[locale] ?? cat?.names['zh-CN'] ?? '',
     place,
     description: c.description,
@@ -316,9 +319,7 @@ export async function routeCase(tx: Tx, fx: Effects, caseId: string, settings: C
     at: now,
   });
   const view = await caseView(tx, c);
-  if (decision.assigneeId) await fx.notify(decision.assigneeId, assigneeCard(view, c, due));
-  const [category] = await tx.select({ emergency: caseCategories.emergency }).from(caseCategories).where(eq(caseCategories.id, c.categoryId));
-  if (category?.emergency || c.priority === 'urgent') {
+  if (view.emergency || c.priority === 'urgent') {
     // 重大紧急突发事件: community and street hear at once, not after a missed deadline.
     const informed = new Set([decision.assigneeId]);
     for (const level of ['community', 'street'] as const) {
@@ -339,6 +340,9 @@ export async function routeCase(tx: Tx, fx: Effects, caseId: string, settings: C
   await tellFollowers(tx, fx, c.id, (t) => ({
     text: department ? t.cases.toldDepartment({ number: c.number, department }) : t.cases.toldAssigned({ number: c.number }),
   }));
+  // Last: the card also records the worker's "last choices shown" (a row every routing to this
+  // worker writes), so it is locked for as short a time as possible before commit.
+  if (decision.assigneeId) await fx.notify(decision.assigneeId, assigneeCard(view, c, due));
   return 'routed';
 }
 

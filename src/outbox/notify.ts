@@ -22,22 +22,22 @@ export async function notifyPerson(
   build: (t: Messages, locale: Locale) => Say,
   opts: { channel?: Channel } = {},
 ): Promise<QueuedMessage[]> {
-  const [person] = await tx
-    .select({ locale: people.locale, erasedAt: people.erasedAt })
+  // The person and their reachable chats in one round trip (this runs for every message we send).
+  const rows = await tx
+    .select({ locale: people.locale, id: channelIdentities.id, channel: channelIdentities.channel, chatRef: channelIdentities.chatRef })
     .from(people)
-    .where(eq(people.id, personId));
-  if (!person || person.erasedAt) return [];
-  const identities = await tx
-    .select({ id: channelIdentities.id, channel: channelIdentities.channel, chatRef: channelIdentities.chatRef })
-    .from(channelIdentities)
+    .innerJoin(channelIdentities, eq(channelIdentities.personId, people.id))
     .where(
       and(
-        eq(channelIdentities.personId, personId),
+        eq(people.id, personId),
+        isNull(people.erasedAt),
         isNull(channelIdentities.blockedAt),
         opts.channel ? eq(channelIdentities.channel, opts.channel) : undefined,
       ),
     );
-  if (identities.length === 0) return [];
+  if (rows.length === 0) return [];
+  const person = { locale: rows[0]!.locale };
+  const identities = rows.map(({ id, channel, chatRef }) => ({ id, channel, chatRef }));
   const say = build(messages(person.locale), person.locale);
   if (say.choices?.length) {
     for (const identity of identities) {
