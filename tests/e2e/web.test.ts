@@ -1,9 +1,12 @@
-import { count } from 'drizzle-orm';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { count, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
-import { inboundMessages } from '../../db/schema/index.js';
+import { casePhotos, cases, inboundMessages } from '../../db/schema/index.js';
 import { messages } from '../../src/i18n/index.js';
 import { startTestApp, type TestApp } from '../support/app.js';
+import { jpegWithExif } from '../support/images.js';
 import { launchChromium, WebChatDriver } from '../support/web-driver.js';
 import { residentOnboarding, staffBinding } from './onboarding-script.js';
 
@@ -68,6 +71,48 @@ describe.each(['redis', 'postgres'] as const)('the web chat in headless Chromium
     const noSession = await fetch(`${t.app.url}/chat/api/messages`, { method: 'POST', body: '{}' });
     expect(noSession.status).toBe(401);
     expect(await stored()).toBe(before);
+    await chat.close();
+  });
+});
+
+describe('reporting a case with a photo in the web chat', () => {
+  let t: TestApp;
+  let browser: Browser;
+  beforeAll(async () => {
+    [t, browser] = await Promise.all([startTestApp(), launchChromium()]);
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await t?.stop();
+  });
+
+  it('uploads a photo from the page, strips its GPS block and files the case', async () => {
+    const chat = await WebChatDriver.open(browser, t.app.url);
+    await chat.choose('简体中文');
+    await chat.choose(zh.onboarding.agree);
+    await chat.choose(zh.onboarding.bindInvite);
+    await chat.sendText(t.town.inviteCode);
+    await chat.expectMessage(zh.dialog.menuTitle);
+    await chat.choose(zh.cases.menuReport);
+    await chat.choose('环境卫生');
+    await chat.sendText('垃圾桶满了三天没人清');
+    await chat.expectMessage(zh.cases.askPhotos({ max: 4 }));
+    await chat.page.setInputFiles('#photo', { name: 'bin.jpg', mimeType: 'image/jpeg', buffer: jpegWithExif() });
+    await chat.expectMessage(zh.cases.photoSaved({ n: 1, max: 4 }));
+    await chat.choose(zh.cases.done);
+    await chat.expectMessage(zh.cases.askLocation);
+    // The page offers the browser's location where the step asks for it.
+    expect(await chat.page.isVisible('#loc')).toBe(true);
+    await chat.choose(zh.cases.atMyHome);
+    await chat.choose(zh.cases.normal);
+    await chat.choose(zh.cases.submit);
+    const submitted = await chat.expectMessage(/已受理，编号 T-\d{8}-\d{4}/);
+    const number = /T-\d{8}-\d{4}/.exec(submitted)![0];
+    const [c] = await t.app.database.db.select().from(cases).where(eq(cases.number, number));
+    const photos = await t.app.database.db.select().from(casePhotos).where(eq(casePhotos.caseId, c!.id));
+    expect(photos).toHaveLength(1);
+    const stored = readFileSync(path.join(t.dataDir, 'photos', photos[0]!.storageKey));
+    expect(stored.includes(Buffer.from('GPS-43.7201N'))).toBe(false);
     await chat.close();
   });
 });
