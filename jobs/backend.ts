@@ -70,3 +70,24 @@ export function redisOptionsFromUrl(url: string): RedisOptions {
     maxRetriesPerRequest: null,
   };
 }
+
+/**
+ * Producer-side queues by name, opened on first use with the default job options and closed
+ * together: what every module that adds jobs needs.
+ */
+export function queueRegistry(backend: QueueBackend, defaultJobOptions: Record<string, unknown>) {
+  const queues = new Map<string, InstanceType<QueueBackend['classes']['Queue']>>();
+  return {
+    get(name: string) {
+      let q = queues.get(name);
+      if (!q) {
+        q = new backend.classes.Queue(name, { ...backend.connectionOptions(), defaultJobOptions } as any);
+        queues.set(name, q);
+      }
+      return q;
+    },
+    async close() {
+      await Promise.all([...queues.values()].map((q) => q.close()));
+    },
+  };
+}

@@ -7,7 +7,7 @@ import { deadlinePassed, remindHolder, routeCase, type CaseSettings, type CaseTi
 import { runCaseTx, type CaseScheduler } from '../src/cases/run.js';
 import type { Logger } from '../src/log.js';
 import type { DeliveryQueue } from '../src/outbox/outbox.js';
-import type { QueueBackend } from './backend.js';
+import { queueRegistry, type QueueBackend } from './backend.js';
 import { defaultJobOptions, jobIds, jobSchemas, QUEUES } from './queues.js';
 import type { ProcessorRegistration } from './workers.js';
 
@@ -17,15 +17,8 @@ const SWEEP_BATCH = 500;
 
 /** Case timers as BullMQ delayed jobs with deterministic ids: scheduling twice is a no-op. */
 export function createCaseScheduler(backend: QueueBackend): CaseScheduler & { close(): Promise<void> } {
-  const queues = new Map<string, InstanceType<QueueBackend['classes']['Queue']>>();
-  const queue = (name: string) => {
-    let q = queues.get(name);
-    if (!q) {
-      q = new backend.classes.Queue(name, { ...backend.connectionOptions(), defaultJobOptions } as any);
-      queues.set(name, q);
-    }
-    return q;
-  };
+  const queues = queueRegistry(backend, defaultJobOptions);
+  const queue = (name: string) => queues.get(name);
   return {
     async schedule(timers: CaseTimer[]) {
       const now = Date.now();
@@ -50,9 +43,7 @@ export function createCaseScheduler(backend: QueueBackend): CaseScheduler & { cl
       }
       for (const [name, jobs] of byQueue) await queue(name).addBulk(jobs as any);
     },
-    async close() {
-      await Promise.all([...queues.values()].map((q) => q.close()));
-    },
+    close: () => queues.close(),
   };
 }
 

@@ -1,19 +1,12 @@
-import type { QueueBackend } from './backend.js';
+import { queueRegistry, type QueueBackend } from './backend.js';
 import { defaultJobOptions, deliverQueueFor, jobIds } from './queues.js';
 import type { DeliveryQueue, QueuedMessage } from '../src/outbox/outbox.js';
 import type { Channel } from '../src/dialog/events.js';
 
 /** Hands committed outbox rows to the per-channel deliver queues; the job id is the outbox id. */
 export function createDeliveryQueue(backend: QueueBackend): DeliveryQueue & { close(): Promise<void> } {
-  const queues = new Map<Channel, InstanceType<QueueBackend['classes']['Queue']>>();
-  const queueFor = (channel: Channel) => {
-    let q = queues.get(channel);
-    if (!q) {
-      q = new backend.classes.Queue(deliverQueueFor[channel], { ...backend.connectionOptions(), defaultJobOptions } as any);
-      queues.set(channel, q);
-    }
-    return q;
-  };
+  const queues = queueRegistry(backend, defaultJobOptions);
+  const queueFor = (channel: Channel) => queues.get(deliverQueueFor[channel]);
   return {
     async enqueue(messages: QueuedMessage[]) {
       const byChannel = new Map<Channel, QueuedMessage[]>();
@@ -38,8 +31,6 @@ export function createDeliveryQueue(backend: QueueBackend): DeliveryQueue & { cl
       }
       await this.enqueue(messages);
     },
-    async close() {
-      await Promise.all([...queues.values()].map((q) => q.close()));
-    },
+    close: () => queues.close(),
   };
 }
