@@ -1,16 +1,15 @@
 import { and, count, eq, gte } from 'drizzle-orm';
-import { z } from 'zod';
 import { auditLog } from '../../db/schema/index.js';
 import type { Flow, FlowContext, StepOutcome } from '../dialog/flow.js';
 import { ancestorOfKind, findUnitByCode, getUnit, isWithin } from '../org/tree.js';
 import { hashStaffCode, randomCode } from '../staff/codes.js';
 import { claimFollowCode, FollowCodeInvalid, submitCase } from './commands.js';
+import { readDescription } from './input.js';
 import { categoriesFor, categoryName } from './queries.js';
 import { flowEffects, type CaseScheduler } from './run.js';
 
 /** Staff who sit at the community service desk (一窗受理) or take calls. */
 const DESK_ROLES = new Set(['grid_worker', 'community_secretary', 'community_director', 'subcommittee_member', 'building_head']);
-const description = z.string().trim().min(4).max(1000);
 export const MAX_FAILED_FOLLOWS_PER_HOUR = 5;
 
 /**
@@ -82,11 +81,8 @@ export function createDeskFlows(deps: { scheduler: CaseScheduler }): Flow[] {
         return { next: 'description', data: { ...data, categoryId: id } };
       },
       async description(ctx, input, data) {
-        const parsed = description.safeParse(input.kind === 'text' ? input.text : '');
-        if (!parsed.success) {
-          ctx.reply({ text: ctx.t.cases.descriptionTooShort });
-          return { next: 'description', data };
-        }
+        const text = readDescription(ctx, input);
+        if (text === undefined) return { next: 'description', data };
         ctx.reply({
           text: ctx.t.cases.askPriority,
           choices: [
@@ -94,7 +90,7 @@ export function createDeskFlows(deps: { scheduler: CaseScheduler }): Flow[] {
             { id: 'dq:urgent', label: ctx.t.cases.urgent },
           ],
         });
-        return { next: 'priority', data: { ...data, description: parsed.data } };
+        return { next: 'priority', data: { ...data, description: text } };
       },
       async priority(ctx, input, data) {
         const c = input.kind === 'choice' ? input.choice : '';

@@ -28,6 +28,7 @@ import {
   type StaffCloseReason,
   type TransferTarget,
 } from './commands.js';
+import { readDescription } from './input.js';
 import { categoriesFor, categoryName } from './queries.js';
 import { createDeskFlows } from './desk.js';
 import { flowEffects, type CaseScheduler } from './run.js';
@@ -44,7 +45,6 @@ export interface CaseFlowDeps {
   settings: CaseSettings & { maxPhotos: number };
 }
 
-const description = z.string().trim().min(4).max(1000);
 const note = z.string().trim().min(2).max(1000);
 const uuid = z.uuid();
 const RATINGS: Record<string, Rating> = { s: 'satisfied', b: 'basically_satisfied', u: 'unsatisfied' };
@@ -144,13 +144,10 @@ export function createCaseFlows(deps: CaseFlowDeps): Flow[] {
         return { next: 'description', data: { ...data, categoryId: id } };
       },
       async description(ctx, input, data) {
-        const parsed = description.safeParse(input.kind === 'text' ? input.text : '');
-        if (!parsed.success) {
-          ctx.reply({ text: ctx.t.cases.descriptionTooShort });
-          return { next: 'description', data };
-        }
+        const text = readDescription(ctx, input);
+        if (text === undefined) return { next: 'description', data };
         ctx.reply({ text: ctx.t.cases.askPhotos({ max: settings.maxPhotos }), choices: photoChoices(ctx.t) });
-        return { next: 'photos', data: { ...data, description: parsed.data, photos: [] } };
+        return { next: 'photos', data: { ...data, description: text, photos: [] } };
       },
       async photos(ctx, input, data) {
         const t = ctx.t.cases;
