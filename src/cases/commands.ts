@@ -6,7 +6,7 @@ import type { Locale } from '../config.js';
 import type { Say } from '../dialog/flow.js';
 import type { Messages } from '../i18n/index.js';
 import { getUnit, lineage } from '../org/tree.js';
-import { decideRoute, gridFor, leadersAt, staffAt } from '../routing/route.js';
+import { decideRoute, gridFor, leadersAt, leadsAbove, staffAt } from '../routing/route.js';
 import type { SubCommittee } from '../staff/codes.js';
 import {
   allowed,
@@ -348,14 +348,9 @@ export async function routeCase(tx: Tx, fx: Effects, caseId: string, settings: C
 
 // ── The assignee's actions ─────────────────────────────────────────────────────────────────
 
-/** Whether `actorId` may act on the case: its assignee, or a leader at/above its level who took part. */
+/** Whether `actorId` may act on the case: its assignee, or a leader of the community, street or county above it. */
 async function mayAct(tx: Tx, c: CaseRow, actorId: string): Promise<boolean> {
-  if (c.assigneeId === actorId) return true;
-  // Leaders of the community, street or county the case sits under may act on any case of theirs.
-  for (const level of ['community', 'street', 'county'] as const) {
-    if ((await leadersAt(tx, c.communityId, level)).people.includes(actorId)) return true;
-  }
-  return false;
+  return c.assigneeId === actorId || leadsAbove(tx, c.communityId, actorId);
 }
 
 async function mustBeHolder(tx: Tx, c: CaseRow, actorId: string) {
@@ -652,7 +647,7 @@ export async function closeCase(
   now: Date,
 ): Promise<{ number: string; duplicateOf?: string }> {
   const c = await lockCase(tx, caseId);
-  if (!OPEN.includes(c.status)) throw new CaseError('not_allowed', c.status);
+  must('close', c);
   await mustBeHolder(tx, c, actorId);
   let duplicateOf: CaseRow | undefined;
   if (reason === 'duplicate') {
@@ -673,8 +668,6 @@ export async function closeCase(
   }));
   return { number: c.number, duplicateOf: duplicateOf?.number };
 }
-
-const OPEN: readonly CaseStatus[] = ['submitted', 'assigned', 'accepted'];
 
 // ── Leaders' actions on escalated cases ────────────────────────────────────────────────────
 

@@ -32,7 +32,7 @@ import { readDescription } from './input.js';
 import { categoriesFor, categoryName } from './queries.js';
 import { createDeskFlows } from './desk.js';
 import { flowEffects, type CaseScheduler } from './run.js';
-import { DUPLICATE_RULES, looksLikeSameProblem, type Priority, type Rating } from './rules.js';
+import { DUPLICATE_RULES, looksLikeSameProblem, OPEN_STATUSES, type Priority, type Rating } from './rules.js';
 
 /** Largest photo we accept from any channel (the web chat enforces the same). */
 export const MAX_PHOTO_BYTES = 10 * 1024 * 1024;
@@ -284,7 +284,7 @@ export function createCaseFlows(deps: CaseFlowDeps): Flow[] {
         and(
           eq(cases.communityId, home.communityId),
           eq(cases.categoryId, Number(data.categoryId)),
-          inArray(cases.status, ['submitted', 'assigned', 'accepted']),
+          inArray(cases.status, [...OPEN_STATUSES]),
           gte(cases.createdAt, since),
         ),
       )
@@ -327,7 +327,7 @@ export function createCaseFlows(deps: CaseFlowDeps): Flow[] {
     const choices =
       c.status === 'resolved'
         ? (['satisfied', 'basically_satisfied', 'unsatisfied'] as const).map((r) => ({ id: `cr:${c.id}:${r[0]}`, label: t[`rate_${r}`] }))
-        : ['submitted', 'assigned', 'accepted'].includes(c.status)
+        : OPEN_STATUSES.includes(c.status)
           ? [{ id: `mi:${c.id}`, label: t.addInfo }]
           : undefined;
     ctx.reply({ text: t.timeline({ number: c.number, category: cat ? label(ctx, cat.names) : '', status: t[`status_${c.status}`], lines }), choices });

@@ -99,7 +99,7 @@ export function autoCloseDue(resolvedAt: Date, days: number, now: Date): boolean
 export type CaseAction = 'assign' | 'accept' | 'transfer' | 'return' | 'resolve' | 'rate' | 'reopen' | 'close' | 'addInfo' | 'escalate' | 'takeOver';
 
 const ALLOWED: Record<CaseAction, readonly CaseStatus[]> = {
-  assign: ['submitted', 'assigned', 'accepted'],
+  assign: OPEN_STATUSES,
   accept: ['assigned'],
   transfer: ['assigned', 'accepted'],
   return: ['assigned', 'accepted'],
@@ -107,10 +107,11 @@ const ALLOWED: Record<CaseAction, readonly CaseStatus[]> = {
   resolve: ['assigned', 'accepted'],
   rate: ['resolved'],
   reopen: ['resolved'],
-  close: ['submitted', 'assigned', 'accepted', 'resolved'],
-  addInfo: ['submitted', 'assigned', 'accepted'],
-  escalate: ['submitted', 'assigned', 'accepted'],
-  takeOver: ['submitted', 'assigned', 'accepted'],
+  // Staff closing without a fix (不属于本社区职责 / 已转办 / 重复); a resolved case closes by rating.
+  close: OPEN_STATUSES,
+  addInfo: OPEN_STATUSES,
+  escalate: OPEN_STATUSES,
+  takeOver: OPEN_STATUSES,
 };
 
 export function allowed(action: CaseAction, status: CaseStatus): boolean {

@@ -72,6 +72,40 @@ export async function staffAt(
   return rows.filter((r) => (opts.includeOnLeave || !r.onLeave) && (!opts.subCommittee || r.subCommittee === opts.subCommittee));
 }
 
+type StaffRole = (typeof staffAssignments.$inferSelect)['role'];
+
+/** Who answers for each level of the ladder above the grid (社区书记/主任, 街道, 县). */
+export const LEADER_ROLES: Record<Exclude<Level, 'grid'>, readonly StaffRole[]> = {
+  community: ['community_secretary', 'community_director'],
+  street: ['street_official'],
+  county: ['county_official'],
+};
+
+/**
+ * Whether `personId` leads (and is not on leave at) the community, street or county a community
+ * sits under: the people who may act on any of its cases. One lineage read, one query.
+ */
+export async function leadsAbove(db: Queryable, communityId: number, personId: string): Promise<boolean> {
+  const community = await getUnit(db, communityId);
+  if (!community) return false;
+  const chain = await lineage(db, community);
+  const held = await db
+    .select({ orgUnitId: staffAssignments.orgUnitId, role: staffAssignments.role })
+    .from(staffAssignments)
+    .where(
+      and(
+        eq(staffAssignments.personId, personId),
+        eq(staffAssignments.active, true),
+        eq(staffAssignments.onLeave, false),
+        inArray(staffAssignments.orgUnitId, chain.map((u) => u.id)),
+      ),
+    );
+  return held.some((h) => {
+    const kind = chain.find((u) => u.id === h.orgUnitId)?.kind;
+    return (kind === 'community' || kind === 'street' || kind === 'county') && LEADER_ROLES[kind].includes(h.role);
+  });
+}
+
 /** The people who answer for a level of the ladder above the grid (社区书记/主任, 街道, 县). */
 export async function leadersAt(db: Queryable, communityId: number, level: Exclude<Level, 'grid'>): Promise<{ unit: OrgUnit; people: string[] }> {
   const community = await getUnit(db, communityId);
@@ -79,13 +113,7 @@ export async function leadersAt(db: Queryable, communityId: number, level: Exclu
   const chain = await lineage(db, community);
   const unit = level === 'community' ? community : chain.find((u) => u.kind === level);
   if (!unit) throw new Error(`no ${level} above community ${communityId}`);
-  const roles =
-    level === 'community'
-      ? (['community_secretary', 'community_director'] as const)
-      : level === 'street'
-        ? (['street_official'] as const)
-        : (['county_official'] as const);
-  const people = (await staffAt(db, unit.id, [...roles])).map((s) => s.personId);
+  const people = (await staffAt(db, unit.id, [...LEADER_ROLES[level]])).map((s) => s.personId);
   return { unit, people };
 }
 
