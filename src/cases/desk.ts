@@ -1,5 +1,4 @@
-import { and, count, eq, gte } from 'drizzle-orm';
-import { auditLog } from '../../db/schema/index.js';
+import { auditCountLastHour } from '../audit/audit.js';
 import type { Flow, FlowContext, StepOutcome } from '../dialog/flow.js';
 import { ancestorOfKind, findUnitByCode, getUnit, isWithin } from '../org/tree.js';
 import { hashStaffCode, randomCode } from '../staff/codes.js';
@@ -131,11 +130,7 @@ export function createDeskFlows(deps: { scheduler: CaseScheduler }): Flow[] {
 
   async function claim(ctx: FlowContext, typed: string): Promise<StepOutcome> {
     // Codes are not guessable in practice; the cap keeps it that way for a determined guesser.
-    const [failed] = await ctx.tx
-      .select({ n: count() })
-      .from(auditLog)
-      .where(and(eq(auditLog.actorId, ctx.person.id), eq(auditLog.action, 'case.follow_failed'), gte(auditLog.at, new Date(ctx.now.getTime() - 3_600_000))));
-    if ((failed?.n ?? 0) >= MAX_FAILED_FOLLOWS_PER_HOUR) {
+    if ((await auditCountLastHour(ctx.tx, { action: 'case.follow_failed', actorId: ctx.person.id, now: ctx.now })) >= MAX_FAILED_FOLLOWS_PER_HOUR) {
       ctx.reply({ text: ctx.t.linking.tooManyAttempts });
       return { done: true, silent: true };
     }

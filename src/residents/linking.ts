@@ -1,8 +1,9 @@
-import { and, asc, count, eq, gt, gte, isNull } from 'drizzle-orm';
-import { auditLog, cases, channelIdentities, linkCodes, people } from '../../db/schema/index.js';
+import { and, asc, count, eq, gt, isNull } from 'drizzle-orm';
+import { cases, channelIdentities, linkCodes, people } from '../../db/schema/index.js';
 import type { Tx } from '../../db/client.js';
 import type { Channel } from '../dialog/events.js';
 import type { Flow, FlowContext, PersonView, StepOutcome } from '../dialog/flow.js';
+import { auditCountLastHour } from '../audit/audit.js';
 import { loadPerson } from '../dialog/state.js';
 import { hashStaffCode, randomCode } from '../staff/codes.js';
 
@@ -58,19 +59,10 @@ export async function redeemLinkCode(
   return { personId: target.id };
 }
 
+/** Failures are counted per chat: the person behind it may change when a link succeeds. */
 async function tooManyFailures(ctx: FlowContext): Promise<boolean> {
-  const [failed] = await ctx.tx
-    .select({ n: count() })
-    .from(auditLog)
-    .where(
-      and(
-        eq(auditLog.subjectType, 'channel_identity'),
-        eq(auditLog.subjectId, ctx.identity.id),
-        eq(auditLog.action, 'link.failed'),
-        gte(auditLog.at, new Date(ctx.now.getTime() - 3_600_000)),
-      ),
-    );
-  return (failed?.n ?? 0) >= MAX_FAILED_LINKS_PER_HOUR;
+  const failed = await auditCountLastHour(ctx.tx, { action: 'link.failed', subjectType: 'channel_identity', subjectId: ctx.identity.id, now: ctx.now });
+  return failed >= MAX_FAILED_LINKS_PER_HOUR;
 }
 
 async function attempt(ctx: FlowContext, typed: string): Promise<StepOutcome> {

@@ -1,7 +1,8 @@
-import { and, count, eq, gt, gte, isNull } from 'drizzle-orm';
-import { auditLog, staffAssignments, staffCodes } from '../../db/schema/index.js';
+import { and, eq, gt, isNull } from 'drizzle-orm';
+import { staffAssignments, staffCodes } from '../../db/schema/index.js';
 import type { Tx } from '../../db/client.js';
 import type { Flow, FlowContext, StepOutcome } from '../dialog/flow.js';
+import { auditCountLastHour } from '../audit/audit.js';
 import { getUnit } from '../org/tree.js';
 import { hashStaffCode, type StaffRole, type SubCommittee } from './codes.js';
 
@@ -39,17 +40,7 @@ export async function bindStaff(
 
 async function attempt(ctx: FlowContext, typed: string): Promise<StepOutcome> {
   const t = ctx.t.staff;
-  const [failed] = await ctx.tx
-    .select({ n: count() })
-    .from(auditLog)
-    .where(
-      and(
-        eq(auditLog.actorId, ctx.person.id),
-        eq(auditLog.action, 'staff.bind_failed'),
-        gte(auditLog.at, new Date(ctx.now.getTime() - 3_600_000)),
-      ),
-    );
-  if ((failed?.n ?? 0) >= MAX_FAILED_ATTEMPTS_PER_HOUR) {
+  if ((await auditCountLastHour(ctx.tx, { action: 'staff.bind_failed', actorId: ctx.person.id, now: ctx.now })) >= MAX_FAILED_ATTEMPTS_PER_HOUR) {
     ctx.reply({ text: t.tooManyAttempts });
     return { done: true, silent: true };
   }

@@ -1,11 +1,13 @@
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { channelIdentities, linkCodes, people } from '../../db/schema/index.js';
+import { channelIdentities, linkCodes, people, staffAssignments } from '../../db/schema/index.js';
 import { loadConfig } from '../../src/config.js';
 import { createDialog, type Dialog } from '../../src/dialog/engine.js';
 import { messages } from '../../src/i18n/index.js';
 import { createLogger } from '../../src/log.js';
 import { residentFlows } from '../../src/residents/flows.js';
+import { MAX_FAILED_LINKS_PER_HOUR } from '../../src/residents/linking.js';
+import { MAX_FAILED_ATTEMPTS_PER_HOUR } from '../../src/staff/binding.js';
 import { notifyPerson } from '../../src/outbox/notify.js';
 import { createTestDatabase } from '../support/db.js';
 import { EngineChat } from '../support/engine-chat.js';
@@ -100,6 +102,34 @@ describe('one person on several channels (关联账号)', () => {
     expect(await b.personId()).toBe(before);
     const [unused] = await database.db.select().from(linkCodes).where(eq(linkCodes.personId, (await a.personId())!));
     expect(unused!.usedAt).toBeNull();
+  });
+
+  it('stops a chat guessing link codes after five wrong ones in an hour', async () => {
+    const owner = chatOn('telegram');
+    await onboarded(owner);
+    const code = await linkCode(owner);
+    const guesser = chatOn('web');
+    for (let i = 0; i < MAX_FAILED_LINKS_PER_HOUR; i++) {
+      await guesser.text(`/link L-2222-22${22 + i}`);
+      expect(await guesser.freshText()).toBe(zh.linking.invalid);
+    }
+    // Even the right code is refused now, and nothing is linked.
+    await guesser.text(`/link ${code}`);
+    expect(await guesser.freshText()).toBe(zh.linking.tooManyAttempts);
+    expect(await guesser.personId()).not.toBe(await owner.personId());
+  });
+
+  it('stops a person guessing staff codes after five wrong ones in an hour', async () => {
+    const guesser = chatOn('wechat');
+    await onboarded(guesser);
+    for (let i = 0; i < MAX_FAILED_ATTEMPTS_PER_HOUR; i++) {
+      await guesser.text(`/staff S-2222-22${22 + i}`);
+      expect(await guesser.freshText()).toBe(zh.staff.codeInvalid);
+    }
+    await guesser.text(`/staff ${town.staffCodes.street}`);
+    expect(await guesser.freshText()).toBe(zh.staff.tooManyAttempts);
+    const held = await database.db.select().from(staffAssignments).where(eq(staffAssignments.personId, (await guesser.personId())!));
+    expect(held).toHaveLength(0);
   });
 
   it('tells a person that their own code needs no linking', async () => {
