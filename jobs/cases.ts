@@ -1,14 +1,14 @@
 import { and, asc, eq, inArray, lt, lte, sql } from 'drizzle-orm';
-import type { Job } from 'bullmq';
-import { DelayedError, UnrecoverableError } from 'bullmq';
+import { DelayedError } from 'bullmq';
 import { cases } from '../db/schema/index.js';
 import type { Database } from '../db/client.js';
 import { deadlinePassed, remindHolder, routeCase, type CaseSettings, type CaseTimer } from '../src/cases/commands.js';
+import { OPEN_STATUSES } from '../src/cases/rules.js';
 import { runCaseTx, type CaseScheduler } from '../src/cases/run.js';
 import type { Logger } from '../src/log.js';
 import type { DeliveryQueue } from '../src/outbox/outbox.js';
 import { queueRegistry, type QueueBackend } from './backend.js';
-import { defaultJobOptions, jobIds, jobSchemas, QUEUES } from './queues.js';
+import { defaultJobOptions, jobIds, jobSchemas, parseJob, QUEUES } from './queues.js';
 import type { ProcessorRegistration } from './workers.js';
 
 /** Cases younger than this are still on their normal path (commit → route job). */
@@ -56,13 +56,6 @@ export interface CaseJobDeps {
   sweepEveryMs: number;
 }
 
-function parse<T>(schema: { safeParse(v: unknown): { success: true; data: T } | { success: false } }, job: Job): T {
-  const parsed = schema.safeParse(job.data);
-  // A payload we can't read will never become readable: fail it once, don't retry.
-  if (!parsed.success) throw new UnrecoverableError(`invalid ${job.queueName} payload`);
-  return parsed.data;
-}
-
 /**
  * The periodic safety net behind every case timer: routes cases that no route job handled and
  * acts on every deadline that passed without its timer firing (Redis flushed or restarted
@@ -84,7 +77,7 @@ export async function sweepCases(deps: Omit<CaseJobDeps, 'sweepEveryMs'>, now = 
     .from(cases)
     .where(
       and(
-        inArray(cases.status, ['submitted', 'assigned', 'accepted', 'resolved']),
+        inArray(cases.status, [...OPEN_STATUSES, 'resolved']),
         lte(cases.dueAt, now),
         sql`${cases.escalatedSeq} < ${cases.deadlineSeq}`,
       ),
@@ -106,7 +99,7 @@ export function caseProcessors(deps: CaseJobDeps): ProcessorRegistration[] {
       queue: QUEUES.caseRoute,
       concurrency: 4,
       process: async (job) => {
-        const { caseId } = parse(jobSchemas.caseRoute, job);
+        const { caseId } = parseJob(jobSchemas.caseRoute, job);
         return run((tx, fx) => routeCase(tx, fx, caseId, deps.settings, new Date()));
       },
     },
@@ -114,7 +107,7 @@ export function caseProcessors(deps: CaseJobDeps): ProcessorRegistration[] {
       queue: QUEUES.caseDeadline,
       concurrency: 4,
       process: async (job, token) => {
-        const { caseId, seq } = parse(jobSchemas.caseDeadline, job);
+        const { caseId, seq } = parseJob(jobSchemas.caseDeadline, job);
         const result = await run((tx, fx) => deadlinePassed(tx, fx, caseId, seq, deps.settings, new Date()));
         if (typeof result === 'object') {
           await job.moveToDelayed(result.early.getTime(), token);
@@ -127,7 +120,7 @@ export function caseProcessors(deps: CaseJobDeps): ProcessorRegistration[] {
       queue: QUEUES.caseRemind,
       concurrency: 2,
       process: async (job) => {
-        const { caseId, seq, n } = parse(jobSchemas.caseRemind, job);
+        const { caseId, seq, n } = parseJob(jobSchemas.caseRemind, job);
         return run((tx, fx) => remindHolder(tx, fx, caseId, seq, n, new Date()));
       },
     },

@@ -1,4 +1,4 @@
-import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
+import { DelayedError, type Job } from 'bullmq';
 import { and, asc, eq, inArray, lte, max, sql } from 'drizzle-orm';
 import { channelIdentities, outbox } from '../db/schema/index.js';
 import type { Database } from '../db/client.js';
@@ -7,7 +7,7 @@ import type { Channel } from '../src/dialog/events.js';
 import { replySchema } from '../src/dialog/reply.js';
 import type { Logger } from '../src/log.js';
 import { perChatWaitMs } from '../src/ratelimit.js';
-import { jobSchemas } from './queues.js';
+import { jobSchemas, parseJob } from './queues.js';
 
 export interface DeliverDeps {
   database: Database;
@@ -42,9 +42,7 @@ export function createDeliverProcessor(deps: DeliverDeps) {
   const { database } = deps;
   const slots = semaphore(deps.maxConcurrentBatches ?? Math.max(1, Math.floor((database.sql.options.max ?? 10) / 2)));
   return async (job: Job, token?: string): Promise<{ sent: number }> => {
-    const parsed = jobSchemas.deliver.safeParse(job.data);
-    if (!parsed.success) throw new UnrecoverableError('invalid deliver payload');
-    const { outboxId, channel } = parsed.data;
+    const { outboxId, channel } = parseJob(jobSchemas.deliver, job, 'deliver');
     const adapter = deps.adapters.get(channel);
     if (!adapter) throw new Error(`channel ${channel} is not running in this process`);
     const log = deps.logger.child({ jobId: job.id, outboxId, channel });

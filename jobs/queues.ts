@@ -1,3 +1,4 @@
+import { UnrecoverableError, type Job } from 'bullmq';
 import { z } from 'zod';
 import { channelSchema } from '../src/dialog/events.js';
 
@@ -57,3 +58,13 @@ export const defaultJobOptions = {
   removeOnComplete: { age: 3600, count: 10_000 },
   removeOnFail: { age: 7 * 24 * 3600 },
 };
+
+/**
+ * A job's payload checked against its schema. One that does not parse never will: it fails once
+ * (UnrecoverableError), is not retried, and changes nothing.
+ */
+export function parseJob<T>(schema: z.ZodType<T>, job: Job, what: string = job.queueName): T {
+  const parsed = schema.safeParse(job.data);
+  if (!parsed.success) throw new UnrecoverableError(`invalid ${what} payload`);
+  return parsed.data;
+}

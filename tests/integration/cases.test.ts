@@ -200,6 +200,21 @@ describe.each(['redis', 'postgres'] as const)('cases on the %s queue backend', (
     expect((await textsTo(who.resident)).filter((m) => m.text.includes(number) && m.text.includes('提级督办'))).toHaveLength(1);
   });
 
+  it('fails a case job with an unreadable payload once, without retrying or touching a case', async () => {
+    const q = new backend.classes.Queue(QUEUES.caseDeadline, { ...backend.connectionOptions() } as any);
+    try {
+      await q.add('deadline', { caseId: 'not-a-uuid', seq: 1 }, { jobId: `bad-${kind}`, attempts: 5 });
+      const job = await waitFor(async () => {
+        const j = await q.getJob(`bad-${kind}`);
+        return j && (await j.getState()) === 'failed' ? q.getJob(`bad-${kind}`) : undefined;
+      }, 'the bad job to fail');
+      expect(job!.failedReason).toBe('invalid case-deadline payload');
+      expect(job!.attemptsMade).toBe(1);
+    } finally {
+      await q.close();
+    }
+  });
+
   it('escalates each deadline once however often its timer fires', async () => {
     const { caseId } = await report();
     const c = await assigned(caseId);
