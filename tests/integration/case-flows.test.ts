@@ -1,14 +1,9 @@
-import { readFileSync } from 'node:fs';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { caseFollowers, casePhotos, cases } from '../../db/schema/index.js';
-import { createQueueBackend, type QueueBackend } from '../../jobs/backend.js';
-import { caseProcessors, createCaseScheduler } from '../../jobs/cases.js';
-import { createDeliveryQueue } from '../../jobs/delivery-queue.js';
-import { startWorkers } from '../../jobs/workers.js';
 import { createCaseFlows } from '../../src/cases/flows.js';
 import { loadConfig } from '../../src/config.js';
 import { createDialog, type Dialog } from '../../src/dialog/engine.js';
@@ -16,7 +11,8 @@ import { messages } from '../../src/i18n/index.js';
 import { createLogger } from '../../src/log.js';
 import { createFolderStore } from '../../src/photos/store.js';
 import { residentFlows } from '../../src/residents/flows.js';
-import { createTestDatabase, TEST_REDIS_URL, uniqueQueuePrefix } from '../support/db.js';
+import { startCaseJobs } from '../support/case-fixture.js';
+import { createTestDatabase } from '../support/db.js';
 import { EngineChat } from '../support/engine-chat.js';
 import { jpegWithExif } from '../support/images.js';
 import { createSmallTown, type SmallTown } from '../support/org-fixture.js';
@@ -28,10 +24,7 @@ describe('reporting and handling a case in chat (dialog engine + real jobs on Re
   let database: Awaited<ReturnType<typeof createTestDatabase>>;
   let town: SmallTown;
   let dialog: Dialog;
-  let backend: QueueBackend;
-  let workers: { close(): Promise<void> };
-  let scheduler: ReturnType<typeof createCaseScheduler>;
-  let delivery: ReturnType<typeof createDeliveryQueue>;
+  let jobs: Awaited<ReturnType<typeof startCaseJobs>>;
   let dataDir: string;
   const platformFiles = new Map<string, Buffer>();
   let n = 0;
@@ -41,11 +34,10 @@ describe('reporting and handling a case in chat (dialog engine + real jobs on Re
     database = await createTestDatabase();
     town = await createSmallTown(database);
     dataDir = mkdtempSync(path.join(tmpdir(), 'linli-caseflows-'));
-    backend = createQueueBackend({ kind: 'redis', url: TEST_REDIS_URL, prefix: uniqueQueuePrefix() });
-    scheduler = createCaseScheduler(backend);
-    delivery = createDeliveryQueue(backend);
-    const config = loadConfig({ DATABASE_URL: database.url, DATA_DIR: dataDir, LOG_LEVEL: 'silent' });
     const settings = { deadlineScale: 1, autoCloseDays: 7 };
+    jobs = await startCaseJobs(database, { kind: 'redis', settings, sweepEveryMs: 5000 });
+    const { scheduler, delivery } = jobs;
+    const config = loadConfig({ DATABASE_URL: database.url, DATA_DIR: dataDir, LOG_LEVEL: 'silent' });
     const flows = createCaseFlows({
       scheduler,
       photos: createFolderStore(path.join(dataDir, 'photos')),
@@ -58,21 +50,9 @@ describe('reporting and handling a case in chat (dialog engine + real jobs on Re
       },
     });
     dialog = createDialog({ database, delivery, config, logger, flows: [...residentFlows, ...flows] });
-    workers = await startWorkers({
-      backend,
-      database,
-      adapters: new Map(),
-      delivery,
-      config,
-      logger,
-      extra: caseProcessors({ database, delivery, scheduler, settings, logger, sweepEveryMs: 5000 }),
-    });
   });
   afterAll(async () => {
-    await workers?.close();
-    await scheduler?.close();
-    await delivery?.close();
-    await backend?.close();
+    await jobs?.stop();
     await database?.drop();
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });

@@ -1,11 +1,9 @@
 import { and, asc, eq, inArray } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { caseEvents, cases, channelIdentities, outbox, staffAssignments } from '../../db/schema/index.js';
-import { createQueueBackend, type QueueBackend } from '../../jobs/backend.js';
-import { caseProcessors, createCaseScheduler, sweepCases } from '../../jobs/cases.js';
-import { createDeliveryQueue } from '../../jobs/delivery-queue.js';
+import type { QueueBackend } from '../../jobs/backend.js';
+import { sweepCases } from '../../jobs/cases.js';
 import { QUEUES } from '../../jobs/queues.js';
-import { startWorkers } from '../../jobs/workers.js';
 import {
   acceptCase,
   CaseError,
@@ -20,10 +18,8 @@ import {
 } from '../../src/cases/commands.js';
 import { runCaseTx } from '../../src/cases/run.js';
 import { CASE_NUMBER_PATTERN } from '../../src/cases/rules.js';
-import { loadConfig } from '../../src/config.js';
-import { createLogger } from '../../src/log.js';
-import { casePeople, categoryId, type CasePeople } from '../support/case-fixture.js';
-import { createTestDatabase, TEST_REDIS_URL, uniqueQueuePrefix } from '../support/db.js';
+import { casePeople, categoryId, startCaseJobs, type CasePeople } from '../support/case-fixture.js';
+import { createTestDatabase } from '../support/db.js';
 import { createSmallTown, type SmallTown } from '../support/org-fixture.js';
 
 async function waitFor<T>(fn: () => Promise<T | undefined | false>, what: string, timeoutMs = 20_000): Promise<T> {
@@ -38,16 +34,13 @@ async function waitFor<T>(fn: () => Promise<T | undefined | false>, what: string
 
 // Deadlines shrunk 1000×: urgent = 1.8 s to accept and 1.8 s per level above; normal = 7.2 s to accept.
 const settings: CaseSettings = { deadlineScale: 0.001, autoCloseDays: 7 };
-const logger = createLogger('silent');
 
 describe.each(['redis', 'postgres'] as const)('cases on the %s queue backend', (kind) => {
   let database: Awaited<ReturnType<typeof createTestDatabase>>;
   let town: SmallTown;
   let who: CasePeople;
+  let jobs: Awaited<ReturnType<typeof startCaseJobs>>;
   let backend: QueueBackend;
-  let scheduler: ReturnType<typeof createCaseScheduler>;
-  let delivery: ReturnType<typeof createDeliveryQueue>;
-  let workers: { close(): Promise<void> };
   let deps: Parameters<typeof runCaseTx>[0];
   let keys = 0;
 
@@ -55,26 +48,11 @@ describe.each(['redis', 'postgres'] as const)('cases on the %s queue backend', (
     database = await createTestDatabase();
     town = await createSmallTown(database);
     who = await casePeople(database, town);
-    const prefix = uniqueQueuePrefix();
-    backend = createQueueBackend(kind === 'redis' ? { kind: 'redis', url: TEST_REDIS_URL, prefix } : { kind: 'postgres', url: database.url, schema: prefix });
-    scheduler = createCaseScheduler(backend);
-    delivery = createDeliveryQueue(backend);
-    deps = { database, delivery, scheduler, logger };
-    workers = await startWorkers({
-      backend,
-      database,
-      adapters: new Map(),
-      delivery,
-      config: loadConfig({ DATABASE_URL: database.url, LOG_LEVEL: 'silent' }),
-      logger,
-      extra: caseProcessors({ ...deps, settings, sweepEveryMs: 1000 }),
-    });
+    jobs = await startCaseJobs(database, { kind, settings, sweepEveryMs: 1000 });
+    ({ backend, deps } = jobs);
   });
   afterAll(async () => {
-    await workers?.close();
-    await scheduler?.close();
-    await delivery?.close();
-    await backend?.close();
+    await jobs?.stop();
     await database?.drop();
   });
 

@@ -1,6 +1,15 @@
 import { eq } from 'drizzle-orm';
 import { caseCategories, channelIdentities, consents, people, staffAssignments } from '../../db/schema/index.js';
 import type { Database } from '../../db/client.js';
+import { createQueueBackend, type QueueBackend } from '../../jobs/backend.js';
+import { caseProcessors, createCaseScheduler } from '../../jobs/cases.js';
+import { createDeliveryQueue } from '../../jobs/delivery-queue.js';
+import { startWorkers } from '../../jobs/workers.js';
+import type { CaseSettings } from '../../src/cases/commands.js';
+import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/log.js';
+import { TEST_REDIS_URL, uniqueQueuePrefix } from './db.js';
+import { flushPrefix } from './redis.js';
 import type { StaffRole, SubCommittee } from '../../src/staff/codes.js';
 import type { SmallTown } from './org-fixture.js';
 
@@ -58,4 +67,45 @@ export async function categoryId(database: Database, code: string): Promise<numb
   const [row] = await database.db.select({ id: caseCategories.id }).from(caseCategories).where(eq(caseCategories.code, code));
   if (!row) throw new Error(`no category ${code}`);
   return row.id;
+}
+
+/**
+ * The case job machinery as the worker role runs it (route, deadline and reminder processors plus
+ * the sweeps), on a fresh queue namespace of the chosen backend, with no channel adapters: what
+ * reaches people stays in the outbox for the test to read.
+ */
+export async function startCaseJobs(
+  database: Database,
+  opts: { kind: 'redis' | 'postgres'; settings: CaseSettings; sweepEveryMs: number },
+) {
+  const prefix = uniqueQueuePrefix();
+  const backend: QueueBackend = createQueueBackend(
+    opts.kind === 'redis' ? { kind: 'redis', url: TEST_REDIS_URL, prefix } : { kind: 'postgres', url: database.url, schema: prefix },
+  );
+  const scheduler = createCaseScheduler(backend);
+  const delivery = createDeliveryQueue(backend);
+  const logger = createLogger('silent');
+  const deps = { database, delivery, scheduler, logger };
+  const workers = await startWorkers({
+    backend,
+    database,
+    adapters: new Map(),
+    delivery,
+    config: loadConfig({ DATABASE_URL: database.url, LOG_LEVEL: 'silent' }),
+    logger,
+    extra: caseProcessors({ ...deps, settings: opts.settings, sweepEveryMs: opts.sweepEveryMs }),
+  });
+  return {
+    backend,
+    scheduler,
+    delivery,
+    deps,
+    async stop() {
+      await workers.close();
+      await scheduler.close();
+      await delivery.close();
+      await backend.close();
+      if (opts.kind === 'redis') await flushPrefix(prefix);
+    },
+  };
 }
