@@ -20,17 +20,8 @@ import { runCaseTx } from '../../src/cases/run.js';
 import { CASE_NUMBER_PATTERN } from '../../src/cases/rules.js';
 import { casePeople, categoryId, startCaseJobs, type CasePeople } from '../support/case-fixture.js';
 import { createTestDatabase } from '../support/db.js';
+import { waitFor } from '../support/wait.js';
 import { createSmallTown, type SmallTown } from '../support/org-fixture.js';
-
-async function waitFor<T>(fn: () => Promise<T | undefined | false>, what: string, timeoutMs = 20_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 // Deadlines shrunk 1000×: urgent = 1.8 s to accept and 1.8 s per level above; normal = 7.2 s to accept.
 const settings: CaseSettings = { deadlineScale: 0.001, autoCloseDays: 7 };
