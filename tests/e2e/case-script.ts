@@ -51,14 +51,19 @@ export function tinyJpeg(): Buffer {
   ]);
 }
 
-/** Language, consent, the household invite → the main menu. */
-async function onboardResident(chat: ChatDriver, town: SmallTown, timeoutMs: number): Promise<void> {
+/** Greeting, language (简体中文) and consent: the start every person goes through. */
+async function greetAndConsent(chat: ChatDriver, timeoutMs: number): Promise<void> {
   await chat.sendText('你好');
   await chat.expectMessage(zh.onboarding.welcome, timeoutMs);
   await chat.choose('简体中文');
   await chat.expectMessage(zh.onboarding.privacyNotice.slice(0, 12), timeoutMs);
   await chat.choose(zh.onboarding.agree);
   await chat.expectMessage(zh.onboarding.consentThanks, timeoutMs);
+}
+
+/** Language, consent, the household invite → the main menu. */
+async function onboardResident(chat: ChatDriver, town: SmallTown, timeoutMs: number): Promise<void> {
+  await greetAndConsent(chat, timeoutMs);
   await chat.choose(zh.onboarding.bindInvite);
   await chat.expectMessage(zh.onboarding.askInvite, timeoutMs);
   await chat.sendText(town.inviteCode);
@@ -67,12 +72,7 @@ async function onboardResident(chat: ChatDriver, town: SmallTown, timeoutMs: num
 
 /** Language, consent, no household, then `/staff <code>` → bound to `area` in `role`. */
 async function bindStaff(chat: ChatDriver, code: string, role: string, area: string, timeoutMs: number): Promise<void> {
-  await chat.sendText('你好');
-  await chat.expectMessage(zh.onboarding.welcome, timeoutMs);
-  await chat.choose('简体中文');
-  await chat.expectMessage(zh.onboarding.privacyNotice.slice(0, 12), timeoutMs);
-  await chat.choose(zh.onboarding.agree);
-  await chat.expectMessage(zh.onboarding.consentThanks, timeoutMs);
+  await greetAndConsent(chat, timeoutMs);
   await chat.choose(zh.onboarding.bindSkip);
   await chat.expectMessage(zh.onboarding.skipped, timeoutMs);
   await chat.sendText(`/staff ${code}`);
