@@ -12,6 +12,60 @@ export type SendResult =
   | { ok: false; error: string };
 
 /**
+ * How far earlier attempts got with one reply, and where to record each part the platform
+ * accepts, for channels that send a reply as several messages (photos, then the text).
+ */
+export interface SendProgress {
+  /** Parts an earlier attempt already sent: skipped. */
+  partsSent: number;
+  /**
+   * Records that `partsSent` parts are now sent (and the reply's `sentRef`, when this part has
+   * it); awaited before the next part goes out. Throws when it cannot be recorded.
+   */
+  partSent(partsSent: number, sentRef?: string): Promise<void>;
+}
+
+/**
+ * One platform call of a reply. Resolves to the platform's id of the message that stands for the
+ * whole reply (the text, kept as the outbox row's `sentRef`), or undefined for the others.
+ */
+export type ReplyPart = () => Promise<string | undefined>;
+
+/**
+ * The reply's photos as parts, each loaded from `media` and handed to `send` (the platform call);
+ * none when this process has no media source.
+ */
+export function photoParts(reply: Reply, media: MediaSource | undefined, send: (bytes: Buffer, photo: NonNullable<Reply['media']>[number]) => Promise<unknown>): ReplyPart[] {
+  if (!media) return [];
+  return (reply.media ?? []).map((photo) => async () => {
+    const { bytes } = await media.load(photo.fileRef);
+    await send(bytes, photo);
+    return undefined;
+  });
+}
+
+/**
+ * Sends a reply's parts in order, skipping those `progress` says were sent, and records each one
+ * the platform accepted except the last (the caller records that by marking the row sent), so a
+ * retry after a failure part-way resends nothing. `failure` maps a part's error to a SendResult;
+ * a failure to record progress is thrown, never mistaken for a platform error.
+ */
+export async function sendParts(parts: ReplyPart[], progress: SendProgress | undefined, failure: (err: unknown) => SendResult): Promise<SendResult> {
+  let sentRef: string | undefined;
+  for (let i = progress?.partsSent ?? 0; i < parts.length; i++) {
+    let ref: string | undefined;
+    try {
+      ref = await parts[i]!();
+    } catch (err) {
+      return failure(err);
+    }
+    sentRef = ref ?? sentRef;
+    if (progress && i < parts.length - 1) await progress.partSent(i + 1, ref);
+  }
+  return { ok: true, sentRef };
+}
+
+/**
  * The small interface every channel implements (like grammY's platform.*.ts files: the only
  * code that knows the platform). `onInbound` is given by the app and must be awaited: it returns
  * once the event is stored (or refused), so adapters can ack the platform afterwards.
@@ -20,7 +74,11 @@ export interface ChannelAdapter {
   readonly channel: Channel;
   start(onInbound: (event: InboundEvent) => Promise<void>): Promise<void>;
   stop(): Promise<void>;
-  send(chatRef: string, reply: Reply): Promise<SendResult>;
+  /**
+   * Sends one reply. A channel that needs several platform calls for it sends them with
+   * `sendParts`, resuming after `progress.partsSent`.
+   */
+  send(chatRef: string, reply: Reply, progress?: SendProgress): Promise<SendResult>;
   /** Downloads the bytes behind an inbound photo's `fileRef` (for the case photo store). */
   fetchMedia(fileRef: string): Promise<MediaBytes>;
 }

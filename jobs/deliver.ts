@@ -36,7 +36,8 @@ class RetryAfter extends Error {
  * whole batch), then sends every pending row of that recipient up to its own id, in id order, so
  * one chat's messages keep their order and no row is sent by two jobs. Each row is marked sent
  * on its own connection right after the platform accepted it, so a later failure in the batch
- * can't un-mark it and cause a resend.
+ * can't un-mark it and cause a resend; so is each part of a row that goes out as several
+ * messages (`parts_sent`), so a retry after a 429 on the text does not send its photos again.
  */
 export function createDeliverProcessor(deps: DeliverDeps) {
   const { database } = deps;
@@ -59,14 +60,25 @@ export function createDeliverProcessor(deps: DeliverDeps) {
         let sent = 0;
         for (const message of batch) {
           await spaceOut(message.identityId, deps.perChatPerSec[channel]);
-          const result = await adapter.send(message.chatRef, replySchema.parse(message.payload));
+          const result = await adapter.send(message.chatRef, replySchema.parse(message.payload), {
+            partsSent: message.partsSent,
+            // A part the platform accepted (a photo before the text): the retry resumes after it.
+            partSent: async (partsSent, sentRef) => {
+              await persistently(() =>
+                database.db
+                  .update(outbox)
+                  .set({ partsSent, ...(sentRef !== undefined && { sentRef }) })
+                  .where(eq(outbox.id, message.id)),
+              );
+            },
+          });
           if (result.ok) {
             // The platform has it now: failing to record that would resend it on the job's retry,
             // so a transient database error (a full pool, a dropped connection) is retried here.
             await persistently(() =>
               database.db
                 .update(outbox)
-                .set({ status: 'sent', sentAt: new Date(), sentRef: result.sentRef ?? null, attempts: sql`${outbox.attempts} + 1` })
+                .set({ status: 'sent', sentAt: new Date(), ...(result.sentRef !== undefined && { sentRef: result.sentRef }), attempts: sql`${outbox.attempts} + 1` })
                 .where(eq(outbox.id, message.id)),
             );
             deps.onResult?.(channel, 'sent');

@@ -2,7 +2,7 @@ import { Bot, GrammyError, HttpError, InputFile, webhookCallback } from 'grammy'
 import type { Config } from '../../src/config.js';
 import type { InboundEvent } from '../../src/dialog/events.js';
 import type { Logger } from '../../src/log.js';
-import type { ChannelAdapter, MediaSource, SendResult } from '../channel.js';
+import { photoParts, sendParts, type ChannelAdapter, type MediaSource, type ReplyPart, type SendResult } from '../channel.js';
 import { messages } from '../../src/i18n/index.js';
 import { toInboundEvent } from './inbound.js';
 import { inlineKeyboard } from './render.js';
@@ -61,27 +61,26 @@ export function createTelegramAdapter(
       onInbound = undefined;
       if (bot.isRunning()) await bot.stop();
     },
-    async send(chatRef, reply): Promise<SendResult> {
-      try {
-        const keyboard = inlineKeyboard(reply);
-        const locationKeyboard = {
-          keyboard: [[{ text: `📍 ${messages(reply.locale).webchat.shareLocation}`, request_location: true }]],
-          resize_keyboard: true,
-          one_time_keyboard: true,
-        };
-        const reply_markup = keyboard ? { inline_keyboard: keyboard } : reply.requestLocation ? locationKeyboard : undefined;
-        for (const m of reply.media ?? []) {
-          if (!deps.media) break;
-          const { bytes } = await deps.media.load(m.fileRef);
-          await bot.api.sendPhoto(chatRef, new InputFile(bytes), { caption: m.caption });
-        }
-        const sent = await bot.api.sendMessage(chatRef, reply.text, { reply_markup });
-        // A message carries one keyboard: with choices inline, the location button follows on its own.
-        if (keyboard && reply.requestLocation) await bot.api.sendMessage(chatRef, '📍', { reply_markup: locationKeyboard });
-        return { ok: true, sentRef: String(sent.message_id) };
-      } catch (err) {
-        return sendError(err);
+    async send(chatRef, reply, progress): Promise<SendResult> {
+      const keyboard = inlineKeyboard(reply);
+      const locationKeyboard = {
+        keyboard: [[{ text: `📍 ${messages(reply.locale).webchat.shareLocation}`, request_location: true }]],
+        resize_keyboard: true,
+        one_time_keyboard: true,
+      };
+      const reply_markup = keyboard ? { inline_keyboard: keyboard } : reply.requestLocation ? locationKeyboard : undefined;
+      const parts: ReplyPart[] = [
+        ...photoParts(reply, deps.media, (bytes, photo) => bot.api.sendPhoto(chatRef, new InputFile(bytes), { caption: photo.caption })),
+        async () => String((await bot.api.sendMessage(chatRef, reply.text, { reply_markup })).message_id),
+      ];
+      // A message carries one keyboard: with choices inline, the location button follows on its own.
+      if (keyboard && reply.requestLocation) {
+        parts.push(async () => {
+          await bot.api.sendMessage(chatRef, '📍', { reply_markup: locationKeyboard });
+          return undefined;
+        });
       }
+      return sendParts(parts, progress, sendError);
     },
     async fetchMedia(fileRef) {
       const fileId = /^tg:(.+)$/.exec(fileRef)?.[1];

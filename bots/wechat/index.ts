@@ -4,7 +4,7 @@ import type { Config } from '../../src/config.js';
 import type { InboundEvent } from '../../src/dialog/events.js';
 import { renderNumbered } from '../../src/dialog/render.js';
 import type { Logger } from '../../src/log.js';
-import type { ChannelAdapter, MediaSource, SendResult } from '../channel.js';
+import { photoParts, sendParts, type ChannelAdapter, type MediaSource, type ReplyPart, type SendResult } from '../channel.js';
 import { WECHAT_TYPES, toInboundEvent } from './inbound.js';
 
 /** How many recent message ids we remember to skip obvious repeats before touching the database. */
@@ -127,21 +127,21 @@ export function createWechatAdapter(
       onInbound = undefined;
       await bot?.stop().catch(() => {});
     },
-    async send(chatRef, reply): Promise<SendResult> {
+    async send(chatRef, reply, progress): Promise<SendResult> {
       if (!bot?.isLoggedIn) return { ok: false, error: 'WeChat is not logged in' };
+      const failure = (err: unknown): SendResult => ({ ok: false, error: err instanceof Error ? err.message : String(err) });
+      let contact;
       try {
-        const contact = await bot.Contact.find({ id: chatRef });
-        if (!contact) return { ok: false, blocked: true, reason: 'contact not found' };
-        for (const m of reply.media ?? []) {
-          if (!deps.media) break;
-          const { bytes } = await deps.media.load(m.fileRef);
-          await contact.say(FileBox.fromBuffer(bytes, m.fileRef));
-        }
-        const sent = await contact.say(renderNumbered(reply));
-        return { ok: true, sentRef: sent ? sent.id : undefined };
+        contact = await bot.Contact.find({ id: chatRef });
       } catch (err) {
-        return { ok: false, error: err instanceof Error ? err.message : String(err) };
+        return failure(err);
       }
+      if (!contact) return { ok: false, blocked: true, reason: 'contact not found' };
+      const parts: ReplyPart[] = [
+        ...photoParts(reply, deps.media, (bytes, photo) => contact.say(FileBox.fromBuffer(bytes, photo.fileRef))),
+        async () => (await contact.say(renderNumbered(reply)))?.id,
+      ];
+      return sendParts(parts, progress, failure);
     },
     async fetchMedia(fileRef) {
       const id = /^wx:(.+)$/.exec(fileRef)?.[1];

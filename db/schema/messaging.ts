@@ -47,6 +47,11 @@ export const outbox = pgTable(
     payload: jsonb('payload').$type<Record<string, unknown>>().notNull(),
     status: text('status', { enum: ['pending', 'sent', 'failed', 'blocked'] }).notNull().default('pending'),
     attempts: integer('attempts').notNull().default(0),
+    /**
+     * Parts of the reply the platform already accepted while the row is pending (photos go out
+     * before the text), so a retry resumes after them instead of sending them again.
+     */
+    partsSent: integer('parts_sent').notNull().default(0),
     lastError: text('last_error'),
     /** Platform id of the sent message, where the platform gives one. */
     sentRef: text('sent_ref'),

@@ -1,14 +1,19 @@
+import path from 'node:path';
 import { and, eq, sql } from 'drizzle-orm';
 import type { Update } from 'grammy/types';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditLog, channelIdentities, consents, inboundMessages, outbox } from '../../db/schema/index.js';
 import { createTelegramAdapter } from '../../bots/telegram/index.js';
 import { toInboundEvent } from '../../bots/telegram/inbound.js';
+import { createDeliveryQueue } from '../../jobs/delivery-queue.js';
 import { messages } from '../../src/i18n/index.js';
 import { createLogger } from '../../src/log.js';
+import { queueMessages } from '../../src/outbox/outbox.js';
+import { createFolderStore, storePhoto } from '../../src/photos/store.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { TelegramDriver } from '../support/telegram-driver.js';
 import { TelegramEmulator } from '../support/telegram-emulator.js';
+import { jpegWithExif } from '../support/images.js';
 import { residentOnboarding, staffBinding } from './onboarding-script.js';
 
 const TOKEN = '123456:TEST-token';
@@ -152,6 +157,47 @@ describe('Telegram end to end through a Bot API emulator (BullMQ on Redis)', () 
     expect(rows[0]!.sentRef).toBe(String(chat.messages()[0]!.message_id));
   }, 60_000);
 
+  it('resumes a reply with a photo after a 429 on its text: the photo once, then the text once', async () => {
+    const chat = new TelegramDriver(emulator, 5007);
+    await chat.sendText('你好');
+    await chat.expectMessage(zh.onboarding.welcome);
+    const me = (await identity(5007))!;
+    // A resolution photo as a case command sends it: stored in the app's photo store, named in the reply.
+    const photos = createFolderStore(path.join(t.dataDir, 'photos'));
+    const { key } = await storePhoto(photos, jpegWithExif(), 1_000_000);
+    const reply = {
+      locale: 'zh-CN' as const,
+      text: '楼道灯已修好',
+      media: [{ kind: 'photo' as const, fileRef: key, caption: '维修后' }],
+      choices: [{ id: 'cr:test:s', label: zh.cases.rate_satisfied }],
+    };
+    emulator.failNext('sendMessage', { error_code: 429, retry_after: 1 }, { chatId: 5007 });
+    const db = t.app.database.db;
+    const queued = await db.transaction((tx) => queueMessages(tx, [{ to: { identityId: me.id, channel: 'telegram', chatRef: me.chatRef }, reply }]));
+    const delivery = createDeliveryQueue(t.app.backend);
+    await delivery.enqueue(queued);
+    await delivery.close();
+
+    const row = await until('the row to be sent', async () => {
+      const [r] = await db.select().from(outbox).where(eq(outbox.id, queued[0]!.outboxId));
+      return r?.status === 'sent' ? r : undefined;
+    }, 30_000);
+    // Every call of the row's last attempt came before it was marked sent, so the count is final.
+    expect(emulator.callsOf('sendPhoto', 5007).map((c) => c.errorCode)).toEqual([0]);
+    const textCalls = emulator.callsOf('sendMessage', 5007).filter((c) => c.params.text === reply.text);
+    expect(textCalls.map((c) => c.errorCode)).toEqual([429, 0]);
+    expect(textCalls[1]!.at - textCalls[0]!.at).toBeGreaterThanOrEqual(900);
+    const delivered = chat.messages().filter((m) => m.method === 'sendPhoto' || m.text === reply.text);
+    expect(delivered.map((m) => [m.method, m.text])).toEqual([
+      ['sendPhoto', '维修后'],
+      ['sendMessage', reply.text],
+    ]);
+    expect(delivered[0]!.photoBytes!.equals((await photos.get(key)).bytes)).toBe(true);
+    expect(delivered[1]!.reply_markup?.inline_keyboard?.flat().map((b) => b.callback_data)).toEqual(['cr:test:s']);
+    // The photo was recorded as sent before the 429; the row is sent once, the text's id kept.
+    expect(row).toMatchObject({ partsSent: 1, attempts: 1, sentRef: String(delivered[1]!.message_id), lastError: null });
+  }, 60_000);
+
   it('marks a person who blocked the bot, stops sending, and resumes when they write again', async () => {
     const chat = new TelegramDriver(emulator, 5006);
     emulator.failNext('sendMessage', { error_code: 403, description: 'Forbidden: bot was blocked by the user' }, { chatId: 5006 });
@@ -238,5 +284,46 @@ describe('Telegram photos through the Bot API emulator', () => {
     expect(photo!.photoBytes!.toString()).toBe('bytes of a.jpg');
     expect(text).toMatchObject({ method: 'sendMessage', text: '现场照片', reply_markup: { inline_keyboard: [[{ text: '已解决', callback_data: 'case.ok' }]] } });
     expect(result).toEqual({ ok: true, sentRef: String(text!.message_id) });
+  });
+
+  it('resumes a reply after the parts earlier attempts sent, recording each part the API accepted', async () => {
+    emulator.userSendsText(7003, '你好');
+    const tg = adapter();
+    const recorded: [number, string | undefined][] = [];
+    const progress = {
+      partsSent: 0,
+      async partSent(n: number, sentRef?: string) {
+        recorded.push([n, sentRef]);
+        progress.partsSent = n;
+        // Once the text is accepted, the location button's message is refused.
+        if (n === 2) emulator.failNext('sendMessage', { error_code: 429, retry_after: 1 }, { chatId: 7003 });
+      },
+    };
+    // Photo, text with its inline keyboard, then the location button on its own message.
+    const reply = {
+      locale: 'zh-CN' as const,
+      text: '问题在哪里？',
+      choices: [{ id: 'loc.home', label: '就在我家' }],
+      requestLocation: true,
+      media: [{ kind: 'photo' as const, fileRef: 'b.jpg' }],
+    };
+    emulator.failNext('sendMessage', { error_code: 429, retry_after: 2 }, { chatId: 7003 });
+    expect(await tg.send('7003', reply, progress)).toEqual({ ok: false, retryAfterMs: 2000 });
+    expect(await tg.send('7003', reply, progress)).toEqual({ ok: false, retryAfterMs: 1000 });
+    // The last part is not recorded here: the delivery job marks the whole row sent instead.
+    expect(await tg.send('7003', reply, progress)).toEqual({ ok: true, sentRef: undefined });
+
+    const sent = emulator.sentTo(7003);
+    expect(sent.map((m) => [m.method, m.text])).toEqual([
+      ['sendPhoto', ''],
+      ['sendMessage', reply.text],
+      ['sendMessage', '📍'],
+    ]);
+    expect(sent[2]!.reply_markup?.keyboard?.[0]?.[0]?.request_location).toBe(true);
+    expect(recorded).toEqual([
+      [1, undefined],
+      [2, String(sent[1]!.message_id)],
+    ]);
+    expect(emulator.callsOf('sendMessage', 7003).map((c) => c.errorCode)).toEqual([429, 0, 429, 0]);
   });
 });

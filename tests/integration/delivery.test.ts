@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { eq, inArray, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ChannelAdapter, MediaBytes, SendResult } from '../../bots/channel.js';
+import { sendParts, type ChannelAdapter, type MediaBytes, type SendProgress, type SendResult } from '../../bots/channel.js';
 import { connect, type Database } from '../../db/client.js';
 import { channelIdentities, outbox, people } from '../../db/schema/index.js';
 import { createQueueBackend, type QueueBackend } from '../../jobs/backend.js';
@@ -41,13 +41,17 @@ async function waitFor<T>(fn: () => Promise<T> | T, timeoutMs = 20_000, what = '
 interface RecordedSend {
   chatRef: string;
   reply: Reply;
+  /** Which platform call of the reply: `photo <fileRef>` or `text`. */
+  part: string;
   result: SendResult;
 }
 
 /**
- * The platform boundary: a real ChannelAdapter that records every send. By default a send
- * succeeds; `script(chatRef, ...results)` makes the next sends to that chat return the given
- * results (429 retry-after, blocked, error) in order, then succeed again.
+ * The platform boundary: a real ChannelAdapter that records every platform call. A reply goes
+ * out as its photos, then its text (as on Telegram and WeChat), through the same `sendParts` the
+ * real channels use. By default a call succeeds; `script(chatRef, ...results)` makes the next
+ * calls to that chat return the given results (429 retry-after, blocked, error) in order, then
+ * succeed again.
  */
 class RecordingAdapter implements ChannelAdapter {
   readonly sends: RecordedSend[] = [];
@@ -58,10 +62,15 @@ class RecordingAdapter implements ChannelAdapter {
   }
   async start() {}
   async stop() {}
-  async send(chatRef: string, reply: Reply): Promise<SendResult> {
-    const result = this.scripted.get(chatRef)?.shift() ?? { ok: true, sentRef: `${this.channel}-${this.sends.length + 1}` };
-    this.sends.push({ chatRef, reply, result });
-    return result;
+  async send(chatRef: string, reply: Reply, progress?: SendProgress): Promise<SendResult> {
+    const call = (part: string) => async () => {
+      const result = this.scripted.get(chatRef)?.shift() ?? { ok: true, sentRef: `${this.channel}-${this.sends.length + 1}` };
+      this.sends.push({ chatRef, reply, part, result });
+      if (!result.ok) throw result;
+      return part === 'text' ? result.sentRef : undefined;
+    };
+    const parts = [...(reply.media ?? []).map((m) => call(`photo ${m.fileRef}`)), call('text')];
+    return sendParts(parts, progress, (refused) => refused as SendResult);
   }
   async fetchMedia(): Promise<MediaBytes> {
     throw new Error('no media in these tests');
@@ -91,6 +100,7 @@ describe.each(['redis', 'postgres'] as const)('delivery on the %s queue backend'
   ]);
   const web = adapters.get('web')!;
   const telegram = adapters.get('telegram')!;
+  const wechat = adapters.get('wechat')!;
   const results: { channel: Channel; result: string }[] = [];
   const queues = new Map<string, InstanceType<QueueBackend['classes']['Queue']>>();
   const queue = (name: string) => {
@@ -115,8 +125,18 @@ describe.each(['redis', 'postgres'] as const)('delivery on the %s queue backend'
 
   /** Writes messages to the outbox in a transaction (as commands do) and returns what to enqueue. */
   function write(to: Recipient, ...texts: string[]): Promise<QueuedMessage[]> {
-    return database.db.transaction((tx) => queueMessages(tx, texts.map((t) => ({ to, reply: { locale: 'zh-CN' as const, text: t } }))));
+    return writeReplies(to, ...texts.map((t) => ({ locale: 'zh-CN' as const, text: t })));
   }
+
+  function writeReplies(to: Recipient, ...replies: Reply[]): Promise<QueuedMessage[]> {
+    return database.db.transaction((tx) => queueMessages(tx, replies.map((reply) => ({ to, reply }))));
+  }
+
+  const withPhotos = (body: string, ...fileRefs: string[]): Reply => ({
+    locale: 'zh-CN',
+    text: body,
+    media: fileRefs.map((fileRef) => ({ kind: 'photo' as const, fileRef })),
+  });
 
   async function rows(ids: number[]) {
     const found = await database.db.select().from(outbox).where(inArray(outbox.id, ids)).orderBy(outbox.id);
@@ -270,6 +290,56 @@ describe.each(['redis', 'postgres'] as const)('delivery on the %s queue backend'
     expect((await rows([outboxId]))[0]).toMatchObject({ status: 'sent', attempts: 2, lastError: 'ECONNRESET' });
   });
 
+  it('resumes a reply sent in parts after the part that was rate-limited, sending each part once', async () => {
+    const to = await newRecipient('telegram');
+    telegram.script(to.chatRef, { ok: true }, { ok: false, retryAfterMs: 60_000 });
+    const [{ outboxId }] = (await writeReplies(to, withPhotos(text('fixed'), 'before.jpg', 'after.jpg'))) as [QueuedMessage];
+    await delivery.enqueue([{ outboxId, channel: 'telegram' }]);
+
+    // The second photo got the 429: while the job waits, the first is recorded as sent.
+    const delayed = await waitFor(async () => {
+      const found = await jobState('telegram', jobIds.deliver(outboxId));
+      return found?.state === 'delayed' ? found.job : undefined;
+    }, 20_000, 'the job to wait for retry_after');
+    expect((await rows([outboxId]))[0]).toMatchObject({ status: 'pending', partsSent: 1, attempts: 0, sentAt: null });
+    await delayed.promote();
+
+    const job = await settled('telegram', jobIds.deliver(outboxId));
+    expect(job.returnvalue).toEqual({ sent: 1 });
+    const calls = telegram.to(to.chatRef);
+    expect(calls.map((s) => [s.part, s.result.ok])).toEqual([
+      ['photo before.jpg', true],
+      ['photo after.jpg', false],
+      ['photo after.jpg', true],
+      ['text', true],
+    ]);
+    const textRef = (calls[3]!.result as { sentRef: string }).sentRef;
+    expect((await rows([outboxId]))[0]).toMatchObject({ status: 'sent', partsSent: 2, attempts: 1, lastError: null, sentRef: textRef });
+  });
+
+  it('keeps the photos sent when the text fails and the job retries with backoff', async () => {
+    const to = await newRecipient('wechat');
+    wechat.script(to.chatRef, { ok: true }, { ok: false, error: 'ECONNRESET' });
+    const [{ outboxId }] = (await writeReplies(to, withPhotos(text('resolved'), 'site.jpg'))) as [QueuedMessage];
+    await delivery.enqueue([{ outboxId, channel: 'wechat' }]);
+
+    await settled('wechat', jobIds.deliver(outboxId));
+    expect(wechat.to(to.chatRef).map((s) => [s.part, s.result.ok])).toEqual([
+      ['photo site.jpg', true],
+      ['text', false],
+      ['text', true],
+    ]);
+    expect((await rows([outboxId]))[0]).toMatchObject({ status: 'sent', partsSent: 1, attempts: 2, lastError: 'ECONNRESET' });
+  });
+
+  it('sends a reply that is one message without recording parts', async () => {
+    const to = await newRecipient('web');
+    const [{ outboxId }] = (await write(to, text('short'))) as [QueuedMessage];
+    await delivery.enqueue([{ outboxId, channel: 'web' }]);
+    await settled('web', jobIds.deliver(outboxId));
+    expect((await rows([outboxId]))[0]).toMatchObject({ status: 'sent', partsSent: 0, attempts: 1 });
+  });
+
   it('marks the identity blocked, stops its pending messages and does not retry', async () => {
     const to = await newRecipient('web');
     web.script(to.chatRef, { ok: false, blocked: true, reason: 'Forbidden: bot was blocked by the user' });
@@ -398,7 +468,7 @@ describe.each(['redis', 'postgres'] as const)('delivery on the %s queue backend'
   });
 
   it('never sent the same message twice', () => {
-    const delivered = [...adapters.values()].flatMap((a) => a.sends.filter((s) => s.result.ok).map((s) => `${s.chatRef} ${s.reply.text}`));
+    const delivered = [...adapters.values()].flatMap((a) => a.sends.filter((s) => s.result.ok).map((s) => `${s.chatRef} ${s.part} ${s.reply.text}`));
     expect(delivered.length).toBeGreaterThan(0);
     expect(new Set(delivered).size).toBe(delivered.length);
   });
