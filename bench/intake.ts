@@ -1,6 +1,6 @@
 import { QUEUES } from '../jobs/queues.js';
-import { submitCase, type NewCase } from '../src/cases/commands.js';
-import { runCaseTx } from '../src/cases/run.js';
+import type { NewCase } from '../src/cases/commands.js';
+import { intakeCase } from '../src/cases/run.js';
 import { countingDatabase, cpuMeter, createEnv, fmtRate, fmtRatio, progress, runConcurrent, type BackendKind, type ResultRow } from './common.js';
 
 export const INTAKE_AIM = 0.25;
@@ -8,8 +8,8 @@ export const INTAKE_AIM = 0.25;
 /**
  * Case intake vs raw INSERT, same table, same concurrency (`concurrency` loops over the same
  * 10-connection pool). Raw: one autocommitted `insert into cases (…)` of the same columns
- * submitCase writes. Intake: runCaseTx(submitCase) — intake-key check, grid lookup, day counter
- * upsert, case row, follower, event, commit, then the route job added on the queue backend.
+ * submitCase writes. Intake: intakeCase — one statement (intake-key check, grid lookup, day counter
+ * upsert, case row, follower, event, photos), then the route job added on the queue backend.
  */
 export async function benchIntake(kind: BackendKind, opts: { n: number; rawN: number; concurrency: number }): Promise<ResultRow[]> {
   const env = await createEnv(kind);
@@ -32,7 +32,7 @@ export async function benchIntake(kind: BackendKind, opts: { n: number; rawN: nu
       description: '楼道里堆满了杂物',
       point: null,
     });
-    const intake = (key: string) => runCaseTx(env.deps, (tx, fx) => submitCase(tx, fx, input(key), new Date()));
+    const intake = (key: string) => intakeCase(env.deps, input(key), new Date());
 
     // Warm-up: prepared statements, connections, queue clients.
     await runConcurrent(200, opts.concurrency, (i) => raw(`warm-raw:${i}`, `WR-${i}`));
@@ -40,10 +40,10 @@ export async function benchIntake(kind: BackendKind, opts: { n: number; rawN: nu
 
     // Statements one intake sends (same code, a counting connection), for the explanation.
     const counting = countingDatabase(database.url);
-    for (let i = 0; i < 20; i++) await runCaseTx({ ...env.deps, database: counting.database }, (tx, fx) => submitCase(tx, fx, input(`count:${i}`), new Date()));
+    for (let i = 0; i < 20; i++) await intakeCase({ ...env.deps, database: counting.database }, input(`count:${i}`), new Date());
     const perIntake = counting.count() / 20;
     await counting.close();
-    progress(`${kind} case intake sends ${perIntake} SQL statements per case inside its transaction (+ begin/commit), then 1 addBulk`);
+    progress(`${kind} case intake sends ${perIntake} SQL statement(s) per case, autocommitted, then 1 addBulk`);
 
     let cpu = cpuMeter();
     const rawSecs = await runConcurrent(opts.rawN, opts.concurrency, (i) => raw(`raw:${i}`, `R-${i}`));
@@ -60,7 +60,7 @@ export async function benchIntake(kind: BackendKind, opts: { n: number; rawN: nu
       select (select count(*)::int from cases where intake_key like 'bench:%') as cases,
              (select count(*)::int from case_events e join cases c on c.id = e.case_id where c.intake_key like 'bench:%' and e.kind = 'submitted') as events`;
     if (check!.cases !== opts.n || check!.events !== opts.n) throw new Error(`intake check failed: ${JSON.stringify(check)}`);
-    // Scheduling errors are only logged by runCaseTx; make sure the route jobs really exist.
+    // Scheduling errors are only logged by intakeCase; make sure the route jobs really exist.
     const routeQueue = new env.backend.classes.Queue(QUEUES.caseRoute, { ...env.backend.connectionOptions() } as any);
     const waiting = await routeQueue.getJobCountByTypes('wait', 'prioritized', 'delayed');
     await routeQueue.close();

@@ -1,9 +1,9 @@
 import { sql } from 'drizzle-orm';
-import { caseProcessors } from '../jobs/cases.js';
+import { caseProcessors, ROUTE_BATCH } from '../jobs/cases.js';
 import { defaultJobOptions, QUEUES } from '../jobs/queues.js';
 import { startWorkers } from '../jobs/workers.js';
-import { routeCase, submitCase, type NewCase } from '../src/cases/commands.js';
-import { runCaseTx } from '../src/cases/run.js';
+import { routeCases, type NewCase } from '../src/cases/commands.js';
+import { intakeCase, runCaseTx } from '../src/cases/run.js';
 import { chunks, countingDatabase, cpuMeter, createEnv, fmtRate, fmtRatio, logger, progress, runConcurrent, settings, waitUntil, type BackendKind, type ResultRow } from './common.js';
 
 export const ROUTING_AIM = 0.3;
@@ -12,9 +12,10 @@ const NOOP_QUEUE = 'bench-noop';
 /**
  * Routed cases per second vs no-op BullMQ jobs per second, same backend, same worker
  * concurrency (what caseProcessors gives the route queue), jobs added before the worker starts.
- * Routing runs the real route processor through startWorkers: lock, duty list, SLA, update,
- * event, card + follower messages into the outbox, then deliver jobs and the deadline/reminder
- * timers added after commit.
+ * Routing runs the real route processor through startWorkers: a job takes its case and up to
+ * ROUTE_BATCH waiting ones (duty list, SLA, update, events, card + follower messages into the
+ * outbox, one statement each for the batch), then deliver jobs and one deadline timer per case
+ * are added after commit; the other jobs find their case routed.
  */
 export async function benchRouting(kind: BackendKind, opts: { n: number }): Promise<ResultRow[]> {
   const env = await createEnv(kind);
@@ -38,7 +39,7 @@ export async function benchRouting(kind: BackendKind, opts: { n: number }): Prom
     });
     const ids: string[] = [];
     await runConcurrent(opts.n, 8, async (i) => {
-      const r = await runCaseTx(stub, (tx, fx) => submitCase(tx, fx, { ...input(`route:${i}`), placeId: env.town.households[i % 3]!.id }, new Date()));
+      const r = await intakeCase(stub, { ...input(`route:${i}`), placeId: env.town.households[i % 3]!.id }, new Date());
       ids.push(r.caseId);
     });
     progress(`${kind} routing: ${ids.length} cases submitted`);
@@ -87,22 +88,23 @@ export async function benchRouting(kind: BackendKind, opts: { n: number }): Prom
       sql`select (select count(*)::int from case_events where kind = 'assigned') as events, (select count(*)::int from outbox) as outbox`,
     );
     if (check!.events !== opts.n) throw new Error(`expected ${opts.n} 'assigned' events, found ${check!.events}`);
-    // Statements one routing sends (same code, a counting connection), for the explanation.
+    // Statements one batch sends (same code, a counting connection), for the explanation.
     const counting = countingDatabase(database.url);
-    for (let i = 0; i < 20; i++) {
-      const { caseId } = await runCaseTx(stub, (tx, fx) => submitCase(tx, fx, { ...input(`count:${i}`), placeId: env.town.households[0]!.id }, new Date()));
-      const before = counting.count();
-      await runCaseTx({ ...env.deps, database: counting.database }, (tx, fx) => routeCase(tx, fx, caseId, settings, new Date()));
-      if (i === 19) progress(`${kind} routing sends ${counting.count() - before} SQL statements per case inside its transaction (+ begin/commit), then 3 addBulk`);
-    }
-    const perRoute = counting.count() / 20;
+    const waiting: string[] = [];
+    for (let i = 0; i < ROUTE_BATCH; i++) waiting.push((await intakeCase(stub, { ...input(`count:${i}`), placeId: env.town.households[i % 3]!.id }, new Date())).caseId);
+    const routedNow = await runCaseTx({ ...env.deps, database: counting.database }, (tx, fx) =>
+      routeCases(tx, fx, { first: waiting[0]!, limit: ROUTE_BATCH }, settings, new Date()),
+    );
+    const perBatch = counting.count();
     await counting.close();
+    if (routedNow.length !== ROUTE_BATCH) throw new Error(`expected a batch of ${ROUTE_BATCH}, routed ${routedNow.length}`);
+    progress(`${kind} a routing batch of ${ROUTE_BATCH} cases sends ${perBatch} SQL statements inside its transaction (+ begin/commit), then 2 addBulk`);
 
     const ratio = routeRate / noopRate;
     return [
       {
         backend: kind,
-        metric: `routed cases (c=${concurrency}, ${perRoute} stmts/case)`,
+        metric: `routed cases (c=${concurrency}, ${perBatch} stmts/${ROUTE_BATCH} cases)`,
         value: fmtRate(routeRate),
         raw: `no-op ${fmtRate(noopRate)}`,
         ratio: fmtRatio(ratio),

@@ -24,8 +24,33 @@ const migrationsFolder = path.join(path.dirname(fileURLToPath(import.meta.url)),
 /** Connects to a PostgreSQL URL. `max` is the pool size. */
 export function connect(url: string, opts: { max?: number } = {}): Database {
   const sql = postgres(url, { max: opts.max ?? 10, onnotice: () => {}, prepare: true });
-  const db = drizzle(sql, { schema });
+  const db = drizzle(preparedStatements(sql), { schema });
   return { db, sql, url, close: () => sql.end({ timeout: 5 }) };
+}
+
+/**
+ * drizzle sends every query as an unnamed statement, so PostgreSQL parses and plans it again on
+ * each call; postgres.js can keep it as a named prepared statement per connection instead. The
+ * case pipeline runs the same few statement shapes thousands of times, and parsing and planning
+ * a CTE costs more than running it (see bench/), so every drizzle query is prepared. Also applied
+ * to the transaction and savepoint handles postgres.js passes to drizzle.
+ */
+export function preparedStatements<T extends postgres.Sql | postgres.TransactionSql>(client: T): T {
+  return new Proxy(client, {
+    get(target, prop) {
+      if (prop === 'unsafe') {
+        return (query: string, params?: unknown[], opts?: Record<string, unknown>) => target.unsafe(query, params as never, { ...opts, prepare: true });
+      }
+      if (prop === 'begin' || prop === 'savepoint') {
+        return (...args: unknown[]) => {
+          const work = args.pop() as (tx: postgres.TransactionSql) => unknown;
+          return (target as any)[prop](...args, (tx: postgres.TransactionSql) => work(preparedStatements(tx)));
+        };
+      }
+      const value = Reflect.get(target, prop, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
 }
 
 /** Applies the committed drizzle-kit migrations; safe to run on every start-up. */

@@ -71,20 +71,56 @@ export function redisOptionsFromUrl(url: string): RedisOptions {
   };
 }
 
+type BulkJob = { name: string; data: unknown; opts?: Record<string, unknown> };
+
 /**
  * Producer-side queues by name, opened on first use with the default job options and closed
  * together: what every module that adds jobs needs.
+ *
+ * `addBulk` merges the calls made while one is on its way to the queue into the next (group
+ * commit for job adds): under load, many committed transactions share one round trip, and when
+ * idle a call goes out at once. Callers still learn whether their own jobs were added.
  */
 export function queueRegistry(backend: QueueBackend, defaultJobOptions: Record<string, unknown>) {
   const queues = new Map<string, InstanceType<QueueBackend['classes']['Queue']>>();
-  return {
-    get(name: string) {
-      let q = queues.get(name);
-      if (!q) {
-        q = new backend.classes.Queue(name, { ...backend.connectionOptions(), defaultJobOptions } as any);
-        queues.set(name, q);
+  const get = (name: string) => {
+    let q = queues.get(name);
+    if (!q) {
+      q = new backend.classes.Queue(name, { ...backend.connectionOptions(), defaultJobOptions } as any);
+      queues.set(name, q);
+    }
+    return q;
+  };
+  type Waiting = { jobs: BulkJob[]; done: { resolve(): void; reject(err: unknown): void }[] };
+  const waiting = new Map<string, Waiting>();
+  const sending = new Set<string>();
+  const drain = async (name: string) => {
+    sending.add(name);
+    try {
+      for (let next = waiting.get(name); next; next = waiting.get(name)) {
+        waiting.delete(name);
+        try {
+          await get(name).addBulk(next.jobs as any);
+          next.done.forEach((d) => d.resolve());
+        } catch (err) {
+          next.done.forEach((d) => d.reject(err));
+        }
       }
-      return q;
+    } finally {
+      sending.delete(name);
+    }
+  };
+  return {
+    get,
+    addBulk(name: string, jobs: BulkJob[]): Promise<void> {
+      if (jobs.length === 0) return Promise.resolve();
+      return new Promise<void>((resolve, reject) => {
+        const w = waiting.get(name) ?? { jobs: [], done: [] };
+        w.jobs.push(...jobs);
+        w.done.push({ resolve, reject });
+        waiting.set(name, w);
+        if (!sending.has(name)) void drain(name);
+      });
     },
     async close() {
       await Promise.all([...queues.values()].map((q) => q.close()));

@@ -2,7 +2,7 @@ import { and, asc, eq, inArray, lt, lte, sql } from 'drizzle-orm';
 import { DelayedError } from 'bullmq';
 import { cases } from '../db/schema/index.js';
 import type { Database } from '../db/client.js';
-import { deadlinePassed, remindHolder, routeCase, type CaseSettings, type CaseTimer } from '../src/cases/commands.js';
+import { deadlinePassed, remindHolder, routeCase, routeCases, type CaseSettings, type CaseTimer } from '../src/cases/commands.js';
 import { OPEN_STATUSES } from '../src/cases/rules.js';
 import { runCaseTx, type CaseScheduler } from '../src/cases/run.js';
 import type { Logger } from '../src/log.js';
@@ -14,11 +14,16 @@ import type { ProcessorRegistration } from './workers.js';
 /** Cases younger than this are still on their normal path (commit → route job). */
 export const ROUTE_GRACE_MS = 10_000;
 const SWEEP_BATCH = 500;
+/**
+ * A route job routes its own case together with other cases still waiting, up to this many in
+ * one transaction; their own jobs then find them routed with one read. Under a burst this turns
+ * a dozen statements per case into about a dozen per batch (bench/routing.ts).
+ */
+export const ROUTE_BATCH = 100;
 
 /** Case timers as BullMQ delayed jobs with deterministic ids: scheduling twice is a no-op. */
 export function createCaseScheduler(backend: QueueBackend): CaseScheduler & { close(): Promise<void> } {
   const queues = queueRegistry(backend, defaultJobOptions);
-  const queue = (name: string) => queues.get(name);
   return {
     async schedule(timers: CaseTimer[]) {
       const now = Date.now();
@@ -29,19 +34,13 @@ export function createCaseScheduler(backend: QueueBackend): CaseScheduler & { cl
         if (t.kind === 'escalate') {
           add(QUEUES.caseDeadline, {
             name: 'deadline',
-            data: { caseId: t.caseId, seq: t.seq },
-            opts: { jobId: jobIds.caseDeadline(t.caseId, t.seq), delay: Math.max(0, t.at.getTime() - now) },
-          });
-        }
-        if (t.kind === 'remind') {
-          add(QUEUES.caseRemind, {
-            name: 'remind',
-            data: { caseId: t.caseId, seq: t.seq, n: t.n },
-            opts: { jobId: jobIds.caseRemind(t.caseId, t.seq, t.n), delay: Math.max(0, t.at.getTime() - now) },
+            data: { caseId: t.caseId, seq: t.seq, dueAt: t.at.getTime(), remindAt: (t.remindAt ?? []).map((at) => at.getTime()) },
+            // The first wake: the first reminder, or the deadline itself.
+            opts: { jobId: jobIds.caseDeadline(t.caseId, t.seq), delay: Math.max(0, (t.remindAt?.[0] ?? t.at).getTime() - now) },
           });
         }
       }
-      for (const [name, jobs] of byQueue) await queue(name).addBulk(jobs as any);
+      await Promise.all([...byQueue].map(([name, jobs]) => queues.addBulk(name, jobs)));
     },
     close: () => queues.close(),
   };
@@ -71,7 +70,10 @@ export async function sweepCases(deps: Omit<CaseJobDeps, 'sweepEveryMs'>, now = 
     .where(and(eq(cases.status, 'submitted'), lt(cases.createdAt, new Date(now.getTime() - ROUTE_GRACE_MS))))
     .orderBy(asc(cases.createdAt))
     .limit(SWEEP_BATCH);
-  for (const { id } of unrouted) if ((await run((tx, fx) => routeCase(tx, fx, id, deps.settings, new Date()))) === 'routed') routed++;
+  for (let i = 0; i < unrouted.length; i += ROUTE_BATCH) {
+    const ids = unrouted.slice(i, i + ROUTE_BATCH).map((c) => c.id);
+    routed += (await run((tx, fx) => routeCases(tx, fx, { ids }, deps.settings, new Date()))).length;
+  }
   const due = await deps.database.db
     .select({ id: cases.id, seq: cases.deadlineSeq })
     .from(cases)
@@ -92,14 +94,44 @@ export async function sweepCases(deps: Omit<CaseJobDeps, 'sweepEveryMs'>, now = 
   return { routed, deadlines };
 }
 
+/**
+ * Ids this process saw routed, newest kept. A routed case never waits for routing again, so the
+ * memory cannot go stale: the jobs of the cases a batch took are answered without a query.
+ */
+export class RoutedIds {
+  private readonly ids = new Set<string>();
+  constructor(private readonly max = 100_000) {}
+  add(ids: readonly string[]) {
+    for (const id of ids) {
+      this.ids.add(id);
+      // Sets iterate in insertion order: the first is the oldest.
+      if (this.ids.size > this.max) this.ids.delete(this.ids.values().next().value!);
+    }
+  }
+  has(id: string) {
+    return this.ids.has(id);
+  }
+}
+
 export function caseProcessors(deps: CaseJobDeps): ProcessorRegistration[] {
   const run = <T>(work: Parameters<typeof runCaseTx<T>>[1]) => runCaseTx(deps, work);
+  const routedHere = new RoutedIds();
   return [
     {
       queue: QUEUES.caseRoute,
       concurrency: 4,
       process: async (job) => {
         const { caseId } = parseJob(jobSchemas.caseRoute, job);
+        // Most jobs of a burst find their case routed by an earlier job's batch: known here, or
+        // one read (another process routed it), no transaction.
+        if (routedHere.has(caseId)) return 'skipped';
+        const [current] = await deps.database.db.select({ status: cases.status }).from(cases).where(eq(cases.id, caseId));
+        if (current?.status !== 'submitted') return 'skipped';
+        const routed = await run((tx, fx) => routeCases(tx, fx, { first: caseId, limit: ROUTE_BATCH }, deps.settings, new Date()));
+        routedHere.add(routed);
+        if (routed.includes(caseId)) return 'routed';
+        // Another transaction held the case (most often another job's batch): wait for it, then
+        // route the case if it is still waiting.
         return run((tx, fx) => routeCase(tx, fx, caseId, deps.settings, new Date()));
       },
     },
@@ -107,21 +139,22 @@ export function caseProcessors(deps: CaseJobDeps): ProcessorRegistration[] {
       queue: QUEUES.caseDeadline,
       concurrency: 4,
       process: async (job, token) => {
-        const { caseId, seq } = parseJob(jobSchemas.caseDeadline, job);
-        const result = await run((tx, fx) => deadlinePassed(tx, fx, caseId, seq, deps.settings, new Date()));
-        if (typeof result === 'object') {
-          await job.moveToDelayed(result.early.getTime(), token);
+        const { caseId, seq, dueAt, remindAt = [] } = parseJob(jobSchemas.caseDeadline, job);
+        // The same job sleeps again until its next wake (a reminder, then the deadline).
+        const sleepUntil = async (at: number): Promise<never> => {
+          await job.moveToDelayed(at, token);
           throw new DelayedError();
+        };
+        const now = Date.now();
+        if (dueAt !== undefined && now < dueAt) {
+          // Before the deadline: the latest reminder due by now (after a late wake, one, not two).
+          const n = remindAt.filter((at) => at <= now).length;
+          if (n > 0 && (await run((tx, fx) => remindHolder(tx, fx, caseId, seq, n, new Date()))) === 'stale') return 'stale';
+          return sleepUntil(remindAt.find((at) => at > now) ?? dueAt);
         }
+        const result = await run((tx, fx) => deadlinePassed(tx, fx, caseId, seq, deps.settings, new Date()));
+        if (typeof result === 'object') return sleepUntil(result.early.getTime());
         return result;
-      },
-    },
-    {
-      queue: QUEUES.caseRemind,
-      concurrency: 2,
-      process: async (job) => {
-        const { caseId, seq, n } = parseJob(jobSchemas.caseRemind, job);
-        return run((tx, fx) => remindHolder(tx, fx, caseId, seq, n, new Date()));
       },
     },
     {

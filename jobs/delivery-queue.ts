@@ -12,7 +12,8 @@ export function createDeliveryQueue(backend: QueueBackend): DeliveryQueue & { cl
       const byChannel = new Map<Channel, QueuedMessage[]>();
       for (const m of messages) byChannel.set(m.channel, [...(byChannel.get(m.channel) ?? []), m]);
       for (const [channel, items] of byChannel) {
-        await queueFor(channel).addBulk(
+        await queues.addBulk(
+          deliverQueueFor[channel],
           items.map((m) => ({
             name: 'deliver',
             data: { outboxId: m.outboxId, channel },

@@ -16,10 +16,11 @@ export const QUEUES = {
   outboxSweep: 'outbox-sweep',
   /** A new case → the person who owns it (duty list → grid → worker on duty). */
   caseRoute: 'case-route',
-  /** A case deadline passed: escalate one level, or close an unrated resolved case as 默认满意. */
+  /**
+   * A case deadline: first remind whoever holds the case (at 50 % and 80 % of the window), then,
+   * when it passes, escalate one level or close an unrated resolved case as 默认满意.
+   */
   caseDeadline: 'case-deadline',
-  /** Before a deadline: remind whoever holds the case. */
-  caseRemind: 'case-remind',
   /** Periodic: route cases no job routed, and act on deadlines no timer handled (Redis lost). */
   caseSweep: 'case-sweep',
 } as const;
@@ -36,8 +37,18 @@ export const jobSchemas = {
   deliver: z.object({ outboxId: z.number().int().positive(), channel: channelSchema }),
   outboxSweep: z.object({}).strict(),
   caseRoute: z.object({ caseId: z.uuid() }).strict(),
-  caseDeadline: z.object({ caseId: z.uuid(), seq: z.number().int().positive() }).strict(),
-  caseRemind: z.object({ caseId: z.uuid(), seq: z.number().int().positive(), n: z.number().int().positive() }).strict(),
+  /**
+   * `dueAt` and `remindAt`: epoch milliseconds of the deadline and of the reminders before it, in
+   * order (a timer without them only acts on the deadline).
+   */
+  caseDeadline: z
+    .object({
+      caseId: z.uuid(),
+      seq: z.number().int().positive(),
+      dueAt: z.number().int().positive().optional(),
+      remindAt: z.array(z.number().int().positive()).max(10).optional(),
+    })
+    .strict(),
   caseSweep: z.object({}).passthrough(),
 } as const;
 
@@ -49,7 +60,6 @@ export const jobIds = {
   caseRoute: (caseId: string) => `route-${caseId}`,
   /** One timer per deadline: `seq` numbers every deadline a case gets (see README, design). */
   caseDeadline: (caseId: string, seq: number) => `esc-${caseId}-${seq}`,
-  caseRemind: (caseId: string, seq: number, n: number) => `rem-${caseId}-${seq}-${n}`,
 };
 
 export const defaultJobOptions = {

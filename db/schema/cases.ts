@@ -147,6 +147,10 @@ export const cases = pgTable(
     index('cases_due_idx')
       .on(t.dueAt)
       .where(sql`${t.status} in ('submitted','assigned','accepted')`),
+    // Cases waiting for routing, oldest first: what a route batch and the sweep take.
+    index('cases_waiting_idx')
+      .on(t.createdAt)
+      .where(sql`${t.status} = 'submitted'`),
     index('cases_assignee_idx').on(t.assigneeId, t.status),
     index('cases_community_idx').on(t.communityId, t.createdAt),
     index('cases_reporter_idx').on(t.reporterId, t.createdAt),

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { and, asc, eq, inArray, isNull, sql } from 'drizzle-orm';
 import { caseCategories, caseEvents, caseFollowers, casePhotos, cases, slaPolicies } from '../../db/schema/index.js';
-import type { Tx } from '../../db/client.js';
+import type { Queryable, Tx } from '../../db/client.js';
 import type { Locale } from '../config.js';
 import type { Say } from '../dialog/flow.js';
 import type { Messages } from '../i18n/index.js';
-import { getUnit, lineage } from '../org/tree.js';
-import { decideRoute, gridFor, leadersAt, leadsAbove, staffAt } from '../routing/route.js';
+import { getUnit, lineage, type OrgUnit } from '../org/tree.js';
+import { chooseRoute, gridSql, leadersAt, leadersIn, leadsAbove, lineageIn, loadRoutingRefs, staffAt } from '../routing/route.js';
 import type { SubCommittee } from '../staff/codes.js';
 import {
   allowed,
@@ -33,11 +33,18 @@ import {
 
 export type CaseTimer =
   | { kind: 'route'; caseId: string }
-  | { kind: 'escalate'; caseId: string; seq: number; at: Date }
-  | { kind: 'remind'; caseId: string; seq: number; n: number; at: Date };
+  /**
+   * One timer per deadline: it wakes at each reminder time (`remindAt`, reminding whoever holds
+   * the case) and then at the deadline itself (escalation, or 默认满意 for a resolved case).
+   */
+  | { kind: 'escalate'; caseId: string; seq: number; at: Date; remindAt?: Date[] };
+
+export type Notice = { personId: string; build: (t: Messages, locale: Locale) => Say };
 
 export interface Effects {
   notify(personId: string, build: (t: Messages, locale: Locale) => Say): Promise<void>;
+  /** Many messages in one go (a routing batch), in order. */
+  notifyAll(notices: readonly Notice[]): Promise<void>;
   schedule(timer: CaseTimer): void;
 }
 
@@ -69,24 +76,51 @@ function must(action: CaseAction, c: CaseRow) {
   if (!allowed(action, c.status)) throw new CaseError('not_allowed', c.status);
 }
 
-async function event(
-  tx: Tx,
-  c: CaseRow,
-  kind: (typeof caseEvents.$inferInsert)['kind'],
-  e: { actorId?: string | null; toStatus?: CaseStatus; level?: Level; reason?: string; details?: Record<string, unknown>; public?: boolean; at: Date },
-) {
-  await tx.insert(caseEvents).values({
-    caseId: c.id,
+type EventFields = { actorId?: string | null; toStatus?: CaseStatus; level?: Level; reason?: string; details?: Record<string, unknown>; public?: boolean; at: Date };
+type EventKind = (typeof caseEvents.$inferInsert)['kind'];
+
+async function event(tx: Tx, c: CaseRow, kind: EventKind, e: EventFields) {
+  await insertEvents(tx, [eventRow(c, kind, e)]);
+}
+
+/** A timeline row: who, when, what, why; from and to which status and level. */
+interface EventRow {
+  case_id: string;
+  kind: EventKind;
+  actor_id: string | null;
+  from_status: CaseStatus;
+  to_status: CaseStatus;
+  level: Level;
+  reason: string | null;
+  details: Record<string, unknown>;
+  public: boolean;
+  at: string;
+}
+
+function eventRow(c: CaseRow, kind: EventKind, e: EventFields): EventRow {
+  return {
+    case_id: c.id,
     kind,
-    actorId: e.actorId ?? null,
-    fromStatus: c.status,
-    toStatus: e.toStatus ?? c.status,
+    actor_id: e.actorId ?? null,
+    from_status: c.status,
+    to_status: e.toStatus ?? c.status,
     level: e.level ?? c.level,
     reason: e.reason ?? null,
     details: e.details ?? {},
     public: e.public ?? true,
-    at: e.at,
-  });
+    at: e.at.toISOString(),
+  };
+}
+
+/** Timeline rows in one statement, passed as one JSON parameter (see routeCases). */
+async function insertEvents(tx: Tx, rows: readonly EventRow[]) {
+  if (rows.length === 0) return;
+  await tx.execute(sql`
+    insert into case_events (case_id, kind, actor_id, from_status, to_status, level, reason, details, public, at)
+    select case_id, kind, actor_id, from_status, to_status, level, reason, coalesce(details, '{}'), public, at
+    from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
+         as x (case_id uuid, kind case_event_kind, actor_id uuid, from_status case_status, to_status case_status, level escalation_level,
+               reason text, details jsonb, public boolean, at timestamptz)`);
 }
 
 export async function slaOf(tx: Tx, c: Pick<CaseRow, 'categoryId' | 'priority'>): Promise<Sla> {
@@ -97,8 +131,7 @@ export async function slaOf(tx: Tx, c: Pick<CaseRow, 'categoryId' | 'priority'>)
 /** Sets a new running deadline (next sequence number) and hands its timers over. */
 function startDeadline(fx: Effects, c: CaseRow, due: Date, now: Date, opts: { remind: boolean }) {
   const seq = c.deadlineSeq + 1;
-  fx.schedule({ kind: 'escalate', caseId: c.id, seq, at: due });
-  if (opts.remind) reminderTimes(now, due, now).forEach((at, i) => fx.schedule({ kind: 'remind', caseId: c.id, seq, n: i + 1, at }));
+  fx.schedule({ kind: 'escalate', caseId: c.id, seq, at: due, remindAt: opts.remind ? reminderTimes(now, due, now) : [] });
   return { dueAt: due, deadlineSeq: seq };
 }
 
@@ -124,14 +157,18 @@ export interface CaseView {
 /** What staff cards show: number, category in the reader's language, place, description. */
 export async function caseView(tx: Tx, c: CaseRow): Promise<CaseView> {
   const [cat] = await tx.select({ names: caseCategories.names, emergency: caseCategories.emergency }).from(caseCategories).where(eq(caseCategories.id, c.categoryId));
+  const unit = c.placeId === null ? undefined : await getUnit(tx, c.placeId);
+  return viewOf(c, cat, unit ? await lineage(tx, unit) : []);
+}
+
+type CategoryLabel = Pick<typeof caseCategories.$inferSelect, 'names' | 'emergency'>;
+
+/** caseView from what the caller already read: the category and the place's lineage (top first). */
+function viewOf(c: CaseRow, cat: CategoryLabel | undefined, placeChain: readonly OrgUnit[]): CaseView {
   let place = c.locationLabel ?? '';
-  if (c.placeId !== null) {
-    const unit = await getUnit(tx, c.placeId);
-    if (unit) {
-      const chain = await lineage(tx, unit);
-      place = chain.filter((u) => u.kind !== 'county' && u.kind !== 'street' && u.kind !== 'grid').map((u) => u.name).join(' · ');
-    }
-  } else if (!place && c.lat !== null) place = `${Number(c.lat).toFixed(5)}, ${Number(c.lng).toFixed(5)}`;
+  // The household's address without the administrative levels staff already know.
+  if (placeChain.length) place = placeChain.filter((u) => u.kind !== 'county' && u.kind !== 'street' && u.kind !== 'grid').map((u) => u.name).join(' · ');
+  else if (!place && c.lat !== null) place = `${Number(c.lat).toFixed(5)}, ${Number(c.lng).toFixed(5)}`;
   return {
     number: c.number,
     emergency: cat?.emergency ?? false,
@@ -190,12 +227,12 @@ export interface NewCase {
 /** County code per community: the tree does not move under a running process, so it is cached. */
 const countyPrefixCache = new Map<number, string>();
 
-async function countyPrefix(tx: Tx, communityId: number): Promise<string> {
+async function countyPrefix(db: Queryable, communityId: number): Promise<string> {
   const cached = countyPrefixCache.get(communityId);
   if (cached) return cached;
-  const community = await getUnit(tx, communityId);
+  const community = await getUnit(db, communityId);
   if (!community) throw new Error(`community ${communityId} not found`);
-  const county = (await lineage(tx, community)).find((u) => u.kind === 'county');
+  const county = (await lineage(db, community)).find((u) => u.kind === 'county');
   const prefix = (county?.code ?? 'LL').toUpperCase().replace(/[^A-Z0-9]/g, '') || 'LL';
   if (countyPrefixCache.size > 10_000) countyPrefixCache.clear();
   countyPrefixCache.set(communityId, prefix);
@@ -206,23 +243,34 @@ async function countyPrefix(tx: Tx, communityId: number): Promise<string> {
 /**
  * 受理: stores the case (once per intake key), its photos and the first timeline row, and asks
  * for routing. Returns the existing case when the same intake arrives again.
+ *
+ * One statement, so it is atomic on its own: the dialog engine runs it inside the conversation's
+ * transaction, `intakeCase` (run.ts) without BEGIN/COMMIT — on this kind of machine every round
+ * trip costs as much as the insert itself (see bench/).
  */
-export async function submitCase(tx: Tx, fx: Effects, input: NewCase, now: Date): Promise<{ caseId: string; number: string; created: boolean }> {
-  const [existing] = await tx.select({ id: cases.id, number: cases.number }).from(cases).where(eq(cases.intakeKey, input.intakeKey));
-  if (existing) return { caseId: existing.id, number: existing.number, created: false };
-  const gridId = await gridFor(tx, { communityId: input.communityId, placeId: input.placeId, point: input.point });
-  const prefix = await countyPrefix(tx, input.communityId);
+export async function submitCase(
+  db: Queryable,
+  fx: Pick<Effects, 'schedule'>,
+  input: NewCase,
+  now: Date,
+): Promise<{ caseId: string; number: string; created: boolean }> {
+  const prefix = await countyPrefix(db, input.communityId);
   const day = chinaDay(now);
   const caseId = randomUUID();
   const at = now.toISOString();
   const actor = input.intakeStaffId ?? input.reporterId;
   const details = JSON.stringify({ photos: input.photos?.length ?? 0, desk: !!input.intakeStaffId });
-  // One statement: the day's number, the case, its reporter as follower and the first timeline
-  // row. Every intake of the county that day waits on the counter row until commit, so it is
-  // taken here, as late and as briefly as possible (see bench/ for what this buys).
-  const rows = (await tx.execute(sql`
-    with n as (
-      insert into case_number_counters (prefix, day, last) values (${prefix}, ${day}, 1)
+  const photos = JSON.stringify(
+    (input.photos ?? []).map((p) => ({ storage_key: p.storageKey, mime_type: p.mimeType, bytes: p.bytes, sha256: p.sha256 })),
+  );
+  // The day's number is taken only when the intake key is new, and the counter row (which every
+  // intake of the county that day waits on until commit) is locked as late as possible.
+  const rows = (await db.execute(sql`
+    with existing as (
+      select id, number from cases where intake_key = ${input.intakeKey}
+    ), n as (
+      insert into case_number_counters (prefix, day, last)
+      select ${prefix}, ${day}, 1 where not exists (select 1 from existing)
       on conflict (prefix, day) do update set last = case_number_counters.last + 1
       returning last
     ), c as (
@@ -230,7 +278,7 @@ export async function submitCase(tx: Tx, fx: Effects, input: NewCase, now: Date)
                          lat, lng, location_label, reporter_id, intake_staff_id, follow_code_hash, first_unit_id, created_at, updated_at)
       -- the same format as formatCaseNumber (rules.ts): at least four digits
       select ${caseId}::uuid, ${`${prefix}-${day.replace(/-/g, '')}-`} || lpad(n.last::text, greatest(4, length(n.last::text)), '0'),
-             ${input.intakeKey}, ${input.communityId}, ${gridId}, ${input.placeId}, ${input.categoryId}, ${input.priority}::case_priority,
+             ${input.intakeKey}, ${input.communityId}, ${gridSql(input)}, ${input.placeId}, ${input.categoryId}, ${input.priority}::case_priority,
              ${input.description}, ${input.point ? String(input.point.lat) : null}::numeric, ${input.point ? String(input.point.lng) : null}::numeric,
              ${input.locationLabel ?? null}, ${input.reporterId}::uuid, ${input.intakeStaffId ?? null}::uuid, ${input.followCodeHash ?? null},
              ${input.communityId}, ${at}::timestamptz, ${at}::timestamptz
@@ -244,20 +292,23 @@ export async function submitCase(tx: Tx, fx: Effects, input: NewCase, now: Date)
     ), e as (
       insert into case_events (case_id, kind, actor_id, from_status, to_status, level, details, public, at)
       select c.id, 'submitted', ${actor}::uuid, 'submitted', 'submitted', 'grid', ${details}::jsonb, true, ${at}::timestamptz from c
+    ), p as (
+      insert into case_photos (case_id, storage_key, mime_type, bytes, sha256, purpose, added_by)
+      select c.id, x.storage_key, x.mime_type, x.bytes, x.sha256, 'report', ${input.reporterId}::uuid
+      from c, jsonb_to_recordset(${photos}::jsonb) as x(storage_key text, mime_type text, bytes int, sha256 text)
     )
-    select id, number from c
-  `)) as unknown as { id: string; number: string }[];
-  const row = rows[0];
+    select id, number, true as created from c
+    union all
+    select id, number, false as created from existing
+  `)) as unknown as { id: string; number: string; created: boolean }[];
+  let row = rows[0];
   if (!row) {
-    // Another transaction stored the same intake between our check and our insert.
-    const [raced] = await tx.select({ id: cases.id, number: cases.number }).from(cases).where(eq(cases.intakeKey, input.intakeKey));
-    return { caseId: raced!.id, number: raced!.number, created: false };
+    // Another transaction stored the same intake while this statement ran (its number is spent).
+    const [raced] = await db.select({ id: cases.id, number: cases.number }).from(cases).where(eq(cases.intakeKey, input.intakeKey));
+    row = { ...raced!, created: false };
   }
-  if (input.photos?.length) {
-    await tx.insert(casePhotos).values(input.photos.map((p) => ({ caseId: row.id, ...p, purpose: 'report' as const, addedBy: input.reporterId })));
-  }
-  fx.schedule({ kind: 'route', caseId: row.id });
-  return { caseId: row.id, number: row.number, created: true };
+  if (row.created) fx.schedule({ kind: 'route', caseId: row.id });
+  return { caseId: row.id, number: row.number, created: row.created };
 }
 
 export class FollowCodeInvalid extends Error {}
@@ -289,61 +340,134 @@ export async function followCase(tx: Tx, caseId: string, personId: string, now: 
 // ── Routing ────────────────────────────────────────────────────────────────────────────────
 
 /**
- * 派单: duty list → owner → person; sets the accept deadline and sends the card. A case that is no
- * longer `submitted` (routed already, by a job that ran twice or by the sweep) is left alone.
+ * 派单 for one case. A case that is no longer `submitted` (routed already, by a job that ran
+ * twice, a batch or the sweep) is left alone.
  */
 export async function routeCase(tx: Tx, fx: Effects, caseId: string, settings: CaseSettings, now: Date): Promise<'routed' | 'skipped'> {
-  const c = await lockCase(tx, caseId);
-  if (c.status !== 'submitted') return 'skipped';
-  const decision = await decideRoute(tx, { communityId: c.communityId, categoryId: c.categoryId, gridId: c.gridId });
-  const sla = await slaOf(tx, c);
-  const due = deadline(sla, 'accept', now, { scale: settings.deadlineScale });
-  const timer = startDeadline(fx, c, due, now, { remind: decision.assigneeId !== null });
-  await tx
-    .update(cases)
-    .set({
-      status: 'assigned',
+  return (await routeCases(tx, fx, { ids: [caseId] }, settings, now)).includes(caseId) ? 'routed' : 'skipped';
+}
+
+/**
+ * 派单 for several cases in one transaction: duty list → owner → person, the accept deadline,
+ * the card; reference data is read once and every write is one statement for the whole batch.
+ * Which cases:
+ * - `{ ids }`: those cases, waiting for their locks (taken in id order);
+ * - `{ first, limit }`: up to `limit` cases still waiting, `first` first and then the oldest,
+ *   skipping any another transaction holds — so concurrent route jobs take disjoint batches and
+ *   the jobs of the cases a batch took find them done.
+ * Cases no longer `submitted` are left alone. Returns the ids this call routed.
+ */
+export async function routeCases(
+  tx: Tx,
+  fx: Effects,
+  pick: { ids: readonly string[] } | { first: string; limit: number },
+  settings: CaseSettings,
+  now: Date,
+): Promise<string[]> {
+  const locked =
+    'ids' in pick
+      ? pick.ids.length
+        ? await tx.select().from(cases).where(inArray(cases.id, [...pick.ids])).orderBy(asc(cases.id)).for('update')
+        : []
+      : await tx
+          .select()
+          .from(cases)
+          .where(eq(cases.status, 'submitted'))
+          .orderBy(sql`${cases.id} = ${pick.first} desc`, asc(cases.createdAt))
+          .limit(pick.limit)
+          .for('update', { skipLocked: true });
+  const batch = locked.filter((c) => c.status === 'submitted');
+  if (batch.length === 0) return [];
+
+  const [refs, policies, categories, followers] = await Promise.all([
+    loadRoutingRefs(tx, batch),
+    tx.select().from(slaPolicies).where(inArray(slaPolicies.priority, [...new Set(batch.map((c) => c.priority))])),
+    tx
+      .select({ id: caseCategories.id, names: caseCategories.names, emergency: caseCategories.emergency })
+      .from(caseCategories)
+      .where(inArray(caseCategories.id, [...new Set(batch.map((c) => c.categoryId))])),
+    tx
+      .select({ caseId: caseFollowers.caseId, personId: caseFollowers.personId })
+      .from(caseFollowers)
+      .where(inArray(caseFollowers.caseId, batch.map((c) => c.id)))
+      .orderBy(asc(caseFollowers.since)),
+  ]);
+
+  const updates: { id: string; level: Level; assignee_id: string | null; unit_id: number; sub_committee: SubCommittee | null; due_at: string; seq: number }[] = [];
+  const events: EventRow[] = [];
+  const told: Notice[] = [];
+  const cards: Notice[] = [];
+  for (const c of batch) {
+    const decision = chooseRoute(refs, c);
+    const due = deadline(slaFor(policies, c.categoryId, c.priority), 'accept', now, { scale: settings.deadlineScale });
+    const timer = startDeadline(fx, c, due, now, { remind: decision.assigneeId !== null });
+    updates.push({
+      id: c.id,
       level: decision.level,
-      assigneeId: decision.assigneeId,
-      assigneeUnitId: decision.unitId,
-      assigneeSubCommittee: decision.subCommittee,
-      ...timer,
-      updatedAt: now,
-    })
-    .where(eq(cases.id, c.id));
-  await event(tx, c, 'assigned', {
-    toStatus: 'assigned',
-    level: decision.level,
-    reason: decision.why,
-    details: { assigneeId: decision.assigneeId, unitId: decision.unitId, subCommittee: decision.subCommittee, department: decision.department, dueAt: due.toISOString() },
-    at: now,
-  });
-  const view = await caseView(tx, c);
-  if (view.emergency || c.priority === 'urgent') {
-    // 重大紧急突发事件: community and street hear at once, not after a missed deadline.
-    const informed = new Set([decision.assigneeId]);
-    for (const level of ['community', 'street'] as const) {
-      for (const personId of (await leadersAt(tx, c.communityId, level)).people) {
-        if (informed.has(personId)) continue;
-        informed.add(personId);
-        await fx.notify(personId, (t, locale) => ({
-          text: t.cases.emergencyCard({ number: view.number, category: view.category(locale), place: view.place, description: view.description }),
-          choices: [
-            { id: `co:${c.id}`, label: t.cases.takeOver },
-            { id: `cm:${c.id}`, label: t.cases.comment },
-          ],
-        }));
+      assignee_id: decision.assigneeId,
+      unit_id: decision.unitId,
+      sub_committee: decision.subCommittee,
+      due_at: timer.dueAt.toISOString(),
+      seq: timer.deadlineSeq,
+    });
+    events.push(
+      eventRow(c, 'assigned', {
+        toStatus: 'assigned',
+        level: decision.level,
+        reason: decision.why,
+        details: { assigneeId: decision.assigneeId, unitId: decision.unitId, subCommittee: decision.subCommittee, department: decision.department, dueAt: due.toISOString() },
+        at: now,
+      }),
+    );
+    const view = viewOf(
+      c,
+      categories.find((cat) => cat.id === c.categoryId),
+      c.placeId === null ? [] : lineageIn(refs, c.placeId),
+    );
+    if (view.emergency || c.priority === 'urgent') {
+      // 重大紧急突发事件: community and street hear at once, not after a missed deadline.
+      const informed = new Set([decision.assigneeId]);
+      for (const level of ['community', 'street'] as const) {
+        for (const personId of leadersIn(refs, c.communityId, level).people) {
+          if (informed.has(personId)) continue;
+          informed.add(personId);
+          told.push({
+            personId,
+            build: (t, locale) => ({
+              text: t.cases.emergencyCard({ number: view.number, category: view.category(locale), place: view.place, description: view.description }),
+              choices: [
+                { id: `co:${c.id}`, label: t.cases.takeOver },
+                { id: `cm:${c.id}`, label: t.cases.comment },
+              ],
+            }),
+          });
+        }
       }
     }
+    const department = decision.department;
+    for (const f of followers) {
+      if (f.caseId !== c.id) continue;
+      told.push({
+        personId: f.personId,
+        build: (t) => ({ text: department ? t.cases.toldDepartment({ number: c.number, department }) : t.cases.toldAssigned({ number: c.number }) }),
+      });
+    }
+    if (decision.assigneeId) cards.push({ personId: decision.assigneeId, build: assigneeCard(view, c, due) });
   }
-  const department = decision.department;
-  await tellFollowers(tx, fx, c.id, (t) => ({
-    text: department ? t.cases.toldDepartment({ number: c.number, department }) : t.cases.toldAssigned({ number: c.number }),
-  }));
-  // Last: the card also records the worker's "last choices shown" (a row every routing to this
-  // worker writes), so it is locked for as short a time as possible before commit.
-  if (decision.assigneeId) await fx.notify(decision.assigneeId, assigneeCard(view, c, due));
-  return 'routed';
+
+  // Whole-batch writes with the rows as one JSON parameter: the statement text is the same for
+  // any batch size (one prepared statement) and costs nothing to build.
+  await tx.execute(sql`
+    update cases set status = 'assigned', level = v.level, assignee_id = v.assignee_id, assignee_unit_id = v.unit_id,
+                     assignee_sub_committee = v.sub_committee, due_at = v.due_at, deadline_seq = v.seq, updated_at = ${now.toISOString()}::timestamptz
+    from jsonb_to_recordset(${JSON.stringify(updates)}::jsonb)
+         as v (id uuid, level escalation_level, assignee_id uuid, unit_id int, sub_committee sub_committee, due_at timestamptz, seq int)
+    where cases.id = v.id`);
+  await insertEvents(tx, events);
+  // Cards last: they also record each worker's "last choices shown" (a row every routing to that
+  // worker writes), so those rows are locked as briefly as possible before commit.
+  await fx.notifyAll([...told, ...cards]);
+  return batch.map((c) => c.id);
 }
 
 // ── The assignee's actions ─────────────────────────────────────────────────────────────────
@@ -610,10 +734,14 @@ export async function deadlinePassed(
   return 'escalated';
 }
 
-/** A reminder timer: only while the same deadline runs and the holder has not acted on it. */
-export async function remindHolder(tx: Tx, fx: Effects, caseId: string, seq: number, n: number, now: Date): Promise<'reminded' | 'skipped'> {
+/**
+ * Reminder `n` of a deadline: only while the same deadline runs and the holder has not acted on
+ * it. 'stale' when that deadline is over (acted on, moved on): its timer has nothing left to do.
+ */
+export async function remindHolder(tx: Tx, fx: Effects, caseId: string, seq: number, n: number, now: Date): Promise<'reminded' | 'skipped' | 'stale'> {
   const c = await lockCase(tx, caseId);
-  if (c.deadlineSeq !== seq || !c.assigneeId || !c.dueAt || c.dueAt <= now || (c.status !== 'assigned' && c.status !== 'accepted')) return 'skipped';
+  if (c.deadlineSeq !== seq || c.escalatedSeq >= seq || !c.dueAt) return 'stale';
+  if (!c.assigneeId || c.dueAt <= now || (c.status !== 'assigned' && c.status !== 'accepted')) return 'skipped';
   const [already] = await tx
     .select({ id: caseEvents.id })
     .from(caseEvents)

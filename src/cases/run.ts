@@ -1,9 +1,9 @@
 import type { Database, Tx } from '../../db/client.js';
 import type { FlowContext } from '../dialog/flow.js';
 import type { Logger } from '../log.js';
-import { notifyPerson } from '../outbox/notify.js';
+import { notifyPeople, notifyPerson } from '../outbox/notify.js';
 import type { DeliveryQueue, QueuedMessage } from '../outbox/outbox.js';
-import type { CaseTimer, Effects } from './commands.js';
+import { submitCase, type CaseTimer, type Effects, type NewCase } from './commands.js';
 
 /**
  * Hands case timers to the job system after commit (implemented in jobs/cases.ts; the core
@@ -25,11 +25,27 @@ export async function runCaseTx<T>(
     timers = [];
     const fx: Effects = {
       notify: async (personId, build) => void queued.push(...(await notifyPerson(tx, personId, build))),
+      notifyAll: async (notices) => void queued.push(...(await notifyPeople(tx, notices))),
       schedule: (timer) => void timers.push(timer),
     };
     return work(tx, fx);
   });
   await afterCommit(deps, queued, timers);
+  return result;
+}
+
+/**
+ * 受理 outside a conversation (benchmarks, imports): submitCase is one statement, so it runs on
+ * its own without a transaction around it; the route job follows once it is stored.
+ */
+export async function intakeCase(
+  deps: { database: Database; scheduler: CaseScheduler; logger: Logger },
+  input: NewCase,
+  now: Date,
+): Promise<{ caseId: string; number: string; created: boolean }> {
+  const timers: CaseTimer[] = [];
+  const result = await submitCase(deps.database.db, { schedule: (t) => void timers.push(t) }, input, now);
+  await scheduleAfterCommit(deps, timers);
   return result;
 }
 
@@ -39,6 +55,10 @@ async function afterCommit(
   timers: CaseTimer[],
 ) {
   if (queued.length) await deps.delivery.enqueue(queued).catch((err) => deps.logger.warn({ err: (err as Error).message }, 'enqueue failed; the outbox sweep will retry'));
+  await scheduleAfterCommit(deps, timers);
+}
+
+async function scheduleAfterCommit(deps: { scheduler: CaseScheduler; logger: Logger }, timers: CaseTimer[]) {
   if (timers.length) await deps.scheduler.schedule(timers).catch((err) => deps.logger.warn({ err: (err as Error).message }, 'scheduling failed; the case sweep will catch up'));
 }
 
@@ -47,6 +67,9 @@ export function flowEffects(ctx: FlowContext, scheduler: CaseScheduler): Effects
   const timers: CaseTimer[] = [];
   return {
     notify: (personId, build) => ctx.notify(personId, build),
+    notifyAll: async (notices) => {
+      for (const n of notices) await ctx.notify(n.personId, n.build);
+    },
     schedule: (timer) => {
       if (timers.length === 0) ctx.afterCommit(() => scheduler.schedule(timers));
       timers.push(timer);

@@ -1,11 +1,12 @@
-import { and, eq, isNull } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNull, sql } from 'drizzle-orm';
 import { channelIdentities, dialogStates, people } from '../../db/schema/index.js';
 import type { Tx } from '../../db/client.js';
 import type { Locale } from '../config.js';
 import type { Channel } from '../dialog/events.js';
 import type { Say } from '../dialog/flow.js';
 import { messages, type Messages } from '../i18n/index.js';
-import { queueMessages, type QueuedMessage } from './outbox.js';
+import type { Reply } from '../dialog/reply.js';
+import { queueMessages, type QueuedMessage, type Recipient } from './outbox.js';
 
 /**
  * Queues a message to a person on every channel they use (or only `opts.channel`), in their own
@@ -22,36 +23,59 @@ export async function notifyPerson(
   build: (t: Messages, locale: Locale) => Say,
   opts: { channel?: Channel } = {},
 ): Promise<QueuedMessage[]> {
-  // The person and their reachable chats in one round trip (this runs for every message we send).
+  return notifyPeople(tx, [{ personId, build }], opts);
+}
+
+/**
+ * notifyPerson for many messages at once (a routing batch): three statements whatever their
+ * number. Messages keep their order in the outbox, so each chat gets them as listed, and a
+ * chat's "last choices shown" are those of the last message with choices it is sent.
+ */
+export async function notifyPeople(
+  tx: Tx,
+  items: readonly { personId: string; build: (t: Messages, locale: Locale) => Say }[],
+  opts: { channel?: Channel } = {},
+): Promise<QueuedMessage[]> {
+  if (items.length === 0) return [];
+  // The people and their reachable chats in one round trip.
   const rows = await tx
-    .select({ locale: people.locale, id: channelIdentities.id, channel: channelIdentities.channel, chatRef: channelIdentities.chatRef })
+    .select({
+      personId: people.id,
+      locale: people.locale,
+      id: channelIdentities.id,
+      channel: channelIdentities.channel,
+      chatRef: channelIdentities.chatRef,
+    })
     .from(people)
     .innerJoin(channelIdentities, eq(channelIdentities.personId, people.id))
     .where(
       and(
-        eq(people.id, personId),
+        inArray(people.id, [...new Set(items.map((i) => i.personId))]),
         isNull(people.erasedAt),
         isNull(channelIdentities.blockedAt),
         opts.channel ? eq(channelIdentities.channel, opts.channel) : undefined,
       ),
-    );
-  if (rows.length === 0) return [];
-  const person = { locale: rows[0]!.locale };
-  const identities = rows.map(({ id, channel, chatRef }) => ({ id, channel, chatRef }));
-  const say = build(messages(person.locale), person.locale);
-  if (say.choices?.length) {
+    )
+    .orderBy(asc(channelIdentities.id));
+  const reach = new Map<string, typeof rows>();
+  for (const r of rows) reach.set(r.personId, [...(reach.get(r.personId) ?? []), r]);
+  const out: { to: Recipient; reply: Reply }[] = [];
+  const lastChoices = new Map<string, NonNullable<Say['choices']>>();
+  for (const { personId, build } of items) {
+    const identities = reach.get(personId);
+    if (!identities) continue;
+    const locale = identities[0]!.locale;
+    const say = build(messages(locale), locale);
     for (const identity of identities) {
-      await tx
-        .insert(dialogStates)
-        .values({ identityId: identity.id, flow: 'menu', step: 'idle', choices: say.choices })
-        .onConflictDoUpdate({ target: dialogStates.identityId, set: { choices: say.choices, updatedAt: new Date() } });
+      out.push({ to: { identityId: identity.id, channel: identity.channel, chatRef: identity.chatRef }, reply: { ...say, locale } });
+      if (say.choices?.length) lastChoices.set(identity.id, say.choices);
     }
   }
-  return queueMessages(
-    tx,
-    identities.map((identity) => ({
-      to: { identityId: identity.id, channel: identity.channel, chatRef: identity.chatRef },
-      reply: { ...say, locale: person.locale },
-    })),
-  );
+  if (lastChoices.size) {
+    await tx
+      .insert(dialogStates)
+      .values([...lastChoices].map(([identityId, choices]) => ({ identityId, flow: 'menu', step: 'idle', choices })))
+      .onConflictDoUpdate({ target: dialogStates.identityId, set: { choices: sql`excluded.choices`, updatedAt: new Date() } });
+  }
+  return queueMessages(tx, out);
 }

@@ -1,12 +1,8 @@
-import { and, asc, eq, inArray, isNotNull, like, sql } from 'drizzle-orm';
-import { alias } from 'drizzle-orm/pg-core';
+import { and, eq, inArray, sql, type SQL } from 'drizzle-orm';
 import { dutyList, orgUnits, staffAssignments } from '../../db/schema/index.js';
 import type { Queryable } from '../../db/client.js';
 import type { Level } from '../cases/rules.js';
-import { distanceMeters } from '../cases/rules.js';
-import { getUnit, lineage, type OrgUnit } from '../org/tree.js';
-
-const grids = alias(orgUnits, 'grids');
+import { getUnit, lineage, pathIds, type OrgUnit } from '../org/tree.js';
 import type { SubCommittee } from '../staff/codes.js';
 
 /** Where a case goes: a person (or nobody found: the unit's office sees it) at a level. */
@@ -23,56 +19,76 @@ export interface RouteDecision {
 }
 
 /**
- * The grid a case belongs to: the place's own grid (household → … → grid), else the grid whose
- * centre is nearest the reported point within the community, else none (the community handles it).
+ * The grid a case belongs to, as an SQL expression (so intake stays one statement): the place's
+ * own grid (household → … → grid), else the grid whose centre is nearest the reported point
+ * within the community (great-circle distance, as distanceMeters), else null (the community
+ * handles it).
  */
-export async function gridFor(
-  db: Queryable,
-  c: { communityId: number; placeId: number | null; point: { lat: number; lng: number } | null },
-): Promise<number | null> {
-  if (c.placeId !== null) {
-    // The grid on the place's materialised path (or the place itself), in one query.
-    const [grid] = await db
-      .select({ id: grids.id })
-      .from(orgUnits)
-      .innerJoin(grids, and(eq(grids.kind, 'grid'), sql`${orgUnits.path} like ${grids.path} || '%'`))
-      .where(eq(orgUnits.id, c.placeId))
-      .limit(1);
-    if (grid) return grid.id;
-  }
-  if (c.point) {
-    const community = await getUnit(db, c.communityId);
-    if (!community) return null;
-    const grids = await db
-      .select({ id: orgUnits.id, lat: orgUnits.lat, lng: orgUnits.lng })
-      .from(orgUnits)
-      .where(and(eq(orgUnits.kind, 'grid'), like(orgUnits.path, `${community.path}%`), isNotNull(orgUnits.lat), isNotNull(orgUnits.lng)));
-    let best: { id: number; d: number } | undefined;
-    for (const g of grids) {
-      const d = distanceMeters(c.point, { lat: Number(g.lat), lng: Number(g.lng) });
-      if (!best || d < best.d) best = { id: g.id, d };
-    }
-    return best?.id ?? null;
-  }
-  return null;
+export function gridSql(c: { communityId: number; placeId: number | null; point: { lat: number; lng: number } | null }): SQL {
+  const ofPlace =
+    c.placeId === null
+      ? sql`null::int`
+      : sql`(select g.id from org_units p join org_units g on g.kind = 'grid' and p.path like g.path || '%' where p.id = ${c.placeId} limit 1)`;
+  if (!c.point) return ofPlace;
+  const lat = c.point.lat;
+  const lng = c.point.lng;
+  const nearest = sql`(select g.id from org_units g
+      where g.kind = 'grid' and g.lat is not null and g.lng is not null
+        and g.path like (select path from org_units where id = ${c.communityId}) || '%'
+      order by asin(least(1, sqrt(power(sin(radians(g.lat::float8 - ${lat}::float8) / 2), 2)
+                 + cos(radians(${lat}::float8)) * cos(radians(g.lat::float8)) * power(sin(radians(g.lng::float8 - ${lng}::float8) / 2), 2)))), g.id
+      limit 1)`;
+  return sql`coalesce(${ofPlace}, ${nearest})`;
+}
+
+type StaffRole = (typeof staffAssignments.$inferSelect)['role'];
+type DutyRow = typeof dutyList.$inferSelect;
+
+/** One active staff assignment, as routing reads it. */
+export interface StaffRow {
+  id: number;
+  personId: string;
+  orgUnitId: number;
+  role: StaffRole;
+  onLeave: boolean;
+  subCommittee: SubCommittee | null;
+}
+
+const staffColumns = {
+  id: staffAssignments.id,
+  personId: staffAssignments.personId,
+  orgUnitId: staffAssignments.orgUnitId,
+  role: staffAssignments.role,
+  onLeave: staffAssignments.onLeave,
+  subCommittee: staffAssignments.subCommittee,
+};
+
+/** Staff of `roles` at exactly this unit, those not on leave first, oldest assignment first. */
+function pickStaff(
+  rows: readonly StaffRow[],
+  unitId: number,
+  roles: readonly StaffRole[],
+  opts: { subCommittee?: SubCommittee; includeOnLeave?: boolean } = {},
+): StaffRow[] {
+  return rows
+    .filter((r) => r.orgUnitId === unitId && roles.includes(r.role))
+    .filter((r) => (opts.includeOnLeave || !r.onLeave) && (!opts.subCommittee || r.subCommittee === opts.subCommittee))
+    .sort((a, b) => Number(a.onLeave) - Number(b.onLeave) || a.id - b.id);
 }
 
 /** Active staff of `roles` at exactly this unit, those not on leave first, oldest assignment first. */
 export async function staffAt(
   db: Queryable,
   unitId: number,
-  roles: (typeof staffAssignments.$inferSelect)['role'][],
+  roles: StaffRole[],
   opts: { subCommittee?: SubCommittee; includeOnLeave?: boolean } = {},
-): Promise<{ id: number; personId: string; onLeave: boolean }[]> {
+): Promise<StaffRow[]> {
   const rows = await db
-    .select({ id: staffAssignments.id, personId: staffAssignments.personId, onLeave: staffAssignments.onLeave, subCommittee: staffAssignments.subCommittee })
+    .select(staffColumns)
     .from(staffAssignments)
-    .where(and(eq(staffAssignments.orgUnitId, unitId), inArray(staffAssignments.role, roles), eq(staffAssignments.active, true)))
-    .orderBy(asc(staffAssignments.onLeave), asc(staffAssignments.id));
-  return rows.filter((r) => (opts.includeOnLeave || !r.onLeave) && (!opts.subCommittee || r.subCommittee === opts.subCommittee));
+    .where(and(eq(staffAssignments.orgUnitId, unitId), inArray(staffAssignments.role, roles), eq(staffAssignments.active, true)));
+  return pickStaff(rows, unitId, roles, opts);
 }
-
-type StaffRole = (typeof staffAssignments.$inferSelect)['role'];
 
 /** Who answers for each level of the ladder above the grid (社区书记/主任, 街道, 县). */
 export const LEADER_ROLES: Record<Exclude<Level, 'grid'>, readonly StaffRole[]> = {
@@ -106,15 +122,66 @@ export async function leadsAbove(db: Queryable, communityId: number, personId: s
   });
 }
 
+/**
+ * What routing decisions read, for a whole batch of cases in three queries: the duty lists, the
+ * org units on the cases' paths (community, street, county, grid, place) and the active staff
+ * of those units. The decisions themselves are plain functions over it (chooseRoute, leadersIn).
+ */
+export interface RoutingRefs {
+  duty: ReadonlyMap<string, DutyRow>;
+  units: ReadonlyMap<number, OrgUnit>;
+  staff: readonly StaffRow[];
+}
+
+const dutyKey = (communityId: number, categoryId: number) => `${communityId}:${categoryId}`;
+
+export async function loadRoutingRefs(
+  db: Queryable,
+  items: readonly { communityId: number; categoryId?: number; gridId?: number | null; placeId?: number | null }[],
+): Promise<RoutingRefs> {
+  const communityIds = [...new Set(items.map((i) => i.communityId))];
+  const categoryIds = [...new Set(items.flatMap((i) => (i.categoryId === undefined ? [] : [i.categoryId])))];
+  const startIds = [...new Set(items.flatMap((i) => [i.communityId, i.gridId ?? null, i.placeId ?? null]).filter((id): id is number => id !== null))];
+  // Every unit on the path of a community, grid or place: one query over the materialised paths.
+  const unitRows = await db
+    .select()
+    .from(orgUnits)
+    .where(
+      sql`${orgUnits.id} in (select unnest(string_to_array(trim(both '/' from p.path), '/'))::int from org_units p where p.id in ${startIds})`,
+    );
+  const units = new Map(unitRows.map((u) => [u.id, u]));
+  const staffed = unitRows.filter((u) => u.kind === 'county' || u.kind === 'street' || u.kind === 'community' || u.kind === 'grid').map((u) => u.id);
+  const [dutyRows, staff] = await Promise.all([
+    categoryIds.length
+      ? db.select().from(dutyList).where(and(inArray(dutyList.communityId, communityIds), inArray(dutyList.categoryId, categoryIds)))
+      : Promise.resolve([] as DutyRow[]),
+    staffed.length
+      ? db.select(staffColumns).from(staffAssignments).where(and(inArray(staffAssignments.orgUnitId, staffed), eq(staffAssignments.active, true)))
+      : Promise.resolve([] as StaffRow[]),
+  ]);
+  return { duty: new Map(dutyRows.map((d) => [dutyKey(d.communityId, d.categoryId), d])), units, staff };
+}
+
+/** The unit's ancestors and itself, top first, from refs that hold its path. */
+export function lineageIn(refs: RoutingRefs, unitId: number): OrgUnit[] {
+  const unit = refs.units.get(unitId);
+  if (!unit) return [];
+  return pathIds(unit.path)
+    .map((id) => refs.units.get(id))
+    .filter((u): u is OrgUnit => u !== undefined);
+}
+
+/** The people who answer for a level of the ladder above the grid, from refs. */
+export function leadersIn(refs: RoutingRefs, communityId: number, level: Exclude<Level, 'grid'>): { unit: OrgUnit; people: string[] } {
+  const chain = lineageIn(refs, communityId);
+  const unit = level === 'community' ? chain.find((u) => u.id === communityId) : chain.find((u) => u.kind === level);
+  if (!unit) throw new Error(`no ${level} above community ${communityId}`);
+  return { unit, people: pickStaff(refs.staff, unit.id, LEADER_ROLES[level]).map((s) => s.personId) };
+}
+
 /** The people who answer for a level of the ladder above the grid (社区书记/主任, 街道, 县). */
 export async function leadersAt(db: Queryable, communityId: number, level: Exclude<Level, 'grid'>): Promise<{ unit: OrgUnit; people: string[] }> {
-  const community = await getUnit(db, communityId);
-  if (!community) throw new Error(`community ${communityId} not found`);
-  const chain = await lineage(db, community);
-  const unit = level === 'community' ? community : chain.find((u) => u.kind === level);
-  if (!unit) throw new Error(`no ${level} above community ${communityId}`);
-  const people = (await staffAt(db, unit.id, [...LEADER_ROLES[level]])).map((s) => s.personId);
-  return { unit, people };
+  return leadersIn(await loadRoutingRefs(db, [{ communityId }]), communityId, level);
 }
 
 /**
@@ -123,26 +190,20 @@ export async function leadersAt(db: Queryable, communityId: number, level: Exclu
  * categories to that committee's members; department categories up to the street or county
  * (权随责走: the community does not absorb a department's statutory duty).
  */
-export async function decideRoute(
-  db: Queryable,
-  c: { communityId: number; categoryId: number; gridId: number | null },
-): Promise<RouteDecision> {
-  const [duty] = await db
-    .select()
-    .from(dutyList)
-    .where(and(eq(dutyList.communityId, c.communityId), eq(dutyList.categoryId, c.categoryId)));
-  const toCommunity = async (why: string, subCommittee: SubCommittee | null = null): Promise<RouteDecision> => {
-    const { unit, people } = await leadersAt(db, c.communityId, 'community');
+export function chooseRoute(refs: RoutingRefs, c: { communityId: number; categoryId: number; gridId: number | null }): RouteDecision {
+  const duty = refs.duty.get(dutyKey(c.communityId, c.categoryId));
+  const toCommunity = (why: string, subCommittee: SubCommittee | null = null): RouteDecision => {
+    const { unit, people } = leadersIn(refs, c.communityId, 'community');
     return { level: 'community', assigneeId: people[0] ?? null, unitId: unit.id, subCommittee, department: null, why };
   };
 
   if (duty?.owner === 'department') {
     const level = duty.departmentLevel === 'county' ? 'county' : 'street';
-    const { unit, people } = await leadersAt(db, c.communityId, level);
+    const { unit, people } = leadersIn(refs, c.communityId, level);
     return { level, assigneeId: people[0] ?? null, unitId: unit.id, subCommittee: null, department: duty.department ?? null, why: 'department' };
   }
   if (duty?.owner === 'sub_committee' && duty.subCommittee) {
-    const members = await staffAt(db, c.communityId, ['subcommittee_member'], { subCommittee: duty.subCommittee });
+    const members = pickStaff(refs.staff, c.communityId, ['subcommittee_member'], { subCommittee: duty.subCommittee });
     if (members[0]) {
       return { level: 'community', assigneeId: members[0].personId, unitId: c.communityId, subCommittee: duty.subCommittee, department: null, why: 'sub_committee' };
     }
@@ -150,7 +211,7 @@ export async function decideRoute(
   }
   // Grid worker (also the default for a category missing from the duty list).
   if (c.gridId === null) return toCommunity('no_grid');
-  const workers = await staffAt(db, c.gridId, ['grid_worker'], { includeOnLeave: true });
+  const workers = pickStaff(refs.staff, c.gridId, ['grid_worker'], { includeOnLeave: true });
   const onDuty = workers.filter((w) => !w.onLeave);
   if (onDuty[0]) {
     // The grid's own worker is the longest-serving assignment; anyone else on duty is the backup.
@@ -159,4 +220,9 @@ export async function decideRoute(
     return { level: 'grid', assigneeId: onDuty[0].personId, unitId: c.gridId, subCommittee: null, department: null, why };
   }
   return toCommunity(workers.length ? 'worker_on_leave' : 'no_worker');
+}
+
+/** chooseRoute for one case, reading what it needs. */
+export async function decideRoute(db: Queryable, c: { communityId: number; categoryId: number; gridId: number | null }): Promise<RouteDecision> {
+  return chooseRoute(await loadRoutingRefs(db, [c]), c);
 }

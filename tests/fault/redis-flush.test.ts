@@ -38,7 +38,7 @@ const WITHIN_MS = 2 * SWEEP_MS + 20_000;
 // Real deadlines: the accept timers sit in Redis as delayed jobs hours away until the flush.
 const settings: CaseSettings = { deadlineScale: 1, autoCloseDays: 7 };
 const logger = createLogger('silent');
-const TIMER_AND_WORK_QUEUES = [QUEUES.caseDeadline, QUEUES.caseRemind, QUEUES.caseRoute, QUEUES.deliverWeb, QUEUES.deliverTelegram, QUEUES.deliverWechat];
+const TIMER_AND_WORK_QUEUES = [QUEUES.caseDeadline, QUEUES.caseRoute, QUEUES.deliverWeb, QUEUES.deliverTelegram, QUEUES.deliverWechat];
 
 describe('Redis flushed with case timers pending', () => {
   let database: Awaited<ReturnType<typeof createTestDatabase>>;
