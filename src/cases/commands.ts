@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { and, asc, eq, inArray, isNull, sql } from 'drizzle-orm';
 import { caseCategories, caseEvents, caseFollowers, casePhotos, cases, slaPolicies } from '../../db/schema/index.js';
 import type { Queryable, Tx } from '../../db/client.js';
+import { anyOf } from '../../db/sql.js';
 import type { Locale } from '../config.js';
 import type { Say } from '../dialog/flow.js';
 import type { Messages } from '../i18n/index.js';
@@ -97,7 +98,7 @@ interface EventRow {
   at: string;
 }
 
-function eventRow(c: CaseRow, kind: EventKind, e: EventFields): EventRow {
+function eventRow(c: Pick<CaseRow, 'id' | 'status' | 'level'>, kind: EventKind, e: EventFields): EventRow {
   return {
     case_id: c.id,
     kind,
@@ -129,7 +130,7 @@ export async function slaOf(tx: Tx, c: Pick<CaseRow, 'categoryId' | 'priority'>)
 }
 
 /** Sets a new running deadline (next sequence number) and hands its timers over. */
-function startDeadline(fx: Effects, c: CaseRow, due: Date, now: Date, opts: { remind: boolean }) {
+function startDeadline(fx: Effects, c: Pick<CaseRow, 'id' | 'deadlineSeq'>, due: Date, now: Date, opts: { remind: boolean }) {
   const seq = c.deadlineSeq + 1;
   fx.schedule({ kind: 'escalate', caseId: c.id, seq, at: due, remindAt: opts.remind ? reminderTimes(now, due, now) : [] });
   return { dueAt: due, deadlineSeq: seq };
@@ -164,7 +165,11 @@ export async function caseView(tx: Tx, c: CaseRow): Promise<CaseView> {
 type CategoryLabel = Pick<typeof caseCategories.$inferSelect, 'names' | 'emergency'>;
 
 /** caseView from what the caller already read: the category and the place's lineage (top first). */
-function viewOf(c: CaseRow, cat: CategoryLabel | undefined, placeChain: readonly OrgUnit[]): CaseView {
+function viewOf(
+  c: Pick<CaseRow, 'number' | 'description' | 'locationLabel' | 'lat' | 'lng'>,
+  cat: CategoryLabel | undefined,
+  placeChain: readonly OrgUnit[],
+): CaseView {
   let place = c.locationLabel ?? '';
   // The household's address without the administrative levels staff already know.
   if (placeChain.length) place = placeChain.filter((u) => u.kind !== 'county' && u.kind !== 'street' && u.kind !== 'grid').map((u) => u.name).join(' · ');
@@ -347,6 +352,24 @@ export async function routeCase(tx: Tx, fx: Effects, caseId: string, settings: C
   return (await routeCases(tx, fx, { ids: [caseId] }, settings, now)).includes(caseId) ? 'routed' : 'skipped';
 }
 
+/** What routing reads of a case (a batch reads hundreds: only these columns). */
+const routingColumns = {
+  id: cases.id,
+  number: cases.number,
+  status: cases.status,
+  level: cases.level,
+  communityId: cases.communityId,
+  gridId: cases.gridId,
+  placeId: cases.placeId,
+  categoryId: cases.categoryId,
+  priority: cases.priority,
+  description: cases.description,
+  locationLabel: cases.locationLabel,
+  lat: cases.lat,
+  lng: cases.lng,
+  deadlineSeq: cases.deadlineSeq,
+};
+
 /**
  * 派单 for several cases in one transaction: duty list → owner → person, the accept deadline,
  * the card; reference data is read once and every write is one statement for the whole batch.
@@ -367,10 +390,10 @@ export async function routeCases(
   const locked =
     'ids' in pick
       ? pick.ids.length
-        ? await tx.select().from(cases).where(inArray(cases.id, [...pick.ids])).orderBy(asc(cases.id)).for('update')
+        ? await tx.select(routingColumns).from(cases).where(anyOf(cases.id, pick.ids)).orderBy(asc(cases.id)).for('update')
         : []
       : await tx
-          .select()
+          .select(routingColumns)
           .from(cases)
           .where(eq(cases.status, 'submitted'))
           .orderBy(sql`${cases.id} = ${pick.first} desc`, asc(cases.createdAt))
@@ -381,15 +404,15 @@ export async function routeCases(
 
   const [refs, policies, categories, followers] = await Promise.all([
     loadRoutingRefs(tx, batch),
-    tx.select().from(slaPolicies).where(inArray(slaPolicies.priority, [...new Set(batch.map((c) => c.priority))])),
+    tx.select().from(slaPolicies).where(anyOf(slaPolicies.priority, [...new Set(batch.map((c) => c.priority))])),
     tx
       .select({ id: caseCategories.id, names: caseCategories.names, emergency: caseCategories.emergency })
       .from(caseCategories)
-      .where(inArray(caseCategories.id, [...new Set(batch.map((c) => c.categoryId))])),
+      .where(anyOf(caseCategories.id, [...new Set(batch.map((c) => c.categoryId))])),
     tx
       .select({ caseId: caseFollowers.caseId, personId: caseFollowers.personId })
       .from(caseFollowers)
-      .where(inArray(caseFollowers.caseId, batch.map((c) => c.id)))
+      .where(anyOf(caseFollowers.caseId, batch.map((c) => c.id)))
       .orderBy(asc(caseFollowers.since)),
   ]);
 

@@ -1,6 +1,7 @@
-import { and, eq, inArray, like, sql } from 'drizzle-orm';
+import { and, eq, like, sql } from 'drizzle-orm';
 import { orgUnits } from '../../db/schema/index.js';
 import type { Queryable, Tx } from '../../db/client.js';
+import { anyOf } from '../../db/sql.js';
 
 export type OrgKind = (typeof orgUnits.$inferSelect)['kind'];
 export type OrgUnit = typeof orgUnits.$inferSelect;
@@ -74,7 +75,7 @@ export function pathIds(path: string): number[] {
 /** The unit's ancestors and itself, top first. */
 export async function lineage(db: Queryable, unit: OrgUnit): Promise<OrgUnit[]> {
   const ids = pathIds(unit.path);
-  const rows = ids.length ? await db.select().from(orgUnits).where(inArray(orgUnits.id, ids)) : [];
+  const rows = ids.length ? await db.select().from(orgUnits).where(anyOf(orgUnits.id, ids)) : [];
   return ids.map((id) => rows.find((r) => r.id === id)).filter((r): r is OrgUnit => r !== undefined);
 }
 

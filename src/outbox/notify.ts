@@ -1,6 +1,7 @@
-import { and, asc, eq, inArray, isNull, sql } from 'drizzle-orm';
+import { and, asc, eq, isNull, sql } from 'drizzle-orm';
 import { channelIdentities, dialogStates, people } from '../../db/schema/index.js';
 import type { Tx } from '../../db/client.js';
+import { anyOf } from '../../db/sql.js';
 import type { Locale } from '../config.js';
 import type { Channel } from '../dialog/events.js';
 import type { Say } from '../dialog/flow.js';
@@ -50,7 +51,7 @@ export async function notifyPeople(
     .innerJoin(channelIdentities, eq(channelIdentities.personId, people.id))
     .where(
       and(
-        inArray(people.id, [...new Set(items.map((i) => i.personId))]),
+        anyOf(people.id, [...new Set(items.map((i) => i.personId))]),
         isNull(people.erasedAt),
         isNull(channelIdentities.blockedAt),
         opts.channel ? eq(channelIdentities.channel, opts.channel) : undefined,

@@ -1,6 +1,7 @@
 import { and, eq, inArray, sql, type SQL } from 'drizzle-orm';
 import { dutyList, orgUnits, staffAssignments } from '../../db/schema/index.js';
 import type { Queryable } from '../../db/client.js';
+import { anyOf } from '../../db/sql.js';
 import type { Level } from '../cases/rules.js';
 import { getUnit, lineage, pathIds, type OrgUnit } from '../org/tree.js';
 import type { SubCommittee } from '../staff/codes.js';
@@ -147,16 +148,16 @@ export async function loadRoutingRefs(
     .select()
     .from(orgUnits)
     .where(
-      sql`${orgUnits.id} in (select unnest(string_to_array(trim(both '/' from p.path), '/'))::int from org_units p where p.id in ${startIds})`,
+      sql`${orgUnits.id} in (select unnest(string_to_array(trim(both '/' from p.path), '/'))::int from org_units p where ${anyOf(sql`p.id`, startIds)})`,
     );
   const units = new Map(unitRows.map((u) => [u.id, u]));
   const staffed = unitRows.filter((u) => u.kind === 'county' || u.kind === 'street' || u.kind === 'community' || u.kind === 'grid').map((u) => u.id);
   const [dutyRows, staff] = await Promise.all([
     categoryIds.length
-      ? db.select().from(dutyList).where(and(inArray(dutyList.communityId, communityIds), inArray(dutyList.categoryId, categoryIds)))
+      ? db.select().from(dutyList).where(and(anyOf(dutyList.communityId, communityIds), anyOf(dutyList.categoryId, categoryIds)))
       : Promise.resolve([] as DutyRow[]),
     staffed.length
-      ? db.select(staffColumns).from(staffAssignments).where(and(inArray(staffAssignments.orgUnitId, staffed), eq(staffAssignments.active, true)))
+      ? db.select(staffColumns).from(staffAssignments).where(and(anyOf(staffAssignments.orgUnitId, staffed), eq(staffAssignments.active, true)))
       : Promise.resolve([] as StaffRow[]),
   ]);
   return { duty: new Map(dutyRows.map((d) => [dutyKey(d.communityId, d.categoryId), d])), units, staff };
