@@ -100,7 +100,11 @@ export function queueRegistry(backend: QueueBackend, defaultJobOptions: Record<s
       for (let next = waiting.get(name); next; next = waiting.get(name)) {
         waiting.delete(name);
         try {
-          await get(name).addBulk(next.jobs as any);
+          // A lone job goes out as a plain add: BullMQ wraps addBulk in MULTI/EXEC, which costs
+          // more than the job itself when there is only one.
+          const [only] = next.jobs;
+          if (next.jobs.length === 1 && only) await get(name).add(only.name, only.data, only.opts as any);
+          else await get(name).addBulk(next.jobs as any);
           next.done.forEach((d) => d.resolve());
         } catch (err) {
           next.done.forEach((d) => d.reject(err));

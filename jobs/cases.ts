@@ -19,7 +19,7 @@ const SWEEP_BATCH = 500;
  * one transaction; their own jobs then find them routed with one read. Under a burst this turns
  * a dozen statements per case into about a dozen per batch (bench/routing.ts).
  */
-export const ROUTE_BATCH = 100;
+export const ROUTE_BATCH = 200;
 
 /** Case timers as BullMQ delayed jobs with deterministic ids: scheduling twice is a no-op. */
 export function createCaseScheduler(backend: QueueBackend): CaseScheduler & { close(): Promise<void> } {
@@ -41,6 +41,11 @@ export function createCaseScheduler(backend: QueueBackend): CaseScheduler & { cl
         }
       }
       await Promise.all([...byQueue].map(([name, jobs]) => queues.addBulk(name, jobs)));
+    },
+    async dropRouteJobs(caseIds: readonly string[]) {
+      // A job that is running right now cannot be removed; it finds its case routed instead.
+      const queue = queues.get(QUEUES.caseRoute);
+      await Promise.all(caseIds.map((id) => queue.remove(jobIds.caseRoute(id)).catch(() => 0)));
     },
     close: () => queues.close(),
   };
@@ -129,6 +134,8 @@ export function caseProcessors(deps: CaseJobDeps): ProcessorRegistration[] {
         if (current?.status !== 'submitted') return 'skipped';
         const routed = await run((tx, fx) => routeCases(tx, fx, { first: caseId, limit: ROUTE_BATCH }, deps.settings, new Date()));
         routedHere.add(routed);
+        // The jobs of the other cases in the batch would only find them routed: take them off the queue.
+        await deps.scheduler.dropRouteJobs?.(routed.filter((id) => id !== caseId));
         if (routed.includes(caseId)) return 'routed';
         // Another transaction held the case (most often another job's batch): wait for it, then
         // route the case if it is still waiting.

@@ -11,6 +11,8 @@ import { submitCase, type CaseTimer, type Effects, type NewCase } from './comman
  */
 export interface CaseScheduler {
   schedule(timers: CaseTimer[]): Promise<void>;
+  /** Route jobs of cases a batch already routed are no longer needed (best effort). */
+  dropRouteJobs?(caseIds: readonly string[]): Promise<void>;
 }
 
 /** Runs case commands in one transaction outside a conversation (jobs, sweeps, the desk). */

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { caseEvents, cases, channelIdentities, outbox, staffAssignments } from '../../db/schema/index.js';
 import type { QueueBackend } from '../../jobs/backend.js';
 import { sweepCases } from '../../jobs/cases.js';
-import { QUEUES } from '../../jobs/queues.js';
+import { jobIds, QUEUES } from '../../jobs/queues.js';
 import {
   acceptCase,
   CaseError,
@@ -11,12 +11,13 @@ import {
   deadlinePassed,
   rateCase,
   resolveCase,
+  routeCases,
   submitCase,
   transferCase,
   type CaseSettings,
   type NewCase,
 } from '../../src/cases/commands.js';
-import { runCaseTx } from '../../src/cases/run.js';
+import { intakeCase, runCaseTx } from '../../src/cases/run.js';
 import { CASE_NUMBER_PATTERN } from '../../src/cases/rules.js';
 import { casePeople, categoryId, startCaseJobs, type CasePeople } from '../support/case-fixture.js';
 import { createTestDatabase } from '../support/db.js';
@@ -281,8 +282,18 @@ describe.each(['redis', 'postgres'] as const)('cases on the %s queue backend', (
     expect((await reminders())[0]!.choices!.map((c) => c.id)).toEqual([`ck:${caseId}`]);
     await runCaseTx(deps, (tx, fx) => acceptCase(tx, fx, caseId, who.worker, settings, new Date()));
     const after = (await reminders()).length;
-    await new Promise((r) => setTimeout(r, 3000));
-    // The second accept-stage reminder (due ~2 s later) found the case accepted and said nothing.
+    // The accept deadline's timer wakes at the next reminder time, finds that deadline over and
+    // ends there ('stale'): no reminder, and no further wake at the deadline itself.
+    const deadlineQueue = new backend.classes.Queue(QUEUES.caseDeadline, { ...backend.connectionOptions() } as any);
+    try {
+      const timer = await waitFor(async () => {
+        const job = await deadlineQueue.getJob(jobIds.caseDeadline(caseId, 1));
+        return job && (await job.getState()) === 'completed' ? job : undefined;
+      }, 'the accept timer to end', 10_000);
+      expect(timer.returnvalue).toBe('stale');
+    } finally {
+      await deadlineQueue.close();
+    }
     expect((await reminders()).length).toBe(after);
     expect(after).toBeLessThanOrEqual(2);
   });
@@ -295,5 +306,96 @@ describe.each(['redis', 'postgres'] as const)('cases on the %s queue backend', (
     await waitFor(async () => ((await caseRow(caseId)).status === 'closed' ? true : undefined), 'auto close', 10_000);
     expect(await caseRow(caseId)).toMatchObject({ closeReason: 'default_satisfied', rating: null });
     expect((await textsTo(who.resident)).some((m) => m.text.includes(number) && m.text.includes('默认满意'))).toBe(true);
+  });
+  // Last: the bursts leave many deadline timers running, which would slow the timer tests above.
+  /** Cases stored without their route jobs (a scheduler that drops timers), for routing by hand. */
+  const waitingCases = async (n: number, categoryCode = 'environment') => {
+    const quiet = { ...deps, scheduler: { schedule: async () => {} } };
+    const category = await categoryId(database, categoryCode);
+    const out: { caseId: string; number: string }[] = [];
+    for (let i = 0; i < n; i++) {
+      const input: NewCase = {
+        intakeKey: `burst:${kind}:${++keys}`,
+        reporterId: who.resident,
+        communityId: town.community.id,
+        placeId: town.households[i % town.households.length]!.id,
+        categoryId: category,
+        priority: 'normal',
+        description: `第 ${i} 号楼道堆物`,
+        point: null,
+      };
+      out.push(await intakeCase(quiet, input, new Date()));
+    }
+    return out;
+  };
+
+  it('routes a burst in batches: each case once, one card and one notice each, one timer per deadline', async () => {
+    const burst = await waitingCases(120);
+    const ids = burst.map((c) => c.caseId);
+    await jobs.scheduler.schedule(ids.map((caseId) => ({ kind: 'route' as const, caseId })));
+    await waitFor(
+      async () => ((await database.db.select({ id: cases.id }).from(cases).where(and(inArray(cases.id, ids), eq(cases.status, 'assigned')))).length === ids.length ? true : undefined),
+      'the burst to be routed',
+      30_000,
+    );
+    const events = await database.db.select().from(caseEvents).where(and(inArray(caseEvents.caseId, ids), eq(caseEvents.kind, 'assigned')));
+    expect(events).toHaveLength(ids.length);
+    expect(new Set(events.map((e) => e.caseId)).size).toBe(ids.length);
+    // Batches: a whole batch shares one transaction and its timestamp.
+    expect(new Set(events.map((e) => e.at.getTime())).size).toBeLessThan(ids.length / 4);
+    const cards = (await textsTo(who.worker)).flatMap((m) => m.choices ?? []).filter((c) => c.id.startsWith('ck:'));
+    const notices = (await textsTo(who.resident)).map((m) => m.text);
+    for (const { caseId, number } of burst) {
+      expect(cards.filter((c) => c.id === `ck:${caseId}`)).toHaveLength(1);
+      expect(notices.filter((t) => t.includes(number))).toHaveLength(1);
+    }
+    // One timer per deadline, carrying its reminder times.
+    const deadlineQueue = new backend.classes.Queue(QUEUES.caseDeadline, { ...backend.connectionOptions() } as any);
+    const routeQueue = new backend.classes.Queue(QUEUES.caseRoute, { ...backend.connectionOptions() } as any);
+    try {
+      // Timers are added after commit, so they may trail the status by a moment.
+      const timer = await waitFor(() => deadlineQueue.getJob(jobIds.caseDeadline(ids[7]!, 1)), 'the accept timer');
+      expect(timer.data).toMatchObject({ caseId: ids[7], seq: 1 });
+      expect(timer!.data.remindAt).toHaveLength(2);
+      // Every route job ends: completed (it routed a batch, or found its case routed) or taken off
+      // the queue by the batch that routed its case. None fails.
+      const ended = async (id: string) => {
+        const job = await routeQueue.getJob(jobIds.caseRoute(id));
+        return !job || (await job.getState()) === 'completed';
+      };
+      await waitFor(async () => ((await Promise.all(ids.map(ended))).every(Boolean) ? true : undefined), 'route jobs to end');
+    } finally {
+      await deadlineQueue.close();
+      await routeQueue.close();
+    }
+  });
+
+  it('lets two routers work at once on disjoint batches, the second skipping what the first holds', async () => {
+    // Heating goes to the county official, the rest to the grid worker: the two batches then
+    // share no staff chat (whose "last choices" row would make the second wait for the first).
+    const heating = (await waitingCases(15, 'heating')).map((c) => c.caseId);
+    const rest = (await waitingCases(25)).map((c) => c.caseId);
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let tookFirst!: (ids: string[]) => void;
+    const firstTook = new Promise<string[]>((r) => (tookFirst = r));
+    const first = runCaseTx(deps, async (tx, fx) => {
+      const routed = await routeCases(tx, fx, { first: heating[0]!, limit: 15 }, settings, new Date());
+      tookFirst(routed);
+      await held; // the rows stay locked while the second router runs
+      return routed;
+    });
+    try {
+      const a = await firstTook;
+      expect(new Set(a)).toEqual(new Set(heating));
+      // Asked for the same first case and everything else: it skips the 15 held rows.
+      const b = await runCaseTx(deps, (tx, fx) => routeCases(tx, fx, { first: heating[0]!, limit: 40 }, settings, new Date()));
+      expect(new Set(b)).toEqual(new Set(rest));
+    } finally {
+      release();
+      await first;
+    }
+    const events = await database.db.select().from(caseEvents).where(and(inArray(caseEvents.caseId, [...heating, ...rest]), eq(caseEvents.kind, 'assigned')));
+    expect(events).toHaveLength(40);
   });
 });
