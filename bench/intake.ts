@@ -79,8 +79,9 @@ export async function benchIntake(kind: BackendKind, opts: { n: number; rawN: nu
         value: fmtRate(intakeRate),
         raw: `INSERT ${fmtRate(rawRate)} (mean)`,
         ratio: fmtRatio(ratio),
-        aim: `≥ ${INTAKE_AIM}`,
-        ok: ratio >= INTAKE_AIM,
+        // The issue's aims are for the Redis backend; the PostgreSQL rows are shown against them.
+        aim: kind === 'redis' ? `≥ ${INTAKE_AIM}` : `(≥ ${INTAKE_AIM} on redis)`,
+        ok: kind === 'redis' ? ratio >= INTAKE_AIM : undefined,
       },
     ];
   } finally {

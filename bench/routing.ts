@@ -113,8 +113,9 @@ export async function benchRouting(kind: BackendKind, opts: { n: number }): Prom
         value: fmtRate(routeRate),
         raw: `no-op ${fmtRate(noopRate)} (mean)`,
         ratio: fmtRatio(ratio),
-        aim: `≥ ${ROUTING_AIM}`,
-        ok: ratio >= ROUTING_AIM,
+        // The issue's aims are for the Redis backend; the PostgreSQL rows are shown against them.
+        aim: kind === 'redis' ? `≥ ${ROUTING_AIM}` : `(≥ ${ROUTING_AIM} on redis)`,
+        ok: kind === 'redis' ? ratio >= ROUTING_AIM : undefined,
       },
     ];
   } finally {
