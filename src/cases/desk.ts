@@ -3,8 +3,7 @@ import type { Flow, FlowContext, StepOutcome } from '../dialog/flow.js';
 import { ancestorOfKind, findUnitByCode, getUnit, isWithin } from '../org/tree.js';
 import { hashStaffCode, randomCode } from '../staff/codes.js';
 import { claimFollowCode, FollowCodeInvalid, submitCase } from './commands.js';
-import { readDescription } from './input.js';
-import { categoriesFor, categoryName } from './queries.js';
+import { chosenCategory, offerCategories, readDescription } from './input.js';
 import { flowEffects, type CaseScheduler } from './run.js';
 
 /** Staff who sit at the community service desk (一窗受理) or take calls. */
@@ -28,9 +27,7 @@ export function createDeskFlows(deps: { scheduler: CaseScheduler }): Flow[] {
   }
 
   async function askCategory(ctx: FlowContext, data: Record<string, unknown>): Promise<StepOutcome> {
-    const cats = await categoriesFor(ctx.tx, Number(data.communityId));
-    ctx.reply({ text: ctx.t.cases.pickCategory, choices: cats.map((c) => ({ id: `dc:${c.id}`, label: categoryName(c.names, ctx.person.locale) })) });
-    return { next: 'category', data };
+    return (await offerCategories(ctx, Number(data.communityId), 'dc')) ? { next: 'category', data } : { done: true };
   }
 
   const desk: Flow = {
@@ -73,9 +70,8 @@ export function createDeskFlows(deps: { scheduler: CaseScheduler }): Flow[] {
         return askCategory(ctx, { communityId: community.id, householdId: household.id });
       },
       async category(ctx, input, data) {
-        const id = input.kind === 'choice' ? Number(input.choice.replace(/^dc:/, '')) : NaN;
-        const cats = await categoriesFor(ctx.tx, Number(data.communityId));
-        if (!cats.some((c) => c.id === id)) return askCategory(ctx, data);
+        const id = await chosenCategory(ctx, input, Number(data.communityId), 'dc');
+        if (id === undefined) return askCategory(ctx, data);
         ctx.reply({ text: ctx.t.cases.askDescription });
         return { next: 'description', data: { ...data, categoryId: id } };
       },

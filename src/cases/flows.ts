@@ -28,8 +28,8 @@ import {
   type StaffCloseReason,
   type TransferTarget,
 } from './commands.js';
-import { readDescription } from './input.js';
-import { categoriesFor, categoryName } from './queries.js';
+import { chosenCategory, offerCategories, readDescription } from './input.js';
+import { categoryName } from './queries.js';
 import { createDeskFlows } from './desk.js';
 import { flowEffects, type CaseScheduler } from './run.js';
 import { DUPLICATE_RULES, looksLikeSameProblem, OPEN_STATUSES, type Priority, type Rating } from './rules.js';
@@ -89,18 +89,10 @@ export function createCaseFlows(deps: CaseFlowDeps): Flow[] {
     return community ? { communityId: community.id, householdId: household.id, buildingId: building?.id ?? null } : undefined;
   }
 
-  const categories = (ctx: FlowContext, communityId: number) => categoriesFor(ctx.tx, communityId);
-
   const label = (ctx: FlowContext, names: { 'zh-CN': string; ko?: string; en?: string }) => categoryName(names, ctx.person.locale);
 
   async function askCategory(ctx: FlowContext, communityId: number): Promise<StepOutcome> {
-    const cats = await categories(ctx, communityId);
-    if (!cats.length) {
-      ctx.reply({ text: ctx.t.cases.noCategories });
-      return { done: true };
-    }
-    ctx.reply({ text: ctx.t.cases.pickCategory, choices: cats.map((c) => ({ id: `cat:${c.id}`, label: label(ctx, c.names) })) });
-    return { next: 'category', data: { communityId } };
+    return (await offerCategories(ctx, communityId, 'cat')) ? { next: 'category', data: { communityId } } : { done: true };
   }
 
   const photoChoices = (t: Messages) => [
@@ -137,9 +129,8 @@ export function createCaseFlows(deps: CaseFlowDeps): Flow[] {
     },
     steps: {
       async category(ctx, input, data) {
-        const id = Number(choiceOf(input)?.replace(/^cat:/, ''));
-        const cats = await categories(ctx, Number(data.communityId));
-        if (!cats.some((c) => c.id === id)) return askCategory(ctx, Number(data.communityId));
+        const id = await chosenCategory(ctx, input, Number(data.communityId), 'cat');
+        if (id === undefined) return askCategory(ctx, Number(data.communityId));
         ctx.reply({ text: ctx.t.cases.askDescription });
         return { next: 'description', data: { ...data, categoryId: id } };
       },

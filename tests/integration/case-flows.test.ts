@@ -1,9 +1,9 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { eq } from 'drizzle-orm';
+import { eq, inArray } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { caseFollowers, casePhotos, cases } from '../../db/schema/index.js';
+import { caseCategories, caseFollowers, casePhotos, cases } from '../../db/schema/index.js';
 import { createCaseFlows } from '../../src/cases/flows.js';
 import { loadConfig } from '../../src/config.js';
 import { createDialog, type Dialog } from '../../src/dialog/engine.js';
@@ -11,6 +11,7 @@ import { messages } from '../../src/i18n/index.js';
 import { createLogger } from '../../src/log.js';
 import { createFolderStore } from '../../src/photos/store.js';
 import { residentFlows } from '../../src/residents/flows.js';
+import { issueStaffCode } from '../../src/staff/codes.js';
 import { startCaseJobs } from '../support/case-fixture.js';
 import { createTestDatabase } from '../support/db.js';
 import { EngineChat } from '../support/engine-chat.js';
@@ -257,5 +258,35 @@ describe('reporting and handling a case in chat (dialog engine + real jobs on Re
     const replies = await c.fresh();
     expect(replies[0]!.text).toBe(zh.cases.needHousehold);
     expect(replies.at(-1)!.choices!.map((x) => x.label)).toContain(zh.onboarding.bindInvite);
+  });
+
+  it('says so when the community has no categories, at the desk and in a report, and stores nothing', async () => {
+    const before = (await database.db.select({ id: cases.id }).from(cases)).length;
+    const active = await database.db.select({ id: caseCategories.id }).from(caseCategories).where(eq(caseCategories.active, true));
+    await database.db.update(caseCategories).set({ active: false });
+    try {
+      const resident = chat();
+      await onboard(resident);
+      await resident.text('/report');
+      // Told, and back at the main menu.
+      expect((await resident.freshText()).startsWith(zh.cases.noCategories)).toBe(true);
+      // The flow ended: the next word is not read as a category.
+      await resident.text('环境卫生');
+      expect(await resident.freshText()).not.toBe(zh.cases.pickCategory);
+
+      // A second secretary for the desk (staff codes are single-use; the first is taken above).
+      const { code } = await database.db.transaction((tx) => issueStaffCode(tx, { role: 'community_secretary', orgUnitId: town.community.id, ttlDays: 1 }));
+      const desk = chat();
+      await onboard(desk, false);
+      await desk.text(`/staff ${code}`);
+      await desk.fresh();
+      await desk.choose(zh.cases.menuDesk);
+      expect(await desk.freshText()).toBe(zh.cases.askHousehold);
+      await desk.text(town.otherHousehold.code);
+      expect((await desk.freshText()).startsWith(zh.cases.noCategories)).toBe(true);
+    } finally {
+      await database.db.update(caseCategories).set({ active: true }).where(inArray(caseCategories.id, active.map((c) => c.id)));
+    }
+    expect((await database.db.select({ id: cases.id }).from(cases)).length).toBe(before);
   });
 });
