@@ -97,7 +97,7 @@ export async function benchRouting(kind: BackendKind, opts: { n: number }): Prom
     const counting = countingDatabase(database.url);
     const waiting: string[] = [];
     for (let i = 0; i < ROUTE_BATCH; i++) waiting.push((await intakeCase(stub, { ...input(`count:${i}`), placeId: env.town.households[i % 3]!.id }, new Date())).caseId);
-    const routedNow = await runCaseTx({ ...env.deps, database: counting.database }, (tx, fx) =>
+    const { routed: routedNow } = await runCaseTx({ ...env.deps, database: counting.database }, (tx, fx) =>
       routeCases(tx, fx, { first: waiting[0]!, limit: ROUTE_BATCH }, settings, new Date()),
     );
     const perBatch = counting.count();

@@ -77,7 +77,9 @@ export async function sweepCases(deps: Omit<CaseJobDeps, 'sweepEveryMs'>, now = 
     .limit(SWEEP_BATCH);
   for (let i = 0; i < unrouted.length; i += ROUTE_BATCH) {
     const ids = unrouted.slice(i, i + ROUTE_BATCH).map((c) => c.id);
-    routed += (await run((tx, fx) => routeCases(tx, fx, { ids }, deps.settings, new Date()))).length;
+    const result = await run((tx, fx) => routeCases(tx, fx, { ids }, deps.settings, new Date()));
+    routed += result.routed.length;
+    for (const { caseId, error } of result.failed) deps.logger.error({ caseId, err: error.message }, 'case cannot be routed');
   }
   const due = await deps.database.db
     .select({ id: cases.id, seq: cases.deadlineSeq })
@@ -132,11 +134,14 @@ export function caseProcessors(deps: CaseJobDeps): ProcessorRegistration[] {
         if (routedHere.has(caseId)) return 'skipped';
         const [current] = await deps.database.db.select({ status: cases.status }).from(cases).where(eq(cases.id, caseId));
         if (current?.status !== 'submitted') return 'skipped';
-        const routed = await run((tx, fx) => routeCases(tx, fx, { first: caseId, limit: ROUTE_BATCH }, deps.settings, new Date()));
+        const { routed, failed } = await run((tx, fx) => routeCases(tx, fx, { first: caseId, limit: ROUTE_BATCH }, deps.settings, new Date()));
         routedHere.add(routed);
         // The jobs of the other cases in the batch would only find them routed: take them off the queue.
         await deps.scheduler.dropRouteJobs?.(routed.filter((id) => id !== caseId));
         if (routed.includes(caseId)) return 'routed';
+        // Its own case could not be routed: the job fails and retries (the others in the batch went on).
+        const own = failed.find((f) => f.caseId === caseId);
+        if (own) throw own.error;
         // Another transaction held the case (most often another job's batch): wait for it, then
         // route the case if it is still waiting.
         return run((tx, fx) => routeCase(tx, fx, caseId, deps.settings, new Date()));

@@ -7,7 +7,7 @@ import type { Locale } from '../config.js';
 import type { Say } from '../dialog/flow.js';
 import type { Messages } from '../i18n/index.js';
 import { getUnit, lineage, type OrgUnit } from '../org/tree.js';
-import { chooseRoute, gridSql, leadersAt, leadersIn, leadsAbove, lineageIn, loadRoutingRefs, staffAt } from '../routing/route.js';
+import { chooseRoute, gridSql, type RouteDecision, leadersAt, leadersIn, leadsAbove, lineageIn, loadRoutingRefs, staffAt } from '../routing/route.js';
 import type { SubCommittee } from '../staff/codes.js';
 import {
   allowed,
@@ -349,7 +349,9 @@ export async function followCase(tx: Tx, caseId: string, personId: string, now: 
  * twice, a batch or the sweep) is left alone.
  */
 export async function routeCase(tx: Tx, fx: Effects, caseId: string, settings: CaseSettings, now: Date): Promise<'routed' | 'skipped'> {
-  return (await routeCases(tx, fx, { ids: [caseId] }, settings, now)).includes(caseId) ? 'routed' : 'skipped';
+  const { routed, failed } = await routeCases(tx, fx, { ids: [caseId] }, settings, now);
+  if (failed[0]) throw failed[0].error;
+  return routed.includes(caseId) ? 'routed' : 'skipped';
 }
 
 /** What routing reads of a case (a batch reads hundreds: only these columns). */
@@ -378,7 +380,9 @@ const routingColumns = {
  * - `{ first, limit }`: up to `limit` cases still waiting, `first` first and then the oldest,
  *   skipping any another transaction holds — so concurrent route jobs take disjoint batches and
  *   the jobs of the cases a batch took find them done.
- * Cases no longer `submitted` are left alone. Returns the ids this call routed.
+ * Cases no longer `submitted` are left alone. A case that cannot be routed (the org tree lacks the
+ * level its duty list names) is left waiting and reported in `failed`, so one bad case never holds
+ * back the rest of a batch; its own job fails and retries, and the sweep tries it again.
  */
 export async function routeCases(
   tx: Tx,
@@ -386,7 +390,7 @@ export async function routeCases(
   pick: { ids: readonly string[] } | { first: string; limit: number },
   settings: CaseSettings,
   now: Date,
-): Promise<string[]> {
+): Promise<{ routed: string[]; failed: { caseId: string; error: Error }[] }> {
   const locked =
     'ids' in pick
       ? pick.ids.length
@@ -399,20 +403,22 @@ export async function routeCases(
           .orderBy(sql`${cases.id} = ${pick.first} desc`, asc(cases.createdAt))
           .limit(pick.limit)
           .for('update', { skipLocked: true });
-  const batch = locked.filter((c) => c.status === 'submitted');
-  if (batch.length === 0) return [];
+  const waiting = locked.filter((c) => c.status === 'submitted');
+  if (waiting.length === 0) return { routed: [], failed: [] };
+  const batch: typeof waiting = [];
+  const failed: { caseId: string; error: Error }[] = [];
 
   const [refs, policies, categories, followers] = await Promise.all([
-    loadRoutingRefs(tx, batch),
-    tx.select().from(slaPolicies).where(anyOf(slaPolicies.priority, [...new Set(batch.map((c) => c.priority))])),
+    loadRoutingRefs(tx, waiting),
+    tx.select().from(slaPolicies).where(anyOf(slaPolicies.priority, [...new Set(waiting.map((c) => c.priority))])),
     tx
       .select({ id: caseCategories.id, names: caseCategories.names, emergency: caseCategories.emergency })
       .from(caseCategories)
-      .where(anyOf(caseCategories.id, [...new Set(batch.map((c) => c.categoryId))])),
+      .where(anyOf(caseCategories.id, [...new Set(waiting.map((c) => c.categoryId))])),
     tx
       .select({ caseId: caseFollowers.caseId, personId: caseFollowers.personId })
       .from(caseFollowers)
-      .where(anyOf(caseFollowers.caseId, batch.map((c) => c.id)))
+      .where(anyOf(caseFollowers.caseId, waiting.map((c) => c.id)))
       .orderBy(asc(caseFollowers.since)),
   ]);
 
@@ -420,8 +426,24 @@ export async function routeCases(
   const events: EventRow[] = [];
   const told: Notice[] = [];
   const cards: Notice[] = [];
-  for (const c of batch) {
-    const decision = chooseRoute(refs, c);
+  for (const c of waiting) {
+    // Decisions are plain functions over what was read; a case they cannot place (they throw
+    // before anything is recorded for it) stays waiting.
+    let decision: RouteDecision;
+    let alsoTold: string[] = [];
+    try {
+      decision = chooseRoute(refs, c);
+      const emergency = categories.find((cat) => cat.id === c.categoryId)?.emergency ?? false;
+      if (emergency || c.priority === 'urgent') {
+        // 重大紧急突发事件: community and street hear at once, not after a missed deadline.
+        const leaders = (['community', 'street'] as const).flatMap((level) => leadersIn(refs, c.communityId, level).people);
+        alsoTold = [...new Set(leaders)].filter((p) => p !== decision.assigneeId);
+      }
+    } catch (err) {
+      failed.push({ caseId: c.id, error: err as Error });
+      continue;
+    }
+    batch.push(c);
     const due = deadline(slaFor(policies, c.categoryId, c.priority), 'accept', now, { scale: settings.deadlineScale });
     const timer = startDeadline(fx, c, due, now, { remind: decision.assigneeId !== null });
     updates.push({
@@ -447,25 +469,17 @@ export async function routeCases(
       categories.find((cat) => cat.id === c.categoryId),
       c.placeId === null ? [] : lineageIn(refs, c.placeId),
     );
-    if (view.emergency || c.priority === 'urgent') {
-      // 重大紧急突发事件: community and street hear at once, not after a missed deadline.
-      const informed = new Set([decision.assigneeId]);
-      for (const level of ['community', 'street'] as const) {
-        for (const personId of leadersIn(refs, c.communityId, level).people) {
-          if (informed.has(personId)) continue;
-          informed.add(personId);
-          told.push({
-            personId,
-            build: (t, locale) => ({
-              text: t.cases.emergencyCard({ number: view.number, category: view.category(locale), place: view.place, description: view.description }),
-              choices: [
-                { id: `co:${c.id}`, label: t.cases.takeOver },
-                { id: `cm:${c.id}`, label: t.cases.comment },
-              ],
-            }),
-          });
-        }
-      }
+    for (const personId of alsoTold) {
+      told.push({
+        personId,
+        build: (t, locale) => ({
+          text: t.cases.emergencyCard({ number: view.number, category: view.category(locale), place: view.place, description: view.description }),
+          choices: [
+            { id: `co:${c.id}`, label: t.cases.takeOver },
+            { id: `cm:${c.id}`, label: t.cases.comment },
+          ],
+        }),
+      });
     }
     const department = decision.department;
     for (const f of followers) {
@@ -478,6 +492,7 @@ export async function routeCases(
     if (decision.assigneeId) cards.push({ personId: decision.assigneeId, build: assigneeCard(view, c, due) });
   }
 
+  if (batch.length === 0) return { routed: [], failed };
   // Whole-batch writes with the rows as one JSON parameter: the statement text is the same for
   // any batch size (one prepared statement) and costs nothing to build.
   await tx.execute(sql`
@@ -490,7 +505,7 @@ export async function routeCases(
   // Cards last: they also record each worker's "last choices shown" (a row every routing to that
   // worker writes), so those rows are locked as briefly as possible before commit.
   await fx.notifyAll([...told, ...cards]);
-  return batch.map((c) => c.id);
+  return { routed: batch.map((c) => c.id), failed };
 }
 
 // ── The assignee's actions ─────────────────────────────────────────────────────────────────

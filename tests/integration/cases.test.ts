@@ -11,6 +11,7 @@ import {
   deadlinePassed,
   rateCase,
   resolveCase,
+  routeCase,
   routeCases,
   submitCase,
   transferCase,
@@ -19,6 +20,7 @@ import {
 } from '../../src/cases/commands.js';
 import { intakeCase, runCaseTx } from '../../src/cases/run.js';
 import { CASE_NUMBER_PATTERN } from '../../src/cases/rules.js';
+import { insertOrgUnit } from '../../src/org/tree.js';
 import { casePeople, categoryId, startCaseJobs, type CasePeople } from '../support/case-fixture.js';
 import { createTestDatabase } from '../support/db.js';
 import { waitFor } from '../support/wait.js';
@@ -380,7 +382,7 @@ describe.each(['redis', 'postgres'] as const)('cases on the %s queue backend', (
     let tookFirst!: (ids: string[]) => void;
     const firstTook = new Promise<string[]>((r) => (tookFirst = r));
     const first = runCaseTx(deps, async (tx, fx) => {
-      const routed = await routeCases(tx, fx, { first: heating[0]!, limit: 15 }, settings, new Date());
+      const { routed } = await routeCases(tx, fx, { first: heating[0]!, limit: 15 }, settings, new Date());
       tookFirst(routed);
       await held; // the rows stay locked while the second router runs
       return routed;
@@ -390,12 +392,49 @@ describe.each(['redis', 'postgres'] as const)('cases on the %s queue backend', (
       expect(new Set(a)).toEqual(new Set(heating));
       // Asked for the same first case and everything else: it skips the 15 held rows.
       const b = await runCaseTx(deps, (tx, fx) => routeCases(tx, fx, { first: heating[0]!, limit: 40 }, settings, new Date()));
-      expect(new Set(b)).toEqual(new Set(rest));
+      expect(new Set(b.routed)).toEqual(new Set(rest));
     } finally {
       release();
       await first;
     }
     const events = await database.db.select().from(caseEvents).where(and(inArray(caseEvents.caseId, [...heating, ...rest]), eq(caseEvents.kind, 'assigned')));
     expect(events).toHaveLength(40);
+  });
+
+  it('routes the rest of a batch when one case cannot be routed, which stays waiting and fails on its own', async () => {
+    // A community filed straight under the county, with no street: an urgent case there must tell
+    // the street at once, and there is none.
+    const orphan = await database.db.transaction((tx) =>
+      insertOrgUnit(tx, { kind: 'community', parentId: town.county.id, code: `T-ORPHAN-${kind}`, name: '直属社区' }),
+    );
+    const quiet = { ...deps, scheduler: { schedule: async () => {} } };
+    const bad = await intakeCase(
+      quiet,
+      {
+        intakeKey: `orphan:${kind}`,
+        reporterId: who.resident,
+        communityId: orphan.id,
+        placeId: null,
+        categoryId: await categoryId(database, 'environment'),
+        priority: 'urgent',
+        description: '路灯不亮，晚上很危险',
+        point: null,
+      },
+      new Date(),
+    );
+    try {
+      const good = (await waitingCases(3)).map((c) => c.caseId);
+      const result = await runCaseTx(deps, (tx, fx) => routeCases(tx, fx, { ids: [bad.caseId, ...good] }, settings, new Date()));
+      expect(new Set(result.routed)).toEqual(new Set(good));
+      expect(result.failed.map((f) => f.caseId)).toEqual([bad.caseId]);
+      expect(result.failed[0]!.error.message).toContain('no street');
+      expect((await caseRow(bad.caseId)).status).toBe('submitted');
+      expect((await eventsOf(bad.caseId)).map((e) => e.kind)).toEqual(['submitted']);
+      for (const id of good) expect((await caseRow(id)).status).toBe('assigned');
+      // Alone, it fails loudly (its job retries; the sweep tries again).
+      await expect(runCaseTx(deps, (tx, fx) => routeCase(tx, fx, bad.caseId, settings, new Date()))).rejects.toThrow('no street');
+    } finally {
+      await database.db.delete(cases).where(eq(cases.id, bad.caseId));
+    }
   });
 });
