@@ -288,9 +288,10 @@ describe.each(['redis', 'postgres'] as const)('cases on the %s queue backend', (
     // ends there ('stale'): no reminder, and no further wake at the deadline itself.
     const deadlineQueue = new backend.classes.Queue(QUEUES.caseDeadline, { ...backend.connectionOptions() } as any);
     try {
+      // The state first, then the job: a job read while still active would carry no return value.
       const timer = await waitFor(async () => {
-        const job = await deadlineQueue.getJob(jobIds.caseDeadline(caseId, 1));
-        return job && (await job.getState()) === 'completed' ? job : undefined;
+        const id = jobIds.caseDeadline(caseId, 1);
+        return (await deadlineQueue.getJobState(id)) === 'completed' ? deadlineQueue.getJob(id) : undefined;
       }, 'the accept timer to end', 10_000);
       expect(timer.returnvalue).toBe('stale');
     } finally {
