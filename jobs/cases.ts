@@ -105,7 +105,7 @@ export async function sweepCases(deps: Omit<CaseJobDeps, 'sweepEveryMs'>, now = 
  * Ids this process saw routed, newest kept. A routed case never waits for routing again, so the
  * memory cannot go stale: the jobs of the cases a batch took are answered without a query.
  */
-export class RoutedIds {
+class RoutedIds {
   private readonly ids = new Set<string>();
   constructor(private readonly max = 100_000) {}
   add(ids: readonly string[]) {

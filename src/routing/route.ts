@@ -3,7 +3,7 @@ import { dutyList, orgUnits, staffAssignments } from '../../db/schema/index.js';
 import type { Queryable } from '../../db/client.js';
 import { anyOf } from '../../db/sql.js';
 import type { Level } from '../cases/rules.js';
-import { getUnit, lineage, pathIds, type OrgUnit } from '../org/tree.js';
+import { pathIds, type OrgUnit } from '../org/tree.js';
 import type { SubCommittee } from '../staff/codes.js';
 
 /** Where a case goes: a person (or nobody found: the unit's office sees it) at a level. */
@@ -99,31 +99,6 @@ export const LEADER_ROLES: Record<Exclude<Level, 'grid'>, readonly StaffRole[]> 
 };
 
 /**
- * Whether `personId` leads (and is not on leave at) the community, street or county a community
- * sits under: the people who may act on any of its cases. One lineage read, one query.
- */
-export async function leadsAbove(db: Queryable, communityId: number, personId: string): Promise<boolean> {
-  const community = await getUnit(db, communityId);
-  if (!community) return false;
-  const chain = await lineage(db, community);
-  const held = await db
-    .select({ orgUnitId: staffAssignments.orgUnitId, role: staffAssignments.role })
-    .from(staffAssignments)
-    .where(
-      and(
-        eq(staffAssignments.personId, personId),
-        eq(staffAssignments.active, true),
-        eq(staffAssignments.onLeave, false),
-        inArray(staffAssignments.orgUnitId, chain.map((u) => u.id)),
-      ),
-    );
-  return held.some((h) => {
-    const kind = chain.find((u) => u.id === h.orgUnitId)?.kind;
-    return (kind === 'community' || kind === 'street' || kind === 'county') && LEADER_ROLES[kind].includes(h.role);
-  });
-}
-
-/**
  * What routing decisions read, for a whole batch of cases in three queries: the duty lists, the
  * org units on the cases' paths (community, street, county, grid, place) and the active staff
  * of those units. The decisions themselves are plain functions over it (chooseRoute, leadersIn).
@@ -174,10 +149,27 @@ export function lineageIn(refs: RoutingRefs, unitId: number): OrgUnit[] {
 
 /** The people who answer for a level of the ladder above the grid, from refs. */
 export function leadersIn(refs: RoutingRefs, communityId: number, level: Exclude<Level, 'grid'>): { unit: OrgUnit; people: string[] } {
-  const chain = lineageIn(refs, communityId);
-  const unit = level === 'community' ? chain.find((u) => u.id === communityId) : chain.find((u) => u.kind === level);
+  const unit = levelUnitIn(refs, communityId, level);
   if (!unit) throw new Error(`no ${level} above community ${communityId}`);
   return { unit, people: pickStaff(refs.staff, unit.id, LEADER_ROLES[level]).map((s) => s.personId) };
+}
+
+/** The community itself, or the street or county above it, if the tree has one. */
+function levelUnitIn(refs: RoutingRefs, communityId: number, level: Exclude<Level, 'grid'>): OrgUnit | undefined {
+  const chain = lineageIn(refs, communityId);
+  return level === 'community' ? chain.find((u) => u.id === communityId) : chain.find((u) => u.kind === level);
+}
+
+/**
+ * Whether `personId` leads (and is not on leave at) the community, street or county a community
+ * sits under: the people who may act on any of its cases.
+ */
+export async function leadsAbove(db: Queryable, communityId: number, personId: string): Promise<boolean> {
+  const refs = await loadRoutingRefs(db, [{ communityId }]);
+  return (['community', 'street', 'county'] as const).some((level) => {
+    const unit = levelUnitIn(refs, communityId, level);
+    return unit !== undefined && pickStaff(refs.staff, unit.id, LEADER_ROLES[level]).some((s) => s.personId === personId);
+  });
 }
 
 /** The people who answer for a level of the ladder above the grid (社区书记/主任, 街道, 县). */
@@ -221,9 +213,4 @@ export function chooseRoute(refs: RoutingRefs, c: { communityId: number; categor
     return { level: 'grid', assigneeId: onDuty[0].personId, unitId: c.gridId, subCommittee: null, department: null, why };
   }
   return toCommunity(workers.length ? 'worker_on_leave' : 'no_worker');
-}
-
-/** chooseRoute for one case, reading what it needs. */
-export async function decideRoute(db: Queryable, c: { communityId: number; categoryId: number; gridId: number | null }): Promise<RouteDecision> {
-  return chooseRoute(await loadRoutingRefs(db, [c]), c);
 }
