@@ -1,5 +1,5 @@
 import { QUEUES } from '../jobs/queues.js';
-import type { NewCase } from '../src/cases/commands.js';
+import { caseInput } from '../tests/support/case-fixture.js';
 import { intakeCase } from '../src/cases/run.js';
 import { countingDatabase, cpuMeter, createEnv, fmtRate, fmtRatio, progress, runConcurrent, type BackendKind, type ResultRow } from './common.js';
 
@@ -22,16 +22,7 @@ export async function benchIntake(kind: BackendKind, opts: { n: number; rawN: nu
                              reporter_id, intake_staff_id, first_unit_id, created_at, updated_at)
           values (${number}, ${key}, ${town.community.id}, ${town.grid.id}, ${town.households[0]!.id}, ${env.environmentCategory}, 'normal',
                   '楼道里堆满了杂物', null, null, null, ${who.resident}, null, ${town.community.id}, ${now().toISOString()}, ${now().toISOString()})`;
-    const input = (key: string): NewCase => ({
-      intakeKey: key,
-      reporterId: who.resident,
-      communityId: town.community.id,
-      placeId: town.households[0]!.id,
-      categoryId: env.environmentCategory,
-      priority: 'normal',
-      description: '楼道里堆满了杂物',
-      point: null,
-    });
+    const input = (key: string) => caseInput(town, who, env.environmentCategory, { intakeKey: key });
     const intake = (key: string) => intakeCase(env.deps, input(key), new Date());
 
     // Warm-up: prepared statements, connections, queue clients.

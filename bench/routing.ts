@@ -2,7 +2,8 @@ import { sql } from 'drizzle-orm';
 import { caseProcessors, ROUTE_BATCH } from '../jobs/cases.js';
 import { defaultJobOptions, QUEUES } from '../jobs/queues.js';
 import { startWorkers } from '../jobs/workers.js';
-import { routeCases, type NewCase } from '../src/cases/commands.js';
+import { routeCases } from '../src/cases/commands.js';
+import { caseInput } from '../tests/support/case-fixture.js';
 import { intakeCase, runCaseTx } from '../src/cases/run.js';
 import { chunks, countingDatabase, cpuMeter, createEnv, fmtRate, fmtRatio, logger, progress, runConcurrent, settings, waitUntil, type BackendKind, type ResultRow } from './common.js';
 
@@ -27,16 +28,7 @@ export async function benchRouting(kind: BackendKind, opts: { n: number }): Prom
 
     // Cases to route, submitted with a scheduler that drops the route timers.
     const stub = { ...env.deps, scheduler: { schedule: async () => {} } };
-    const input = (intakeKey: string): NewCase => ({
-      intakeKey,
-      reporterId: env.who.resident,
-      communityId: env.town.community.id,
-      placeId: null,
-      categoryId: env.environmentCategory,
-      priority: 'normal',
-      description: '楼道里堆满了杂物',
-      point: null,
-    });
+    const input = (intakeKey: string) => caseInput(env.town, env.who, env.environmentCategory, { intakeKey, placeId: null });
     const ids: string[] = [];
     await runConcurrent(opts.n, 8, async (i) => {
       const r = await intakeCase(stub, { ...input(`route:${i}`), placeId: env.town.households[i % 3]!.id }, new Date());

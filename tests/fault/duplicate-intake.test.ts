@@ -4,7 +4,7 @@ import path from 'node:path';
 import { and, eq, inArray } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { caseEvents, caseFollowers, caseNumberCounters, cases } from '../../db/schema/index.js';
-import { submitCase, type CaseTimer, type NewCase } from '../../src/cases/commands.js';
+import { submitCase, type CaseTimer } from '../../src/cases/commands.js';
 import { createCaseFlows } from '../../src/cases/flows.js';
 import { runCaseTx, type CaseScheduler } from '../../src/cases/run.js';
 import { loadConfig } from '../../src/config.js';
@@ -14,7 +14,7 @@ import { createLogger } from '../../src/log.js';
 import type { DeliveryQueue } from '../../src/outbox/outbox.js';
 import { createFolderStore } from '../../src/photos/store.js';
 import { residentFlows } from '../../src/residents/flows.js';
-import { casePeople, categoryId, type CasePeople } from '../support/case-fixture.js';
+import { caseInput, casePeople, categoryId, type CasePeople } from '../support/case-fixture.js';
 import { createTestDatabase } from '../support/db.js';
 import { EngineChat } from '../support/engine-chat.js';
 import { createSmallTown, type SmallTown } from '../support/org-fixture.js';
@@ -64,16 +64,7 @@ describe('the same update delivered three times', () => {
   const routeTimersFor = (caseIds: string[]) => timers.filter((t) => t.kind === 'route' && caseIds.includes(t.caseId));
 
   it('submitCase with one intake key in three concurrent transactions stores one case', async () => {
-    const input: NewCase = {
-      intakeKey: 'telegram:update-4711',
-      reporterId: who.resident,
-      communityId: town.community.id,
-      placeId: town.households[0]!.id,
-      categoryId: await categoryId(database, 'environment'),
-      priority: 'normal',
-      description: '楼道里堆满了杂物',
-      point: null,
-    };
+    const input = caseInput(town, who, await categoryId(database, 'environment'), { intakeKey: 'telegram:update-4711' });
     const now = new Date();
     // Each transaction holds its first statement open until all three have started, so they
     // really overlap instead of running one after another.

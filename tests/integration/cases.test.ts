@@ -21,7 +21,7 @@ import {
 import { intakeCase, runCaseTx } from '../../src/cases/run.js';
 import { CASE_NUMBER_PATTERN } from '../../src/cases/rules.js';
 import { insertOrgUnit } from '../../src/org/tree.js';
-import { casePeople, categoryId, startCaseJobs, type CasePeople } from '../support/case-fixture.js';
+import { caseInput, casePeople, categoryId, startCaseJobs, type CasePeople } from '../support/case-fixture.js';
 import { createTestDatabase } from '../support/db.js';
 import { waitFor } from '../support/wait.js';
 import { createSmallTown, type SmallTown } from '../support/org-fixture.js';
@@ -51,17 +51,7 @@ describe.each(['redis', 'postgres'] as const)('cases on the %s queue backend', (
   });
 
   const report = async (over: Partial<NewCase> = {}) => {
-    const input: NewCase = {
-      intakeKey: `test:${kind}:${++keys}`,
-      reporterId: who.resident,
-      communityId: town.community.id,
-      placeId: town.households[0]!.id,
-      categoryId: await categoryId(database, 'environment'),
-      priority: 'normal',
-      description: '楼道里堆满了杂物',
-      point: null,
-      ...over,
-    };
+    const input = caseInput(town, who, await categoryId(database, 'environment'), { intakeKey: `test:${kind}:${++keys}`, ...over });
     return runCaseTx(deps, (tx, fx) => submitCase(tx, fx, input, new Date()));
   };
   const caseRow = async (id: string) => (await database.db.select().from(cases).where(eq(cases.id, id)))[0]!;
@@ -236,16 +226,7 @@ describe.each(['redis', 'postgres'] as const)('cases on the %s queue backend', (
         submitCase(
           tx,
           fx,
-          {
-            intakeKey: `lost-route:${kind}`,
-            reporterId: who.resident,
-            communityId: town.community.id,
-            placeId: town.households[0]!.id,
-            categoryId: await categoryId(database, 'environment'),
-            priority: 'normal',
-            description: '路灯不亮',
-            point: null,
-          },
+          caseInput(town, who, await categoryId(database, 'environment'), { intakeKey: `lost-route:${kind}`, description: '路灯不亮' }),
           new Date(Date.now() - 60_000),
         ),
     );
@@ -317,16 +298,11 @@ describe.each(['redis', 'postgres'] as const)('cases on the %s queue backend', (
     const category = await categoryId(database, categoryCode);
     const out: { caseId: string; number: string }[] = [];
     for (let i = 0; i < n; i++) {
-      const input: NewCase = {
+      const input = caseInput(town, who, category, {
         intakeKey: `burst:${kind}:${++keys}`,
-        reporterId: who.resident,
-        communityId: town.community.id,
         placeId: town.households[i % town.households.length]!.id,
-        categoryId: category,
-        priority: 'normal',
         description: `第 ${i} 号楼道堆物`,
-        point: null,
-      };
+      });
       out.push(await intakeCase(quiet, input, new Date()));
     }
     return out;
@@ -411,16 +387,13 @@ describe.each(['redis', 'postgres'] as const)('cases on the %s queue backend', (
     const quiet = { ...deps, scheduler: { schedule: async () => {} } };
     const bad = await intakeCase(
       quiet,
-      {
+      caseInput(town, who, await categoryId(database, 'environment'), {
         intakeKey: `orphan:${kind}`,
-        reporterId: who.resident,
         communityId: orphan.id,
         placeId: null,
-        categoryId: await categoryId(database, 'environment'),
         priority: 'urgent',
         description: '路灯不亮，晚上很危险',
-        point: null,
-      },
+      }),
       new Date(),
     );
     try {

@@ -5,7 +5,7 @@ import { createQueueBackend, type QueueBackend } from '../../jobs/backend.js';
 import { caseProcessors, createCaseScheduler } from '../../jobs/cases.js';
 import { createDeliveryQueue } from '../../jobs/delivery-queue.js';
 import { startWorkers } from '../../jobs/workers.js';
-import type { CaseSettings } from '../../src/cases/commands.js';
+import type { CaseSettings, NewCase } from '../../src/cases/commands.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
 import { TEST_REDIS_URL, uniqueQueuePrefix } from './db.js';
@@ -107,5 +107,22 @@ export async function startCaseJobs(
       await backend.close();
       if (opts.kind === 'redis') await flushPrefix(prefix);
     },
+  };
+}
+
+/**
+ * A resident's report from the small town's first household; tests and benchmarks override what
+ * they vary (always the intake key).
+ */
+export function caseInput(town: SmallTown, who: CasePeople, categoryId: number, over: Partial<NewCase> & { intakeKey: string }): NewCase {
+  return {
+    reporterId: who.resident,
+    communityId: town.community.id,
+    placeId: town.households[0]!.id,
+    categoryId,
+    priority: 'normal',
+    description: '楼道里堆满了杂物',
+    point: null,
+    ...over,
   };
 }
