@@ -431,10 +431,10 @@ export async function routeCases(
     // before anything is recorded for it) stays waiting.
     let decision: RouteDecision;
     let alsoTold: string[] = [];
+    const category = categories.find((cat) => cat.id === c.categoryId);
     try {
       decision = chooseRoute(refs, c);
-      const emergency = categories.find((cat) => cat.id === c.categoryId)?.emergency ?? false;
-      if (emergency || c.priority === 'urgent') {
+      if (category?.emergency || c.priority === 'urgent') {
         // 重大紧急突发事件: community and street hear at once, not after a missed deadline.
         const leaders = (['community', 'street'] as const).flatMap((level) => leadersIn(refs, c.communityId, level).people);
         alsoTold = [...new Set(leaders)].filter((p) => p !== decision.assigneeId);
@@ -464,11 +464,7 @@ export async function routeCases(
         at: now,
       }),
     );
-    const view = viewOf(
-      c,
-      categories.find((cat) => cat.id === c.categoryId),
-      c.placeId === null ? [] : lineageIn(refs, c.placeId),
-    );
+    const view = viewOf(c, category, c.placeId === null ? [] : lineageIn(refs, c.placeId));
     for (const personId of alsoTold) {
       told.push({
         personId,
