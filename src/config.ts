@@ -92,6 +92,8 @@ const envSchema = z
     S3_REGION: z.string().default('us-east-1'),
     S3_ACCESS_KEY_ID: optionalString,
     S3_SECRET_ACCESS_KEY: optionalString,
+    /** `true` addresses the bucket as `<endpoint>/<bucket>` (MinIO); the default is `<bucket>.<endpoint host>` (AWS, Aliyun OSS, COS). */
+    S3_FORCE_PATH_STYLE: z.enum(['true', 'false'], { error: 'true or false' }).default('false').transform((v) => v === 'true'),
   });
 
 export type Env = z.infer<typeof envSchema>;
@@ -143,7 +145,7 @@ export interface Config {
   staffCodeTtlDays: number;
   maxTextLength: number;
   cases: { deadlineScale: number; autoCloseDays: number; sweepEveryMs: number; maxPhotos: number };
-  photos: { s3?: { endpoint: string; bucket: string; region: string; accessKeyId: string; secretAccessKey: string } };
+  photos: { s3?: { endpoint: string; bucket: string; region: string; accessKeyId: string; secretAccessKey: string; forcePathStyle: boolean } };
 }
 
 /** Thrown when the environment is wrong; the message names every bad variable and what it expects. */
@@ -212,7 +214,14 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     photos: {
       s3:
         e.S3_ENDPOINT && e.S3_BUCKET && e.S3_ACCESS_KEY_ID && e.S3_SECRET_ACCESS_KEY
-          ? { endpoint: e.S3_ENDPOINT, bucket: e.S3_BUCKET, region: e.S3_REGION, accessKeyId: e.S3_ACCESS_KEY_ID, secretAccessKey: e.S3_SECRET_ACCESS_KEY }
+          ? {
+              endpoint: e.S3_ENDPOINT,
+              bucket: e.S3_BUCKET,
+              region: e.S3_REGION,
+              accessKeyId: e.S3_ACCESS_KEY_ID,
+              secretAccessKey: e.S3_SECRET_ACCESS_KEY,
+              forcePathStyle: e.S3_FORCE_PATH_STYLE,
+            }
           : undefined,
     },
   };

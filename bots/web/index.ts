@@ -16,7 +16,7 @@ import type { Logger } from '../../src/log.js';
 import type { ChannelAdapter, MediaSource } from '../channel.js';
 import { chatPage } from './page.js';
 import { COOKIE, loadOrCreateSessionSecret, newSessionId, openSession, sealSession } from './session.js';
-import { detectImage } from './images.js';
+import { detectImageType, MAX_PHOTO_BYTES } from '../../src/photos/process.js';
 
 const clientMessageId = z.string().uuid();
 export const webMessageSchema = z.union([
@@ -25,7 +25,6 @@ export const webMessageSchema = z.union([
   z.object({ clientMessageId, location: locationSchema.pick({ lat: true, lng: true }) }).strict(),
 ]);
 
-export const MAX_PHOTO_BYTES = 10 * 1024 * 1024;
 const LONG_POLL_MS = 25_000;
 /** Cross-process fallback: replies sent by a worker in another process are found by polling. */
 const DB_POLL_MS = 500;
@@ -71,7 +70,7 @@ export function createWebChannel(deps: WebChannelDeps): { adapter: ChannelAdapte
       const key = /^web:([a-f0-9]{32}\.(jpg|png|webp))$/.exec(fileRef)?.[1];
       if (!key) throw new Error('not a web upload');
       const bytes = await readFile(path.join(uploads, key));
-      return { bytes, mimeType: detectImage(bytes) ?? 'application/octet-stream' };
+      return { bytes, mimeType: detectImageType(bytes) ?? 'application/octet-stream' };
     },
   };
 
@@ -160,7 +159,7 @@ export function createWebChannel(deps: WebChannelDeps): { adapter: ChannelAdapte
       if (!(file instanceof File) || !id.success) return c.json({ error: 'send multipart form-data with photo and clientMessageId' }, 400);
       if (file.size > MAX_PHOTO_BYTES) return c.json({ error: 'photo too large (10 MB at most)' }, 413);
       const bytes = Buffer.from(await file.arrayBuffer());
-      const mimeType = detectImage(bytes);
+      const mimeType = detectImageType(bytes);
       if (!mimeType) return c.json({ error: 'only JPEG, PNG or WebP photos' }, 415);
       const key = `${randomBytes(16).toString('hex')}.${mimeType === 'image/png' ? 'png' : mimeType === 'image/webp' ? 'webp' : 'jpg'}`;
       await mkdir(uploads, { recursive: true });

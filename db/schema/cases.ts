@@ -208,6 +208,8 @@ export const casePhotos = pgTable(
     mimeType: text('mime_type').notNull(),
     bytes: integer('bytes').notNull(),
     sha256: text('sha256').notNull(),
+    /** The card-sized copy stored beside the photo (its own content-addressed key); null for photos from before thumbnails. */
+    thumbnailKey: text('thumbnail_key'),
     /** 'report' (resident), 'resolution' (worker), 'info' (added later). */
     purpose: text('purpose', { enum: ['report', 'resolution', 'info'] }).notNull(),
     addedBy: uuid('added_by').references(() => people.id),

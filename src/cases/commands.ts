@@ -42,6 +42,9 @@ export type CaseTimer =
 
 export type Notice = { personId: string; build: (t: Messages, locale: Locale) => Say };
 
+/** A photo as the photo store returned it (src/photos/store.ts storePhoto), for case_photos. */
+export type CasePhotoInput = { storageKey: string; mimeType: string; bytes: number; sha256: string; thumbnailKey?: string | null };
+
 export interface Effects {
   notify(personId: string, build: (t: Messages, locale: Locale) => Say): Promise<void>;
   /** Many messages in one go (a routing batch), in order. */
@@ -224,7 +227,7 @@ export interface NewCase {
   description: string;
   point: { lat: number; lng: number } | null;
   locationLabel?: string | null;
-  photos?: { storageKey: string; mimeType: string; bytes: number; sha256: string }[];
+  photos?: CasePhotoInput[];
   /** 一窗受理: hash of the code the desk hands the walk-in resident (see claimFollowCode). */
   followCodeHash?: string | null;
 }
@@ -266,7 +269,7 @@ export async function submitCase(
   const actor = input.intakeStaffId ?? input.reporterId;
   const details = JSON.stringify({ photos: input.photos?.length ?? 0, desk: !!input.intakeStaffId });
   const photos = JSON.stringify(
-    (input.photos ?? []).map((p) => ({ storage_key: p.storageKey, mime_type: p.mimeType, bytes: p.bytes, sha256: p.sha256 })),
+    (input.photos ?? []).map((p) => ({ storage_key: p.storageKey, mime_type: p.mimeType, bytes: p.bytes, sha256: p.sha256, thumbnail_key: p.thumbnailKey ?? null })),
   );
   // The day's number is taken only when the intake key is new, and the counter row (which every
   // intake of the county that day waits on until commit) is locked as late as possible.
@@ -298,9 +301,9 @@ export async function submitCase(
       insert into case_events (case_id, kind, actor_id, from_status, to_status, level, details, public, at)
       select c.id, 'submitted', ${actor}::uuid, 'submitted', 'submitted', 'grid', ${details}::jsonb, true, ${at}::timestamptz from c
     ), p as (
-      insert into case_photos (case_id, storage_key, mime_type, bytes, sha256, purpose, added_by)
-      select c.id, x.storage_key, x.mime_type, x.bytes, x.sha256, 'report', ${input.reporterId}::uuid
-      from c, jsonb_to_recordset(${photos}::jsonb) as x(storage_key text, mime_type text, bytes int, sha256 text)
+      insert into case_photos (case_id, storage_key, mime_type, bytes, sha256, thumbnail_key, purpose, added_by)
+      select c.id, x.storage_key, x.mime_type, x.bytes, x.sha256, x.thumbnail_key, 'report', ${input.reporterId}::uuid
+      from c, jsonb_to_recordset(${photos}::jsonb) as x(storage_key text, mime_type text, bytes int, sha256 text, thumbnail_key text)
     )
     select id, number, true as created from c
     union all
@@ -550,7 +553,7 @@ export async function resolveCase(
   caseId: string,
   actorId: string,
   note: string,
-  photo: { storageKey: string; mimeType: string; bytes: number; sha256: string } | null,
+  photo: CasePhotoInput | null,
   settings: CaseSettings,
   now: Date,
 ) {
@@ -689,7 +692,7 @@ export async function commentOnRating(tx: Tx, caseId: string, personId: string, 
 }
 
 /** 补充情况 while the case is open; the holder hears it. */
-export async function addInfo(tx: Tx, fx: Effects, caseId: string, personId: string, text: string | null, photo: { storageKey: string; mimeType: string; bytes: number; sha256: string } | null, now: Date) {
+export async function addInfo(tx: Tx, fx: Effects, caseId: string, personId: string, text: string | null, photo: CasePhotoInput | null, now: Date) {
   const c = await lockCase(tx, caseId);
   must('addInfo', c);
   if (c.reporterId !== personId && !(await followersOf(tx, caseId)).includes(personId)) throw new CaseError('not_yours', c.status);

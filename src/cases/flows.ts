@@ -6,6 +6,7 @@ import type { Channel, InboundPayload } from '../dialog/events.js';
 import type { Flow, FlowContext, StepOutcome } from '../dialog/flow.js';
 import type { Messages } from '../i18n/index.js';
 import { ancestorOfKind, getUnit, unitsUnder } from '../org/tree.js';
+import { PhotoRejected, type PhotoProblem } from '../photos/process.js';
 import { storePhoto, type PhotoStore } from '../photos/store.js';
 import { subCommittee } from '../../db/schema/index.js';
 import {
@@ -34,9 +35,6 @@ import { createDeskFlows } from './desk.js';
 import { flowEffects, type CaseScheduler } from './run.js';
 import { DUPLICATE_RULES, looksLikeSameProblem, OPEN_STATUSES, type Priority, type Rating } from './rules.js';
 
-/** Largest photo we accept from any channel (the web chat enforces the same). */
-export const MAX_PHOTO_BYTES = 10 * 1024 * 1024;
-
 export interface CaseFlowDeps {
   scheduler: CaseScheduler;
   photos: PhotoStore;
@@ -49,7 +47,7 @@ const note = z.string().trim().min(2).max(1000);
 const uuid = z.uuid();
 const RATINGS: Record<string, Rating> = { s: 'satisfied', b: 'basically_satisfied', u: 'unsatisfied' };
 
-type StoredPhoto = { storageKey: string; mimeType: string; bytes: number; sha256: string };
+type StoredPhoto = { storageKey: string; mimeType: string; bytes: number; sha256: string; thumbnailKey: string };
 
 function choiceOf(input: InboundPayload): string | undefined {
   return input.kind === 'choice' ? input.choice : undefined;
@@ -69,14 +67,15 @@ export function createCaseFlows(deps: CaseFlowDeps): Flow[] {
   const settings = deps.settings;
   const fx = (ctx: FlowContext) => flowEffects(ctx, deps.scheduler);
 
-  async function savePhoto(ctx: FlowContext, input: Extract<InboundPayload, { kind: 'photo' }>): Promise<StoredPhoto | undefined> {
+  /** The photo stored, or why not: the resident hears the reason (a store failure is 'unavailable'). */
+  async function savePhoto(ctx: FlowContext, input: Extract<InboundPayload, { kind: 'photo' }>): Promise<StoredPhoto | PhotoProblem | 'unavailable'> {
     try {
       const media = await deps.fetchMedia(ctx.identity.channel, input.photo.fileRef);
-      const stored = await storePhoto(deps.photos, media.bytes, MAX_PHOTO_BYTES);
-      return { storageKey: stored.key, mimeType: stored.mimeType, bytes: stored.bytes, sha256: stored.sha256 };
+      const stored = await storePhoto(deps.photos, media.bytes);
+      return { storageKey: stored.key, mimeType: stored.mimeType, bytes: stored.bytes, sha256: stored.sha256, thumbnailKey: stored.thumbnailKey };
     } catch (err) {
       ctx.logger.warn({ err: (err as Error).message }, 'photo not stored');
-      return undefined;
+      return err instanceof PhotoRejected ? err.reason : 'unavailable';
     }
   }
 
@@ -149,8 +148,8 @@ export function createCaseFlows(deps: CaseFlowDeps): Flow[] {
             return { next: 'photos', data };
           }
           const stored = await savePhoto(ctx, input);
-          if (!stored) {
-            ctx.reply({ text: t.photoFailed, choices: photoChoices(ctx.t) });
+          if (typeof stored === 'string') {
+            ctx.reply({ text: t[`photo_${stored}`], choices: photoChoices(ctx.t) });
             return { next: 'photos', data };
           }
           const next = [...photos, stored];
@@ -362,11 +361,12 @@ export function createCaseFlows(deps: CaseFlowDeps): Flow[] {
         let photo: StoredPhoto | null = null;
         if (input.kind === 'text' && input.text.trim()) text = input.text.trim().slice(0, 1000);
         else if (input.kind === 'photo') {
-          photo = (await savePhoto(ctx, input)) ?? null;
-          if (!photo) {
-            ctx.reply({ text: t.photoFailed });
+          const stored = await savePhoto(ctx, input);
+          if (typeof stored === 'string') {
+            ctx.reply({ text: t[`photo_${stored}`] });
             return { next: 'info', data };
           }
+          photo = stored;
         } else {
           ctx.reply({ text: t.askInfo });
           return { next: 'info', data };
@@ -490,11 +490,12 @@ export function createCaseFlows(deps: CaseFlowDeps): Flow[] {
         const t = ctx.t.cases;
         let photo: StoredPhoto | null = null;
         if (input.kind === 'photo') {
-          photo = (await savePhoto(ctx, input)) ?? null;
-          if (!photo) {
-            ctx.reply({ text: t.photoFailed, choices: [{ id: 'rp:skip', label: t.skip }] });
+          const stored = await savePhoto(ctx, input);
+          if (typeof stored === 'string') {
+            ctx.reply({ text: t[`photo_${stored}`], choices: [{ id: 'rp:skip', label: t.skip }] });
             return { next: 'resolvePhoto', data };
           }
+          photo = stored;
         } else if (choiceOf(input) !== 'rp:skip' && !(input.kind === 'text' && input.text.trim() === t.skip)) {
           ctx.reply({ text: t.askResolvePhoto, choices: [{ id: 'rp:skip', label: t.skip }] });
           return { next: 'resolvePhoto', data };

@@ -5,6 +5,7 @@ import { caseEvents, casePhotos, cases } from '../../db/schema/index.js';
 import { DEFAULT_SLA } from '../../src/cases/rules.js';
 import { messages } from '../../src/i18n/index.js';
 import type { ChatDriver } from '../support/chat-driver.js';
+import { jpegWithExif } from '../support/images.js';
 import type { SmallTown } from '../support/org-fixture.js';
 
 const zh = messages('zh-CN');
@@ -31,25 +32,6 @@ export interface PhotoSender {
   sendPhoto(bytes: Buffer): Promise<void>;
 }
 const canSendPhoto = (chat: ChatDriver): chat is ChatDriver & PhotoSender => typeof (chat as Partial<PhotoSender>).sendPhoto === 'function';
-
-/** A small but valid baseline JPEG (1×1 grey), carrying an Exif block as a phone photo would. */
-export function tinyJpeg(): Buffer {
-  const u16 = (n: number) => Buffer.from([n >> 8, n & 0xff]);
-  const exif = Buffer.concat([Buffer.from('Exif\0\0'), Buffer.from('GPS-43.7201N-127.3401E')]);
-  return Buffer.concat([
-    Buffer.from([0xff, 0xd8]),
-    Buffer.from([0xff, 0xe1]),
-    u16(exif.length + 2),
-    exif,
-    Buffer.concat([Buffer.from([0xff, 0xdb]), u16(67), Buffer.from([0]), Buffer.alloc(64, 1)]),
-    Buffer.from([0xff, 0xc0, 0, 11, 8, 0, 1, 0, 1, 1, 1, 0x11, 0]),
-    Buffer.from([0xff, 0xc4, 0, 20, 0x00, 1, ...Array<number>(15).fill(0), 0]),
-    Buffer.from([0xff, 0xc4, 0, 20, 0x10, 1, ...Array<number>(15).fill(0), 0]),
-    Buffer.from([0xff, 0xda, 0, 8, 1, 1, 0, 0, 63, 0]),
-    Buffer.from([0x00, 0x00]),
-    Buffer.from([0xff, 0xd9]),
-  ]);
-}
 
 /** Greeting, language (简体中文) and consent: the start every person goes through. */
 async function greetAndConsent(chat: ChatDriver, timeoutMs: number): Promise<void> {
@@ -157,7 +139,7 @@ export async function caseLifecycle(resident: ChatDriver, worker: ChatDriver, to
 
   const { number, photos } = await report(
     resident,
-    { category: LIFECYCLE.category, description: LIFECYCLE.description, priority: 'normal', photo: tinyJpeg(), maxPhotos: opts.maxPhotos },
+    { category: LIFECYCLE.category, description: LIFECYCLE.description, priority: 'normal', photo: await jpegWithExif(), maxPhotos: opts.maxPhotos },
     wait,
   );
   // Routing runs as a job after the commit: the resident hears who has it.

@@ -164,7 +164,7 @@ describe('Telegram end to end through a Bot API emulator (BullMQ on Redis)', () 
     const me = (await identity(5007))!;
     // A resolution photo as a case command sends it: stored in the app's photo store, named in the reply.
     const photos = createFolderStore(path.join(t.dataDir, 'photos'));
-    const { key } = await storePhoto(photos, jpegWithExif(), 1_000_000);
+    const { key } = await storePhoto(photos, await jpegWithExif());
     const reply = {
       locale: 'zh-CN' as const,
       text: '楼道灯已修好',

@@ -15,7 +15,7 @@ import { issueStaffCode } from '../../src/staff/codes.js';
 import { startCaseJobs } from '../support/case-fixture.js';
 import { createTestDatabase } from '../support/db.js';
 import { EngineChat } from '../support/engine-chat.js';
-import { jpegWithExif } from '../support/images.js';
+import { CAMERA_MODEL, jpegWithExif } from '../support/images.js';
 import { createSmallTown, type SmallTown } from '../support/org-fixture.js';
 
 const zh = messages('zh-CN');
@@ -100,11 +100,18 @@ describe('reporting and handling a case in chat (dialog engine + real jobs on Re
     await resident.text('3号楼2单元楼道堆满杂物，消防通道被堵');
     expect(await resident.freshText()).toBe(zh.cases.askPhotos({ max: 2 }));
 
-    platformFiles.set('f1', jpegWithExif());
+    platformFiles.set('f1', await jpegWithExif());
     await resident.send({ kind: 'photo', photo: { fileRef: 'f1' } });
     expect(await resident.freshText()).toBe(zh.cases.photoSaved({ n: 1, max: 2 }));
+    // Each refused photo gets its reason, and the step stays open for another.
+    platformFiles.set('f2', Buffer.from('%PDF-1.7 not a photo'));
+    await resident.send({ kind: 'photo', photo: { fileRef: 'f2' } });
+    expect(await resident.freshText()).toBe(zh.cases.photo_not_an_image);
+    platformFiles.set('f3', (await jpegWithExif()).subarray(0, 300));
+    await resident.send({ kind: 'photo', photo: { fileRef: 'f3' } });
+    expect(await resident.freshText()).toBe(zh.cases.photo_broken);
     await resident.send({ kind: 'photo', photo: { fileRef: 'missing' } });
-    expect(await resident.freshText()).toBe(zh.cases.photoFailed);
+    expect(await resident.freshText()).toBe(zh.cases.photo_unavailable);
     await resident.choose(zh.cases.done);
     expect(await resident.freshText()).toBe(zh.cases.askLocation);
     await resident.choose(zh.cases.atMyHome);
@@ -116,12 +123,15 @@ describe('reporting and handling a case in chat (dialog engine + real jobs on Re
     const number = /T-\d{8}-\d{4}/.exec(submitted)![0];
     expect(submitted).toContain(zh.cases.submitted({ number }));
 
-    // The photo was stored without its Exif/GPS block.
+    // The photo was stored re-encoded without its Exif/GPS block, its thumbnail beside it.
     const [c] = await database.db.select().from(cases).where(eq(cases.number, number));
     const [photo] = await database.db.select().from(casePhotos).where(eq(casePhotos.caseId, c!.id));
     const stored = readFileSync(path.join(dataDir, 'photos', photo!.storageKey));
-    expect(stored.includes(Buffer.from('GPS-43.7201N'))).toBe(false);
+    expect(stored.includes(Buffer.from(CAMERA_MODEL))).toBe(false);
+    expect(stored.includes(Buffer.from('Exif\0'))).toBe(false);
     expect(stored.subarray(0, 2)).toEqual(Buffer.from([0xff, 0xd8]));
+    expect(photo!.thumbnailKey).toMatch(/^[a-f0-9]{64}\.jpg$/);
+    expect(readFileSync(path.join(dataDir, 'photos', photo!.thumbnailKey!)).subarray(0, 2)).toEqual(Buffer.from([0xff, 0xd8]));
 
     // Routing job: the worker gets a card, the resident is told.
     await waitText(worker, `新诉求 ${number}`);

@@ -1,19 +1,36 @@
-/** A real JPEG carrying an Exif block with a GPS marker, as a phone would send it. */
-export function jpegWithExif(): Buffer {
-  const soi = Buffer.from([0xff, 0xd8]);
-  const exifPayload = Buffer.concat([Buffer.from('Exif\0\0'), Buffer.from('GPS-43.7201N-127.3401E')]);
-  const app1 = Buffer.concat([Buffer.from([0xff, 0xe1]), u16(exifPayload.length + 2), exifPayload]);
-  // Minimal baseline frame: 1×1 grayscale, one quant table, one Huffman table pair, one scan.
-  const dqt = Buffer.concat([Buffer.from([0xff, 0xdb]), u16(67), Buffer.from([0]), Buffer.alloc(64, 1)]);
-  const sof = Buffer.from([0xff, 0xc0, 0, 11, 8, 0, 1, 0, 1, 1, 1, 0x11, 0]);
-  const dhtDc = Buffer.from([0xff, 0xc4, 0, 20, 0x00, 1, ...Array(15).fill(0), 0]);
-  const dhtAc = Buffer.from([0xff, 0xc4, 0, 20, 0x10, 1, ...Array(15).fill(0), 0]);
-  const sos = Buffer.from([0xff, 0xda, 0, 8, 1, 1, 0, 0, 63, 0]);
-  const scan = Buffer.from([0x00, 0x00]);
-  const eoi = Buffer.from([0xff, 0xd9]);
-  return Buffer.concat([soi, app1, dqt, sof, dhtDc, dhtAc, sos, scan, eoi]);
-}
-function u16(n: number) {
-  return Buffer.from([n >> 8, n & 0xff]);
+import sharp from 'sharp';
+
+/** Where the test photos claim to be taken: a GPS block as a phone camera writes it. */
+export const GPS_EXIF = {
+  GPSLatitudeRef: 'N',
+  GPSLatitude: '43/1 43/1 1224/100',
+  GPSLongitudeRef: 'E',
+  GPSLongitude: '127/1 20/1 2424/100',
+};
+/** A marker string in the Exif block, to search for in stored bytes. */
+export const CAMERA_MODEL = 'LinliPhone 12 Pro';
+
+/**
+ * A real photo as a phone sends it: `width`×`height` stored pixels, the left half red and the
+ * right half blue (so a rotation is visible), Exif orientation `orientation`, camera make/model and
+ * a GPS block.
+ */
+export async function phonePhoto(
+  opts: { width?: number; height?: number; orientation?: number; format?: 'jpeg' | 'webp' } = {},
+): Promise<Buffer> {
+  const { width = 300, height = 200, orientation = 1, format = 'jpeg' } = opts;
+  const half = Math.floor(width / 2);
+  const image = sharp({ create: { width, height, channels: 3, background: { r: 230, g: 0, b: 0 } } }).composite([
+    { input: { create: { width: width - half, height, channels: 3, background: { r: 0, g: 0, b: 230 } } }, left: half, top: 0 },
+  ]);
+  return image
+    .withExif({ IFD0: { Make: 'Linli', Model: CAMERA_MODEL }, IFD3: GPS_EXIF })
+    .withMetadata({ orientation })
+    [format]({ quality: 90 })
+    .toBuffer();
 }
 
+/** A real JPEG carrying Exif with a GPS block, as a phone would send it (case flows and e2e tests). */
+export function jpegWithExif(): Promise<Buffer> {
+  return phonePhoto();
+}
