@@ -53,9 +53,25 @@ export function preparedStatements<T extends postgres.Sql | postgres.Transaction
   });
 }
 
-/** Applies the committed drizzle-kit migrations; safe to run on every start-up. */
+/** Key of the session advisory lock that migrations run under (ASCII "linli-mg"). */
+export const MIGRATION_LOCK_KEY = 0x6c696e6c692d6d67n;
+
+/**
+ * Applies the committed drizzle-kit migrations; safe to run on every start-up, by every role at
+ * once. A web and a worker process started together would otherwise both create drizzle's journal
+ * and apply the same migration, and one of them fail: each first takes a PostgreSQL advisory lock
+ * on a connection of its own, so the second waits, then finds nothing left to do. The lock is a
+ * session lock, so a process that dies while migrating releases it with its connection.
+ */
 export async function migrateDatabase(database: Database): Promise<void> {
-  await migrate(database.db, { migrationsFolder });
+  const lock = postgres(database.url, { max: 1, onnotice: () => {} });
+  try {
+    await lock`select pg_advisory_lock(${MIGRATION_LOCK_KEY.toString()}::bigint)`;
+    await migrate(database.db, { migrationsFolder });
+    await lock`select pg_advisory_unlock(${MIGRATION_LOCK_KEY.toString()}::bigint)`;
+  } finally {
+    await lock.end({ timeout: 5 });
+  }
 }
 
 export interface EmbeddedPostgres {

@@ -13,16 +13,16 @@ function withDatabase(url: string, name: string): string {
 }
 
 /**
- * A fresh, migrated database for one test file, dropped afterwards, so files run in any order
- * and in parallel.
+ * A fresh, migrated database (unless `migrate: false`) for one test file, dropped afterwards, so
+ * files run in any order and in parallel.
  */
-export async function createTestDatabase(): Promise<Database & { drop(): Promise<void> }> {
+export async function createTestDatabase(opts: { migrate?: boolean } = {}): Promise<Database & { drop(): Promise<void> }> {
   const name = `linli_t_${randomBytes(6).toString('hex')}`;
   const admin = postgres(TEST_PG_URL, { max: 1, onnotice: () => {} });
   await admin.unsafe(`create database ${name}`);
   await admin.end();
   const database = connect(withDatabase(TEST_PG_URL, name));
-  await migrateDatabase(database);
+  if (opts.migrate !== false) await migrateDatabase(database);
   return {
     ...database,
     async drop() {
