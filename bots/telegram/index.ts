@@ -1,4 +1,6 @@
-import { Bot, GrammyError, HttpError, InputFile, webhookCallback } from 'grammy';
+import { createConcurrentSink, createRunner, createSource, createUpdateFetcher, sequentialize, type RunnerHandle } from '@grammyjs/runner';
+import { Bot, GrammyError, HttpError, InputFile, webhookCallback, type BotError } from 'grammy';
+import type { Update } from 'grammy/types';
 import type { Config } from '../../src/config.js';
 import type { InboundEvent } from '../../src/dialog/events.js';
 import type { Logger } from '../../src/log.js';
@@ -12,10 +14,13 @@ export interface TelegramAdapter extends ChannelAdapter {
   webhook?: (req: Request) => Promise<Response>;
 }
 
+const ALLOWED_UPDATES = ['message', 'callback_query'] as const;
+
 /**
- * Telegram through grammY: long polling by default (grammY handles one update at a time, which
- * keeps each chat's order), webhook with a secret token when configured. 429s are not retried
- * here: the delivery job reschedules by `retry_after`, so no auto-retry plugin.
+ * Telegram through grammY: long polling by default, webhook with a secret token when configured.
+ * Polling runs on @grammyjs/runner, so updates from different chats are handled concurrently,
+ * while `sequentialize` keeps each chat's updates in order. 429s are not retried here: the
+ * delivery job reschedules by `retry_after`, so no auto-retry plugin.
  */
 export function createTelegramAdapter(
   cfg: NonNullable<Config['telegram']>,
@@ -24,8 +29,12 @@ export function createTelegramAdapter(
   const bot = new Bot(cfg.token, { client: cfg.apiRoot ? { apiRoot: cfg.apiRoot } : {} });
   const log = deps.logger.child({ channel: 'telegram' });
   let onInbound: ((e: InboundEvent) => Promise<void>) | undefined;
-  let stopped = false;
+  let runner: RunnerHandle | undefined;
+  /** Updates of the current batch still being handled. */
+  const inFlight = new Set<Promise<void>>();
 
+  // First: an update waits for the earlier updates of its chat (or of its user, for a chat-less one).
+  bot.use(sequentialize((ctx) => String(ctx.chat?.id ?? ctx.from?.id ?? '')));
   bot.use(async (ctx) => {
     const event = toInboundEvent(ctx.update);
     if (ctx.update.callback_query) await ctx.answerCallbackQuery().catch(() => {});
@@ -39,7 +48,6 @@ export function createTelegramAdapter(
     channel: 'telegram',
     async start(handler) {
       onInbound = handler;
-      stopped = false;
       await bot.init();
       await bot.api
         .setMyCommands([
@@ -50,16 +58,19 @@ export function createTelegramAdapter(
         ])
         .catch((err) => log.warn({ err: err.message }, 'setMyCommands failed'));
       if (cfg.webhook) {
-        await bot.api.setWebhook(cfg.webhook.url, { secret_token: cfg.webhook.secret, allowed_updates: ['message', 'callback_query'] });
+        await bot.api.setWebhook(cfg.webhook.url, { secret_token: cfg.webhook.secret, allowed_updates: [...ALLOWED_UPDATES] });
         return;
       }
       await bot.api.deleteWebhook();
-      void poll();
+      runner = startPolling();
     },
+    /** Stops fetching, then waits for the updates already fetched to be handled. */
     async stop() {
-      stopped = true;
+      const r = runner;
+      runner = undefined;
+      if (r?.isRunning()) await r.stop();
+      await Promise.allSettled([...inFlight]);
       onInbound = undefined;
-      if (bot.isRunning()) await bot.stop();
     },
     async send(chatRef, reply, progress): Promise<SendResult> {
       const keyboard = inlineKeyboard(reply);
@@ -101,20 +112,38 @@ export function createTelegramAdapter(
     };
   }
 
-  /** Long polling that survives network trouble and API errors: it logs and starts again. */
-  async function poll() {
-    let delay = 1000;
-    while (!stopped) {
-      try {
-        await bot.start({ drop_pending_updates: false, allowed_updates: ['message', 'callback_query'] });
-        return; // stopped on purpose
-      } catch (err) {
-        if (stopped) return;
-        log.error({ err: (err as Error).message, retryInMs: delay }, 'polling failed; restarting');
-        await new Promise((r) => setTimeout(r, delay));
-        delay = Math.min(delay * 2, 30_000);
-      }
-    }
+  /**
+   * Long polling on the runner's pieces. The next getUpdates, whose offset confirms the previous
+   * batch to Telegram, waits until every update of that batch has been handled: an update is
+   * confirmed only once it is stored (or refused), so a crash loses nothing (Telegram sends it
+   * again, and the inbound record makes the copy a no-op). Within a batch (up to 100 updates,
+   * which is when it matters) chats run concurrently. The fetcher retries network and API
+   * errors with back-off, and gives up only on 401 (bad token) and 409 (another poller).
+   */
+  function startPolling(): RunnerHandle {
+    const fetchUpdates = createUpdateFetcher(bot, { fetch: { allowed_updates: [...ALLOWED_UPDATES] }, silent: true });
+    const source = createSource({
+      async supply(batchSize, signal) {
+        await Promise.allSettled([...inFlight]);
+        return fetchUpdates(batchSize, signal);
+      },
+    });
+    const sink = createConcurrentSink<Update>(
+      {
+        consume(update) {
+          const handled = bot.handleUpdate(update).finally(() => inFlight.delete(handled));
+          inFlight.add(handled);
+          return handled;
+        },
+      },
+      async (error) => {
+        await bot.errorHandler(error as BotError);
+      },
+    );
+    const handle = createRunner(source, sink);
+    handle.start();
+    handle.task()?.catch((err: unknown) => log.error({ err: err instanceof Error ? err.message : String(err) }, 'polling stopped'));
+    return handle;
   }
 
   return adapter;
