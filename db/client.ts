@@ -74,6 +74,11 @@ export async function migrateDatabase(database: Database): Promise<void> {
   }
 }
 
+/** The URL of the embedded PostgreSQL on `port`: the one place it is spelled (app, CLI). */
+export function embeddedDatabaseUrl(port: number): string {
+  return `postgres://linli:linli@127.0.0.1:${port}/linli`;
+}
+
 export interface EmbeddedPostgres {
   url: string;
   stop(): Promise<void>;
@@ -103,7 +108,7 @@ export async function startEmbeddedPostgres(dataDir: string, port: number): Prom
   await server.start();
   if (fresh) await server.createDatabase('linli');
   return {
-    url: `postgres://linli:linli@127.0.0.1:${port}/linli`,
+    url: embeddedDatabaseUrl(port),
     stop: () => server.stop(),
   };
 }

@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process';
-import { eq } from 'drizzle-orm';
+import { asc, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditLog, householdInvites, slaPolicies, staffCodes } from '../../db/schema/index.js';
-import { parseCliArgs, runCli, UsageError } from '../../src/cli.js';
+import { parseCliArgs, runCli, usage, UsageError } from '../../src/cli.js';
 import { loadConfig } from '../../src/config.js';
 import { hashStaffCode } from '../../src/staff/codes.js';
 import { createTestDatabase } from '../support/db.js';
@@ -27,6 +27,15 @@ describe('parsing operator commands', () => {
     expect(() => parseCliArgs(['invite'])).toThrow(/unit/);
     expect(() => parseCliArgs(['invite', 'X', '--uses', 'many'])).toThrow(/--uses takes a whole number/);
     expect(() => parseCliArgs(['units', 'A', 'B'])).toThrow(/unexpected argument: B/);
+    expect(() => parseCliArgs(['units', '--uses', '3'])).toThrow(/bad option: .*--uses/);
+    expect(() => parseCliArgs(['toString'])).toThrow(new UsageError('unknown command: toString'));
+  });
+
+  it('lists every command in the usage text', () => {
+    const text = usage();
+    for (const line of ['invite HOUSEHOLD_CODE [--uses N] [--days D]', 'sla PRIORITY ACCEPT_MIN RESOLVE_MIN ESCALATE_MIN [--category CODE]', 'categories COMMUNITY_CODE']) {
+      expect(text).toContain(line);
+    }
   });
 });
 
@@ -99,11 +108,26 @@ describe('running operator commands against PostgreSQL', () => {
 
     expect(await run('sla', 'urgent', '15', '120', '20')).toEqual(['urgent: accept 15 min, resolve 120 min, each level above 20 min']);
     await run('sla', 'urgent', '10', '60', '10', '--category', 'safety');
+    await run('sla', 'urgent', '16', '120', '20'); // the same policy again: updated, not added
     const policies = await database.db.select().from(slaPolicies);
     expect(policies.map((p) => [p.categoryId === null, p.priority, p.acceptMinutes]).sort()).toEqual([
       [false, 'urgent', 10],
-      [true, 'urgent', 15],
+      [true, 'urgent', 16],
     ]);
+    await expect(run('sla', 'low', '1', '2', '3', '--category', 'parking')).rejects.toThrow(/no county-wide category parking/);
+
+    // Each change is one audit row, made via the CLI, with what changed.
+    const audit = await database.db.select().from(auditLog).orderBy(asc(auditLog.id));
+    const changes = audit.filter((a) => /^(catalogue|deadlines)\./.test(a.action)).map((a) => [a.action, a.details]);
+    expect(changes).toEqual([
+      ['catalogue.category_added', { via: 'cli', communityId: town.community.id, code: 'parking', emergency: false }],
+      ['catalogue.duty_set', expect.objectContaining({ via: 'cli', category: 'parking', owner: 'department', departmentLevel: 'street', department: '街道城管中队' })],
+      ['catalogue.category_retired', { via: 'cli', communityId: town.community.id, code: 'parking' }],
+      ['deadlines.policy_set', expect.objectContaining({ via: 'cli', priority: 'urgent', category: null, acceptMinutes: 15 })],
+      ['deadlines.policy_set', expect.objectContaining({ via: 'cli', priority: 'urgent', category: 'safety', acceptMinutes: 10 })],
+      ['deadlines.policy_set', expect.objectContaining({ via: 'cli', priority: 'urgent', category: null, acceptMinutes: 16 })],
+    ]);
+    // Refused changes wrote nothing: no row for the duplicate category, the county-wide retire or the unknown category.
   });
 
   it('exits with status 2 and the usage on a bad command line', () => {
