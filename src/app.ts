@@ -11,7 +11,6 @@ import { createDeliveryQueue } from '../jobs/delivery-queue.js';
 import { startWorkers, type ProcessorRegistration } from '../jobs/workers.js';
 import { caseProcessors, createCaseScheduler } from '../jobs/cases.js';
 import { createCaseFlows } from './cases/flows.js';
-import { createS3Store } from './photos/s3-store.js';
 import { createFolderStore } from './photos/store.js';
 import type { Config } from './config.js';
 import { createDialog } from './dialog/engine.js';
@@ -98,7 +97,10 @@ export function createApp(config: Config, opts: AppOptions = {}) {
     stops.push(() => delivery.close());
 
     const metrics = createMetrics();
-    const photos = config.photos.s3 ? createS3Store(config.photos.s3) : createFolderStore(path.resolve(config.dataDir, 'photos'));
+    // The AWS SDK is large: loaded only when a bucket is configured.
+    const photos = config.photos.s3
+      ? (await import('./photos/s3-store.js')).createS3Store(config.photos.s3)
+      : createFolderStore(path.resolve(config.dataDir, 'photos'));
     const scheduler = createCaseScheduler(backend);
     stops.push(() => scheduler.close());
     const caseSettings = { ...config.cases };
