@@ -81,6 +81,7 @@ export function createDeliverProcessor(deps: DeliverDeps) {
                 .set({ status: 'sent', sentAt: new Date(), ...(result.sentRef !== undefined && { sentRef: result.sentRef }), attempts: sql`${outbox.attempts} + 1` })
                 .where(eq(outbox.id, message.id)),
             );
+            adapter.delivered?.(message.chatRef);
             deps.onResult?.(channel, 'sent');
             sent++;
             continue;

@@ -6,7 +6,7 @@ import type { ChannelAdapter, MediaSource } from '../bots/channel.js';
 import { createTelegramAdapter } from '../bots/telegram/index.js';
 import { createWebChannel } from '../bots/web/index.js';
 import { createWechatAdapter } from '../bots/wechat/index.js';
-import { createQueueBackend, type QueueBackend } from '../jobs/backend.js';
+import { createQueueBackend, redisOptionsFromUrl, type QueueBackend } from '../jobs/backend.js';
 import { createDeliveryQueue } from '../jobs/delivery-queue.js';
 import { startWorkers, type ProcessorRegistration } from '../jobs/workers.js';
 import { caseProcessors, createCaseScheduler } from '../jobs/cases.js';
@@ -19,6 +19,7 @@ import type { Flow } from './dialog/flow.js';
 import { createHttpApp, listen } from './http/server.js';
 import { createMetrics } from './http/metrics.js';
 import { createLogger, type Logger } from './log.js';
+import { createPostgresWake, createRedisWake } from './outbox/wake.js';
 import { residentFlows } from './residents/flows.js';
 
 export interface AppOptions {
@@ -32,6 +33,8 @@ export interface AppOptions {
   processors?: (ctx: { database: Database; backend: QueueBackend; config: Config; logger: Logger }) => ProcessorRegistration[];
   /** Outbox sweep interval (tests shorten it). */
   sweepEveryMs?: number;
+  /** How long a web chat poll waits for a reply (default 25 s; tests lengthen it to show the push wakes it). */
+  webLongPollMs?: number;
 }
 
 export interface RunningApp {
@@ -95,6 +98,11 @@ export function createApp(config: Config, opts: AppOptions = {}) {
     lines.push(config.queue.redisUrl ? `Jobs: BullMQ on Redis ${redactUrl(config.queue.redisUrl)}` : `Jobs: BullMQ on PostgreSQL (schema "${config.queue.prefix}")`);
     const delivery = createDeliveryQueue(backend);
     stops.push(() => delivery.close());
+    // Replies are pushed to the processes serving web chats through the queue's own datastore.
+    const wake = config.queue.redisUrl
+      ? createRedisWake(redisOptionsFromUrl(config.queue.redisUrl), config.queue.prefix, logger)
+      : createPostgresWake(database.sql, logger);
+    stops.push(() => wake.close());
 
     const metrics = createMetrics();
     const photos = config.photos.s3 ? createS3Store(config.photos.s3) : createFolderStore(path.resolve(config.dataDir, 'photos'));
@@ -123,7 +131,7 @@ export function createApp(config: Config, opts: AppOptions = {}) {
     const media: MediaSource = { load: (fileRef) => photos.get(fileRef) };
     const http = serves('web') ? createHttpApp({ database, backend, metrics, logger }) : undefined;
     if (config.web.enabled && (serves('web') || serves('worker'))) {
-      const web = createWebChannel({ database, config, logger, media });
+      const web = createWebChannel({ database, config, logger, media, wake, longPollMs: opts.webLongPollMs });
       adapters.set('web', web.adapter);
       if (http) {
         web.routes(http);

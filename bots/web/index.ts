@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { EventEmitter } from 'node:events';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { and, asc, eq, gt } from 'drizzle-orm';
@@ -13,6 +12,7 @@ import type { InboundEvent } from '../../src/dialog/events.js';
 import { locationSchema } from '../../src/dialog/events.js';
 import { replySchema } from '../../src/dialog/reply.js';
 import type { Logger } from '../../src/log.js';
+import type { ReplyWake } from '../../src/outbox/wake.js';
 import type { ChannelAdapter, MediaSource } from '../channel.js';
 import { chatPage } from './page.js';
 import { COOKIE, loadOrCreateSessionSecret, newSessionId, openSession, sealSession } from './session.js';
@@ -26,9 +26,12 @@ export const webMessageSchema = z.union([
 ]);
 
 export const MAX_PHOTO_BYTES = 10 * 1024 * 1024;
+/**
+ * How long a poll waits for a push. An idle chat costs one indexed read per this interval and
+ * nothing in between; the read at the start of the next poll is the safety re-check behind a
+ * lost push.
+ */
 const LONG_POLL_MS = 25_000;
-/** Cross-process fallback: replies sent by a worker in another process are found by polling. */
-const DB_POLL_MS = 500;
 const POSTS_PER_SECOND = 10;
 
 export interface WebChannelDeps {
@@ -38,34 +41,49 @@ export interface WebChannelDeps {
   media?: MediaSource;
   /** Long-poll timeout (tests shorten it). */
   longPollMs?: number;
+  /** Cross-process reply wake-ups: published where replies are delivered, received where polls wait. */
+  wake: ReplyWake;
 }
 
 /**
  * The web chat: a page at /chat and a small JSON API. A session is the chat identity
  * (userRef = chatRef = session id). Replies are the session's sent outbox rows, read by long poll,
- * so the web channel needs no push connection and survives restarts.
+ * so the web channel needs no push connection and survives restarts. A waiting poll sleeps until
+ * the process that delivered a reply to its chat wakes it (`deps.wake`, after the row is marked
+ * sent): it never polls the database on a timer.
  */
 export function createWebChannel(deps: WebChannelDeps): { adapter: ChannelAdapter; routes(app: Hono): void } {
   const secret = loadOrCreateSessionSecret(deps.config.sessionSecret, deps.config.dataDir);
   const uploads = path.resolve(deps.config.dataDir, 'uploads');
-  const wake = new EventEmitter();
-  wake.setMaxListeners(0);
+  /** Polls waiting in this process, by chat; each entry is called once and then forgotten. */
+  const waiting = new Map<string, Set<() => void>>();
+  const wakeChat = (chatRef: string) => {
+    const set = waiting.get(chatRef);
+    if (!set) return;
+    waiting.delete(chatRef);
+    for (const done of set) done();
+  };
+  const wakeAll = () => [...waiting.keys()].forEach(wakeChat);
   let onInbound: ((e: InboundEvent) => Promise<void>) | undefined;
   const buckets = new Map<string, { tokens: number; at: number }>();
 
   const adapter: ChannelAdapter = {
     channel: 'web',
     async start(handler) {
+      // undefined: the subscription reconnected and may have missed pushes, so every poll re-reads.
+      await deps.wake.subscribe((chatRef) => (chatRef === undefined ? wakeAll() : wakeChat(chatRef)));
       onInbound = handler;
     },
     async stop() {
       onInbound = undefined;
-      wake.emit('stop');
+      wakeAll();
     },
-    async send(chatRef) {
-      // The row is already in the outbox; once the job marks it sent the browser's poll returns it.
-      setImmediate(() => wake.emit(chatRef));
+    async send() {
+      // The row is already in the outbox; the browser's poll reads it once the job marks it sent.
       return { ok: true };
+    },
+    delivered(chatRef) {
+      deps.wake.publish([chatRef]);
     },
     async fetchMedia(fileRef) {
       const key = /^web:([a-f0-9]{32}\.(jpg|png|webp))$/.exec(fileRef)?.[1];
@@ -110,6 +128,25 @@ export function createWebChannel(deps: WebChannelDeps): { adapter: ChannelAdapte
   function pageLocale(c: Context): Locale {
     const accepted = (c.req.header('accept-language') ?? '').toLowerCase();
     return LOCALES.find((l) => accepted.startsWith(l.slice(0, 2).toLowerCase())) ?? deps.config.defaultLocale;
+  }
+
+  /** Resolves when a reply to this chat is pushed, or at the deadline. */
+  function listen(sid: string, deadline: number): { promise: Promise<void>; cancel(): void } {
+    let done!: () => void;
+    const promise = new Promise<void>((resolve) => {
+      const timer = setTimeout(() => done(), Math.max(0, deadline - Date.now()));
+      done = () => {
+        clearTimeout(timer);
+        const set = waiting.get(sid);
+        set?.delete(done);
+        if (set?.size === 0) waiting.delete(sid);
+        resolve();
+      };
+    });
+    const set = waiting.get(sid) ?? new Set();
+    set.add(done);
+    waiting.set(sid, set);
+    return { promise, cancel: done };
   }
 
   async function sentAfter(sid: string, after: number) {
@@ -173,21 +210,16 @@ export function createWebChannel(deps: WebChannelDeps): { adapter: ChannelAdapte
       if (!sid) return c.json({ error: 'no session: open /chat first' }, 401);
       const after = z.coerce.number().int().min(0).catch(0).parse(c.req.query('after'));
       const deadline = Date.now() + (deps.longPollMs ?? LONG_POLL_MS);
+      // Listening starts before each read, so a push that lands while the read runs is not missed.
+      let woken = listen(sid, deadline);
       let rows = await sentAfter(sid, after);
       while (rows.length === 0 && Date.now() < deadline && onInbound) {
-        await new Promise<void>((resolve) => {
-          const done = () => {
-            clearTimeout(timer);
-            wake.off(sid, done);
-            wake.off('stop', done);
-            resolve();
-          };
-          const timer = setTimeout(done, Math.min(DB_POLL_MS, Math.max(0, deadline - Date.now())));
-          wake.on(sid, done);
-          wake.on('stop', done);
-        });
+        await woken.promise;
+        if (Date.now() >= deadline || !onInbound) break;
+        woken = listen(sid, deadline);
         rows = await sentAfter(sid, after);
       }
+      woken.cancel();
       return c.json({
         messages: rows.map((r) => {
           const reply = replySchema.parse(r.payload);
