@@ -1,4 +1,4 @@
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import type { Tx } from '../../db/client.js';
 import type { Channel } from '../dialog/events.js';
 import { replySchema, type Reply } from '../dialog/reply.js';
@@ -22,19 +22,31 @@ export interface QueuedMessage {
  */
 export async function queueMessages(tx: Tx, items: { to: Recipient; reply: Reply }[]): Promise<QueuedMessage[]> {
   if (items.length === 0) return [];
+  return queuedFrom(await tx.execute(outboxInsert(items)));
+}
+
+/**
+ * The INSERT behind queueMessages, for a caller that runs it as the last part of a statement of
+ * its own (the dialog engine saves the chat's state in the same round trip); read its result with
+ * `queuedFrom`.
+ */
+export function outboxInsert(items: { to: Recipient; reply: Reply }[]): SQL {
   const rows = items.map(({ to, reply }) => ({ identity_id: to.identityId, channel: to.channel, chat_ref: to.chatRef, payload: replySchema.parse(reply) }));
   // The rows as one JSON parameter: one prepared statement whatever their number, nothing to
   // build per row (a routing batch queues hundreds). `ordinality` keeps their order in the ids.
-  const stored = (await tx.execute(sql`
+  return sql`
     insert into outbox (identity_id, channel, chat_ref, payload)
     select x.identity_id, x.channel, x.chat_ref, x.payload
     from rows from (jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
                     as (identity_id uuid, channel channel_kind, chat_ref text, payload jsonb)) with ordinality
          as x (identity_id, channel, chat_ref, payload, n)
     order by x.n
-    returning id, channel`)) as unknown as { id: string | number; channel: Channel }[];
+    returning id, channel`;
+}
+
+export function queuedFrom(stored: unknown): QueuedMessage[] {
   // Raw statements return bigint as text.
-  return stored.map((r) => ({ outboxId: Number(r.id), channel: r.channel }));
+  return (stored as { id: string | number; channel: Channel }[]).map((r) => ({ outboxId: Number(r.id), channel: r.channel }));
 }
 
 /**
