@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { and, asc, eq, gt } from 'drizzle-orm';
+import { and, asc, eq, gt, isNotNull } from 'drizzle-orm';
 import type { Context, Hono } from 'hono';
 import { getCookie, setCookie } from 'hono/cookie';
 import { z } from 'zod';
@@ -151,10 +151,12 @@ export function createWebChannel(deps: WebChannelDeps): { adapter: ChannelAdapte
 
   async function sentAfter(sid: string, after: number) {
     return deps.database.db
-      .select({ id: outbox.id, payload: outbox.payload })
+      .select({ id: outbox.id, seq: outbox.sentSeq, payload: outbox.payload })
       .from(outbox)
-      .where(and(eq(outbox.channel, 'web'), eq(outbox.chatRef, sid), eq(outbox.status, 'sent'), gt(outbox.id, after)))
-      .orderBy(asc(outbox.id))
+      // In the order they were sent (outbox_web_sent_idx): a broadcast that waited behind later
+      // replies is sent after them, so a cursor on the row id would skip it.
+      .where(and(eq(outbox.channel, 'web'), eq(outbox.chatRef, sid), isNotNull(outbox.sentSeq), gt(outbox.sentSeq, after)))
+      .orderBy(asc(outbox.sentSeq))
       .limit(100);
   }
 
@@ -224,7 +226,8 @@ export function createWebChannel(deps: WebChannelDeps): { adapter: ChannelAdapte
         messages: rows.map((r) => {
           const reply = replySchema.parse(r.payload);
           return {
-            id: r.id,
+            // The page's cursor (`after`): the row's place in the order of sending.
+            id: r.seq!,
             text: reply.text,
             choices: reply.choices ?? [],
             requestLocation: reply.requestLocation ?? false,

@@ -3,7 +3,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { channelIdentities } from '../../db/schema/index.js';
+import { createDeliveryQueue } from '../../jobs/delivery-queue.js';
+import { writeOutbox } from '../../src/outbox/outbox.js';
 import { createApp, type RunningApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { messages } from '../../src/i18n/index.js';
@@ -64,9 +68,20 @@ describe.each(['redis', 'postgres'] as const)('web replies are pushed across pro
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it('wakes a waiting long poll when the worker process delivers the reply', async () => {
+  const openChat = async () => {
     const session = await fetch(`${web.url}/chat/api/session`, { method: 'POST' });
-    const cookie = session.headers.get('set-cookie')!.split(';')[0]!;
+    return session.headers.get('set-cookie')!.split(';')[0]!;
+  };
+  const poll = async (cookie: string, after: number) => (await (await fetch(`${web.url}/chat/api/messages?after=${after}`, { headers: { cookie } })).json()) as Poll;
+  const say = (cookie: string, text: string) =>
+    fetch(`${web.url}/chat/api/messages`, {
+      method: 'POST',
+      headers: { cookie, 'content-type': 'application/json' },
+      body: JSON.stringify({ clientMessageId: crypto.randomUUID(), text }),
+    });
+
+  it('wakes a waiting long poll when the worker process delivers the reply', async () => {
+    const cookie = await openChat();
     // The greeting: this poll may find it at once or wait for its push.
     const first = (await (await fetch(`${web.url}/chat/api/messages?after=0`, { headers: { cookie } })).json()) as Poll;
     expect(first.messages.map((m) => m.text)).toEqual([zh.onboarding.welcome]);
@@ -92,4 +107,29 @@ describe.each(['redis', 'postgres'] as const)('web replies are pushed across pro
     // Onboarding repeats its question to a visitor who answered something else.
     expect(next.messages.map((m) => m.text).join('\n')).toContain(zh.onboarding.welcome.slice(0, 6));
   }, 20_000);
+
+  it('shows a broadcast that was sent after a later reply (replies are read in the order they were sent)', async () => {
+    const cookie = await openChat();
+    const greeting = await poll(cookie, 0);
+    const sid = cookie.split('=')[1]!.split('.')[0]!;
+    const [identity] = await database.db
+      .select({ id: channelIdentities.id })
+      .from(channelIdentities)
+      .where(and(eq(channelIdentities.channel, 'web'), eq(channelIdentities.userRef, sid)));
+    // A broadcast row written first but not yet handed to delivery (its fan-out job is behind).
+    const [broadcast] = await writeOutbox(database.db, [
+      { to: { identityId: identity!.id, channel: 'web', chatRef: sid }, reply: { locale: 'zh-CN', text: '停水通知' }, priority: 'broadcast' },
+    ]);
+    expect((await say(cookie, '你好')).status).toBe(202);
+    const reply = await poll(cookie, greeting.messages.at(-1)!.id);
+    expect(reply.messages.map((m) => m.text)).not.toContain('停水通知');
+    const delivery = createDeliveryQueue(web.backend);
+    await delivery.enqueue([broadcast!]);
+    await delivery.close();
+    const later = await waitFor(async () => {
+      const got = await poll(cookie, reply.messages.at(-1)!.id);
+      return got.messages.length ? got : undefined;
+    }, 'the broadcast', 15_000);
+    expect(later.messages.map((m) => m.text)).toEqual(['停水通知']);
+  }, 30_000);
 });
