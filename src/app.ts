@@ -35,6 +35,8 @@ export interface AppOptions {
   sweepEveryMs?: number;
   /** How long a web chat poll waits for a reply (default 25 s; tests lengthen it to show the push wakes it). */
   webLongPollMs?: number;
+  /** Web chat inbound admission (default 8 at once, 256 waiting; tests make it small). */
+  webInbound?: { concurrency: number; maxWaiting: number };
 }
 
 export interface RunningApp {
@@ -131,7 +133,7 @@ export function createApp(config: Config, opts: AppOptions = {}) {
     const media: MediaSource = { load: (fileRef) => photos.get(fileRef) };
     const http = serves('web') ? createHttpApp({ database, backend, metrics, logger }) : undefined;
     if (config.web.enabled && (serves('web') || serves('worker'))) {
-      const web = createWebChannel({ database, config, logger, media, wake, longPollMs: opts.webLongPollMs });
+      const web = createWebChannel({ database, config, logger, media, wake, longPollMs: opts.webLongPollMs, inbound: opts.webInbound });
       adapters.set('web', web.adapter);
       if (http) {
         web.routes(http);

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { outbox } from '../../db/schema/index.js';
 import type { Database } from '../../db/client.js';
 import { LOCALES, type Config, type Locale } from '../../src/config.js';
+import { createAdmission, OVERLOADED } from '../../src/dialog/admission.js';
 import type { InboundEvent } from '../../src/dialog/events.js';
 import { locationSchema } from '../../src/dialog/events.js';
 import { replySchema } from '../../src/dialog/reply.js';
@@ -33,6 +34,11 @@ export const MAX_PHOTO_BYTES = 10 * 1024 * 1024;
  */
 const LONG_POLL_MS = 25_000;
 const POSTS_PER_SECOND = 10;
+/**
+ * Inbound messages handled at once and waiting beyond that before the API answers 503: each
+ * handled message holds a pooled connection for its transaction, and the deliver jobs need theirs.
+ */
+const INBOUND = { concurrency: 8, maxWaiting: 256 };
 
 export interface WebChannelDeps {
   database: Database;
@@ -43,6 +49,8 @@ export interface WebChannelDeps {
   longPollMs?: number;
   /** Cross-process reply wake-ups: published where replies are delivered, received where polls wait. */
   wake: ReplyWake;
+  /** Admission of inbound messages (default INBOUND; tests make it small). */
+  inbound?: { concurrency: number; maxWaiting: number };
 }
 
 /**
@@ -66,6 +74,7 @@ export function createWebChannel(deps: WebChannelDeps): { adapter: ChannelAdapte
   const wakeAll = () => [...waiting.keys()].forEach(wakeChat);
   let onInbound: ((e: InboundEvent) => Promise<void>) | undefined;
   const buckets = new Map<string, { tokens: number; at: number }>();
+  const admission = createAdmission(deps.inbound ?? INBOUND);
 
   const adapter: ChannelAdapter = {
     channel: 'web',
@@ -118,10 +127,14 @@ export function createWebChannel(deps: WebChannelDeps): { adapter: ChannelAdapte
     return true;
   }
 
-  async function deliver(c: Context, sid: string, messageRef: string, payload: Record<string, unknown>) {
+  /** `mustRun`: wait for a slot however busy (the greeting, which nobody would send again). */
+  async function deliver(c: Context, sid: string, messageRef: string, payload: Record<string, unknown>, mustRun = false) {
     if (!onInbound) return c.json({ error: 'chat is not running' }, 503);
+    const handle = onInbound;
     const languageHint = c.req.header('accept-language')?.split(',')[0];
-    await onInbound({ channel: 'web', userRef: sid, chatRef: sid, messageRef, languageHint, ...payload } as InboundEvent);
+    const done = await admission.run(() => handle({ channel: 'web', userRef: sid, chatRef: sid, messageRef, languageHint, ...payload } as InboundEvent), mustRun);
+    // Overloaded: not stored, so the page sends it again (same clientMessageId) after a second.
+    if (done === OVERLOADED) return c.json({ error: 'busy, try again shortly' }, 503, { 'retry-after': '1' });
     return c.json({ ok: true }, 202);
   }
 
@@ -171,7 +184,7 @@ export function createWebChannel(deps: WebChannelDeps): { adapter: ChannelAdapte
     app.post('/chat/api/session', async (c) => {
       const existing = session(c, false);
       const sid = existing ?? session(c, true)!;
-      if (!existing) return deliver(c, sid, `${sid}:start`, { kind: 'text', text: '/start' });
+      if (!existing) return deliver(c, sid, `${sid}:start`, { kind: 'text', text: '/start' }, true);
       return c.json({ ok: true });
     });
 
