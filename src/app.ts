@@ -7,12 +7,15 @@ import { createTelegramAdapter } from '../bots/telegram/index.js';
 import { createWebChannel } from '../bots/web/index.js';
 import { createWechatAdapter } from '../bots/wechat/index.js';
 import { createQueueBackend, redisOptionsFromUrl, type QueueBackend } from '../jobs/backend.js';
+import { createDeliverProcessor } from '../jobs/deliver.js';
 import { createDeliveryQueue } from '../jobs/delivery-queue.js';
+import { withInlineDelivery } from '../jobs/inline-delivery.js';
 import { startWorkers, type ProcessorRegistration } from '../jobs/workers.js';
 import { caseProcessors, createCaseScheduler } from '../jobs/cases.js';
 import { createCaseFlows } from './cases/flows.js';
 import { createFolderStore, createS3Store } from './photos/store.js';
 import type { Config } from './config.js';
+import type { DeliveryQueue } from './outbox/outbox.js';
 import { createDialog } from './dialog/engine.js';
 import type { Channel, InboundEvent } from './dialog/events.js';
 import type { Flow } from './dialog/flow.js';
@@ -124,7 +127,9 @@ export function createApp(config: Config, opts: AppOptions = {}) {
       },
     });
     const flows = [...residentFlows, ...caseFlows, ...(opts.flows ?? [])];
-    const dialog = createDialog({ database, delivery, config, logger, flows });
+    // Replies to web chats are delivered by the process that wrote them (jobs/inline-delivery.ts).
+    let dialogDelivery: DeliveryQueue = delivery;
+    const dialog = createDialog({ database, delivery: { enqueue: (m) => dialogDelivery.enqueue(m) }, config, logger, flows });
     const onInbound = async (event: InboundEvent) => {
       const result = await dialog.handle(event);
       metrics.inbound.inc({ channel: event.channel, result });
@@ -136,6 +141,8 @@ export function createApp(config: Config, opts: AppOptions = {}) {
       const web = createWebChannel({ database, config, logger, media, wake, longPollMs: opts.webLongPollMs, inbound: opts.webInbound });
       adapters.set('web', web.adapter);
       if (http) {
+        const inline = createDeliverProcessor({ database, adapters: new Map([['web', web.adapter]]), perChatPerSec: {}, logger, onResult: (channel, result) => metrics.delivered.inc({ channel, result }) });
+        dialogDelivery = withInlineDelivery(delivery, inline, { channels: new Set(['web']), logger });
         web.routes(http);
         await web.adapter.start(onInbound);
         stops.push(() => web.adapter.stop());
