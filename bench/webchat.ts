@@ -39,7 +39,9 @@ export async function startWebChatEnv(kind: BackendKind, sessions: number, env: 
   await seedResidents(db, sids);
   const prefix = uniqueQueuePrefix();
   const dataDir = mkdtempSync(path.join(tmpdir(), 'linli-bench-web-'));
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'tests/support/app-child.ts')], {
+  // BENCH_NODE_ARGS, e.g. --cpu-prof, to profile the app process.
+  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(root, 'tests/support/app-child.ts')], {
     cwd: root,
     env: {
       ...process.env,

@@ -33,6 +33,14 @@ export const MAX_PHOTO_BYTES = 10 * 1024 * 1024;
  * lost push.
  */
 const LONG_POLL_MS = 25_000;
+/**
+ * A poll that comes back with the cursor this process last answered, with no push for the chat
+ * since, skips its first read for this long: an idle chat re-polls every 25 s without touching
+ * the database, and reads at most this often as the safety re-check.
+ */
+const KNOWN_MS = 120_000;
+/** Replies returned by one poll at most. */
+const PAGE = 100;
 const POSTS_PER_SECOND = 10;
 /**
  * Inbound messages handled at once and waiting beyond that before the API answers 503: each
@@ -65,13 +73,27 @@ export function createWebChannel(deps: WebChannelDeps): { adapter: ChannelAdapte
   const uploads = path.resolve(deps.config.dataDir, 'uploads');
   /** Polls waiting in this process, by chat; each entry is called once and then forgotten. */
   const waiting = new Map<string, Set<() => void>>();
+  /**
+   * Chats this process read up to `cursor` with no push for them since (`valid` once the read is
+   * done; a push deletes the entry, so a read that raced a push never counts as up to date).
+   */
+  const known = new Map<string, { cursor: number; at: number; valid: boolean }>();
+  const forget = setInterval(() => {
+    const old = Date.now() - KNOWN_MS;
+    for (const [sid, k] of known) if (k.at < old) known.delete(sid);
+  }, KNOWN_MS);
+  forget.unref();
   const wakeChat = (chatRef: string) => {
+    known.delete(chatRef);
     const set = waiting.get(chatRef);
     if (!set) return;
     waiting.delete(chatRef);
     for (const done of set) done();
   };
-  const wakeAll = () => [...waiting.keys()].forEach(wakeChat);
+  const wakeAll = () => {
+    known.clear();
+    [...waiting.keys()].forEach(wakeChat);
+  };
   let onInbound: ((e: InboundEvent) => Promise<void>) | undefined;
   const buckets = new Map<string, { tokens: number; at: number }>();
   const admission = createAdmission(deps.inbound ?? INBOUND);
@@ -85,6 +107,7 @@ export function createWebChannel(deps: WebChannelDeps): { adapter: ChannelAdapte
     },
     async stop() {
       onInbound = undefined;
+      clearInterval(forget);
       wakeAll();
     },
     async send() {
@@ -162,6 +185,19 @@ export function createWebChannel(deps: WebChannelDeps): { adapter: ChannelAdapte
     return { promise, cancel: done };
   }
 
+  /** sentAfter, remembering how far this chat was read unless a push came meanwhile. */
+  async function readFor(sid: string, after: number) {
+    const token = { cursor: after, at: Date.now(), valid: false };
+    known.set(sid, token);
+    const rows = await sentAfter(sid, after);
+    if (known.get(sid) === token) {
+      token.cursor = rows.length ? Math.max(...rows.map((r) => r.seq!)) : after;
+      // A full page may have more behind it.
+      token.valid = rows.length < PAGE;
+    }
+    return rows;
+  }
+
   async function sentAfter(sid: string, after: number) {
     return deps.database.db
       .select({ id: outbox.id, seq: outbox.sentSeq, payload: outbox.payload })
@@ -170,7 +206,7 @@ export function createWebChannel(deps: WebChannelDeps): { adapter: ChannelAdapte
       // replies is sent after them, so a cursor on the row id would skip it.
       .where(and(eq(outbox.channel, 'web'), eq(outbox.chatRef, sid), isNotNull(outbox.sentSeq), gt(outbox.sentSeq, after)))
       .orderBy(asc(outbox.sentSeq))
-      .limit(100);
+      .limit(PAGE);
   }
 
   function routes(app: Hono) {
@@ -227,12 +263,14 @@ export function createWebChannel(deps: WebChannelDeps): { adapter: ChannelAdapte
       const deadline = Date.now() + (deps.longPollMs ?? LONG_POLL_MS);
       // Listening starts before each read, so a push that lands while the read runs is not missed.
       let woken = listen(sid, deadline);
-      let rows = await sentAfter(sid, after);
+      const k = known.get(sid);
+      const upToDate = k?.valid && k.cursor === after && Date.now() - k.at < KNOWN_MS;
+      let rows = upToDate ? [] : await readFor(sid, after);
       while (rows.length === 0 && Date.now() < deadline && onInbound) {
         await woken.promise;
         if (Date.now() >= deadline || !onInbound) break;
         woken = listen(sid, deadline);
-        rows = await sentAfter(sid, after);
+        rows = await readFor(sid, after);
       }
       woken.cancel();
       return c.json({
