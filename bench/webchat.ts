@@ -60,6 +60,9 @@ export async function startWebChatEnv(kind: BackendKind, sessions: number, env: 
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  // A benchmark that crashes must not leave the app running.
+  const killChild = () => child.exitCode === null && child.kill('SIGKILL');
+  process.once('exit', killChild);
   let out = '';
   child.stdout!.on('data', (d) => (out += String(d)));
   child.stderr!.on('data', (d) => (out += String(d)));
