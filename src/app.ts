@@ -141,7 +141,16 @@ export function createApp(config: Config, opts: AppOptions = {}) {
       const web = createWebChannel({ database, config, logger, media, wake, longPollMs: opts.webLongPollMs, inbound: opts.webInbound });
       adapters.set('web', web.adapter);
       if (http) {
-        const inline = createDeliverProcessor({ database, adapters: new Map([['web', web.adapter]]), perChatPerSec: {}, logger, onResult: (channel, result) => metrics.delivered.inc({ channel, result }) });
+        // Few batches: inbound admission already bounds how many run, and in role `all` the
+        // worker's own deliver processor shares this pool (each batch may need two connections).
+        const inline = createDeliverProcessor({
+          database,
+          adapters: new Map([['web', web.adapter]]),
+          perChatPerSec: {},
+          logger,
+          maxConcurrentBatches: 4,
+          onResult: (channel, result) => metrics.delivered.inc({ channel, result }),
+        });
         dialogDelivery = withInlineDelivery(delivery, inline, { channels: new Set(['web']), logger });
         web.routes(http);
         await web.adapter.start(onInbound);
