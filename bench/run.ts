@@ -1,20 +1,24 @@
 /**
- * Benchmarks for the case pipeline on both BullMQ backends; every figure is printed next to the
+ * Benchmarks for the case pipeline and the web chat's inbound path on both BullMQ backends; every figure is printed next to the
  * raw limit measured in the same run on this machine. Not part of `npm test`.
  *
  *   npx tsx bench/run.ts [--only intake|routing|lateness[,…]] [--backend redis|postgres|both]
  *                        [--n N] [--raw-n N] [--concurrency C] [--timers N] [--due N|all] [--window S] [--burst N]
  *                        [--lateness-concurrency C] [--quiet-wait S]
+ *                        [--web-active N] [--web-idle N] [--web-steps R,R,…] [--web-step-s S] [--idle-s S]
+ *                        [--broadcast-n N] [--broadcast-rate R]
  */
 import { parseArgs } from 'node:util';
 import { machineIdle, type BackendKind, type ResultRow } from './common.js';
+import { benchBroadcast, benchInbound } from './inbound.js';
 import { benchIntake } from './intake.js';
+import { benchRoundTrips } from './roundtrips.js';
 import { benchLateness } from './lateness.js';
 import { benchRouting } from './routing.js';
 
 const { values } = parseArgs({
   options: {
-    only: { type: 'string', default: 'intake,routing,lateness' },
+    only: { type: 'string', default: 'intake,routing,lateness,roundtrips,inbound,broadcast' },
     backend: { type: 'string', default: 'both' },
     n: { type: 'string', default: '3000' },
     'raw-n': { type: 'string', default: '20000' },
@@ -25,13 +29,21 @@ const { values } = parseArgs({
     burst: { type: 'string', default: '1000' },
     'lateness-concurrency': { type: 'string' },
     'quiet-wait': { type: 'string', default: '120' },
+    'web-active': { type: 'string', default: '400' },
+    'web-idle': { type: 'string', default: '1000' },
+    'web-steps': { type: 'string' },
+    'web-step-s': { type: 'string', default: '8' },
+    'idle-s': { type: 'string', default: '30' },
+    'broadcast-n': { type: 'string', default: '10000' },
+    'broadcast-rate': { type: 'string', default: '100' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
 
 if (values.help) {
   console.log(`usage: npx tsx bench/run.ts [options]
-  --only intake,routing,lateness   which benchmarks (default: all three)
+  --only intake,routing,lateness,roundtrips,inbound,broadcast
+                                   which benchmarks (default: all)
   --backend redis|postgres|both    BullMQ backend(s) (default: both)
   --n N                            cases for intake and routing, no-op jobs for routing (default 3000)
   --raw-n N                        rows for the raw INSERT baseline (default 20000)
@@ -41,7 +53,15 @@ if (values.help) {
   --window S                       seconds over which those fall due (default 60)
   --burst N                        then N more timers due at one instant, to show the drain rate (default 1000; 0 = skip)
   --lateness-concurrency C         deadline worker concurrency (default: caseProcessors' own)
-  --quiet-wait S                   wait up to S s for the machine to be ≥85% idle before each benchmark (default 120)`);
+  --quiet-wait S                   wait up to S s for the machine to be ≥85% idle before each benchmark (default 120)
+  --web-active N                   (c) web chats sending messages (default 400)
+  --web-idle N                     (c) open idle web chats, whose CPU is measured (default 1000)
+  --web-steps R,R,…                (c) offered messages/s, stepped up until p99 > 1 s
+                                   (default 100,200,300,400,500,600,800,1000,1200,1500 on Redis; 50,100,…,600 on PostgreSQL)
+  --web-step-s S                   (c) seconds per step (default 8)
+  --idle-s S                       (c) seconds of CPU measurement with and without the idle chats (default 30)
+  --broadcast-n N                  (d) broadcast rows to web chats (default 10000)
+  --broadcast-rate R               (d) conversation messages/s offered while it drains (default 100)`);
   process.exit(0);
 }
 
@@ -51,7 +71,7 @@ const int = (name: string, v: string | undefined) => {
   return n;
 };
 const only = new Set(values.only!.split(',').map((s) => s.trim()));
-for (const o of only) if (!['intake', 'routing', 'lateness'].includes(o)) throw new Error(`unknown benchmark ${o}`);
+for (const o of only) if (!['intake', 'routing', 'lateness', 'roundtrips', 'inbound', 'broadcast'].includes(o)) throw new Error(`unknown benchmark ${o}`);
 const backends: BackendKind[] = values.backend === 'both' ? ['redis', 'postgres'] : [values.backend as BackendKind];
 for (const b of backends) if (b !== 'redis' && b !== 'postgres') throw new Error(`unknown backend ${b}`);
 const n = int('n', values.n);
@@ -63,6 +83,14 @@ const windowS = int('window', values.window);
 const burst = values.burst === '0' ? 0 : int('burst', values.burst);
 const quietWaitS = Number(values['quiet-wait']);
 const latenessConcurrency = values['lateness-concurrency'] ? int('lateness-concurrency', values['lateness-concurrency']) : undefined;
+const webSteps = (backend: BackendKind) =>
+  values['web-steps']
+    ? values['web-steps'].split(',').map((v) => int('web-steps', v.trim()))
+    : backend === 'redis'
+      ? [100, 200, 300, 400, 500, 600, 800, 1000, 1200, 1500]
+      : [50, 100, 150, 200, 300, 400, 500, 600];
+const web = { active: int('web-active', values['web-active']), idle: int('web-idle', values['web-idle']), stepS: int('web-step-s', values['web-step-s']), idleS: int('idle-s', values['idle-s']) };
+const broadcast = { n: int('broadcast-n', values['broadcast-n']), rate: int('broadcast-rate', values['broadcast-rate']) };
 
 const rows: ResultRow[] = [];
 const notes: string[] = [];
@@ -90,6 +118,21 @@ for (const backend of backends) {
     await settle(`routing on ${backend}`);
     process.stderr.write(`routing on ${backend}…\n`);
     rows.push(...(await benchRouting(backend, { n })));
+  }
+  if (only.has('roundtrips') && backend === backends[0]) {
+    // Statement counts do not depend on the queue backend: counted once.
+    process.stderr.write(`round trips per message…\n`);
+    rows.push(...(await benchRoundTrips()));
+  }
+  if (only.has('inbound')) {
+    await settle(`inbound on ${backend}`);
+    process.stderr.write(`inbound web chat on ${backend}…\n`);
+    rows.push(...(await benchInbound(backend, { ...web, steps: webSteps(backend) })));
+  }
+  if (only.has('broadcast')) {
+    await settle(`broadcast on ${backend}`);
+    process.stderr.write(`conversation during a broadcast on ${backend}…\n`);
+    rows.push(...(await benchBroadcast(backend, { ...broadcast, active: Math.min(web.active, 200) })));
   }
   if (only.has('lateness')) {
     await settle(`lateness on ${backend}`);

@@ -79,6 +79,11 @@ export interface ChannelAdapter {
    * `sendParts`, resuming after `progress.partsSent`.
    */
   send(chatRef: string, reply: Reply, progress?: SendProgress): Promise<SendResult>;
+  /**
+   * Called once a reply `send` accepted is recorded as sent (committed). The web chat, whose
+   * browsers read sent rows, wakes their long polls here (src/outbox/wake.ts).
+   */
+  delivered?(chatRef: string): void;
   /** Downloads the bytes behind an inbound photo's `fileRef` (for the case photo store). */
   fetchMedia(fileRef: string): Promise<MediaBytes>;
 }

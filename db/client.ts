@@ -21,9 +21,13 @@ export interface Database {
 
 const migrationsFolder = path.join(path.dirname(fileURLToPath(import.meta.url)), 'migrations');
 
-/** Connects to a PostgreSQL URL. `max` is the pool size. */
-export function connect(url: string, opts: { max?: number } = {}): Database {
-  const sql = postgres(url, { max: opts.max ?? 10, onnotice: () => {}, prepare: true });
+/**
+ * Connects to a PostgreSQL URL. `max` is the pool size; `onQuery` sees every statement sent
+ * (BEGIN and COMMIT included), for the benchmark that counts round trips per message.
+ */
+export function connect(url: string, opts: { max?: number; onQuery?: (query: string) => void } = {}): Database {
+  const onQuery = opts.onQuery;
+  const sql = postgres(url, { max: opts.max ?? 10, onnotice: () => {}, prepare: true, ...(onQuery && { debug: (_c: number, query: string) => onQuery(query) }) });
   const db = drizzle(preparedStatements(sql), { schema });
   return { db, sql, url, close: () => sql.end({ timeout: 5 }) };
 }

@@ -6,19 +6,23 @@ import type { ChannelAdapter, MediaSource } from '../bots/channel.js';
 import { createTelegramAdapter } from '../bots/telegram/index.js';
 import { createWebChannel } from '../bots/web/index.js';
 import { createWechatAdapter } from '../bots/wechat/index.js';
-import { createQueueBackend, type QueueBackend } from '../jobs/backend.js';
+import { createQueueBackend, redisOptionsFromUrl, type QueueBackend } from '../jobs/backend.js';
+import { createDeliverProcessor } from '../jobs/deliver.js';
 import { createDeliveryQueue } from '../jobs/delivery-queue.js';
+import { withInlineDelivery } from '../jobs/inline-delivery.js';
 import { startWorkers, type ProcessorRegistration } from '../jobs/workers.js';
 import { caseProcessors, createCaseScheduler } from '../jobs/cases.js';
 import { createCaseFlows } from './cases/flows.js';
 import { createFolderStore } from './photos/store.js';
 import type { Config } from './config.js';
+import type { DeliveryQueue } from './outbox/outbox.js';
 import { createDialog } from './dialog/engine.js';
 import type { Channel, InboundEvent } from './dialog/events.js';
 import type { Flow } from './dialog/flow.js';
 import { createHttpApp, listen } from './http/server.js';
 import { createMetrics } from './http/metrics.js';
 import { createLogger, type Logger } from './log.js';
+import { createPostgresWake, createRedisWake } from './outbox/wake.js';
 import { residentFlows } from './residents/flows.js';
 
 export interface AppOptions {
@@ -32,6 +36,10 @@ export interface AppOptions {
   processors?: (ctx: { database: Database; backend: QueueBackend; config: Config; logger: Logger }) => ProcessorRegistration[];
   /** Outbox sweep interval (tests shorten it). */
   sweepEveryMs?: number;
+  /** How long a web chat poll waits for a reply (default 25 s; tests lengthen it to show the push wakes it). */
+  webLongPollMs?: number;
+  /** Web chat inbound admission (default 8 at once, 256 waiting; tests make it small). */
+  webInbound?: { concurrency: number; maxWaiting: number };
 }
 
 export interface RunningApp {
@@ -95,6 +103,11 @@ export function createApp(config: Config, opts: AppOptions = {}) {
     lines.push(config.queue.redisUrl ? `Jobs: BullMQ on Redis ${redactUrl(config.queue.redisUrl)}` : `Jobs: BullMQ on PostgreSQL (schema "${config.queue.prefix}")`);
     const delivery = createDeliveryQueue(backend);
     stops.push(() => delivery.close());
+    // Replies are pushed to the processes serving web chats through the queue's own datastore.
+    const wake = config.queue.redisUrl
+      ? createRedisWake(redisOptionsFromUrl(config.queue.redisUrl), config.queue.prefix, logger)
+      : createPostgresWake(database.sql, logger);
+    stops.push(() => wake.close());
 
     const metrics = createMetrics();
     // The AWS SDK is large: loaded only when a bucket is configured.
@@ -117,7 +130,9 @@ export function createApp(config: Config, opts: AppOptions = {}) {
       },
     });
     const flows = [...residentFlows, ...caseFlows, ...(opts.flows ?? [])];
-    const dialog = createDialog({ database, delivery, config, logger, flows });
+    // Replies to web chats are delivered by the process that wrote them (jobs/inline-delivery.ts).
+    let dialogDelivery: DeliveryQueue = delivery;
+    const dialog = createDialog({ database, delivery: { enqueue: (m) => dialogDelivery.enqueue(m) }, config, logger, flows });
     const onInbound = async (event: InboundEvent) => {
       const result = await dialog.handle(event);
       metrics.inbound.inc({ channel: event.channel, result });
@@ -126,9 +141,20 @@ export function createApp(config: Config, opts: AppOptions = {}) {
     const media: MediaSource = { load: (fileRef) => photos.get(fileRef) };
     const http = serves('web') ? createHttpApp({ database, backend, metrics, logger }) : undefined;
     if (config.web.enabled && (serves('web') || serves('worker'))) {
-      const web = createWebChannel({ database, config, logger, media });
+      const web = createWebChannel({ database, config, logger, media, wake, longPollMs: opts.webLongPollMs, inbound: opts.webInbound });
       adapters.set('web', web.adapter);
       if (http) {
+        // Few batches: inbound admission already bounds how many run, and in role `all` the
+        // worker's own deliver processor shares this pool (each batch may need two connections).
+        const inline = createDeliverProcessor({
+          database,
+          adapters: new Map([['web', web.adapter]]),
+          perChatPerSec: {},
+          logger,
+          maxConcurrentBatches: 4,
+          onResult: (channel, result) => metrics.delivered.inc({ channel, result }),
+        });
+        dialogDelivery = withInlineDelivery(delivery, inline, { channels: new Set(['web']), logger });
         web.routes(http);
         await web.adapter.start(onInbound);
         stops.push(() => web.adapter.stop());

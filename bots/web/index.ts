@@ -1,18 +1,19 @@
 import { randomBytes } from 'node:crypto';
-import { EventEmitter } from 'node:events';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { and, asc, eq, gt } from 'drizzle-orm';
+import { and, asc, eq, gt, isNotNull } from 'drizzle-orm';
 import type { Context, Hono } from 'hono';
 import { getCookie, setCookie } from 'hono/cookie';
 import { z } from 'zod';
 import { outbox } from '../../db/schema/index.js';
 import type { Database } from '../../db/client.js';
 import { LOCALES, type Config, type Locale } from '../../src/config.js';
+import { createAdmission, OVERLOADED } from '../../src/dialog/admission.js';
 import type { InboundEvent } from '../../src/dialog/events.js';
 import { locationSchema } from '../../src/dialog/events.js';
 import { replySchema } from '../../src/dialog/reply.js';
 import type { Logger } from '../../src/log.js';
+import type { ReplyWake } from '../../src/outbox/wake.js';
 import type { ChannelAdapter, MediaSource } from '../channel.js';
 import { chatPage } from './page.js';
 import { COOKIE, loadOrCreateSessionSecret, newSessionId, openSession, sealSession } from './session.js';
@@ -25,10 +26,26 @@ export const webMessageSchema = z.union([
   z.object({ clientMessageId, location: locationSchema.pick({ lat: true, lng: true }) }).strict(),
 ]);
 
+/**
+ * How long a poll waits for a push. An idle chat costs one indexed read per this interval and
+ * nothing in between; the read at the start of the next poll is the safety re-check behind a
+ * lost push.
+ */
 const LONG_POLL_MS = 25_000;
-/** Cross-process fallback: replies sent by a worker in another process are found by polling. */
-const DB_POLL_MS = 500;
+/**
+ * A poll that comes back with the cursor this process last answered, with no push for the chat
+ * since, skips its first read for this long: an idle chat re-polls every 25 s without touching
+ * the database, and reads at most this often as the safety re-check.
+ */
+const KNOWN_MS = 120_000;
+/** Replies returned by one poll at most. */
+const PAGE = 100;
 const POSTS_PER_SECOND = 10;
+/**
+ * Inbound messages handled at once and waiting beyond that before the API answers 503: each
+ * handled message holds a pooled connection for its transaction, and the deliver jobs need theirs.
+ */
+const INBOUND = { concurrency: 8, maxWaiting: 256 };
 
 export interface WebChannelDeps {
   database: Database;
@@ -37,34 +54,67 @@ export interface WebChannelDeps {
   media?: MediaSource;
   /** Long-poll timeout (tests shorten it). */
   longPollMs?: number;
+  /** Cross-process reply wake-ups: published where replies are delivered, received where polls wait. */
+  wake: ReplyWake;
+  /** Admission of inbound messages (default INBOUND; tests make it small). */
+  inbound?: { concurrency: number; maxWaiting: number };
 }
 
 /**
  * The web chat: a page at /chat and a small JSON API. A session is the chat identity
  * (userRef = chatRef = session id). Replies are the session's sent outbox rows, read by long poll,
- * so the web channel needs no push connection and survives restarts.
+ * so the web channel needs no push connection and survives restarts. A waiting poll sleeps until
+ * the process that delivered a reply to its chat wakes it (`deps.wake`, after the row is marked
+ * sent): it never polls the database on a timer.
  */
 export function createWebChannel(deps: WebChannelDeps): { adapter: ChannelAdapter; routes(app: Hono): void } {
   const secret = loadOrCreateSessionSecret(deps.config.sessionSecret, deps.config.dataDir);
   const uploads = path.resolve(deps.config.dataDir, 'uploads');
-  const wake = new EventEmitter();
-  wake.setMaxListeners(0);
+  /** Polls waiting in this process, by chat; each entry is called once and then forgotten. */
+  const waiting = new Map<string, Set<() => void>>();
+  /**
+   * Chats this process read up to `cursor` with no push for them since (`valid` once the read is
+   * done; a push deletes the entry, so a read that raced a push never counts as up to date).
+   */
+  const known = new Map<string, { cursor: number; at: number; valid: boolean }>();
+  const forget = setInterval(() => {
+    const old = Date.now() - KNOWN_MS;
+    for (const [sid, k] of known) if (k.at < old) known.delete(sid);
+  }, KNOWN_MS);
+  forget.unref();
+  const wakeChat = (chatRef: string) => {
+    known.delete(chatRef);
+    const set = waiting.get(chatRef);
+    if (!set) return;
+    waiting.delete(chatRef);
+    for (const done of set) done();
+  };
+  const wakeAll = () => {
+    known.clear();
+    [...waiting.keys()].forEach(wakeChat);
+  };
   let onInbound: ((e: InboundEvent) => Promise<void>) | undefined;
   const buckets = new Map<string, { tokens: number; at: number }>();
+  const admission = createAdmission(deps.inbound ?? INBOUND);
 
   const adapter: ChannelAdapter = {
     channel: 'web',
     async start(handler) {
+      // undefined: the subscription reconnected and may have missed pushes, so every poll re-reads.
+      await deps.wake.subscribe((chatRef) => (chatRef === undefined ? wakeAll() : wakeChat(chatRef)));
       onInbound = handler;
     },
     async stop() {
       onInbound = undefined;
-      wake.emit('stop');
+      clearInterval(forget);
+      wakeAll();
     },
-    async send(chatRef) {
-      // The row is already in the outbox; once the job marks it sent the browser's poll returns it.
-      setImmediate(() => wake.emit(chatRef));
+    async send() {
+      // The row is already in the outbox; the browser's poll reads it once the job marks it sent.
       return { ok: true };
+    },
+    delivered(chatRef) {
+      deps.wake.publish([chatRef]);
     },
     async fetchMedia(fileRef) {
       const key = /^web:([a-f0-9]{32}\.(jpg|png|webp))$/.exec(fileRef)?.[1];
@@ -99,10 +149,14 @@ export function createWebChannel(deps: WebChannelDeps): { adapter: ChannelAdapte
     return true;
   }
 
-  async function deliver(c: Context, sid: string, messageRef: string, payload: Record<string, unknown>) {
+  /** `mustRun`: wait for a slot however busy (the greeting, which nobody would send again). */
+  async function deliver(c: Context, sid: string, messageRef: string, payload: Record<string, unknown>, mustRun = false) {
     if (!onInbound) return c.json({ error: 'chat is not running' }, 503);
+    const handle = onInbound;
     const languageHint = c.req.header('accept-language')?.split(',')[0];
-    await onInbound({ channel: 'web', userRef: sid, chatRef: sid, messageRef, languageHint, ...payload } as InboundEvent);
+    const done = await admission.run(() => handle({ channel: 'web', userRef: sid, chatRef: sid, messageRef, languageHint, ...payload } as InboundEvent), mustRun);
+    // Overloaded: not stored, so the page sends it again (same clientMessageId) after a second.
+    if (done === OVERLOADED) return c.json({ error: 'busy, try again shortly' }, 503, { 'retry-after': '1' });
     return c.json({ ok: true }, 202);
   }
 
@@ -111,13 +165,47 @@ export function createWebChannel(deps: WebChannelDeps): { adapter: ChannelAdapte
     return LOCALES.find((l) => accepted.startsWith(l.slice(0, 2).toLowerCase())) ?? deps.config.defaultLocale;
   }
 
+  /** Resolves when a reply to this chat is pushed, or at the deadline. */
+  function listen(sid: string, deadline: number): { promise: Promise<void>; cancel(): void } {
+    let done!: () => void;
+    const promise = new Promise<void>((resolve) => {
+      const timer = setTimeout(() => done(), Math.max(0, deadline - Date.now()));
+      done = () => {
+        clearTimeout(timer);
+        const set = waiting.get(sid);
+        set?.delete(done);
+        if (set?.size === 0) waiting.delete(sid);
+        resolve();
+      };
+    });
+    const set = waiting.get(sid) ?? new Set();
+    set.add(done);
+    waiting.set(sid, set);
+    return { promise, cancel: done };
+  }
+
+  /** sentAfter, remembering how far this chat was read unless a push came meanwhile. */
+  async function readFor(sid: string, after: number) {
+    const token = { cursor: after, at: Date.now(), valid: false };
+    known.set(sid, token);
+    const rows = await sentAfter(sid, after);
+    if (known.get(sid) === token) {
+      token.cursor = rows.length ? Math.max(...rows.map((r) => r.seq!)) : after;
+      // A full page may have more behind it.
+      token.valid = rows.length < PAGE;
+    }
+    return rows;
+  }
+
   async function sentAfter(sid: string, after: number) {
     return deps.database.db
-      .select({ id: outbox.id, payload: outbox.payload })
+      .select({ id: outbox.id, seq: outbox.sentSeq, payload: outbox.payload })
       .from(outbox)
-      .where(and(eq(outbox.channel, 'web'), eq(outbox.chatRef, sid), eq(outbox.status, 'sent'), gt(outbox.id, after)))
-      .orderBy(asc(outbox.id))
-      .limit(100);
+      // In the order they were sent (outbox_web_sent_idx): a broadcast that waited behind later
+      // replies is sent after them, so a cursor on the row id would skip it.
+      .where(and(eq(outbox.channel, 'web'), eq(outbox.chatRef, sid), isNotNull(outbox.sentSeq), gt(outbox.sentSeq, after)))
+      .orderBy(asc(outbox.sentSeq))
+      .limit(PAGE);
   }
 
   function routes(app: Hono) {
@@ -131,7 +219,7 @@ export function createWebChannel(deps: WebChannelDeps): { adapter: ChannelAdapte
     app.post('/chat/api/session', async (c) => {
       const existing = session(c, false);
       const sid = existing ?? session(c, true)!;
-      if (!existing) return deliver(c, sid, `${sid}:start`, { kind: 'text', text: '/start' });
+      if (!existing) return deliver(c, sid, `${sid}:start`, { kind: 'text', text: '/start' }, true);
       return c.json({ ok: true });
     });
 
@@ -172,26 +260,24 @@ export function createWebChannel(deps: WebChannelDeps): { adapter: ChannelAdapte
       if (!sid) return c.json({ error: 'no session: open /chat first' }, 401);
       const after = z.coerce.number().int().min(0).catch(0).parse(c.req.query('after'));
       const deadline = Date.now() + (deps.longPollMs ?? LONG_POLL_MS);
-      let rows = await sentAfter(sid, after);
+      // Listening starts before each read, so a push that lands while the read runs is not missed.
+      let woken = listen(sid, deadline);
+      const k = known.get(sid);
+      const upToDate = k?.valid && k.cursor === after && Date.now() - k.at < KNOWN_MS;
+      let rows = upToDate ? [] : await readFor(sid, after);
       while (rows.length === 0 && Date.now() < deadline && onInbound) {
-        await new Promise<void>((resolve) => {
-          const done = () => {
-            clearTimeout(timer);
-            wake.off(sid, done);
-            wake.off('stop', done);
-            resolve();
-          };
-          const timer = setTimeout(done, Math.min(DB_POLL_MS, Math.max(0, deadline - Date.now())));
-          wake.on(sid, done);
-          wake.on('stop', done);
-        });
-        rows = await sentAfter(sid, after);
+        await woken.promise;
+        if (Date.now() >= deadline || !onInbound) break;
+        woken = listen(sid, deadline);
+        rows = await readFor(sid, after);
       }
+      woken.cancel();
       return c.json({
         messages: rows.map((r) => {
           const reply = replySchema.parse(r.payload);
           return {
-            id: r.id,
+            // The page's cursor (`after`): the row's place in the order of sending.
+            id: r.seq!,
             text: reply.text,
             choices: reply.choices ?? [],
             requestLocation: reply.requestLocation ?? false,

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { bigserial, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { bigint, bigserial, index, integer, jsonb, pgTable, primaryKey, smallint, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { channelIdentities, channelKind } from './people.js';
 
 /**
@@ -57,11 +57,30 @@ export const outbox = pgTable(
     sentRef: text('sent_ref'),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     sentAt: timestamp('sent_at', { withTimezone: true }),
+    /**
+     * Delivery class, lower goes first (src/outbox/outbox.ts OUTBOX_PRIORITY): 0 应急 emergency,
+     * 1 conversation replies and case cards, 2 broadcasts.
+     */
+    priority: smallint('priority').notNull().default(1),
+    /** Not delivered before this time (quiet hours, a scheduled notice); null = at once. */
+    notBefore: timestamp('not_before', { withTimezone: true }),
+    /** Makes a retried fan-out page write nothing twice, e.g. `notice:<id>:<person>:<channel>`. */
+    dedupeKey: text('dedupe_key'),
+    /**
+     * Order in which rows became sent, stamped by a trigger when `status` turns 'sent' (see the
+     * web_sent_seq migration). The web chat reads a chat's replies after this cursor, not after
+     * the row id: a broadcast row that waited behind later replies is sent after them.
+     */
+    sentSeq: bigint('sent_seq', { mode: 'number' }),
   },
   (t) => [
+    uniqueIndex('outbox_dedupe_key').on(t.dedupeKey),
     index('outbox_pending_idx')
       .on(t.identityId, t.id)
       .where(sql`${t.status} = 'pending'`),
     index('outbox_identity_idx').on(t.identityId, t.id),
+    index('outbox_web_sent_idx')
+      .on(t.chatRef, t.sentSeq)
+      .where(sql`${t.channel} = 'web' and ${t.sentSeq} is not null`),
   ],
 );

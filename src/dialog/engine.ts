@@ -5,12 +5,12 @@ import type { Config, Locale } from '../config.js';
 import { messages, type Messages } from '../i18n/index.js';
 import type { Logger } from '../log.js';
 import { notifyPerson } from '../outbox/notify.js';
-import { queueMessages, type DeliveryQueue, type QueuedMessage } from '../outbox/outbox.js';
+import { outboxInsert, queuedFrom, queueMessages, type DeliveryQueue, type QueuedMessage } from '../outbox/outbox.js';
 import { inboundEventSchema, type InboundEvent } from './events.js';
 import type { Flow, FlowContext, PersonView, Say } from './flow.js';
 import { interpret } from './input.js';
 import { runTurn } from './turn.js';
-import { toRow, toState, upsertIdentity } from './state.js';
+import { openTurn, toRow, toState, upsertIdentity } from './state.js';
 
 export { loadPerson } from './state.js';
 
@@ -113,15 +113,18 @@ export function createDialog(deps: DialogDeps) {
     return result;
   }
 
-  /** Takes the per-chat lock and the duplicate guard; false when the message was seen before. */
+  /**
+   * Takes the per-chat lock and the duplicate guard in one statement (the lock first: the insert
+   * reads from it); false when the message was seen before.
+   */
   async function recordInbound(tx: Tx, event: InboundEvent): Promise<boolean> {
     // One chat's messages are handled one at a time, so steps never interleave.
-    await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`dialog:${event.channel}:${event.userRef}`}))`);
-    const inserted = await tx
-      .insert(inboundMessages)
-      .values({ channel: event.channel, messageRef: event.messageRef })
-      .onConflictDoNothing()
-      .returning({ ref: inboundMessages.messageRef });
+    const inserted = await tx.execute(sql`
+      with chat_lock as (select pg_advisory_xact_lock(hashtext(${`dialog:${event.channel}:${event.userRef}`})))
+      insert into inbound_messages (channel, message_ref)
+      select ${event.channel}, ${event.messageRef} from chat_lock
+      on conflict do nothing
+      returning message_ref`);
     return inserted.length > 0;
   }
 
@@ -132,6 +135,33 @@ export function createDialog(deps: DialogDeps) {
       .where(and(eq(inboundMessages.channel, event.channel), eq(inboundMessages.messageRef, event.messageRef)));
   }
 
+  /** A chat's first message: its identity (and person) are created. */
+  async function firstTurn(tx: Tx, event: InboundEvent, now: Date) {
+    const { identity, person } = await upsertIdentity(tx, event, deps.config.defaultLocale, now);
+    await linkInbound(tx, event, identity.id);
+    const [stateRow] = await tx.select().from(dialogStates).where(eq(dialogStates.identityId, identity.id));
+    return { identity, person, stateRow };
+  }
+
+  /** The chat's new state and its replies, in one statement when there are both. */
+  async function saveTurn(tx: Tx, row: ReturnType<typeof toRow> | undefined, replies: Parameters<typeof queueMessages>[1]): Promise<QueuedMessage[]> {
+    if (!row) return queueMessages(tx, replies);
+    if (!replies.length) {
+      await tx.insert(dialogStates).values(row).onConflictDoUpdate({ target: dialogStates.identityId, set: row });
+      return [];
+    }
+    return queuedFrom(
+      await tx.execute(sql`
+        with saved as (
+          insert into dialog_states (identity_id, flow, step, data, choices, updated_at)
+          values (${row.identityId}, ${row.flow}, ${row.step}, ${JSON.stringify(row.data)}::jsonb, ${JSON.stringify(row.choices)}::jsonb, ${row.updatedAt.toISOString()}::timestamptz)
+          on conflict (identity_id) do update
+            set flow = excluded.flow, step = excluded.step, data = excluded.data, choices = excluded.choices, updated_at = excluded.updated_at
+        )
+        ${outboxInsert(replies)}`),
+    );
+  }
+
   async function processEvent(
     tx: Tx,
     event: InboundEvent,
@@ -140,11 +170,9 @@ export function createDialog(deps: DialogDeps) {
   ): Promise<{ result: HandleResult; queued: QueuedMessage[]; after: (() => Promise<void>)[] }> {
     if (!(await recordInbound(tx, event))) return { result: 'duplicate', queued: [], after: [] };
     const now = new Date();
-    const { identity, person } = await upsertIdentity(tx, event, deps.config.defaultLocale, now);
+    const { identity, person, stateRow } = (await openTurn(tx, event, now)) ?? (await firstTurn(tx, event, now));
     ids.identityId = identity.id;
     ids.personId = person.id;
-    await linkInbound(tx, event, identity.id);
-    const [stateRow] = await tx.select().from(dialogStates).where(eq(dialogStates.identityId, identity.id));
     const choicesShown = stateRow?.choices ?? [];
 
     const out: { say: Say; locale: Locale }[] = [];
@@ -172,15 +200,12 @@ export function createDialog(deps: DialogDeps) {
 
     const input = interpret(event, choicesShown, deps.config.maxTextLength, deps.flows);
     const turn = await runTurn(rules, ctx, input, toState(stateRow), out);
-    if (turn) {
-      // The last reply that offered choices is what a bare number answers next time; a turn that
-      // only explained something (help) leaves the choices on screen as they were.
-      const offered = [...out].reverse().find((r) => r.say.choices?.length)?.say.choices;
-      const row = toRow(identity.id, turn.state, offered ?? (turn.keepChoices ? choicesShown : []));
-      await tx.insert(dialogStates).values(row).onConflictDoUpdate({ target: dialogStates.identityId, set: row });
-    }
-    const own = await queueMessages(
+    // The last reply that offered choices is what a bare number answers next time; a turn that
+    // only explained something (help) leaves the choices on screen as they were.
+    const offered = [...out].reverse().find((r) => r.say.choices?.length)?.say.choices;
+    const own = await saveTurn(
       tx,
+      turn && toRow(identity.id, turn.state, offered ?? (turn.keepChoices ? choicesShown : [])),
       out.map(({ say, locale }) => ({
         to: { identityId: identity.id, channel: identity.channel, chatRef: identity.chatRef },
         reply: { ...say, locale },

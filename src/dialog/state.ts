@@ -1,9 +1,9 @@
-import { and, eq, isNull } from 'drizzle-orm';
+import { and, eq, isNull, sql } from 'drizzle-orm';
 import { channelIdentities, consents, dialogStates, people, staffAssignments } from '../../db/schema/index.js';
 import type { Tx } from '../../db/client.js';
 import type { Locale } from '../config.js';
 import type { InboundEvent } from './events.js';
-import type { IdentityView, PersonView, Say } from './flow.js';
+import type { IdentityView, PersonView, Say, StaffAssignment } from './flow.js';
 import type { Choice } from './reply.js';
 
 /** One step the person has been through in the current flow, for 返回. */
@@ -69,6 +69,69 @@ export function localeFromHint(hint: string | undefined): Locale | undefined {
   if (h === 'ko' || h.startsWith('ko-') || h.startsWith('ko_')) return 'ko';
   if (h === 'en' || h.startsWith('en-') || h.startsWith('en_')) return 'en';
   return undefined;
+}
+
+/**
+ * The start of a turn for a chat we know, in one round trip: touches the identity (last seen,
+ * unblocked, the chat it now writes from), links the inbound message to it, and reads the person,
+ * their consent and staff assignments and the chat's saved state. Undefined for a first message
+ * (no identity yet): then upsertIdentity creates one. Must run after the chat's lock is taken, as
+ * a statement of its own, so its snapshot includes what the chat's previous turn committed.
+ */
+export async function openTurn(
+  tx: Tx,
+  event: InboundEvent,
+  now: Date,
+): Promise<{ identity: IdentityView; person: PersonView; stateRow: typeof dialogStates.$inferSelect | undefined } | undefined> {
+  const rows = (await tx.execute(sql`
+    with i as (
+      update channel_identities set chat_ref = ${event.chatRef}, last_seen_at = ${now.toISOString()}::timestamptz, blocked_at = null
+      where channel = ${event.channel} and user_ref = ${event.userRef}
+      returning id, person_id, channel, user_ref, chat_ref
+    ), linked as (
+      update inbound_messages set identity_id = i.id from i
+      where inbound_messages.channel = ${event.channel} and inbound_messages.message_ref = ${event.messageRef}
+    )
+    select i.id, i.person_id, i.channel, i.user_ref, i.chat_ref,
+           p.locale, p.household_id, p.household_status,
+           exists (select 1 from consents c where c.person_id = p.id and c.withdrawn_at is null) as consented,
+           coalesce((select json_agg(json_build_object('id', s.id, 'role', s.role, 'orgUnitId', s.org_unit_id,
+                                                       'subCommittee', s.sub_committee, 'onLeave', s.on_leave) order by s.id)
+                     from staff_assignments s where s.person_id = p.id and s.active), '[]'::json) as staff,
+           d.flow, d.step, d.data, d.choices
+    from i join people p on p.id = i.person_id
+    left join dialog_states d on d.identity_id = i.id`)) as unknown as OpenedRow[];
+  const r = rows[0];
+  if (!r) return undefined;
+  return {
+    identity: { id: r.id, channel: r.channel, userRef: r.user_ref, chatRef: r.chat_ref },
+    person: {
+      id: r.person_id,
+      locale: r.locale,
+      householdId: r.household_id,
+      householdStatus: r.household_status,
+      consented: r.consented,
+      staff: r.staff,
+    },
+    stateRow: r.flow === null ? undefined : { identityId: r.id, flow: r.flow, step: r.step!, data: r.data ?? {}, choices: r.choices ?? [], updatedAt: now },
+  };
+}
+
+interface OpenedRow {
+  id: string;
+  person_id: string;
+  channel: IdentityView['channel'];
+  user_ref: string;
+  chat_ref: string;
+  locale: Locale;
+  household_id: number | null;
+  household_status: PersonView['householdStatus'];
+  consented: boolean;
+  staff: StaffAssignment[];
+  flow: string | null;
+  step: string | null;
+  data: Record<string, unknown> | null;
+  choices: Choice[] | null;
 }
 
 /**

@@ -42,7 +42,7 @@ describe('the same build as separate processes: web and worker roles', () => {
     expect(worker.summary).not.toContain('HTTP:');
   });
 
-  it('answers a web chat visitor: the web process stores the message, the worker process delivers the reply', async () => {
+  it('answers a web chat visitor: the web process stores the message and delivers its reply, the worker runs the jobs', async () => {
     const session = await fetch(`${web.url}/chat/api/session`, { method: 'POST' });
     const cookie = session.headers.get('set-cookie')!.split(';')[0]!;
     const deadline = Date.now() + 15_000;

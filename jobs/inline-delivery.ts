@@ -1,0 +1,40 @@
+import type { Job } from 'bullmq';
+import type { Channel } from '../src/dialog/events.js';
+import type { Logger } from '../src/log.js';
+import type { DeliveryQueue, QueuedMessage } from '../src/outbox/outbox.js';
+import { defaultJobOptions, jobIds } from './queues.js';
+
+/**
+ * Delivers some rows right after commit in the process that wrote them, instead of through a
+ * deliver job: the web chat's replies, whose "send" is marking the row sent (the browser's poll
+ * reads it), so a job per reply would cost more round trips than the delivery itself (on the
+ * PostgreSQL queue backend every job is several durable transactions). It runs the same deliver
+ * processor a job would (the chat's lock, its rows in order, marked sent, the poll woken), so a
+ * row is still sent once. Broadcasts and held rows (not-before) still go through the queue, where
+ * they wait behind replies. If the inline delivery fails, the row is handed to the queue; if the
+ * process dies first, the outbox sweep finds the row pending.
+ */
+export function withInlineDelivery(
+  queue: DeliveryQueue,
+  deliver: (job: Job) => Promise<unknown>,
+  opts: { channels: ReadonlySet<Channel>; logger: Logger },
+): DeliveryQueue {
+  const inline = (m: QueuedMessage) => opts.channels.has(m.channel) && m.priority !== 'broadcast' && !m.notBefore;
+  return {
+    async enqueue(messages) {
+      const now = messages.filter(inline);
+      const later = messages.filter((m) => !inline(m));
+      if (later.length) await queue.enqueue(later);
+      for (const m of now) {
+        const job = { id: `inline-${jobIds.deliver(m.outboxId)}`, name: 'deliver', queueName: 'inline', data: { outboxId: m.outboxId, channel: m.channel }, attemptsMade: 0, opts: { attempts: defaultJobOptions.attempts } };
+        try {
+          await deliver(job as unknown as Job);
+        } catch (err) {
+          opts.logger.warn({ err: (err as Error).message, outboxId: m.outboxId }, 'inline delivery failed; handing the row to the deliver queue');
+          await queue.enqueue([m]);
+        }
+      }
+    },
+    ...(queue.revive && { revive: queue.revive.bind(queue) }),
+  };
+}

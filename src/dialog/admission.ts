@@ -1,0 +1,38 @@
+/** What `Admission.run` returns instead of running the task when too much is already waiting. */
+export const OVERLOADED = Symbol('overloaded');
+
+/**
+ * 过载保护 (admission control) for inbound messages: at most `concurrency` are handled at once,
+ * the rest wait in arrival order (oldest first), and once `maxWaiting` are waiting a new one is
+ * refused at once (the web API answers 503 with Retry-After, the page retries with the same
+ * message id). A refused message was never accepted, so nothing is lost; an accepted one is
+ * answered only after its transaction committed. Without this, a burst beyond capacity queues
+ * without bound on the database pool and every reply slows down together.
+ */
+export function createAdmission(opts: { concurrency: number; maxWaiting: number }) {
+  let running = 0;
+  const waiting: (() => void)[] = [];
+  return {
+    /** `mustRun`: wait in line however long it is (for what has nobody to retry it, e.g. a greeting). */
+    async run<T>(task: () => Promise<T>, mustRun = false): Promise<T | typeof OVERLOADED> {
+      if (running >= opts.concurrency) {
+        if (waiting.length >= opts.maxWaiting && !mustRun) return OVERLOADED;
+        // The slot is handed over by the task that finishes, so `running` stays counted.
+        await new Promise<void>((resolve) => waiting.push(resolve));
+      } else {
+        running++;
+      }
+      try {
+        return await task();
+      } finally {
+        const next = waiting.shift();
+        if (next) next();
+        else running--;
+      }
+    },
+    /** Messages being handled and waiting now (for /metrics and the benchmark). */
+    load: () => ({ running, waiting: waiting.length }),
+  };
+}
+
+export type Admission = ReturnType<typeof createAdmission>;
