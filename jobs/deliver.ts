@@ -1,5 +1,5 @@
 import { DelayedError, type Job } from 'bullmq';
-import { and, asc, eq, inArray, lte, max, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNull, lte, max, or, sql } from 'drizzle-orm';
 import { channelIdentities, outbox } from '../db/schema/index.js';
 import type { Database } from '../db/client.js';
 import type { ChannelAdapter } from '../bots/channel.js';
@@ -31,6 +31,12 @@ class RetryAfter extends Error {
   }
 }
 
+class HeldUntil extends Error {
+  constructor(readonly at: number) {
+    super(`held until ${new Date(at).toISOString()}`);
+  }
+}
+
 /**
  * The deliver processor. It locks the recipient (an advisory lock held by a transaction for the
  * whole batch), then sends every pending row of that recipient up to its own id, in id order, so
@@ -49,13 +55,29 @@ export function createDeliverProcessor(deps: DeliverDeps) {
     const log = deps.logger.child({ jobId: job.id, outboxId, channel });
     try {
       return await slots(() => database.db.transaction(async (tx) => {
-        const [row] = await tx.select({ identityId: outbox.identityId, status: outbox.status }).from(outbox).where(eq(outbox.id, outboxId));
+        const [row] = await tx
+          .select({ identityId: outbox.identityId, status: outbox.status, priority: outbox.priority, notBefore: outbox.notBefore })
+          .from(outbox)
+          .where(eq(outbox.id, outboxId));
         if (!row || row.status !== 'pending') return { sent: 0 };
+        // Held back (quiet hours, a scheduled notice): the job sleeps until then.
+        if (row.notBefore && row.notBefore.getTime() > Date.now()) throw new HeldUntil(row.notBefore.getTime());
         await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`deliver:${row.identityId}`}))`);
+        // This chat's rows up to this one, of this class or a more urgent one: a reply takes an
+        // earlier reply along, never a broadcast waiting for its own job (nor a held-back row).
+        const now = new Date();
         const batch = await tx
           .select()
           .from(outbox)
-          .where(and(eq(outbox.identityId, row.identityId), eq(outbox.status, 'pending'), lte(outbox.id, outboxId)))
+          .where(
+            and(
+              eq(outbox.identityId, row.identityId),
+              eq(outbox.status, 'pending'),
+              lte(outbox.id, outboxId),
+              lte(outbox.priority, row.priority),
+              or(isNull(outbox.notBefore), lte(outbox.notBefore, now)),
+            ),
+          )
           .orderBy(asc(outbox.id));
         let sent = 0;
         for (const message of batch) {
@@ -108,6 +130,10 @@ export function createDeliverProcessor(deps: DeliverDeps) {
         return { sent };
       }));
     } catch (err) {
+      if (err instanceof HeldUntil) {
+        await job.moveToDelayed(err.at, token);
+        throw new DelayedError();
+      }
       if (err instanceof RetryAfter) {
         // The platform said "slow down": wait as told, without spending an attempt.
         deps.onResult?.(channel, 'retry_after');

@@ -3,6 +3,18 @@ import { defaultJobOptions, deliverQueueFor, jobIds } from './queues.js';
 import type { DeliveryQueue, QueuedMessage } from '../src/outbox/outbox.js';
 import type { Channel } from '../src/dialog/events.js';
 
+/**
+ * BullMQ priority per outbox class (lower runs first): an 应急 notice, then replies and case
+ * cards, then broadcasts, so a resident's reply never waits behind a broadcast on its queue. A
+ * row with `notBefore` is a delayed job (the processor and the sweep check the row again).
+ */
+const JOB_PRIORITY = { emergency: 1, conversation: 2, broadcast: 3 } as const;
+
+export function deliverJobOptions(m: QueuedMessage, now = Date.now()): Record<string, unknown> {
+  const delay = m.notBefore ? m.notBefore.getTime() - now : 0;
+  return { jobId: jobIds.deliver(m.outboxId), priority: JOB_PRIORITY[m.priority ?? 'conversation'], ...(delay > 0 && { delay }) };
+}
+
 /** Hands committed outbox rows to the per-channel deliver queues; the job id is the outbox id. */
 export function createDeliveryQueue(backend: QueueBackend): DeliveryQueue & { close(): Promise<void> } {
   const queues = queueRegistry(backend, defaultJobOptions);
@@ -17,7 +29,7 @@ export function createDeliveryQueue(backend: QueueBackend): DeliveryQueue & { cl
           items.map((m) => ({
             name: 'deliver',
             data: { outboxId: m.outboxId, channel },
-            opts: { jobId: jobIds.deliver(m.outboxId) },
+            opts: deliverJobOptions(m),
           })),
         );
       }

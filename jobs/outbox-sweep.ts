@@ -1,7 +1,7 @@
-import { and, asc, eq, gt, lt } from 'drizzle-orm';
+import { and, asc, eq, gt, isNull, lt, lte, or } from 'drizzle-orm';
 import { outbox } from '../db/schema/index.js';
 import type { Database } from '../db/client.js';
-import type { DeliveryQueue } from '../src/outbox/outbox.js';
+import { toQueued, type DeliveryQueue } from '../src/outbox/outbox.js';
 
 /** Rows younger than this are still on their way through the normal path (commit → enqueue). */
 export const SWEEP_GRACE_MS = 5_000;
@@ -16,14 +16,23 @@ export async function sweepOutbox(database: Database, delivery: DeliveryQueue, n
   let cursor = 0;
   for (;;) {
     const rows = await database.db
-      .select({ outboxId: outbox.id, channel: outbox.channel })
+      .select({ id: outbox.id, channel: outbox.channel, priority: outbox.priority, not_before: outbox.notBefore })
       .from(outbox)
-      .where(and(eq(outbox.status, 'pending'), lt(outbox.createdAt, new Date(now - SWEEP_GRACE_MS)), gt(outbox.id, cursor)))
+      .where(
+        and(
+          eq(outbox.status, 'pending'),
+          lt(outbox.createdAt, new Date(now - SWEEP_GRACE_MS)),
+          // A row held back (quiet hours, scheduled) is left to its delayed job until it is due.
+          or(isNull(outbox.notBefore), lte(outbox.notBefore, new Date(now))),
+          gt(outbox.id, cursor),
+        ),
+      )
       .orderBy(asc(outbox.id))
       .limit(BATCH);
     if (rows.length === 0) return total;
-    await (delivery.revive ? delivery.revive(rows) : delivery.enqueue(rows));
+    const messages = rows.map(toQueued);
+    await (delivery.revive ? delivery.revive(messages) : delivery.enqueue(messages));
     total += rows.length;
-    cursor = rows.at(-1)!.outboxId;
+    cursor = rows.at(-1)!.id;
   }
 }

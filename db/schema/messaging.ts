@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { bigserial, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { bigserial, index, integer, jsonb, pgTable, primaryKey, smallint, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { channelIdentities, channelKind } from './people.js';
 
 /**
@@ -57,8 +57,18 @@ export const outbox = pgTable(
     sentRef: text('sent_ref'),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     sentAt: timestamp('sent_at', { withTimezone: true }),
+    /**
+     * Delivery class, lower goes first (src/outbox/outbox.ts OUTBOX_PRIORITY): 0 应急 emergency,
+     * 1 conversation replies and case cards, 2 broadcasts.
+     */
+    priority: smallint('priority').notNull().default(1),
+    /** Not delivered before this time (quiet hours, a scheduled notice); null = at once. */
+    notBefore: timestamp('not_before', { withTimezone: true }),
+    /** Makes a retried fan-out page write nothing twice, e.g. `notice:<id>:<person>:<channel>`. */
+    dedupeKey: text('dedupe_key'),
   },
   (t) => [
+    uniqueIndex('outbox_dedupe_key').on(t.dedupeKey),
     index('outbox_pending_idx')
       .on(t.identityId, t.id)
       .where(sql`${t.status} = 'pending'`),

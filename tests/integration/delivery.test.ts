@@ -9,7 +9,7 @@ import { connect, type Database } from '../../db/client.js';
 import { channelIdentities, outbox, people } from '../../db/schema/index.js';
 import { createQueueBackend, type QueueBackend } from '../../jobs/backend.js';
 import { createDeliveryQueue } from '../../jobs/delivery-queue.js';
-import { sweepOutbox } from '../../jobs/outbox-sweep.js';
+import { sweepOutbox, SWEEP_GRACE_MS } from '../../jobs/outbox-sweep.js';
 import { QUEUES, defaultJobOptions, deliverQueueFor, jobIds } from '../../jobs/queues.js';
 import { startWorkers } from '../../jobs/workers.js';
 import { loadConfig } from '../../src/config.js';
@@ -17,7 +17,7 @@ import type { Channel } from '../../src/dialog/events.js';
 import type { Reply } from '../../src/dialog/reply.js';
 import { createLogger } from '../../src/log.js';
 import { notifyPerson } from '../../src/outbox/notify.js';
-import { queueMessages, type DeliveryQueue, type QueuedMessage, type Recipient } from '../../src/outbox/outbox.js';
+import { queueMessages, writeOutbox, type DeliveryQueue, type QueuedMessage, type Recipient } from '../../src/outbox/outbox.js';
 import { createTestDatabase, TEST_REDIS_URL, uniqueQueuePrefix } from '../support/db.js';
 
 /** Polls `fn` until it returns something truthy (and doesn't throw); fails after `timeoutMs`. */
@@ -465,6 +465,43 @@ describe.each(['redis', 'postgres'] as const)('delivery on the %s queue backend'
     for (const to of recipients) {
       expect(adapters.get(to.channel)!.to(to.chatRef)).toHaveLength(1);
     }
+  });
+
+  it('writes a fan-out page in one statement and skips rows whose dedupe key exists', async () => {
+    const people3 = await Promise.all(Array.from({ length: 3 }, () => newRecipient('web')));
+    const key = randomBytes(4).toString('hex');
+    const page = people3.map((to, i) => ({ to, reply: { locale: 'zh-CN' as const, text: text(`notice ${i}`) }, priority: 'broadcast' as const, dedupeKey: `t:${key}:${i}` }));
+    const first = await writeOutbox(database.db, page.slice(0, 2));
+    expect(first.map((m) => m.priority)).toEqual(['broadcast', 'broadcast']);
+    // The retried page: only the row not written before comes back.
+    const again = await writeOutbox(database.db, page);
+    expect(again).toHaveLength(1);
+    expect((await rows(again.map((m) => m.outboxId)))[0]!.chatRef).toBe(people3[2]!.chatRef);
+    await delivery.enqueue([...first, ...again]);
+    await waitFor(async () => (await rows([...first, ...again].map((q) => q.outboxId))).every((r) => r.status === 'sent'), 20_000, 'the page to be sent');
+    for (const to of people3) expect(web.to(to.chatRef)).toHaveLength(1);
+  });
+
+  it('holds a row back until its not-before time, and a reply does not take a held or broadcast row along', async () => {
+    const to = await newRecipient('web');
+    const notBefore = new Date(Date.now() + 1500);
+    const [held] = await writeOutbox(database.db, [{ to, reply: { locale: 'zh-CN', text: text('scheduled') }, notBefore }]);
+    const [bulk] = await writeOutbox(database.db, [{ to, reply: { locale: 'zh-CN', text: text('bulk') }, priority: 'broadcast', notBefore }]);
+    const [reply] = (await write(to, text('reply'))) as [QueuedMessage];
+    await delivery.enqueue([reply]);
+    await settled('web', jobIds.deliver(reply.outboxId));
+    expect(web.to(to.chatRef).map((s) => s.reply.text)).toEqual([expect.stringMatching(/^reply/)]);
+    // The sweep leaves a row to its delayed job until it is due, then hands it over like any other.
+    const [far] = await writeOutbox(database.db, [{ to, reply: { locale: 'zh-CN', text: text('next week') }, notBefore: new Date(Date.now() + 7 * 86_400_000) }]);
+    const seen: QueuedMessage[] = [];
+    await sweepOutbox(database, { enqueue: async (m) => void seen.push(...m) }, Date.now() + SWEEP_GRACE_MS + 2000);
+    expect(seen.map((m) => m.outboxId)).not.toContain(far!.outboxId);
+    expect(seen.find((m) => m.outboxId === held!.outboxId)).toEqual({ ...held, notBefore });
+    await delivery.enqueue([held!, bulk!]);
+    await waitFor(async () => (await rows([held!.outboxId, bulk!.outboxId])).every((r) => r.status === 'sent'), 20_000, 'the held rows to be sent');
+    const sentAt = (await rows([held!.outboxId, bulk!.outboxId])).map((r) => r.sentAt!.getTime());
+    for (const at of sentAt) expect(at).toBeGreaterThanOrEqual(notBefore.getTime());
+    expect(web.to(to.chatRef)).toHaveLength(3);
   });
 
   it('never sent the same message twice', () => {
