@@ -10,8 +10,11 @@ import { createQueueBackend, type QueueBackend } from '../jobs/backend.js';
 import { createDeliveryQueue } from '../jobs/delivery-queue.js';
 import { startWorkers, type ProcessorRegistration } from '../jobs/workers.js';
 import { caseProcessors, createCaseScheduler } from '../jobs/cases.js';
-import { createCaseFlows } from './cases/flows.js';
-import { createFolderStore, createS3Store } from './photos/store.js';
+import { createNoticeJobs, noticeProcessors } from '../jobs/notices.js';
+import { createNoticeFlows } from './notices/flows.js';
+import { registerPublicNotices } from './http/public-notices.js';
+import { createCaseFlows, MAX_PHOTO_BYTES } from './cases/flows.js';
+import { createFolderStore, createS3Store, storePhoto } from './photos/store.js';
 import type { Config } from './config.js';
 import { createDialog } from './dialog/engine.js';
 import type { Channel, InboundEvent } from './dialog/events.js';
@@ -113,7 +116,23 @@ export function createApp(config: Config, opts: AppOptions = {}) {
         return adapter.fetchMedia(fileRef);
       },
     });
-    const flows = [...residentFlows, ...caseFlows, ...(opts.flows ?? [])];
+    const noticeJobs = createNoticeJobs(backend);
+    stops.push(() => noticeJobs.close());
+    const noticeFlows = createNoticeFlows({
+      followUp: (f) => noticeJobs.followUp(f),
+      quiet: { hours: config.notices.quietHours, timeZone: config.notices.timeZone },
+      savePhoto: async (ctx, input) => {
+        const adapter = adapters.get(ctx.identity.channel);
+        if (!adapter) return undefined;
+        try {
+          return (await storePhoto(photos, (await adapter.fetchMedia(input.photo.fileRef)).bytes, MAX_PHOTO_BYTES)).key;
+        } catch (err) {
+          ctx.logger.warn({ err: (err as Error).message }, 'notice photo not stored');
+          return undefined;
+        }
+      },
+    });
+    const flows = [...residentFlows, ...caseFlows, ...noticeFlows, ...(opts.flows ?? [])];
     const dialog = createDialog({ database, delivery, config, logger, flows });
     const onInbound = async (event: InboundEvent) => {
       const result = await dialog.handle(event);
@@ -122,6 +141,7 @@ export function createApp(config: Config, opts: AppOptions = {}) {
     // Outgoing photos (a resolution photo sent to the resident) come from the photo store.
     const media: MediaSource = { load: (fileRef) => photos.get(fileRef) };
     const http = serves('web') ? createHttpApp({ database, backend, metrics, logger }) : undefined;
+    if (http) registerPublicNotices(http, { database, config, logger });
     if (config.web.enabled && (serves('web') || serves('worker'))) {
       const web = createWebChannel({ database, config, logger, media });
       adapters.set('web', web.adapter);
@@ -168,6 +188,7 @@ export function createApp(config: Config, opts: AppOptions = {}) {
         extra: serves('worker')
           ? [
               ...caseProcessors({ database, delivery, scheduler, settings: caseSettings, logger, sweepEveryMs: config.cases.sweepEveryMs }),
+              ...noticeProcessors({ database, delivery, jobs: noticeJobs, config, logger, sweepEveryMs: config.cases.sweepEveryMs }),
               ...(opts.processors?.({ database, backend, config, logger }) ?? []),
             ]
           : [],

@@ -144,12 +144,15 @@ export async function correctNotice(tx: Tx, actorId: string, noticeId: string, t
 /** Wave number of a withdrawal's messages. */
 export const WITHDRAWAL_WAVE = -1;
 
+/** The wave a notice's latest change asks to send: its withdrawal, its latest correction, or itself. */
+export const currentWave = (n: Pick<NoticeRow, 'status' | 'revision'>) => (n.status === 'withdrawn' ? WITHDRAWAL_WAVE : n.revision);
+
 /** 撤回: a withdrawal notice to everyone who got it; a scheduled notice that never went out just stops. */
 export async function withdrawNotice(tx: Tx, actorId: string, noticeId: string, reason: string, now: Date): Promise<NoticeFollowUp> {
   const why = z.string().trim().min(2).max(LIMITS.reason).parse(reason);
   const row = await lockNotice(tx, noticeId, 'withdraw');
   await mustReach(tx, actorId, await scopesOf(tx, noticeId));
-  await tx.update(notices).set({ status: 'withdrawn', withdrawnAt: now, withdrawReason: why, updatedAt: now }).where(eq(notices.id, noticeId));
+  await tx.update(notices).set({ status: 'withdrawn', withdrawnAt: now, withdrawReason: why, fanoutDoneAt: null, updatedAt: now }).where(eq(notices.id, noticeId));
   await recordAudit(tx, { actorId, action: 'notice.withdraw', subjectType: 'notice', subjectId: noticeId });
   if (row.status === 'scheduled') return { kind: 'none' };
   return { kind: 'fan_out', noticeId, wave: WITHDRAWAL_WAVE, priority: isUrgent(row.category) ? 'emergency' : 'broadcast' };

@@ -1,4 +1,4 @@
-import { eq, sql } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import { notices } from '../../db/schema/index.js';
 import type { Database, Queryable } from '../../db/client.js';
 import { audiencePages, type AudienceMember } from '../audience/audience.js';
@@ -31,14 +31,14 @@ export interface FanOutDeps {
 export const dedupeKey = (noticeId: string, wave: number, personId: string, channel: string) => `n:${noticeId}:${wave}:${personId}:${channel}`;
 
 /** The message of a wave in one language: the notice (with 收到), its correction, or its withdrawal. */
-export function noticeMessage(n: NoticeRow, wave: number, locale: Locale): Say {
+export function noticeMessage(n: NoticeRow, wave: number, locale: Locale, buttons = true): Say {
   const t = messages(locale).notices;
   if (wave === WITHDRAWAL_WAVE) return { text: t.withdrawal({ title: n.title, reason: n.withdrawReason ?? '' }) };
   if (wave > 0) return { text: t.correction({ title: n.title, correction: n.correction ?? '' }) };
-  const text = `${isUrgent(n.category) ? '⚠️ ' : ''}${t.message({ category: t[`category_${n.category}`], title: n.title, body: n.body })}\n\n${t.ackHint}`;
+  const text = `${isUrgent(n.category) ? '⚠️ ' : ''}${t.message({ category: t[`category_${n.category}`], title: n.title, body: n.body })}\n\n${buttons ? t.ackHint : t.ackReply}`;
   return {
     text,
-    choices: [{ id: readButton(n.id), label: t.received }],
+    ...(buttons && { choices: [{ id: readButton(n.id), label: t.received }] }),
     ...(n.photoKey && { media: [{ kind: 'photo' as const, fileRef: n.photoKey }] }),
   };
 }
@@ -55,7 +55,10 @@ export async function fanOutNotice(deps: FanOutDeps, noticeId: string, wave: num
   const priority = isUrgent(notice.category) ? ('emergency' as const) : ('broadcast' as const);
   const hold = wave === 0 ? notice.deliverFrom : deliverFrom(now(), notice.category, deps.quiet.hours, deps.quiet.timeZone);
   const notBefore = hold && hold.getTime() > now().getTime() ? hold : null;
+  // WeChat has no buttons and its numbered replies answer the chat's last choices, which a
+  // broadcast must not take over: there the notice asks for a typed 收到 instead.
   const says = Object.fromEntries(LOCALES.map((l) => [l, noticeMessage(notice, wave, l)])) as Record<Locale, Say>;
+  const plain = Object.fromEntries(LOCALES.map((l) => [l, noticeMessage(notice, wave, l, false)])) as Record<Locale, Say>;
   let written = 0;
   let pages = 0;
 
@@ -64,7 +67,7 @@ export async function fanOutNotice(deps: FanOutDeps, noticeId: string, wave: num
     if (members.length === 0) return;
     const items: OutboxItem[] = members.map((m) => ({
       to: { identityId: m.identityId, channel: m.channel, chatRef: m.chatRef },
-      reply: { ...says[m.locale], locale: m.locale },
+      reply: { ...(m.channel === 'wechat' ? plain : says)[m.locale], locale: m.locale },
       priority,
       notBefore,
       dedupeKey: dedupeKey(noticeId, wave, m.personId, m.channel),
@@ -92,7 +95,8 @@ export async function fanOutNotice(deps: FanOutDeps, noticeId: string, wave: num
   await deps.database.db
     .update(notices)
     .set({ fanoutDoneAt: now(), status: sql`case when ${notices.status} = 'sending' then 'sent'::notice_status else ${notices.status} end` })
-    .where(eq(notices.id, noticeId));
+    // Only when this wave is still the latest: a withdrawal that came meanwhile has its own to finish.
+    .where(and(eq(notices.id, noticeId), sql`(case when ${notices.status} = 'withdrawn' then ${WITHDRAWAL_WAVE} else ${notices.revision} end) = ${wave}`));
   deps.logger.info({ noticeId, wave, written, pages }, 'notice fan-out done');
   return { written, pages };
 }

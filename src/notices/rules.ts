@@ -73,3 +73,27 @@ export const NOTICE_TRANSITIONS: Record<'send' | 'correct' | 'withdraw', readonl
 
 /** Longest title and text we take (a chat message stays readable; Telegram's caption limit is 1024). */
 export const LIMITS = { title: 60, body: 900, correction: 600, reason: 200 } as const;
+
+/** 'YYYY-MM-DD HH:MM' on the local wall clock of `timeZone`, for staff to read. */
+export function formatLocal(at: Date, timeZone: string): string {
+  const { offsetMs } = localClock(at, timeZone);
+  return new Date(at.getTime() + offsetMs).toISOString().slice(0, 16).replace('T', ' ');
+}
+
+/**
+ * What staff type as a send time — 'YYYY-MM-DD HH:MM' (or '/', '.' between the date parts, 'T'
+ * or several spaces before the time) on the local wall clock — as an instant; undefined when it
+ * is no such time.
+ */
+export function parseLocal(text: string, timeZone: string): Date | undefined {
+  const m = /^\s*(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})[\sT]+(\d{1,2})[:：](\d{2})\s*$/.exec(text);
+  if (!m) return undefined;
+  const [y, mo, d, h, mi] = m.slice(1).map(Number) as [number, number, number, number, number];
+  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59) return undefined;
+  const wall = Date.UTC(y, mo - 1, d, h, mi);
+  if (new Date(wall).getUTCDate() !== d) return undefined;
+  // The offset at the wall time read as UTC is right except within hours of a DST change; one
+  // more step settles it.
+  const first = wall - localClock(new Date(wall), timeZone).offsetMs;
+  return new Date(wall - localClock(new Date(first), timeZone).offsetMs);
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { deliverFrom, inQuietHours, localClock } from '../../../src/notices/rules.js';
+import { deliverFrom, formatLocal, inQuietHours, localClock, parseLocal } from '../../../src/notices/rules.js';
 
 const NIGHT = { startSec: 21 * 3600, endSec: 8 * 3600 };
 const SH = 'Asia/Shanghai';
@@ -51,5 +51,20 @@ describe('quiet hours (免打扰, 21:00–08:00 Asia/Shanghai)', () => {
     // on 29 Mar (06:00Z, UTC+2): 8 hours later, not 9.
     const berlinNight = { startSec: 22 * 3600, endSec: 8 * 3600 };
     expect(deliverFrom(at('2026-03-28T22:00:00Z'), 'general', berlinNight, 'Europe/Berlin')).toEqual(at('2026-03-29T06:00:00Z'));
+  });
+});
+
+describe('send times typed by staff', () => {
+  it('reads a Shanghai wall-clock time as the instant 8 hours earlier in UTC', () => {
+    expect(parseLocal('2026-12-02 09:30', SH)).toEqual(at('2026-12-02T01:30:00Z'));
+    expect(parseLocal('2026/12/2 9：05', SH)).toEqual(at('2026-12-02T01:05:00Z'));
+  });
+  it('refuses what is no time', () => {
+    expect(parseLocal('明天上午', SH)).toBeUndefined();
+    expect(parseLocal('2026-02-30 09:00', SH)).toBeUndefined();
+    expect(parseLocal('2026-12-02 24:00', SH)).toBeUndefined();
+  });
+  it('formats an instant on the local clock', () => {
+    expect(formatLocal(at('2026-12-02T00:00:00Z'), SH)).toBe('2026-12-02 08:00');
   });
 });
