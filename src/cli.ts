@@ -12,6 +12,7 @@ import { childUnits, findUnitByCode } from './org/tree.js';
 import { placeLabel } from './residents/household.js';
 import { issueHouseholdInvite } from './residents/invites.js';
 import { issueStaffCode, type SubCommittee } from './staff/codes.js';
+import { NOTICE_USAGE, runNoticeCli } from './notices/cli.js';
 
 /**
  * `npm run linli -- <command>`: the operator's tool for what the chat can't do by itself —
@@ -38,6 +39,8 @@ export const USAGE = `linli — operator commands (npm run linli -- <command>)
                                             department:street|county:部门名称
   sla PRIORITY ACCEPT_MIN RESOLVE_MIN ESCALATE_MIN [--category CODE]
                                             deadlines (minutes) for a priority (urgent, normal, low)
+
+${NOTICE_USAGE}
 
   ROLE: ${staffRole.enumValues.join(', ')}
   NAME: ${subCommittee.enumValues.join(', ')}`;
@@ -355,6 +358,7 @@ async function main() {
   let command: CliCommand;
   try {
     config = loadConfig(process.env);
+    if (process.argv[2] === 'notice') return await noticeMain(config);
     command = parseCliArgs(process.argv.slice(2));
   } catch (err) {
     if (err instanceof ConfigError || err instanceof UsageError) {
@@ -369,6 +373,19 @@ async function main() {
   } catch (err) {
     console.error(err instanceof Error ? err.message : err);
     process.exit(err instanceof UsageError ? 2 : 1);
+  }
+}
+
+/** `notice …` has its own parser and commands (src/notices/cli.ts). */
+async function noticeMain(config: Config) {
+  const { database, stop } = await openDatabase(config);
+  try {
+    await runNoticeCli(process.argv.slice(3), config, database, (line) => console.log(line));
+  } catch (err) {
+    console.error(err instanceof Error ? err.message : err);
+    process.exitCode = 1;
+  } finally {
+    await stop();
   }
 }
 
