@@ -100,7 +100,11 @@ export interface NoticeCast {
  * the secretary; nobody in the next building gets either; a grid worker is offered only their
  * own grid.
  */
-export async function noticeStory(cast: NoticeCast, town: SmallTown, opts: { quietEndsAt: Date; timeoutMs: number }) {
+export async function noticeStory(
+  cast: NoticeCast,
+  town: SmallTown,
+  opts: { quietEndsAt: Date; timeoutMs: number; awaitHeld?: (resident: ChatDriver, pattern: string, timeoutMs: number) => Promise<string> },
+) {
   const { secretary, resident, neighbour, otherWorker } = cast;
   const w = opts.timeoutMs;
   expect(Date.now()).toBeLessThan(opts.quietEndsAt.getTime() - 5000);
@@ -122,7 +126,8 @@ export async function noticeStory(cast: NoticeCast, town: SmallTown, opts: { qui
   await secretary.expectMessage(/已读 1/, w);
 
   // The 活动 notice arrives once quiet hours are over, not before.
-  const held = await resident.expectMessage('周末书法活动', Math.max(0, opts.quietEndsAt.getTime() - Date.now()) + 20_000);
+  const awaitHeld = opts.awaitHeld ?? ((chat, pattern, ms) => chat.expectMessage(pattern, ms));
+  const held = await awaitHeld(resident, '周末书法活动', Math.max(0, opts.quietEndsAt.getTime() - Date.now()) + 20_000);
   expect(Date.now()).toBeGreaterThanOrEqual(opts.quietEndsAt.getTime() - 1000);
   expect(held).toContain(t.category_activity);
 

@@ -11,7 +11,7 @@ const zh = messages('zh-CN');
 describe('notices end to end through the Telegram Bot API emulator', () => {
   let emulator: TelegramEmulator;
   let t: TestApp;
-  const quiet = quietHoursEndingIn(45);
+  const quiet = quietHoursEndingIn(60);
 
   beforeAll(async () => {
     emulator = await TelegramEmulator.start({ token: TOKEN });
