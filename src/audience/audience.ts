@@ -36,19 +36,25 @@ export interface AudienceMember {
   locale: Locale;
 }
 
-export interface AudiencePage {
-  members: AudienceMember[];
-  /** The last household of this page: pass it back for the next; null when this was the last page. */
-  next: number | null;
+/** Where the next page starts: the scope being walked and the last household path read in it. */
+export interface AudienceCursor {
+  scope: number;
+  after: string;
 }
 
-/** `path` under any scope, as index-friendly range tests on the materialised path (text_pattern_ops). */
+export interface AudiencePage {
+  members: AudienceMember[];
+  /** Pass back for the next page; null when this was the last. */
+  next: AudienceCursor | null;
+}
+
+/** `path` under any scope, for the aggregate queries (preview). */
 function underScopes(pathColumn: SQL, spec: AudienceSpec): SQL {
   if (spec.scopeUnitIds.length === 0) return sql`false`;
   return sql`exists (select 1 from org_units s where s.id = any(${sql.param([...spec.scopeUnitIds])}) and ${pathColumn} like s.path || '%')`;
 }
 
-/** The person-level filters every purpose shares, plus its groups and topic. */
+/** The person-level filters every purpose shares, plus its groups. */
 function personFilter(spec: AudienceSpec): SQL {
   const groups = spec.groups ?? [];
   return sql`p.household_status = 'bound' and p.erased_at is null
@@ -58,35 +64,57 @@ function personFilter(spec: AudienceSpec): SQL {
 const consented = sql`exists (select 1 from consents c where c.person_id = p.id and c.withdrawn_at is null)`;
 const muted = (topic: string | undefined) => (topic === undefined ? sql`false` : sql`exists (select 1 from muted_topics m where m.person_id = p.id and m.topic = ${topic})`);
 
+/** The scopes' paths, top first, without any that lies inside another (its households are already counted). */
+async function scopePaths(db: Queryable, spec: AudienceSpec): Promise<string[]> {
+  if (spec.scopeUnitIds.length === 0) return [];
+  const rows = (await db.execute(sql`select path from org_units where id = any(${sql.param([...spec.scopeUnitIds])}::int[]) order by path`)) as unknown as { path: string }[];
+  const paths = rows.map((r) => r.path);
+  return paths.filter((p) => !paths.some((o) => o !== p && p.startsWith(o)));
+}
+
 /**
- * One page of the audience: the households after `after` (by id) under the scopes, and the
- * reachable chats of the people in them. Pages hold whole households, so a retry of a page sees
- * the same people.
+ * One page of the audience: the next households under the scopes, in path order, and the
+ * reachable chats of the people in them. Each page is an index range read on the materialised
+ * path (text_pattern_ops), so a page costs the same on the first and the hundredth; pages hold
+ * whole households, so a retried page sees the same people.
  */
-export async function audiencePage(db: Queryable, spec: AudienceSpec, after: number | null, householdsPerPage: number): Promise<AudiencePage> {
-  const households = (await db.execute(sql`
-    select h.id from org_units h
-    where h.kind = 'household' and h.id > ${after ?? 0} and ${underScopes(sql`h.path`, spec)}
-    order by h.id limit ${householdsPerPage}`)) as unknown as { id: number }[];
-  if (households.length === 0) return { members: [], next: null };
-  const ids = households.map((h) => h.id);
-  const rows = (await db.execute(sql`
-    select ci.id as "identityId", p.id as "personId", p.household_id as "householdId", ci.channel, ci.chat_ref as "chatRef", p.locale
-    from people p
-    join channel_identities ci on ci.person_id = p.id and ci.blocked_at is null
-    where p.household_id = any(${sql.param(ids)}::int[]) and ${personFilter(spec)} and ${consented} and not ${muted(spec.topic)}
-    order by p.household_id, ci.id`)) as unknown as AudienceMember[];
-  return { members: rows, next: households.length < householdsPerPage ? null : ids.at(-1)! };
+export async function audiencePage(db: Queryable, spec: AudienceSpec, from: AudienceCursor | null, householdsPerPage: number): Promise<AudiencePage> {
+  const paths = await scopePaths(db, spec);
+  let cursor = from ?? { scope: 0, after: '' };
+  for (;;) {
+    const scope = paths[cursor.scope];
+    if (scope === undefined) return { members: [], next: null };
+    // Everything under '/1/2/' sorts from '/1/2/' up to (not including) '/1/20'.
+    const end = `${scope.slice(0, -1)}0`;
+    const households = (await db.execute(sql`
+      select h.id, h.path from org_units h
+      where h.path ~>=~ ${scope} and h.path ~<~ ${end} and h.path ~>~ ${cursor.after} and h.kind = 'household'
+      order by h.path using ~<~ limit ${householdsPerPage}`)) as unknown as { id: number; path: string }[];
+    if (households.length === 0) {
+      cursor = { scope: cursor.scope + 1, after: '' };
+      continue;
+    }
+    const members = (await db.execute(sql`
+      select ci.id as "identityId", p.id as "personId", p.household_id as "householdId", ci.channel, ci.chat_ref as "chatRef", p.locale
+      from unnest(${sql.param(households.map((h) => h.id))}::int[]) with ordinality as hh(id, n)
+      join people p on p.household_id = hh.id
+      join channel_identities ci on ci.person_id = p.id and ci.blocked_at is null
+      where ${personFilter(spec)} and ${consented} and not ${muted(spec.topic)}
+      order by hh.n, ci.id`)) as unknown as AudienceMember[];
+    const last = households.at(-1)!.path;
+    const next = households.length < householdsPerPage ? (cursor.scope + 1 < paths.length ? { scope: cursor.scope + 1, after: '' } : null) : { scope: cursor.scope, after: last };
+    return { members, next };
+  }
 }
 
 /** Walks the whole audience page by page (each page read on its own, never all at once). */
-export async function* audiencePages(db: Queryable, spec: AudienceSpec, householdsPerPage: number, from: number | null = null): AsyncGenerator<AudiencePage> {
-  let after = from;
+export async function* audiencePages(db: Queryable, spec: AudienceSpec, householdsPerPage: number, from: AudienceCursor | null = null): AsyncGenerator<AudiencePage> {
+  let cursor = from;
   for (;;) {
-    const page = await audiencePage(db, spec, after, householdsPerPage);
+    const page = await audiencePage(db, spec, cursor, householdsPerPage);
     yield page;
     if (page.next === null) return;
-    after = page.next;
+    cursor = page.next;
   }
 }
 
