@@ -33,11 +33,14 @@ export function createResidentNoticeFlows(opts: { timeZone: string }): Flow[] {
         ctx.reply({ text: t.recentEmpty });
         return { done: true };
       }
+      // On the web the list is the page the notice is read on: opening it counts as read (已读).
+      const viewed = ctx.identity.channel === 'web';
       for (const n of items) {
+        if (viewed && !n.read && n.status !== 'withdrawn') await recordRead(ctx.tx, n.id, ctx.person.id, 'web', ctx.now);
         const mark = n.status === 'withdrawn' ? t.markWithdrawn : `${n.correction ? t.markCorrected : ''}${n.read ? '' : t.markUnread}`;
         const head = t.recentItem({ date: formatLocal(n.releasedAt, opts.timeZone).slice(5), category: t[`category_${n.category}`], title: n.title, mark });
         const body = n.status === 'withdrawn' ? '' : `\n${n.body}${n.correction ? `\n${t.correction({ title: '', correction: n.correction }).trim()}` : ''}`;
-        const unread = !n.read && n.status !== 'withdrawn';
+        const unread = !viewed && !n.read && n.status !== 'withdrawn';
         ctx.reply({ text: `${head}${body}`, choices: unread && ctx.identity.channel !== 'wechat' ? [{ id: readButton(n.id), label: t.received }] : undefined });
       }
       return { done: true, silent: true };

@@ -1,6 +1,6 @@
 import { and, eq, like } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { audienceMemberships, mutedTopics, notices, outbox } from '../../../db/schema/index.js';
+import { audienceMemberships, mutedTopics, noticeReads, notices, outbox } from '../../../db/schema/index.js';
 import { createQueueBackend } from '../../../jobs/backend.js';
 import { createDeliveryQueue } from '../../../jobs/delivery-queue.js';
 import { createNoticeJobs, noticeProcessors } from '../../../jobs/notices.js';
@@ -91,6 +91,7 @@ describe('notices in chat and on the job system (dialog engine, BullMQ on Redis)
 
   it('releases a scheduled notice at its time through the job system, also after Redis lost the timer, and the resident sees it and confirms it by typing 收到', async () => {
     const chat = await residentChat('sched-1');
+    const reader = await residentChat('sched-2');
     const db = database.db;
     const at = new Date(Date.now() + 1500);
     const n = await db.transaction((tx) => createNotice(tx, secretary, { title: '楼道清扫', body: '周六上午清扫楼道，请把杂物收回家。', category: 'general', scopeUnitIds: [town.building.id], sendAt: at }, new Date()));
@@ -103,14 +104,20 @@ describe('notices in chat and on the job system (dialog engine, BullMQ on Redis)
     expect(Date.now()).toBeGreaterThanOrEqual(at.getTime());
     await waitFor(async () => (await db.select().from(notices).where(eq(notices.id, n.id)))[0]!.status === 'sent', 'the notice marked sent', 10_000);
     expect((await rows()).filter((r) => r.chatRef === 'sched-1')).toHaveLength(1);
+    await reader.fresh();
 
+    // Typed 收到 confirms it (once); on the web, opening 最新通知 counts as reading it too.
     await chat.fresh();
-    await chat.choose(t.menuRecent);
-    expect(await chat.freshText()).toContain('楼道清扫');
     await chat.text('收到');
     expect(await chat.freshText()).toContain(t.thanksRead);
     await chat.text('收到');
     expect(await chat.freshText()).toContain(t.nothingToConfirm);
+    const person = (await reader.personId())!;
+    const reads = () => db.select().from(noticeReads).where(and(eq(noticeReads.noticeId, n.id), eq(noticeReads.personId, person)));
+    expect(await reads()).toHaveLength(0);
+    await reader.choose(t.menuRecent);
+    expect(await reader.freshText()).toContain('楼道清扫');
+    expect((await reads()).map((r) => r.via)).toEqual(['web']);
   });
 
   it('walks a staff member through compose to a preview and sends on confirmation; cancel sends nothing', async () => {
