@@ -83,14 +83,26 @@ export async function fanOutNotice(deps: FanOutDeps, noticeId: string, wave: num
     }
   };
 
-  if (wave === 0) {
-    const spec = audienceOf(notice, await scopesOf(deps.database.db, noticeId));
-    for await (const page of audiencePages(deps.database.db, spec, deps.pageSize)) {
-      if (pages > 0 && (await statusOf(deps.database.db, noticeId)) === 'withdrawn') break;
-      await writePage(page.members);
+  const source =
+    wave === 0
+      ? (async function* () {
+          const spec = audienceOf(notice, await scopesOf(deps.database.db, noticeId));
+          for await (const page of audiencePages(deps.database.db, spec, deps.pageSize)) yield page.members;
+        })()
+      : earlierRecipients(deps.database.db, noticeId, deps.pageSize);
+  // The next page is read while this one is written (two pooled connections), so reading and
+  // writing overlap instead of taking turns.
+  let next = source.next();
+  for (;;) {
+    const page = await next;
+    if (page.done) break;
+    next = source.next();
+    // If this page's write fails, the read already under way must not become an unhandled rejection.
+    next.catch(() => undefined);
+    if (wave === 0 && pages > 0 && (await statusOf(deps.database.db, noticeId)) === 'withdrawn') {
+      break;
     }
-  } else {
-    for await (const page of earlierRecipients(deps.database.db, noticeId, deps.pageSize)) await writePage(page);
+    await writePage(page.value);
   }
   await deps.database.db
     .update(notices)
