@@ -6,7 +6,7 @@ import { correctNotice, getNotice, NoticeError, scopesOf, withdrawNotice } from 
 import type { NoticeFlowDeps } from './compose.js';
 import { explainRefusal } from './explain.js';
 import { noticeCounts, noticesBy, unreadHouseholds } from './queries.js';
-import { LIMITS } from './rules.js';
+import { LIMITS, NOTICE_TRANSITIONS } from './rules.js';
 
 /** 我发的通知: per notice 送达/已读/失败, the 应急 unread households, 更正 and 撤回. */
 
@@ -36,7 +36,7 @@ export function createManageFlows(deps: NoticeFlowDeps): Flow[] {
         choices: live
           ? [
               { id: unreadButton(notice.id), label: t.unread },
-              ...(notice.status !== 'scheduled' ? [{ id: correctButton(notice.id), label: t.correct }] : []),
+              ...(NOTICE_TRANSITIONS.correct.includes(notice.status) ? [{ id: correctButton(notice.id), label: t.correct }] : []),
               { id: withdrawButton(notice.id), label: t.withdraw },
             ]
           : undefined,

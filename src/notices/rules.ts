@@ -64,10 +64,14 @@ export function deliverFrom(at: Date, category: NoticeCategory, q: QuietHours, t
 
 export type NoticeStatus = 'draft' | 'scheduled' | 'sending' | 'sent' | 'corrected' | 'withdrawn';
 
-/** What may happen to a notice in each status; anything else is refused with the status. */
+/**
+ * What may happen to a notice in each status; anything else is refused with the status. A
+ * correction waits until the notice has gone out to everyone (sent), so nobody gets the original
+ * after its correction went round.
+ */
 export const NOTICE_TRANSITIONS: Record<'send' | 'correct' | 'withdraw', readonly NoticeStatus[]> = {
   send: ['draft'],
-  correct: ['sending', 'sent', 'corrected'],
+  correct: ['sent', 'corrected'],
   withdraw: ['scheduled', 'sending', 'sent', 'corrected'],
 };
 
