@@ -2,7 +2,7 @@
  * Benchmarks for the case pipeline and the web chat's inbound path on both BullMQ backends; every figure is printed next to the
  * raw limit measured in the same run on this machine. Not part of `npm test`.
  *
- *   npx tsx bench/run.ts [--only intake|routing|lateness[,…]] [--backend redis|postgres|both]
+ *   npx tsx bench/run.ts [--only intake|routing|lateness|fanout[,…]] [--backend redis|postgres|both]
  *                        [--n N] [--raw-n N] [--concurrency C] [--timers N] [--due N|all] [--window S] [--burst N]
  *                        [--lateness-concurrency C] [--quiet-wait S]
  *                        [--web-active N] [--web-idle N] [--web-steps R,R,…] [--web-step-s S] [--idle-s S]
@@ -11,6 +11,7 @@
 import { parseArgs } from 'node:util';
 import { machineIdle, type BackendKind, type ResultRow } from './common.js';
 import { benchBroadcast, benchInbound } from './inbound.js';
+import { benchFanout } from './fanout.js';
 import { benchIntake } from './intake.js';
 import { benchRoundTrips } from './roundtrips.js';
 import { benchLateness } from './lateness.js';
@@ -18,7 +19,8 @@ import { benchRouting } from './routing.js';
 
 const { values } = parseArgs({
   options: {
-    only: { type: 'string', default: 'intake,routing,lateness,roundtrips,inbound,broadcast' },
+    only: { type: 'string', default: 'intake,routing,lateness,roundtrips,inbound,broadcast,fanout' },
+    households: { type: 'string', default: '10000,100000' },
     backend: { type: 'string', default: 'both' },
     n: { type: 'string', default: '3000' },
     'raw-n': { type: 'string', default: '20000' },
@@ -42,8 +44,9 @@ const { values } = parseArgs({
 
 if (values.help) {
   console.log(`usage: npx tsx bench/run.ts [options]
-  --only intake,routing,lateness,roundtrips,inbound,broadcast
+  --only intake,routing,lateness,roundtrips,inbound,broadcast,fanout
                                    which benchmarks (default: all)
+  --households N,M                 audiences of the notice fan-out (default 10000,100000)
   --backend redis|postgres|both    BullMQ backend(s) (default: both)
   --n N                            cases for intake and routing, no-op jobs for routing (default 3000)
   --raw-n N                        rows for the raw INSERT baseline (default 20000)
@@ -71,7 +74,7 @@ const int = (name: string, v: string | undefined) => {
   return n;
 };
 const only = new Set(values.only!.split(',').map((s) => s.trim()));
-for (const o of only) if (!['intake', 'routing', 'lateness', 'roundtrips', 'inbound', 'broadcast'].includes(o)) throw new Error(`unknown benchmark ${o}`);
+for (const o of only) if (!['intake', 'routing', 'lateness', 'roundtrips', 'inbound', 'broadcast', 'fanout'].includes(o)) throw new Error(`unknown benchmark ${o}`);
 const backends: BackendKind[] = values.backend === 'both' ? ['redis', 'postgres'] : [values.backend as BackendKind];
 for (const b of backends) if (b !== 'redis' && b !== 'postgres') throw new Error(`unknown backend ${b}`);
 const n = int('n', values.n);
@@ -139,6 +142,13 @@ for (const backend of backends) {
     process.stderr.write(`lateness on ${backend}…\n`);
     rows.push(...(await benchLateness(backend, { timers, due, windowS, burst, concurrency: latenessConcurrency })));
   }
+}
+
+if (only.has('fanout')) {
+  // Database only: the fan-out writes outbox rows; no queue backend is involved.
+  await settle('fan-out');
+  process.stderr.write('fan-out…\n');
+  rows.push(...(await benchFanout({ households: values.households!.split(',').map((h) => int('households', h.trim())) })));
 }
 
 const header = ['backend', 'metric', 'value', 'raw limit', 'ratio', 'aim', ''];

@@ -13,7 +13,10 @@ import { withInlineDelivery } from '../jobs/inline-delivery.js';
 import { startWorkers, type ProcessorRegistration } from '../jobs/workers.js';
 import { caseProcessors, createCaseScheduler } from '../jobs/cases.js';
 import { createCaseFlows } from './cases/flows.js';
-import { createFolderStore } from './photos/store.js';
+import { createFolderStore, storePhoto } from './photos/store.js';
+import { createNoticeJobs, noticeProcessors } from '../jobs/notices.js';
+import { createNoticeFlows } from './notices/flows.js';
+import { registerPublicNotices } from './http/public-notices.js';
 import type { Config } from './config.js';
 import type { DeliveryQueue } from './outbox/outbox.js';
 import { createDialog } from './dialog/engine.js';
@@ -129,7 +132,23 @@ export function createApp(config: Config, opts: AppOptions = {}) {
         return adapter.fetchMedia(fileRef);
       },
     });
-    const flows = [...residentFlows, ...caseFlows, ...(opts.flows ?? [])];
+    const noticeJobs = createNoticeJobs(backend);
+    stops.push(() => noticeJobs.close());
+    const noticeFlows = createNoticeFlows({
+      followUp: (f) => noticeJobs.followUp(f),
+      quiet: { hours: config.notices.quietHours, timeZone: config.notices.timeZone },
+      savePhoto: async (ctx, input) => {
+        const adapter = adapters.get(ctx.identity.channel);
+        if (!adapter) return undefined;
+        try {
+          return (await storePhoto(photos, (await adapter.fetchMedia(input.photo.fileRef)).bytes)).key;
+        } catch (err) {
+          ctx.logger.warn({ err: (err as Error).message }, 'notice photo not stored');
+          return undefined;
+        }
+      },
+    });
+    const flows = [...residentFlows, ...caseFlows, ...noticeFlows, ...(opts.flows ?? [])];
     // Replies to web chats are delivered by the process that wrote them (jobs/inline-delivery.ts).
     let dialogDelivery: DeliveryQueue = delivery;
     const dialog = createDialog({ database, delivery: { enqueue: (m) => dialogDelivery.enqueue(m) }, config, logger, flows });
@@ -140,6 +159,7 @@ export function createApp(config: Config, opts: AppOptions = {}) {
     // Outgoing photos (a resolution photo sent to the resident) come from the photo store.
     const media: MediaSource = { load: (fileRef) => photos.get(fileRef) };
     const http = serves('web') ? createHttpApp({ database, backend, metrics, logger }) : undefined;
+    if (http) registerPublicNotices(http, { database, config, logger });
     if (config.web.enabled && (serves('web') || serves('worker'))) {
       const web = createWebChannel({ database, config, logger, media, wake, longPollMs: opts.webLongPollMs, inbound: opts.webInbound });
       adapters.set('web', web.adapter);
@@ -197,6 +217,7 @@ export function createApp(config: Config, opts: AppOptions = {}) {
         extra: serves('worker')
           ? [
               ...caseProcessors({ database, delivery, scheduler, settings: caseSettings, logger, sweepEveryMs: config.cases.sweepEveryMs }),
+              ...noticeProcessors({ database, delivery, jobs: noticeJobs, config, logger, sweepEveryMs: config.cases.sweepEveryMs }),
               ...(opts.processors?.({ database, backend, config, logger }) ?? []),
             ]
           : [],

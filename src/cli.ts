@@ -6,6 +6,7 @@ import { CatalogueError } from './cases/catalogue-admin.js';
 import { COMMANDS, UsageError, usage, type CliCommand, type CommandSpec } from './cli/commands.js';
 import { text } from './cli/text.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
+import { runNoticeCli } from './notices/cli.js';
 
 /**
  * `npm run linli -- <command>`: the operator's tool for what the chat can't do by itself —
@@ -93,6 +94,7 @@ async function main() {
   let command: CliCommand;
   try {
     config = loadConfig(process.env);
+    if (process.argv[2] === 'notice') return await noticeMain(config);
     command = parseCliArgs(process.argv.slice(2));
   } catch (err) {
     if (err instanceof ConfigError || err instanceof UsageError) {
@@ -107,6 +109,20 @@ async function main() {
   } catch (err) {
     console.error(err instanceof Error ? err.message : err);
     process.exit(err instanceof UsageError ? 2 : 1);
+  }
+}
+
+/** `notice …` has its own sub-commands and parser (src/notices/cli.ts). */
+async function noticeMain(config: Config) {
+  const { database, stop } = await openDatabase(config);
+  try {
+    await migrateDatabase(database);
+    await runNoticeCli(process.argv.slice(3), config, database, (line) => console.log(line));
+  } catch (err) {
+    console.error(err instanceof Error ? err.message : err);
+    process.exitCode = 1;
+  } finally {
+    await stop();
   }
 }
 

@@ -86,6 +86,29 @@ const envSchema = z
     CASE_SWEEP_EVERY_MS: positiveInt(30_000),
     /** Photos a resident may attach to one report. */
     CASE_MAX_PHOTOS: positiveInt(4),
+    /**
+     * 免打扰时段: non-urgent notices composed or due inside it are held until it ends. HH:MM or
+     * HH:MM:SS, local time in NOTICE_TIME_ZONE; a window may wrap midnight (21:00-08:00).
+     */
+    NOTICE_QUIET_HOURS: z
+      .string()
+      .trim()
+      .regex(/^\d{2}:\d{2}(:\d{2})?-\d{2}:\d{2}(:\d{2})?$/, 'HH:MM-HH:MM, e.g. 21:00-08:00')
+      .refine((v) => v.split('-').every((t) => secondOfDay(t) !== undefined), 'times between 00:00 and 23:59:59')
+      .default('21:00-08:00'),
+    NOTICE_TIME_ZONE: z
+      .string()
+      .refine((tz) => {
+        try {
+          new Intl.DateTimeFormat('en', { timeZone: tz });
+          return true;
+        } catch {
+          return false;
+        }
+      }, 'an IANA time zone, e.g. Asia/Shanghai')
+      .default('Asia/Shanghai'),
+    /** Recipients the notice fan-out writes per page (one transaction each). */
+    NOTICE_FANOUT_PAGE: positiveInt(1000),
     /** Optional S3-compatible photo store (MinIO, COS, OSS …); unset = DATA_DIR/photos. */
     S3_ENDPOINT: optionalUrl(['http:', 'https:']),
     S3_BUCKET: optionalString,
@@ -97,6 +120,13 @@ const envSchema = z
   });
 
 export type Env = z.infer<typeof envSchema>;
+
+/** 'HH:MM' or 'HH:MM:SS' → seconds after midnight, or undefined when it is no time of day. */
+function secondOfDay(hms: string): number | undefined {
+  const [h, m, s = 0] = hms.split(':').map(Number);
+  if (h === undefined || m === undefined || h > 23 || m > 59 || s > 59) return undefined;
+  return h * 3600 + m * 60 + s;
+}
 
 /**
  * Rules between variables. Checked on the raw values, separately from the schema, so a wrong
@@ -145,6 +175,7 @@ export interface Config {
   staffCodeTtlDays: number;
   maxTextLength: number;
   cases: { deadlineScale: number; autoCloseDays: number; sweepEveryMs: number; maxPhotos: number };
+  notices: { quietHours: { startSec: number; endSec: number }; timeZone: string; fanoutPage: number };
   photos: { s3?: { endpoint: string; bucket: string; region: string; accessKeyId: string; secretAccessKey: string; forcePathStyle: boolean } };
 }
 
@@ -210,6 +241,11 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       autoCloseDays: e.CASE_AUTO_CLOSE_DAYS,
       sweepEveryMs: e.CASE_SWEEP_EVERY_MS,
       maxPhotos: e.CASE_MAX_PHOTOS,
+    },
+    notices: {
+      quietHours: { startSec: secondOfDay(e.NOTICE_QUIET_HOURS.split('-')[0]!)!, endSec: secondOfDay(e.NOTICE_QUIET_HOURS.split('-')[1]!)! },
+      timeZone: e.NOTICE_TIME_ZONE,
+      fanoutPage: e.NOTICE_FANOUT_PAGE,
     },
     photos: {
       s3:

@@ -11,6 +11,7 @@ import { childUnits, findUnitByCode } from '../org/tree.js';
 import { placeLabel } from '../residents/household.js';
 import { issueHouseholdInvite } from '../residents/invites.js';
 import { issueStaffCode, type SubCommittee } from '../staff/codes.js';
+import { NOTICE_USAGE } from '../notices/cli.js';
 import { text } from './text.js';
 
 /**
@@ -279,5 +280,5 @@ export function usage(): string {
   const lines = Object.values(COMMANDS as Record<string, CommandSpec>).map((c) =>
     c.usage.length < 42 ? `  ${c.usage.padEnd(42)}${c.about}` : `  ${c.usage}\n  ${' '.repeat(42)}${c.about}`,
   );
-  return [text.usageTitle, '', ...lines, '', `  ROLE: ${staffRole.enumValues.join(', ')}`, `  NAME: ${subCommittee.enumValues.join(', ')}`].join('\n');
+  return [text.usageTitle, '', ...lines, NOTICE_USAGE, '', `  ROLE: ${staffRole.enumValues.join(', ')}`, `  NAME: ${subCommittee.enumValues.join(', ')}`].join('\n');
 }

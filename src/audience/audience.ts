@@ -1,0 +1,171 @@
+import { sql, type SQL } from 'drizzle-orm';
+import type { Queryable } from '../../db/client.js';
+import type { audienceGroup } from '../../db/schema/index.js';
+import type { Locale } from '../config.js';
+import type { Channel } from '../dialog/events.js';
+
+/**
+ * 受众 (audience): org-unit scopes (county … building) and optional groups → the people bound to
+ * a household there and their chats, for notices now and for consultations and activities next.
+ * Read in keyset pages of households, so neither the audience nor its transaction grows with its
+ * size: a street of 100,000 households is 100 pages of 1,000.
+ *
+ * Who is left out, always: people not bound to a household, erased, without a current consent
+ * (withdrawn), and chats that blocked the bot. Each purpose adds its own filter: a `topic` the
+ * person may have muted (omit it for what nobody may switch off, 应急) and `groups`.
+ */
+
+export type AudienceGroup = (typeof audienceGroup.enumValues)[number];
+
+export interface AudienceSpec {
+  /** Org unit ids; a household counts when it lies under any of them. */
+  scopeUnitIds: readonly number[];
+  /** Only people in one of these groups (on themselves or their household); empty = everyone. */
+  groups?: readonly AudienceGroup[];
+  /** Leave out people who muted this topic (muted_topics); undefined = nobody is left out for it. */
+  topic?: string;
+}
+
+/** One chat of one person in the audience. */
+export interface AudienceMember {
+  identityId: string;
+  personId: string;
+  householdId: number;
+  channel: Channel;
+  chatRef: string;
+  locale: Locale;
+}
+
+/** Where the next page starts: the scope being walked and the last household path read in it. */
+export interface AudienceCursor {
+  scope: number;
+  after: string;
+}
+
+export interface AudiencePage {
+  members: AudienceMember[];
+  /** Pass back for the next page; null when this was the last. */
+  next: AudienceCursor | null;
+}
+
+/** `path` under any scope, for the aggregate queries (preview). */
+function underScopes(pathColumn: SQL, spec: AudienceSpec): SQL {
+  if (spec.scopeUnitIds.length === 0) return sql`false`;
+  return sql`exists (select 1 from org_units s where s.id = any(${sql.param([...spec.scopeUnitIds])}) and ${pathColumn} like s.path || '%')`;
+}
+
+/** The person-level filters every purpose shares, plus its groups. */
+function personFilter(spec: AudienceSpec): SQL {
+  const groups = spec.groups ?? [];
+  return sql`p.household_status = 'bound' and p.erased_at is null
+    ${groups.length ? sql`and exists (select 1 from audience_memberships am where am."group"::text = any(${sql.param([...groups])}::text[]) and (am.person_id = p.id or am.household_id = p.household_id))` : sql``}`;
+}
+
+const consented = sql`exists (select 1 from consents c where c.person_id = p.id and c.withdrawn_at is null)`;
+const muted = (topic: string | undefined) => (topic === undefined ? sql`false` : sql`exists (select 1 from muted_topics m where m.person_id = p.id and m.topic = ${topic})`);
+
+/** The scopes' paths, top first, without any that lies inside another (its households are already counted). */
+async function scopePaths(db: Queryable, spec: AudienceSpec): Promise<string[]> {
+  if (spec.scopeUnitIds.length === 0) return [];
+  const rows = (await db.execute(sql`select path from org_units where id = any(${sql.param([...spec.scopeUnitIds])}::int[]) order by path`)) as unknown as { path: string }[];
+  const paths = rows.map((r) => r.path);
+  return paths.filter((p) => !paths.some((o) => o !== p && p.startsWith(o)));
+}
+
+/**
+ * One page of the audience: the next households under the scopes, in path order, and the
+ * reachable chats of the people in them. Each page is an index range read on the materialised
+ * path (text_pattern_ops), so a page costs the same on the first and the hundredth; pages hold
+ * whole households, so a retried page sees the same people.
+ */
+export async function audiencePage(db: Queryable, spec: AudienceSpec, from: AudienceCursor | null, householdsPerPage: number): Promise<AudiencePage> {
+  const paths = await scopePaths(db, spec);
+  let cursor = from ?? { scope: 0, after: '' };
+  for (;;) {
+    const scope = paths[cursor.scope];
+    if (scope === undefined) return { members: [], next: null };
+    // Everything under '/1/2/' sorts from '/1/2/' up to (not including) '/1/20'.
+    const end = `${scope.slice(0, -1)}0`;
+    const households = (await db.execute(sql`
+      select h.id, h.path from org_units h
+      where h.path ~>=~ ${scope} and h.path ~<~ ${end} and h.path ~>~ ${cursor.after} and h.kind = 'household'
+      order by h.path using ~<~ limit ${householdsPerPage}`)) as unknown as { id: number; path: string }[];
+    if (households.length === 0) {
+      cursor = { scope: cursor.scope + 1, after: '' };
+      continue;
+    }
+    const members = (await db.execute(sql`
+      select ci.id as "identityId", p.id as "personId", p.household_id as "householdId", ci.channel, ci.chat_ref as "chatRef", p.locale
+      from unnest(${sql.param(households.map((h) => h.id))}::int[]) with ordinality as hh(id, n)
+      join people p on p.household_id = hh.id
+      join channel_identities ci on ci.person_id = p.id and ci.blocked_at is null
+      where ${personFilter(spec)} and ${consented} and not ${muted(spec.topic)}
+      order by hh.n, ci.id`)) as unknown as AudienceMember[];
+    const last = households.at(-1)!.path;
+    const next = households.length < householdsPerPage ? (cursor.scope + 1 < paths.length ? { scope: cursor.scope + 1, after: '' } : null) : { scope: cursor.scope, after: last };
+    return { members, next };
+  }
+}
+
+/** Walks the whole audience page by page (each page read on its own, never all at once). */
+export async function* audiencePages(db: Queryable, spec: AudienceSpec, householdsPerPage: number, from: AudienceCursor | null = null): AsyncGenerator<AudiencePage> {
+  let cursor = from;
+  for (;;) {
+    const page = await audiencePage(db, spec, cursor, householdsPerPage);
+    yield page;
+    if (page.next === null) return;
+    cursor = page.next;
+  }
+}
+
+/** 发送前预览: how many people, by channel, and who cannot be reached and why. */
+export interface AudiencePreview {
+  /** People bound to a household in scope (and in the groups). */
+  people: number;
+  /** People who will get it on at least one channel. */
+  reachable: number;
+  /** Reachable people per channel (a person on two channels counts in both). */
+  byChannel: Record<Channel, number>;
+  unreachable: { noChannel: number; blocked: number; consentWithdrawn: number };
+  /** People who muted this topic (not counted as unreachable: they chose so). */
+  muted: number;
+}
+
+/** Counts the audience in one aggregate query (no rows leave the database). */
+export async function previewAudience(db: Queryable, spec: AudienceSpec): Promise<AudiencePreview> {
+  const [row] = (await db.execute(sql`
+    with ppl as (
+      select p.id, ${consented} as consented, ${muted(spec.topic)} as muted,
+             exists (select 1 from channel_identities ci where ci.person_id = p.id) as has_chat,
+             exists (select 1 from channel_identities ci where ci.person_id = p.id and ci.blocked_at is null) as open_chat
+      from people p join org_units h on h.id = p.household_id
+      where ${underScopes(sql`h.path`, spec)} and ${personFilter(spec)}
+    ), reach as (
+      select ci.channel, count(distinct ppl.id)::int as n
+      from ppl join channel_identities ci on ci.person_id = ppl.id and ci.blocked_at is null
+      where ppl.consented and not ppl.muted group by ci.channel
+    )
+    select (select count(*)::int from ppl) as people,
+           (select count(*)::int from ppl where consented and not muted and open_chat) as reachable,
+           (select count(*)::int from ppl where not consented) as "consentWithdrawn",
+           (select count(*)::int from ppl where consented and muted) as muted,
+           (select count(*)::int from ppl where consented and not muted and not has_chat) as "noChannel",
+           (select count(*)::int from ppl where consented and not muted and has_chat and not open_chat) as blocked,
+           (select coalesce(jsonb_object_agg(channel, n), '{}'::jsonb) from reach) as "byChannel"`)) as unknown as {
+    people: number;
+    reachable: number;
+    consentWithdrawn: number;
+    muted: number;
+    noChannel: number;
+    blocked: number;
+    byChannel: Partial<Record<Channel, number>>;
+  }[];
+  const r = row!;
+  return {
+    people: r.people,
+    reachable: r.reachable,
+    byChannel: { telegram: r.byChannel.telegram ?? 0, wechat: r.byChannel.wechat ?? 0, web: r.byChannel.web ?? 0 },
+    unreachable: { noChannel: r.noChannel, blocked: r.blocked, consentWithdrawn: r.consentWithdrawn },
+    muted: r.muted,
+  };
+}

@@ -1,0 +1,162 @@
+import { parseArgs } from 'node:util';
+import { eq } from 'drizzle-orm';
+import { z } from 'zod';
+import { orgUnits, people } from '../../db/schema/index.js';
+import type { Database } from '../../db/client.js';
+import { createQueueBackend } from '../../jobs/backend.js';
+import { createNoticeJobs } from '../../jobs/notices.js';
+import { recordAudit } from '../audit/audit.js';
+import { previewAudience } from '../audience/audience.js';
+import { addMembership, AUDIENCE_GROUPS, removeMembership } from '../audience/groups.js';
+import type { Config } from '../config.js';
+import { messages } from '../i18n/index.js';
+import { findUnitByCode, getUnit } from '../org/tree.js';
+import { checkScopes } from '../staff/scope.js';
+import { audienceOf, confirmNotice, correctNotice, createNotice, getNotice, NoticeError, scopesOf, withdrawNotice, type NoticeFollowUp } from './commands.js';
+import { refusalText } from './explain.js';
+import { noticeCounts, unreadHouseholds } from './queries.js';
+import { formatLocal, NOTICE_CATEGORIES, parseLocal } from './rules.js';
+
+/**
+ * `npm run linli -- notice …`: the same notice commands as the chat flow, for an operator acting
+ * as a named staff member (`--as PERSON_ID`), who must reach the areas like in chat. Every change
+ * is audited under that person.
+ */
+export const NOTICE_USAGE = `  notice draft --as PERSON --to UNIT_CODE [--to …] --category C --title T --text X [--group G] [--at "YYYY-MM-DD HH:MM"]
+                                            write a draft and print who it would reach
+  notice send NOTICE_ID --as PERSON [--yes] preview, and with --yes send (or schedule) it
+  notice stats|unread NOTICE_ID --as PERSON delivered / read / failed; households nobody confirmed in
+  notice correct NOTICE_ID --as PERSON --text X    |    notice withdraw NOTICE_ID --as PERSON --reason X
+  notice group add|remove GROUP --as PERSON (--person ID | --household UNIT_CODE)
+                                            group membership kept by staff
+  C: ${NOTICE_CATEGORIES.join(', ')}    G: ${AUDIENCE_GROUPS.join(', ')}`;
+
+const options = {
+  as: { type: 'string' },
+  to: { type: 'string', multiple: true },
+  category: { type: 'string' },
+  title: { type: 'string' },
+  text: { type: 'string' },
+  group: { type: 'string', multiple: true },
+  at: { type: 'string' },
+  yes: { type: 'boolean' },
+  reason: { type: 'string' },
+  person: { type: 'string' },
+  household: { type: 'string' },
+} as const;
+
+const actor = z.uuid({ error: '--as takes the staff member’s person id' });
+
+export async function runNoticeCli(argv: string[], config: Config, database: Database, out: (line: string) => void): Promise<void> {
+  const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: true });
+  const [sub, arg, arg2] = positionals;
+  const as = actor.parse(values.as);
+  const tz = config.notices.timeZone;
+  const quiet = { hours: config.notices.quietHours, timeZone: tz };
+  const t = messages(config.defaultLocale).notices;
+  const db = database.db;
+  const explain = async (err: unknown): Promise<never> => {
+    if (!(err instanceof NoticeError)) throw err;
+    throw new Error(await refusalText(t, err, async () => (err.detail.unitId ? ((await getUnit(db, err.detail.unitId))?.name ?? '') : '')));
+  };
+  const followUp = async (f: NoticeFollowUp) => {
+    if (f.kind === 'none') return;
+    const backend = createQueueBackend(config.queue.redisUrl ? { kind: 'redis', url: config.queue.redisUrl, prefix: config.queue.prefix } : { kind: 'postgres', url: database.url, schema: config.queue.prefix });
+    const jobs = createNoticeJobs(backend);
+    try {
+      await jobs.followUp(f);
+    } finally {
+      await jobs.close();
+      await backend.close();
+    }
+  };
+  const printPreview = async (noticeId: string) => {
+    const n = (await getNotice(db, noticeId))!;
+    const p = await previewAudience(db, audienceOf(n, await scopesOf(db, noticeId)));
+    out(`${n.id}  [${n.status}] ${n.category} "${n.title}"${n.sendAt ? ` at ${formatLocal(n.sendAt, tz)}` : ''}`);
+    out(`  people ${p.people}, reachable ${p.reachable} (telegram ${p.byChannel.telegram}, wechat ${p.byChannel.wechat}, web ${p.byChannel.web})`);
+    out(`  unreachable: no chat ${p.unreachable.noChannel}, blocked ${p.unreachable.blocked}, consent withdrawn ${p.unreachable.consentWithdrawn}; muted ${p.muted}`);
+  };
+
+  switch (sub) {
+    case 'draft': {
+      const unitIds: number[] = [];
+      for (const code of values.to ?? []) {
+        const unit = await findUnitByCode(db, code);
+        if (!unit) throw new Error(`no unit ${code} (see \`units\`)`);
+        unitIds.push(unit.id);
+      }
+      const sendAt = values.at === undefined ? undefined : parseLocal(values.at, tz);
+      if (values.at !== undefined && !sendAt) throw new Error('--at takes "YYYY-MM-DD HH:MM" (local time)');
+      const input = { title: values.title ?? '', body: values.text ?? '', category: values.category as never, scopeUnitIds: unitIds, groups: (values.group ?? []) as never[], sendAt };
+      const notice = await db.transaction((tx) => createNotice(tx, as, input, new Date())).catch(explain);
+      await printPreview(notice.id);
+      out(`  send it with: notice send ${notice.id} --as ${as} --yes`);
+      return;
+    }
+    case 'send': {
+      const id = z.uuid().parse(arg);
+      await printPreview(id);
+      if (!values.yes) {
+        out('  not sent: add --yes to confirm');
+        return;
+      }
+      const follow = await db.transaction((tx) => confirmNotice(tx, as, id, new Date(), quiet)).catch(explain);
+      await followUp(follow);
+      out(follow.kind === 'release_at' ? `scheduled for ${formatLocal(follow.at, tz)}` : 'sending');
+      return;
+    }
+    case 'stats':
+    case 'unread': {
+      const id = z.uuid().parse(arg);
+      const decision = await checkScopes(db, as, await scopesOf(db, id));
+      if (!decision.ok) await explain(new NoticeError(decision.reason === 'no_such_unit' ? 'not_found' : decision.reason, { unitId: decision.unitId }));
+      await db.transaction((tx) => recordAudit(tx, { actorId: as, action: `notice.view_${sub}`, subjectType: 'notice', subjectId: id }));
+      if (sub === 'stats') {
+        const c = await noticeCounts(db, id);
+        out(`recipients ${c.recipients}, delivered ${c.delivered}, pending ${c.pending}, failed ${c.failed}, read ${c.read}`);
+      } else {
+        const u = await unreadHouseholds(db, id, 500);
+        out(`${u.total} households where nobody confirmed it`);
+        for (const h of u.households) out(`  ${h.code}\t${h.label}`);
+      }
+      return;
+    }
+    case 'correct':
+    case 'withdraw': {
+      const id = z.uuid().parse(arg);
+      const now = new Date();
+      const follow = await db
+        .transaction((tx) => (sub === 'correct' ? correctNotice(tx, as, id, values.text ?? '', now) : withdrawNotice(tx, as, id, values.reason ?? '', now)))
+        .catch(explain);
+      await followUp(follow);
+      out(sub === 'correct' ? 'correction sending' : 'withdrawn');
+      return;
+    }
+    case 'group': {
+      if (arg !== 'add' && arg !== 'remove') throw new Error('notice group add|remove GROUP …');
+      const group = z.enum(AUDIENCE_GROUPS, { error: `GROUP is one of ${AUDIENCE_GROUPS.join(', ')}` }).parse(arg2);
+      const household = values.household ? await findUnitByCode(db, values.household) : undefined;
+      if (values.household && household?.kind !== 'household') throw new Error(`${values.household} is not a household`);
+      const personId = values.person ? z.uuid().parse(values.person) : undefined;
+      const [person] = personId ? await db.select({ householdId: people.householdId }).from(people).where(eq(people.id, personId)) : [];
+      if (personId && !person?.householdId) throw new Error('that person is not bound to a household');
+      const homeId = household?.id ?? person?.householdId;
+      if (!homeId) throw new Error('give --person ID or --household UNIT_CODE');
+      // Staff keep groups for the households they reach.
+      const [home] = await db.select({ id: orgUnits.id }).from(orgUnits).where(eq(orgUnits.id, homeId));
+      const decision = await checkScopes(db, as, [home!.id]);
+      if (!decision.ok) await explain(new NoticeError(decision.reason === 'no_such_unit' ? 'not_found' : decision.reason, { unitId: decision.unitId }));
+      const subject = personId ? { personId } : { householdId: homeId };
+      const changed = await db.transaction(async (tx) => {
+        const done = arg === 'add' ? await addMembership(tx, group, subject, { personId: as, source: 'staff' }) : await removeMembership(tx, group, subject, { source: 'staff' });
+        await recordAudit(tx, { actorId: as, action: `audience.${arg === 'add' ? 'add' : 'remove'}`, subjectType: personId ? 'person' : 'household', subjectId: String(personId ?? homeId), details: { group } });
+        return done;
+      });
+      out(changed ? `${arg === 'add' ? 'added to' : 'removed from'} ${group}` : 'nothing changed');
+      return;
+    }
+    default:
+      throw new Error(`unknown notice command ${sub ?? ''}\n${NOTICE_USAGE}`);
+  }
+}
