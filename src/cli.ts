@@ -12,6 +12,7 @@ import { childUnits, findUnitByCode } from './org/tree.js';
 import { placeLabel } from './residents/household.js';
 import { issueHouseholdInvite } from './residents/invites.js';
 import { issueStaffCode, type SubCommittee } from './staff/codes.js';
+import { codeKey } from './secrets.js';
 
 /**
  * `npm run linli -- <command>`: the operator's tool for what the chat can't do by itself —
@@ -226,7 +227,7 @@ export async function runCli(command: CliCommand, config: Config, out: (line: st
         if (unit.kind !== 'household') throw new UsageError(`${command.unit} is a ${unit.kind}; invites are for households`);
         const expiresAt = command.days ? new Date(Date.now() + command.days * 86_400_000) : undefined;
         const { code } = await database.db.transaction(async (tx) => {
-          const issued = await issueHouseholdInvite(tx, { householdId: unit.id, maxUses: command.uses, expiresAt });
+          const issued = await issueHouseholdInvite(tx, { householdId: unit.id, maxUses: command.uses, expiresAt, key: codeKey(config) });
           await recordAudit(tx, { actorId: null, action: 'cli.invite_issued', subjectType: 'org_unit', subjectId: String(unit.id), details: { uses: command.uses } });
           return issued;
         });
@@ -240,7 +241,7 @@ export async function runCli(command: CliCommand, config: Config, out: (line: st
         }
         const ttlDays = command.days ?? config.staffCodeTtlDays;
         const { code, expiresAt } = await database.db.transaction(async (tx) => {
-          const issued = await issueStaffCode(tx, { role: command.role, orgUnitId: unit.id, subCommittee: command.subCommittee, ttlDays });
+          const issued = await issueStaffCode(tx, { role: command.role, orgUnitId: unit.id, subCommittee: command.subCommittee, ttlDays, key: codeKey(config) });
           await recordAudit(tx, {
             actorId: null,
             action: 'cli.staff_code_issued',

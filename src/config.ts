@@ -73,6 +73,8 @@ const envSchema = z
 
     /** Secret used to sign web-chat session cookies; generated per data dir when unset. */
     SESSION_SECRET: optionalString.pipe(z.string().min(32, 'at least 32 characters').optional()),
+    /** Key of the HMAC under which staff/invite/link/follow codes are stored; generated per data dir when unset. */
+    CODE_SECRET: optionalString.pipe(z.string().min(32, 'at least 32 characters').optional()),
     /** Days a staff binding code stays valid. */
     STAFF_CODE_TTL_DAYS: positiveInt(7),
     /** Longest text a person may send in one message; longer input is refused politely. */
@@ -140,6 +142,7 @@ export interface Config {
   wechat?: { puppet: string; token?: string; name: string; rate: { globalPerSec: number; perChatPerSec: number } };
   web: { enabled: boolean; rate: { globalPerSec: number } };
   sessionSecret?: string;
+  codeSecret?: string;
   staffCodeTtlDays: number;
   maxTextLength: number;
   cases: { deadlineScale: number; autoCloseDays: number; sweepEveryMs: number; maxPhotos: number };
@@ -201,6 +204,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
       : undefined,
     web: { enabled: e.WEB_CHAT_ENABLED, rate: { globalPerSec: e.WEB_RATE_GLOBAL_PER_SEC } },
     sessionSecret: e.SESSION_SECRET,
+    codeSecret: e.CODE_SECRET,
     staffCodeTtlDays: e.STAFF_CODE_TTL_DAYS,
     maxTextLength: e.MAX_TEXT_LENGTH,
     cases: {

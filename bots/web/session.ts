@@ -1,6 +1,5 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
+import { loadOrCreateSecret } from '../../src/secrets.js';
 
 /**
  * Web chat sessions: a random id in an HttpOnly cookie, signed with HMAC so a visitor can't
@@ -10,14 +9,7 @@ export const COOKIE = 'linli_sid';
 
 /** SESSION_SECRET, or one generated once into DATA_DIR (mode 0600) so restarts keep sessions. */
 export function loadOrCreateSessionSecret(configured: string | undefined, dataDir: string): string {
-  if (configured) return configured;
-  const file = path.resolve(dataDir, 'session-secret');
-  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
-  mkdirSync(path.dirname(file), { recursive: true });
-  const secret = randomBytes(32).toString('hex');
-  writeFileSync(file, secret, { mode: 0o600 });
-  chmodSync(file, 0o600);
-  return secret;
+  return loadOrCreateSecret(configured, dataDir, 'session-secret');
 }
 
 export function newSessionId(): string {

@@ -81,7 +81,8 @@ export const householdInvites = pgTable(
   'household_invites',
   {
     id: bigserial('id', { mode: 'number' }).primaryKey(),
-    code: text('code').notNull(),
+    /** HMAC of the code (src/staff/codes.ts hashCode); the plain code is shown once. */
+    codeHash: text('code_hash').notNull(),
     householdId: integer('household_id')
       .notNull()
       .references(() => orgUnits.id),
@@ -91,7 +92,7 @@ export const householdInvites = pgTable(
     revokedAt: timestamp('revoked_at', { withTimezone: true }),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
-  (t) => [uniqueIndex('household_invites_code_key').on(t.code)],
+  (t) => [uniqueIndex('household_invites_code_key').on(t.codeHash)],
 );
 
 /** A request to join a household found by street → community → building → room; staff confirm it. */
@@ -162,7 +163,7 @@ export const staffAssignments = pgTable(
   ],
 );
 
-/** One-time staff binding codes; only the SHA-256 of the code is stored. */
+/** One-time staff binding codes; only the HMAC of the code is stored. */
 export const staffCodes = pgTable(
   'staff_codes',
   {

@@ -10,6 +10,7 @@ import { issueHouseholdInvite } from '../../src/residents/invites.js';
 import { installDefaultDutyList } from '../../src/cases/catalogue.js';
 import { issueStaffCode, type StaffRole, type SubCommittee } from '../../src/staff/codes.js';
 import { DEMO_COUNTY, DEMO_STREETS } from './jiaohe.js';
+import { codeKey } from '../../src/secrets.js';
 
 export interface SeedResult {
   seeded: boolean;
@@ -73,8 +74,9 @@ async function seedDemo(tx: Tx, config: Config) {
   const staff: IssuedCode[] = [];
   const invites: IssuedCode[] = [];
   const ttlDays = Math.max(config.staffCodeTtlDays, 30);
+  const key = codeKey(config);
   const code = async (role: StaffRole, unit: OrgUnit, what: string, subCommittee?: SubCommittee) => {
-    const issued = await issueStaffCode(tx, { role, orgUnitId: unit.id, subCommittee, ttlDays });
+    const issued = await issueStaffCode(tx, { role, orgUnitId: unit.id, subCommittee, ttlDays, key });
     staff.push({ code: issued.code, what: `${role}${subCommittee ? `/${subCommittee}` : ''} · ${what}` });
   };
 
@@ -128,7 +130,7 @@ async function seedDemo(tx: Tx, config: Config) {
                 });
                 counts.households!++;
                 if (householdIndex % 15 === 1) {
-                  const invite = await issueHouseholdInvite(tx, { householdId: household.id });
+                  const invite = await issueHouseholdInvite(tx, { householdId: household.id, key });
                   invites.push({ code: invite.code, what: `${where} ${building.name} ${unit.name} ${room}` });
                 }
               }

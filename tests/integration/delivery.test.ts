@@ -18,7 +18,7 @@ import type { Reply } from '../../src/dialog/reply.js';
 import { createLogger } from '../../src/log.js';
 import { notifyPerson } from '../../src/outbox/notify.js';
 import { queueMessages, type DeliveryQueue, type QueuedMessage, type Recipient } from '../../src/outbox/outbox.js';
-import { createTestDatabase, TEST_REDIS_URL, uniqueQueuePrefix } from '../support/db.js';
+import { createTestDatabase, TEST_REDIS_URL, uniqueQueuePrefix, TEST_CODE_SECRET } from '../support/db.js';
 
 /** Polls `fn` until it returns something truthy (and doesn't throw); fails after `timeoutMs`. */
 async function waitFor<T>(fn: () => Promise<T> | T, timeoutMs = 20_000, what = 'condition'): Promise<NonNullable<T>> {
@@ -169,7 +169,7 @@ describe.each(['redis', 'postgres'] as const)('delivery on the %s queue backend'
       kind === 'redis' ? { kind: 'redis', url: TEST_REDIS_URL, prefix } : { kind: 'postgres', url: database.url, schema: prefix },
     );
     delivery = createDeliveryQueue(backend);
-    const config = loadConfig({ DATABASE_URL: database.url, DATA_DIR: dataDir, LOG_LEVEL: 'silent' });
+    const config = loadConfig({ CODE_SECRET: TEST_CODE_SECRET, DATABASE_URL: database.url, DATA_DIR: dataDir, LOG_LEVEL: 'silent' });
     workers = await startWorkers({
       backend,
       database: workerDb,

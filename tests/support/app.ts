@@ -4,7 +4,7 @@ import path from 'node:path';
 import { createApp, type AppOptions, type RunningApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
-import { createTestDatabase, TEST_REDIS_URL, uniqueQueuePrefix } from './db.js';
+import { createTestDatabase, TEST_REDIS_URL, uniqueQueuePrefix, TEST_CODE_SECRET } from './db.js';
 import { flushPrefix } from './redis.js';
 import { createSmallTown, type SmallTown } from './org-fixture.js';
 
@@ -30,6 +30,7 @@ export async function startTestApp(
   const dataDir = mkdtempSync(path.join(tmpdir(), 'linli-test-'));
   const queuePrefix = uniqueQueuePrefix();
   const config = loadConfig({
+    CODE_SECRET: TEST_CODE_SECRET,
     DATABASE_URL: url,
     ...(opts.queue === 'postgres' ? {} : { REDIS_URL: TEST_REDIS_URL }),
     QUEUE_PREFIX: queuePrefix,
