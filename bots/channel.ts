@@ -1,5 +1,6 @@
 import type { Channel, InboundEvent } from '../src/dialog/events.js';
 import type { Reply } from '../src/dialog/reply.js';
+import type { HandleResult } from '../src/dialog/engine.js';
 
 /** The outcome of one send, in terms the delivery job can act on. */
 export type SendResult =
@@ -72,7 +73,7 @@ export async function sendParts(parts: ReplyPart[], progress: SendProgress | und
  */
 export interface ChannelAdapter {
   readonly channel: Channel;
-  start(onInbound: (event: InboundEvent) => Promise<void>): Promise<void>;
+  start(onInbound: (event: InboundEvent) => Promise<HandleResult | void>): Promise<void>;
   stop(): Promise<void>;
   /**
    * Sends one reply. A channel that needs several platform calls for it sends them with

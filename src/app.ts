@@ -20,6 +20,7 @@ import { createHttpApp, listen } from './http/server.js';
 import { createMetrics } from './http/metrics.js';
 import { createLogger, type Logger } from './log.js';
 import { residentFlows } from './residents/flows.js';
+import { createLimitStore } from './limits/store.js';
 
 export interface AppOptions {
   logger?: Logger;
@@ -114,16 +115,19 @@ export function createApp(config: Config, opts: AppOptions = {}) {
       },
     });
     const flows = [...residentFlows, ...caseFlows, ...(opts.flows ?? [])];
-    const dialog = createDialog({ database, delivery, config, logger, flows });
+    const limits = createLimitStore({ database, redisUrl: config.queue.redisUrl, prefix: config.queue.prefix, logger });
+    stops.push(() => limits.close());
+    const dialog = createDialog({ database, delivery, config, logger, flows, limits });
     const onInbound = async (event: InboundEvent) => {
       const result = await dialog.handle(event);
       metrics.inbound.inc({ channel: event.channel, result });
+      return result;
     };
     // Outgoing photos (a resolution photo sent to the resident) come from the photo store.
     const media: MediaSource = { load: (fileRef) => photos.get(fileRef) };
     const http = serves('web') ? createHttpApp({ database, backend, metrics, logger }) : undefined;
     if (config.web.enabled && (serves('web') || serves('worker'))) {
-      const web = createWebChannel({ database, config, logger, media });
+      const web = createWebChannel({ database, config, logger, media, limits, acceptsPhoto: (userRef) => dialog.acceptsPhoto('web', userRef) });
       adapters.set('web', web.adapter);
       if (http) {
         web.routes(http);

@@ -70,6 +70,11 @@ const envSchema = z
 
     WEB_CHAT_ENABLED: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
     WEB_RATE_GLOBAL_PER_SEC: positiveInt(500),
+    /** New web-chat sessions one network address may open per hour (each is a new person). */
+    WEB_SESSIONS_PER_ADDRESS_PER_HOUR: positiveInt(60),
+    /** Photos the web chat accepts per session, and per network address, per day. */
+    WEB_PHOTOS_PER_SESSION_PER_DAY: positiveInt(20),
+    WEB_PHOTOS_PER_ADDRESS_PER_DAY: positiveInt(100),
 
     /** Secret used to sign web-chat session cookies; generated per data dir when unset. */
     SESSION_SECRET: optionalString.pipe(z.string().min(32, 'at least 32 characters').optional()),
@@ -140,7 +145,11 @@ export interface Config {
     rate: { globalPerSec: number; perChatPerSec: number; perGroupPerMin: number };
   };
   wechat?: { puppet: string; token?: string; name: string; rate: { globalPerSec: number; perChatPerSec: number } };
-  web: { enabled: boolean; rate: { globalPerSec: number } };
+  web: {
+    enabled: boolean;
+    rate: { globalPerSec: number };
+    limits: { sessionsPerAddressPerHour: number; photosPerSessionPerDay: number; photosPerAddressPerDay: number };
+  };
   sessionSecret?: string;
   codeSecret?: string;
   staffCodeTtlDays: number;
@@ -202,7 +211,15 @@ export function loadConfig(source: Record<string, string | undefined> = process.
           rate: { globalPerSec: e.WECHAT_RATE_GLOBAL_PER_SEC, perChatPerSec: e.WECHAT_RATE_PER_CHAT_PER_SEC },
         }
       : undefined,
-    web: { enabled: e.WEB_CHAT_ENABLED, rate: { globalPerSec: e.WEB_RATE_GLOBAL_PER_SEC } },
+    web: {
+      enabled: e.WEB_CHAT_ENABLED,
+      rate: { globalPerSec: e.WEB_RATE_GLOBAL_PER_SEC },
+      limits: {
+        sessionsPerAddressPerHour: e.WEB_SESSIONS_PER_ADDRESS_PER_HOUR,
+        photosPerSessionPerDay: e.WEB_PHOTOS_PER_SESSION_PER_DAY,
+        photosPerAddressPerDay: e.WEB_PHOTOS_PER_ADDRESS_PER_DAY,
+      },
+    },
     sessionSecret: e.SESSION_SECRET,
     codeSecret: e.CODE_SECRET,
     staffCodeTtlDays: e.STAFF_CODE_TTL_DAYS,

@@ -23,7 +23,7 @@ export function createTelegramAdapter(
 ): TelegramAdapter {
   const bot = new Bot(cfg.token, { client: cfg.apiRoot ? { apiRoot: cfg.apiRoot } : {} });
   const log = deps.logger.child({ channel: 'telegram' });
-  let onInbound: ((e: InboundEvent) => Promise<void>) | undefined;
+  let onInbound: ((e: InboundEvent) => Promise<unknown>) | undefined;
   let stopped = false;
 
   bot.use(async (ctx) => {

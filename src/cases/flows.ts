@@ -117,6 +117,7 @@ export function createCaseFlows(deps: CaseFlowDeps): Flow[] {
   /** 报事: category → description → photos → place → urgency → (same problem?) → confirm. */
   const report: Flow = {
     name: 'report',
+    photoSteps: ['photos'],
     menu: [{ id: 'menu.report', label: (t) => t.cases.menuReport, visible: (p) => p.consented && p.householdStatus === 'bound', order: 10 }],
     commands: { words: ['/report', '报事', '诉求', '민원', 'report'] },
     async start(ctx) {
@@ -328,6 +329,7 @@ export function createCaseFlows(deps: CaseFlowDeps): Flow[] {
   /** 我的诉求: the person's cases (reported or followed), each with its public timeline. */
   const mine: Flow = {
     name: 'mycases',
+    photoSteps: ['info'],
     menu: [{ id: 'menu.mycases', label: (t) => t.cases.menuMine, visible: (p) => p.consented, order: 20 }],
     commands: { words: ['/mycases', '我的诉求', '내 민원', 'my cases'] },
     async start(ctx) {
@@ -438,6 +440,7 @@ export function createCaseFlows(deps: CaseFlowDeps): Flow[] {
   /** 我的待办 and the buttons on case cards: accept, resolve, transfer, return, take over, comment. */
   const work: Flow = {
     name: 'casework',
+    photoSteps: ['resolvePhoto'],
     menu: [{ id: 'menu.work', label: (t) => t.cases.menuWork, visible: (p) => p.staff.length > 0, order: 5 }],
     commands: { words: ['/work', '待办', '我的待办', '내 업무', 'my work'] },
     async start(ctx) {

@@ -1,5 +1,5 @@
 import { and, eq, sql } from 'drizzle-orm';
-import { auditLog, dialogStates, inboundMessages } from '../../db/schema/index.js';
+import { auditLog, channelIdentities, dialogStates, inboundMessages } from '../../db/schema/index.js';
 import type { Database, Tx } from '../../db/client.js';
 import type { Config, Locale } from '../config.js';
 import { messages, type Messages } from '../i18n/index.js';
@@ -196,7 +196,17 @@ export function createDialog(deps: DialogDeps) {
     return { result: 'handled', queued: [...notified, ...own], after };
   }
 
-  return { handle };
+  /** Whether this chat's current step asks for a photo (channels refuse uploads elsewhere). */
+  async function acceptsPhoto(channel: InboundEvent['channel'], userRef: string): Promise<boolean> {
+    const [row] = await deps.database.db
+      .select({ flow: dialogStates.flow, step: dialogStates.step })
+      .from(dialogStates)
+      .innerJoin(channelIdentities, eq(channelIdentities.id, dialogStates.identityId))
+      .where(and(eq(channelIdentities.channel, channel), eq(channelIdentities.userRef, userRef)));
+    return !!row && (rules.flows.get(row.flow)?.photoSteps ?? []).includes(row.step);
+  }
+
+  return { handle, acceptsPhoto };
 }
 
 /** The ids of an event that failed validation, for the log (never its text). */

@@ -120,6 +120,8 @@ export interface Flow {
    * Matching ignores case and surrounding spaces.
    */
   commands?: { words: string[]; takesArgument?: boolean };
+  /** Steps that ask for a photo: the only places a channel accepts an upload (web chat). */
+  photoSteps?: string[];
 }
 
 /** Builds an action choice id; ≤ 64 characters so it fits Telegram callback data. */

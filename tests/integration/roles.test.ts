@@ -43,7 +43,7 @@ describe('the same build as separate processes: web and worker roles', () => {
   });
 
   it('answers a web chat visitor: the web process stores the message, the worker process delivers the reply', async () => {
-    const session = await fetch(`${web.url}/chat/api/session`, { method: 'POST' });
+    const session = await fetch(`${web.url}/chat/api/session`, { method: 'POST', headers: { origin: web.url } });
     const cookie = session.headers.get('set-cookie')!.split(';')[0]!;
     const deadline = Date.now() + 15_000;
     let texts: string[] = [];
