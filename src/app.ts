@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { ServerType } from '@hono/node-server';
+import { bodyLimit } from 'hono/body-limit';
 import { connect, migrateDatabase, startEmbeddedPostgres, type Database, type EmbeddedPostgres } from '../db/client.js';
 import { seedDemoIfEmpty } from '../db/seed/index.js';
 import type { ChannelAdapter, MediaSource } from '../bots/channel.js';
@@ -18,7 +19,7 @@ import type { Channel, InboundEvent } from './dialog/events.js';
 import type { Flow } from './dialog/flow.js';
 import { createHttpApp, listen } from './http/server.js';
 import { createMetrics } from './http/metrics.js';
-import { createLogger, type Logger } from './log.js';
+import { configuredSecrets, createLogger, type Logger } from './log.js';
 import { residentFlows } from './residents/flows.js';
 import { createLimitStore } from './limits/store.js';
 
@@ -50,7 +51,7 @@ export interface RunningApp {
  * `worker` runs the job processors.
  */
 export function createApp(config: Config, opts: AppOptions = {}) {
-  const logger = opts.logger ?? createLogger(config.logLevel);
+  const logger = opts.logger ?? createLogger(config.logLevel, { secrets: configuredSecrets(config) });
   const role = config.role;
   const serves = (...roles: string[]) => role === 'all' || roles.includes(role);
 
@@ -142,7 +143,8 @@ export function createApp(config: Config, opts: AppOptions = {}) {
       if (receives) {
         if (config.telegram.webhook && http && telegram.webhook) {
           const handler = telegram.webhook;
-          http.post('/telegram/webhook', (c) => handler(c.req.raw));
+          // Updates are a few KB; the limit holds while the body streams in.
+          http.post('/telegram/webhook', bodyLimit({ maxSize: 1024 * 1024 }), (c) => handler(c.req.raw));
         }
         startWithRetry('telegram', () => telegram.start(onInbound), logger);
         stops.push(() => telegram.stop());
@@ -199,7 +201,7 @@ function startWithRetry(name: string, start: () => Promise<void>, logger: Logger
   let delay = 1000;
   const attempt = () =>
     start().catch((err) => {
-      logger.error({ channel: name, err: (err as Error).message, retryInMs: delay }, 'channel failed to start');
+      logger.error({ channel: name, err, retryInMs: delay }, 'channel failed to start');
       setTimeout(attempt, delay).unref();
       delay = Math.min(delay * 2, 60_000);
     });

@@ -1,6 +1,8 @@
 import { serve, type ServerType } from '@hono/node-server';
 import { count, eq } from 'drizzle-orm';
 import { Hono } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import { requestId } from 'hono/request-id';
 import { outbox } from '../../db/schema/index.js';
 import type { Database } from '../../db/client.js';
 import type { QueueBackend } from '../../jobs/backend.js';
@@ -17,6 +19,13 @@ export interface HttpDeps {
 /** The HTTP surface shared by every role: /healthz and /metrics. Channels add their routes. */
 export function createHttpApp(deps: HttpDeps): Hono {
   const app = new Hono();
+  app.use(requestId());
+  // The error boundary of every HTTP request: ids only in the log, an apology to the caller.
+  app.onError((err, c) => {
+    if (err instanceof HTTPException) return err.getResponse();
+    deps.logger.error({ requestId: c.get('requestId'), method: c.req.method, route: c.req.routePath, err }, 'request failed');
+    return c.json({ error: 'internal error', requestId: c.get('requestId') }, 500);
+  });
   app.get('/healthz', async (c) => {
     const check = async (f: () => Promise<unknown>) => {
       try {
