@@ -3,7 +3,7 @@ import path from 'node:path';
 import { and, asc, eq, gt } from 'drizzle-orm';
 import type { Context, Hono } from 'hono';
 import { z } from 'zod';
-import { outbox } from '../../db/schema/index.js';
+import { channelIdentities, outbox } from '../../db/schema/index.js';
 import type { Database } from '../../db/client.js';
 import type { Config } from '../../src/config.js';
 import type { HandleResult } from '../../src/dialog/engine.js';
@@ -109,6 +109,20 @@ export function createWebChannel(deps: WebChannelDeps): { adapter: ChannelAdapte
     return c.json({ ok: true }, 202);
   }
 
+  /**
+   * The request's live session: none when the cookie is missing or forged, or when the person
+   * deleted their data in it (the session then ends; the page starts a new one).
+   */
+  async function liveSession(c: Context): Promise<string | undefined> {
+    const sid = await readSession(c, secret);
+    if (!sid) return undefined;
+    const [row] = await deps.database.db
+      .select({ endedAt: channelIdentities.endedAt })
+      .from(channelIdentities)
+      .where(and(eq(channelIdentities.channel, 'web'), eq(channelIdentities.userRef, sid)));
+    return row?.endedAt ? undefined : sid;
+  }
+
   async function sentAfter(sid: string, after: number) {
     return deps.database.db
       .select({ id: outbox.id, payload: outbox.payload })
@@ -131,7 +145,7 @@ export function createWebChannel(deps: WebChannelDeps): { adapter: ChannelAdapte
 
     /** Opens (or resumes) a session; a brand-new one is greeted so the person needn't speak first. */
     app.post('/chat/api/session', limitBody(1024), async (c) => {
-      if (await readSession(c, secret)) return c.json({ ok: true });
+      if (await liveSession(c)) return c.json({ ok: true });
       // Each session is a new person: a client may open only so many.
       if (!(await sessionsPerAddress.take(clientKeyOf(c, secret)))) return tooMany(c);
       const sid = await startSession(c, secret, secure);
@@ -139,7 +153,7 @@ export function createWebChannel(deps: WebChannelDeps): { adapter: ChannelAdapte
     });
 
     app.post('/chat/api/messages', jsonOnly, limitBody(MAX_MESSAGE_BYTES), async (c) => {
-      const sid = await readSession(c, secret);
+      const sid = await liveSession(c);
       if (!sid) return c.json({ error: 'no session: open /chat first' }, 401);
       if (!(await postsPerSession.take(sid))) return tooMany(c);
       const body = webMessageSchema.safeParse(await c.req.json().catch(() => undefined));
@@ -158,7 +172,7 @@ export function createWebChannel(deps: WebChannelDeps): { adapter: ChannelAdapte
     app.post(
       '/chat/api/photos',
       async (c, next) => {
-        const sid = await readSession(c, secret);
+        const sid = await liveSession(c);
         if (!sid) return c.json({ error: 'no session: open /chat first' }, 401);
         if (!(await postsPerSession.take(sid))) return tooMany(c);
         if (!(await deps.acceptsPhoto(sid))) return c.json({ error: 'no photo is asked for now' }, 409);

@@ -54,6 +54,8 @@ export const channelIdentities = pgTable(
     chatRef: text('chat_ref').notNull(),
     /** The person blocked the bot: we stop sending until they write again. */
     blockedAt: timestamp('blocked_at', { withTimezone: true }),
+    /** The person deleted their data from this chat: a web session then stops working (a new one starts). */
+    endedAt: timestamp('ended_at', { withTimezone: true }),
     lastSeenAt: timestamp('last_seen_at', { withTimezone: true }).notNull().defaultNow(),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
