@@ -3,7 +3,7 @@ import { Bot, BotError, GrammyError, HttpError, InputFile, webhookCallback } fro
 import type { Config } from '../../src/config.js';
 import type { InboundEvent } from '../../src/dialog/events.js';
 import type { Logger } from '../../src/log.js';
-import { photoParts, sendParts, type ChannelAdapter, type MediaSource, type ReplyPart, type SendResult } from '../channel.js';
+import { photoParts, sendParts, textWithSkipNote, type ChannelAdapter, type MediaSource, type ReplyPart, type SendResult } from '../channel.js';
 import { messages } from '../../src/i18n/index.js';
 import { toInboundEvent } from './inbound.js';
 import { inlineKeyboard } from './render.js';
@@ -86,7 +86,7 @@ export function createTelegramAdapter(
       const reply_markup = keyboard ? { inline_keyboard: keyboard } : reply.requestLocation ? locationKeyboard : undefined;
       const parts: ReplyPart[] = [
         ...photoParts(reply, deps.media, (bytes, photo) => bot.api.sendPhoto(chatRef, new InputFile(bytes), { caption: photo.caption })),
-        async () => String((await bot.api.sendMessage(chatRef, reply.text, { reply_markup })).message_id),
+        async (skipped) => String((await bot.api.sendMessage(chatRef, textWithSkipNote(reply, skipped), { reply_markup })).message_id),
       ];
       // A message carries one keyboard: with choices inline, the location button follows on its own.
       if (keyboard && reply.requestLocation) {
@@ -165,6 +165,10 @@ export function createTelegramAdapter(
 export function sendError(err: unknown): SendResult {
   if (err instanceof GrammyError) {
     if (err.error_code === 429) return { ok: false, retryAfterMs: (err.parameters.retry_after ?? 1) * 1000 };
+    // The photo itself is unacceptable to Telegram; no retry will change that.
+    if (err.error_code === 400 && /PHOTO_|IMAGE_PROCESS_FAILED|wrong file|file is too big|wrong type of the web page content/i.test(err.description)) {
+      return { ok: false, partRefused: true, reason: `${err.error_code} ${err.description}` };
+    }
     if (err.error_code === 403 || (err.error_code === 400 && /chat not found|user is deactivated/i.test(err.description))) {
       return { ok: false, blocked: true, reason: err.description };
     }
