@@ -128,8 +128,12 @@ export function createTelegramAdapter(
       } catch (err) {
         if (err instanceof SyntaxError) return new Response('bad request', { status: 400 });
         if (!(err instanceof BotError)) {
-          log.warn({ err }, 'webhook update timed out; Telegram will retry');
-          return new Response('retry later', { status: 503 });
+          if (err instanceof Error && /timed out/i.test(err.message)) {
+            log.warn({ err }, 'webhook update timed out; Telegram will retry');
+            return new Response('retry later', { status: 503 });
+          }
+          // Not an update at all (null, a bare number…): nothing Telegram sends, nothing to retry.
+          return new Response('bad request', { status: 400 });
         }
         const updateId = err.ctx.update.update_id;
         if (err.error instanceof NotStored) {
