@@ -1,3 +1,4 @@
+import { forStaff } from '../dialog/staff-text.js';
 import { and, asc, desc, eq, gte, inArray } from 'drizzle-orm';
 import { z } from 'zod';
 import { caseCategories, caseEvents, caseFollowers, cases } from '../../db/schema/index.js';
@@ -477,7 +478,7 @@ export function createCaseFlows(deps: CaseFlowDeps): Flow[] {
                 { id: `cb:${c.id}`, label: t.giveBack },
               ];
         choices.push({ id: `cx:${c.id}`, label: t.closeOther });
-        ctx.reply({ text: `${c.number}\n${c.description}`, choices });
+        ctx.reply({ text: `${c.number}\n${forStaff(c.description)}`, choices });
         return { done: true, silent: true };
       },
       async resolveNote(ctx, input, data) {
