@@ -32,6 +32,8 @@ export interface AppOptions {
   /** Extra flows and job processors (modules built on the foundation register theirs here). */
   flows?: Flow[];
   processors?: (ctx: { database: Database; backend: QueueBackend; config: Config; logger: Logger }) => ProcessorRegistration[];
+  /** Print the demo seed's codes in the start-up summary (`npm start` in a terminal); else only where the file is. */
+  showCodes?: boolean;
   /** Outbox sweep interval (tests shorten it). */
   sweepEveryMs?: number;
 }
@@ -84,7 +86,7 @@ export function createApp(config: Config, opts: AppOptions = {}) {
     stops.push(() => database.close());
     await migrateDatabase(database);
     if (opts.seed !== false) {
-      const seeded = await seedDemoIfEmpty(database, config, logger);
+      const seeded = await seedDemoIfEmpty(database, config, logger, { showCodes: opts.showCodes });
       if (seeded.seeded) lines.push(seeded.summary);
     }
 
@@ -126,7 +128,7 @@ export function createApp(config: Config, opts: AppOptions = {}) {
     };
     // Outgoing photos (a resolution photo sent to the resident) come from the photo store.
     const media: MediaSource = { load: (fileRef) => photos.get(fileRef) };
-    const http = serves('web') ? createHttpApp({ database, backend, metrics, logger }) : undefined;
+    const http = serves('web') ? createHttpApp({ database, backend, metrics, logger, metricsToken: config.metricsToken }) : undefined;
     if (config.web.enabled && (serves('web') || serves('worker'))) {
       const web = createWebChannel({ database, config, logger, media, limits, acceptsPhoto: (userRef) => dialog.acceptsPhoto('web', userRef) });
       adapters.set('web', web.adapter);

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { and, asc, eq, isNull, like, or, sql } from 'drizzle-orm';
 import { z } from 'zod';
-import { connect, migrateDatabase, startEmbeddedPostgres, type Database } from '../db/client.js';
+import { connect, migrateDatabase, startEmbeddedPostgres, type Database, embeddedUrl } from '../db/client.js';
 import { caseCategories, dutyList, householdClaims, orgUnits, slaPolicies, staffRole, subCommittee } from '../db/schema/index.js';
 import { seedDemoIfEmpty } from '../db/seed/index.js';
 import { recordAudit } from './audit/audit.js';
@@ -156,7 +156,7 @@ async function openDatabase(config: Config): Promise<{ database: Database; stop(
     return { database, stop: () => database.close() };
   }
   // The embedded server may already be running under `npm start`; use it, else start our own.
-  const url = `postgres://linli:linli@127.0.0.1:${config.database.embeddedPort}/linli`;
+  const url = embeddedUrl(config.dataDir, config.database.embeddedPort);
   const probe = connect(url, { max: 1 });
   try {
     await probe.sql`select 1`;

@@ -78,6 +78,8 @@ const envSchema = z
 
     /** Secret used to sign web-chat session cookies; generated per data dir when unset. */
     SESSION_SECRET: optionalString.pipe(z.string().min(32, 'at least 32 characters').optional()),
+    /** When set, GET /metrics requires `Authorization: Bearer <METRICS_TOKEN>`. */
+    METRICS_TOKEN: optionalString.pipe(z.string().min(16, 'at least 16 characters').optional()),
     /** Key of the HMAC under which staff/invite/link/follow codes are stored; generated per data dir when unset. */
     CODE_SECRET: optionalString.pipe(z.string().min(32, 'at least 32 characters').optional()),
     /** Days a staff binding code stays valid. */
@@ -152,6 +154,7 @@ export interface Config {
   };
   sessionSecret?: string;
   codeSecret?: string;
+  metricsToken?: string;
   staffCodeTtlDays: number;
   maxTextLength: number;
   cases: { deadlineScale: number; autoCloseDays: number; sweepEveryMs: number; maxPhotos: number };
@@ -222,6 +225,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     },
     sessionSecret: e.SESSION_SECRET,
     codeSecret: e.CODE_SECRET,
+    metricsToken: e.METRICS_TOKEN,
     staffCodeTtlDays: e.STAFF_CODE_TTL_DAYS,
     maxTextLength: e.MAX_TEXT_LENGTH,
     cases: {

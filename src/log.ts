@@ -70,6 +70,7 @@ export function configuredSecrets(config: {
   wechat?: { token?: string };
   sessionSecret?: string;
   codeSecret?: string;
+  metricsToken?: string;
   photos: { s3?: { secretAccessKey: string } };
 }): string[] {
   return [
@@ -79,6 +80,7 @@ export function configuredSecrets(config: {
     config.wechat?.token,
     config.sessionSecret,
     config.codeSecret,
+    config.metricsToken,
     config.photos.s3?.secretAccessKey,
   ].filter((s): s is string => !!s);
 }

@@ -15,7 +15,7 @@ async function main() {
     throw err;
   }
   const logger = createLogger(config.logLevel, { secrets: configuredSecrets(config) });
-  const running = await createApp(config, { logger }).start();
+  const running = await createApp(config, { logger, showCodes: process.stdout.isTTY === true }).start();
   console.log(running.summary);
   let stopping = false;
   const stop = async (signal: string) => {

@@ -1,6 +1,7 @@
 import { serve, type ServerType } from '@hono/node-server';
 import { count, eq } from 'drizzle-orm';
 import { Hono } from 'hono';
+import { bearerAuth } from 'hono/bearer-auth';
 import { HTTPException } from 'hono/http-exception';
 import { requestId } from 'hono/request-id';
 import { outbox } from '../../db/schema/index.js';
@@ -14,6 +15,8 @@ export interface HttpDeps {
   backend: QueueBackend;
   metrics: Metrics;
   logger: Logger;
+  /** Required as a bearer token on /metrics when set. */
+  metricsToken?: string;
 }
 
 /** The HTTP surface shared by every role: /healthz and /metrics. Channels add their routes. */
@@ -40,6 +43,7 @@ export function createHttpApp(deps: HttpDeps): Hono {
     const ok = db === 'ok' && queue === 'ok';
     return c.json({ status: ok ? 'ok' : 'degraded', db, queue }, ok ? 200 : 503);
   });
+  if (deps.metricsToken) app.use('/metrics', bearerAuth({ token: deps.metricsToken }));
   app.get('/metrics', async (c) => {
     try {
       const [row] = await deps.database.db.select({ n: count() }).from(outbox).where(eq(outbox.status, 'pending'));

@@ -107,6 +107,11 @@ describe('seedDemoIfEmpty on a fresh database', () => {
     expect(gridWorkers[0]!.n).toBeGreaterThanOrEqual(expected.grids);
   });
 
+  it('keeps the codes out of the start-up summary unless asked (a terminal), pointing to the file', async () => {
+    expect(first.summary).toContain(first.codesFile!);
+    expect(first.summary).not.toMatch(/[SH]-[A-Z0-9]{4}-[A-Z0-9]{4}/);
+  });
+
   it('writes every code to demo-codes.txt in DATA_DIR, readable only by the owner', async () => {
     expect(first.codesFile).toBe(path.join(path.resolve(dataDir), 'demo-codes.txt'));
     expect(statSync(first.codesFile!).mode & 0o777).toBe(0o600);
