@@ -72,6 +72,8 @@ const envSchema = z
     WEB_RATE_GLOBAL_PER_SEC: positiveInt(500),
     /** New web-chat sessions one network address may open per hour (each is a new person). */
     WEB_SESSIONS_PER_ADDRESS_PER_HOUR: positiveInt(60),
+    /** Behind a reverse proxy: take the client's address from the last X-Forwarded-For entry (the proxy's own). */
+    WEB_TRUST_PROXY: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
     /** Photos the web chat accepts per session, and per network address, per day. */
     WEB_PHOTOS_PER_SESSION_PER_DAY: positiveInt(20),
     WEB_PHOTOS_PER_ADDRESS_PER_DAY: positiveInt(100),
@@ -151,6 +153,7 @@ export interface Config {
     enabled: boolean;
     rate: { globalPerSec: number };
     limits: { sessionsPerAddressPerHour: number; photosPerSessionPerDay: number; photosPerAddressPerDay: number };
+    trustProxy: boolean;
   };
   sessionSecret?: string;
   codeSecret?: string;
@@ -222,6 +225,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
         photosPerSessionPerDay: e.WEB_PHOTOS_PER_SESSION_PER_DAY,
         photosPerAddressPerDay: e.WEB_PHOTOS_PER_ADDRESS_PER_DAY,
       },
+      trustProxy: e.WEB_TRUST_PROXY,
     },
     sessionSecret: e.SESSION_SECRET,
     codeSecret: e.CODE_SECRET,

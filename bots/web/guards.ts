@@ -90,10 +90,12 @@ export function localeOf(c: Context, fallback: Locale): Locale {
  * A key for the client's network address, keyed with the session secret so that the limit
  * counters (which outlive the request) never hold an address in the clear.
  */
-export function clientKeyOf(c: Context, secret: string): string {
+export function clientKeyOf(c: Context, secret: string, trustProxy = false): string {
   let address = 'unknown';
+  // Our own proxy appends the address it saw; entries before it are whatever the client claimed.
+  const forwarded = trustProxy ? c.req.header('x-forwarded-for')?.split(',').at(-1)?.trim() : undefined;
   try {
-    address = getConnInfo(c).remote.address ?? 'unknown';
+    address = forwarded || (getConnInfo(c).remote.address ?? 'unknown');
   } catch {
     // Not served by @hono/node-server (e.g. app.request in a test): one shared key.
   }

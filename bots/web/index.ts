@@ -100,7 +100,7 @@ export function createWebChannel(deps: WebChannelDeps): { adapter: ChannelAdapte
       chatRef: sid,
       messageRef,
       languageHint: localeOf(c, deps.config.defaultLocale),
-      clientKey: clientKeyOf(c, secret),
+      clientKey: clientKeyOf(c, secret, deps.config.web.trustProxy),
       ...payload,
     } as InboundEvent;
     const result = await onInbound(event);
@@ -147,7 +147,7 @@ export function createWebChannel(deps: WebChannelDeps): { adapter: ChannelAdapte
     app.post('/chat/api/session', limitBody(1024), async (c) => {
       if (await liveSession(c)) return c.json({ ok: true });
       // Each session is a new person: a client may open only so many.
-      if (!(await sessionsPerAddress.take(clientKeyOf(c, secret)))) return tooMany(c);
+      if (!(await sessionsPerAddress.take(clientKeyOf(c, secret, deps.config.web.trustProxy)))) return tooMany(c);
       const sid = await startSession(c, secret, secure);
       return deliver(c, sid, `${sid}:start`, { kind: 'text', text: '/start' });
     });
@@ -176,7 +176,7 @@ export function createWebChannel(deps: WebChannelDeps): { adapter: ChannelAdapte
         if (!sid) return c.json({ error: 'no session: open /chat first' }, 401);
         if (!(await postsPerSession.take(sid))) return tooMany(c);
         if (!(await deps.acceptsPhoto(sid))) return c.json({ error: 'no photo is asked for now' }, 409);
-        if (!(await photosPerSession.take(sid)) || !(await photosPerAddress.take(clientKeyOf(c, secret)))) return tooMany(c);
+        if (!(await photosPerSession.take(sid)) || !(await photosPerAddress.take(clientKeyOf(c, secret, deps.config.web.trustProxy)))) return tooMany(c);
         c.set('sid' as never, sid as never);
         return next();
       },

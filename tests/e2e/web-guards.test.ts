@@ -65,6 +65,24 @@ function chunkedPost(url: string, totalBytes: number, headers: Record<string, st
   });
 }
 
+describe('the web chat behind a trusted reverse proxy', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ WEB_SESSIONS_PER_ADDRESS_PER_HOUR: '2', WEB_TRUST_PROXY: 'true' });
+  });
+  afterAll(async () => t?.stop());
+
+  it('limits sessions per client address as the proxy saw it, not per proxy', async () => {
+    const open = (forwarded: string) => new Client(t.app.url, { 'x-forwarded-for': forwarded }).open();
+    expect((await open('203.0.113.7')).status).toBe(202);
+    expect((await open('203.0.113.7')).status).toBe(202);
+    expect((await open('203.0.113.7')).status).toBe(429);
+    // A client claiming another address in front of the proxy's entry gains nothing.
+    expect((await open('198.51.100.1, 203.0.113.7')).status).toBe(429);
+    expect((await open('203.0.113.8')).status).toBe(202);
+  });
+});
+
 describe('the web chat at its edge', () => {
   let t: TestApp;
   beforeAll(async () => {
