@@ -15,7 +15,7 @@ import { loadConfig, type Config } from '../src/config.js';
 import { createLogger, type Logger } from '../src/log.js';
 import type { DeliveryQueue } from '../src/outbox/outbox.js';
 import { casePeople, categoryId, type CasePeople } from '../tests/support/case-fixture.js';
-import { createTestDatabase, TEST_REDIS_URL, uniqueQueuePrefix } from '../tests/support/db.js';
+import { createTestDatabase, TEST_REDIS_URL, uniqueQueuePrefix, TEST_CODE_SECRET } from '../tests/support/db.js';
 import { createSmallTown, type SmallTown } from '../tests/support/org-fixture.js';
 
 export type BackendKind = 'redis' | 'postgres';
@@ -65,7 +65,7 @@ export async function createEnv(kind: BackendKind): Promise<BenchEnv> {
   const backend = createQueueBackend(kind === 'redis' ? { kind: 'redis', url: TEST_REDIS_URL, prefix } : { kind: 'postgres', url: database.url, schema: prefix });
   const scheduler = createCaseScheduler(backend);
   const delivery = createDeliveryQueue(backend);
-  const config = loadConfig({ DATABASE_URL: database.url, LOG_LEVEL: 'silent' });
+  const config = loadConfig({ CODE_SECRET: TEST_CODE_SECRET, DATABASE_URL: database.url, LOG_LEVEL: 'silent' });
   const env: BenchEnv = {
     kind,
     database,

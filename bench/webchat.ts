@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Agent, request as httpRequest } from 'node:http';
-import { sealSession } from '../bots/web/session.js';
+import { createHmac } from 'node:crypto';
+import { COOKIE } from '../bots/web/session.js';
 import { createTestDatabase, TEST_REDIS_URL, uniqueQueuePrefix } from '../tests/support/db.js';
 import { createSmallTown } from '../tests/support/org-fixture.js';
 import { flushPrefix } from '../tests/support/redis.js';
@@ -171,7 +172,9 @@ export class ChatLoad {
   constructor(private readonly url: string) {}
 
   cookie(sid: string) {
-    return `linli_sid=${sealSession(sid, SESSION_SECRET)}`;
+    // Hono's signed-cookie format (value.base64(HMAC-SHA256)), as the app's setSignedCookie writes it.
+    const signature = createHmac('sha256', SESSION_SECRET).update(sid).digest('base64');
+    return `${COOKIE}=${encodeURIComponent(`${sid}.${signature}`)}`;
   }
 
   open(sids: string[]) {
@@ -216,7 +219,7 @@ export class ChatLoad {
         const res = await request(`${this.url}/chat/api/messages`, {
           method: 'POST',
           agent: this.agent,
-          headers: { cookie: this.cookie(sid), 'content-type': 'application/json' },
+          headers: { cookie: this.cookie(sid), 'content-type': 'application/json', origin: this.url },
           body,
         });
         if (res.status === 503 || res.status === 429) {

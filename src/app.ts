@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { ServerType } from '@hono/node-server';
+import { bodyLimit } from 'hono/body-limit';
 import { connect, migrateDatabase, startEmbeddedPostgres, type Database, type EmbeddedPostgres } from '../db/client.js';
 import { seedDemoIfEmpty } from '../db/seed/index.js';
 import type { ChannelAdapter, MediaSource } from '../bots/channel.js';
@@ -24,9 +25,10 @@ import type { Channel, InboundEvent } from './dialog/events.js';
 import type { Flow } from './dialog/flow.js';
 import { createHttpApp, listen } from './http/server.js';
 import { createMetrics } from './http/metrics.js';
-import { createLogger, type Logger } from './log.js';
+import { configuredSecrets, createLogger, type Logger } from './log.js';
 import { createPostgresWake, createRedisWake } from './outbox/wake.js';
 import { residentFlows } from './residents/flows.js';
+import { createLimitStore } from './limits/store.js';
 
 export interface AppOptions {
   logger?: Logger;
@@ -37,6 +39,8 @@ export interface AppOptions {
   /** Extra flows and job processors (modules built on the foundation register theirs here). */
   flows?: Flow[];
   processors?: (ctx: { database: Database; backend: QueueBackend; config: Config; logger: Logger }) => ProcessorRegistration[];
+  /** Print the demo seed's codes in the start-up summary (`npm start` in a terminal); else only where the file is. */
+  showCodes?: boolean;
   /** Outbox sweep interval (tests shorten it). */
   sweepEveryMs?: number;
   /** How long a web chat poll waits for a reply (default 25 s; tests lengthen it to show the push wakes it). */
@@ -60,7 +64,7 @@ export interface RunningApp {
  * `worker` runs the job processors.
  */
 export function createApp(config: Config, opts: AppOptions = {}) {
-  const logger = opts.logger ?? createLogger(config.logLevel);
+  const logger = opts.logger ?? createLogger(config.logLevel, { secrets: configuredSecrets(config) });
   const role = config.role;
   const serves = (...roles: string[]) => role === 'all' || roles.includes(role);
 
@@ -93,7 +97,7 @@ export function createApp(config: Config, opts: AppOptions = {}) {
     stops.push(() => database.close());
     await migrateDatabase(database);
     if (opts.seed !== false) {
-      const seeded = await seedDemoIfEmpty(database, config, logger);
+      const seeded = await seedDemoIfEmpty(database, config, logger, { showCodes: opts.showCodes });
       if (seeded.seeded) lines.push(seeded.summary);
     }
 
@@ -149,19 +153,22 @@ export function createApp(config: Config, opts: AppOptions = {}) {
       },
     });
     const flows = [...residentFlows, ...caseFlows, ...noticeFlows, ...(opts.flows ?? [])];
+    const limits = createLimitStore({ database, redisUrl: config.queue.redisUrl, prefix: config.queue.prefix, logger });
+    stops.push(() => limits.close());
     // Replies to web chats are delivered by the process that wrote them (jobs/inline-delivery.ts).
     let dialogDelivery: DeliveryQueue = delivery;
-    const dialog = createDialog({ database, delivery: { enqueue: (m) => dialogDelivery.enqueue(m) }, config, logger, flows });
+    const dialog = createDialog({ database, delivery: { enqueue: (m) => dialogDelivery.enqueue(m) }, config, logger, flows, limits });
     const onInbound = async (event: InboundEvent) => {
       const result = await dialog.handle(event);
       metrics.inbound.inc({ channel: event.channel, result });
+      return result;
     };
     // Outgoing photos (a resolution photo sent to the resident) come from the photo store.
     const media: MediaSource = { load: (fileRef) => photos.get(fileRef) };
-    const http = serves('web') ? createHttpApp({ database, backend, metrics, logger }) : undefined;
+    const http = serves('web') ? createHttpApp({ database, backend, metrics, logger, metricsToken: config.metricsToken }) : undefined;
     if (http) registerPublicNotices(http, { database, config, logger });
     if (config.web.enabled && (serves('web') || serves('worker'))) {
-      const web = createWebChannel({ database, config, logger, media, wake, longPollMs: opts.webLongPollMs, inbound: opts.webInbound });
+      const web = createWebChannel({ database, config, logger, media, wake, limits, acceptsPhoto: (userRef) => dialog.acceptsPhoto('web', userRef), longPollMs: opts.webLongPollMs, inbound: opts.webInbound });
       adapters.set('web', web.adapter);
       if (http) {
         // Few batches: inbound admission already bounds how many run, and in role `all` the
@@ -187,7 +194,8 @@ export function createApp(config: Config, opts: AppOptions = {}) {
       if (receives) {
         if (config.telegram.webhook && http && telegram.webhook) {
           const handler = telegram.webhook;
-          http.post('/telegram/webhook', (c) => handler(c.req.raw));
+          // Updates are a few KB; the limit holds while the body streams in.
+          http.post('/telegram/webhook', bodyLimit({ maxSize: 1024 * 1024 }), (c) => handler(c.req.raw));
         }
         startWithRetry('telegram', () => telegram.start(onInbound), logger);
         stops.push(() => telegram.stop());
@@ -245,7 +253,7 @@ function startWithRetry(name: string, start: () => Promise<void>, logger: Logger
   let delay = 1000;
   const attempt = () =>
     start().catch((err) => {
-      logger.error({ channel: name, err: (err as Error).message, retryInMs: delay }, 'channel failed to start');
+      logger.error({ channel: name, err, retryInMs: delay }, 'channel failed to start');
       setTimeout(attempt, delay).unref();
       delay = Math.min(delay * 2, 60_000);
     });

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { connect, embeddedDatabaseUrl, migrateDatabase, startEmbeddedPostgres, type Database } from '../db/client.js';
+import { connect, migrateDatabase, startEmbeddedPostgres, type Database, embeddedUrl } from '../db/client.js';
 import { CatalogueError } from './cases/catalogue-admin.js';
 import { COMMANDS, UsageError, usage, type CliCommand, type CommandSpec } from './cli/commands.js';
 import { text } from './cli/text.js';
@@ -55,7 +55,7 @@ async function openDatabase(config: Config): Promise<{ database: Database; stop(
     const database = connect(config.database.url, { max: 2 });
     return { database, stop: () => database.close() };
   }
-  const probe = connect(embeddedDatabaseUrl(config.database.embeddedPort), { max: 2 });
+  const probe = connect(embeddedUrl(config.dataDir, config.database.embeddedPort), { max: 2 });
   try {
     await probe.sql`select 1`;
     return { database: probe, stop: () => probe.close() };

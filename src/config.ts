@@ -70,9 +70,20 @@ const envSchema = z
 
     WEB_CHAT_ENABLED: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
     WEB_RATE_GLOBAL_PER_SEC: positiveInt(500),
+    /** New web-chat sessions one network address may open per hour (each is a new person). */
+    WEB_SESSIONS_PER_ADDRESS_PER_HOUR: positiveInt(60),
+    /** Behind a reverse proxy: take the client's address from the last X-Forwarded-For entry (the proxy's own). */
+    WEB_TRUST_PROXY: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+    /** Photos the web chat accepts per session, and per network address, per day. */
+    WEB_PHOTOS_PER_SESSION_PER_DAY: positiveInt(20),
+    WEB_PHOTOS_PER_ADDRESS_PER_DAY: positiveInt(100),
 
     /** Secret used to sign web-chat session cookies; generated per data dir when unset. */
     SESSION_SECRET: optionalString.pipe(z.string().min(32, 'at least 32 characters').optional()),
+    /** When set, GET /metrics requires `Authorization: Bearer <METRICS_TOKEN>`. */
+    METRICS_TOKEN: optionalString.pipe(z.string().min(16, 'at least 16 characters').optional()),
+    /** Key of the HMAC under which staff/invite/link/follow codes are stored; generated per data dir when unset. */
+    CODE_SECRET: optionalString.pipe(z.string().min(32, 'at least 32 characters').optional()),
     /** Days a staff binding code stays valid. */
     STAFF_CODE_TTL_DAYS: positiveInt(7),
     /** Longest text a person may send in one message; longer input is refused politely. */
@@ -170,8 +181,15 @@ export interface Config {
     rate: { globalPerSec: number; perChatPerSec: number; perGroupPerMin: number };
   };
   wechat?: { puppet: string; token?: string; name: string; rate: { globalPerSec: number; perChatPerSec: number } };
-  web: { enabled: boolean; rate: { globalPerSec: number } };
+  web: {
+    enabled: boolean;
+    rate: { globalPerSec: number };
+    limits: { sessionsPerAddressPerHour: number; photosPerSessionPerDay: number; photosPerAddressPerDay: number };
+    trustProxy: boolean;
+  };
   sessionSecret?: string;
+  codeSecret?: string;
+  metricsToken?: string;
   staffCodeTtlDays: number;
   maxTextLength: number;
   cases: { deadlineScale: number; autoCloseDays: number; sweepEveryMs: number; maxPhotos: number };
@@ -232,8 +250,19 @@ export function loadConfig(source: Record<string, string | undefined> = process.
           rate: { globalPerSec: e.WECHAT_RATE_GLOBAL_PER_SEC, perChatPerSec: e.WECHAT_RATE_PER_CHAT_PER_SEC },
         }
       : undefined,
-    web: { enabled: e.WEB_CHAT_ENABLED, rate: { globalPerSec: e.WEB_RATE_GLOBAL_PER_SEC } },
+    web: {
+      enabled: e.WEB_CHAT_ENABLED,
+      rate: { globalPerSec: e.WEB_RATE_GLOBAL_PER_SEC },
+      limits: {
+        sessionsPerAddressPerHour: e.WEB_SESSIONS_PER_ADDRESS_PER_HOUR,
+        photosPerSessionPerDay: e.WEB_PHOTOS_PER_SESSION_PER_DAY,
+        photosPerAddressPerDay: e.WEB_PHOTOS_PER_ADDRESS_PER_DAY,
+      },
+      trustProxy: e.WEB_TRUST_PROXY,
+    },
     sessionSecret: e.SESSION_SECRET,
+    codeSecret: e.CODE_SECRET,
+    metricsToken: e.METRICS_TOKEN,
     staffCodeTtlDays: e.STAFF_CODE_TTL_DAYS,
     maxTextLength: e.MAX_TEXT_LENGTH,
     cases: {

@@ -1,6 +1,6 @@
 import { ConfigError, loadConfig } from './config.js';
 import { createApp } from './app.js';
-import { createLogger } from './log.js';
+import { configuredSecrets, createLogger } from './log.js';
 
 /** `npm start`: parse the environment once, start the roles, stop cleanly on SIGINT/SIGTERM. */
 async function main() {
@@ -14,8 +14,8 @@ async function main() {
     }
     throw err;
   }
-  const logger = createLogger(config.logLevel);
-  const running = await createApp(config, { logger }).start();
+  const logger = createLogger(config.logLevel, { secrets: configuredSecrets(config) });
+  const running = await createApp(config, { logger, showCodes: process.stdout.isTTY === true }).start();
   console.log(running.summary);
   let stopping = false;
   const stop = async (signal: string) => {

@@ -1,13 +1,23 @@
+import { timingSafeEqual } from 'node:crypto';
 import { createConcurrentSink, createRunner, createSource, createUpdateFetcher, sequentialize, type RunnerHandle } from '@grammyjs/runner';
-import { Bot, GrammyError, HttpError, InputFile, webhookCallback, type BotError } from 'grammy';
+import { Bot, BotError, GrammyError, HttpError, InputFile, webhookCallback } from 'grammy';
 import type { Update } from 'grammy/types';
 import type { Config } from '../../src/config.js';
 import type { InboundEvent } from '../../src/dialog/events.js';
 import type { Logger } from '../../src/log.js';
-import { photoParts, sendParts, type ChannelAdapter, type MediaSource, type ReplyPart, type SendResult } from '../channel.js';
+import { photoParts, sendParts, textWithSkipNote, type ChannelAdapter, type MediaSource, type ReplyPart, type SendResult } from '../channel.js';
 import { messages } from '../../src/i18n/index.js';
 import { toInboundEvent } from './inbound.js';
 import { inlineKeyboard } from './render.js';
+
+const INIT_TIMEOUT_MS = 15_000;
+
+/** The dialog could not record the update (the database is unreachable): the platform should send it again. */
+class NotStored extends Error {
+  constructor(readonly reason: unknown) {
+    super('update not stored');
+  }
+}
 
 export interface TelegramAdapter extends ChannelAdapter {
   /** Set in webhook mode: mount at POST /telegram/webhook. */
@@ -28,7 +38,7 @@ export function createTelegramAdapter(
 ): TelegramAdapter {
   const bot = new Bot(cfg.token, { client: cfg.apiRoot ? { apiRoot: cfg.apiRoot } : {} });
   const log = deps.logger.child({ channel: 'telegram' });
-  let onInbound: ((e: InboundEvent) => Promise<void>) | undefined;
+  let onInbound: ((e: InboundEvent) => Promise<unknown>) | undefined;
   let runner: RunnerHandle | undefined;
   /** Updates of the current batch still being handled. */
   const inFlight = new Set<Promise<void>>();
@@ -40,15 +50,20 @@ export function createTelegramAdapter(
     if (ctx.update.callback_query) await ctx.answerCallbackQuery().catch(() => {});
     if (!event || !onInbound) return;
     // Awaited, so grammY confirms the update only after it is stored (or refused).
-    await onInbound(event);
+    await onInbound(event).catch((err) => {
+      throw new NotStored(err);
+    });
   });
-  bot.catch((err) => log.error({ updateId: err.ctx.update.update_id, err: err.error instanceof Error ? err.error.message : String(err.error) }, 'update failed'));
+  // The error boundary of a polled update (grammY's BotError carries the token: log ids only).
+  bot.catch((err) => log.error({ updateId: err.ctx.update.update_id, err: err.error }, 'update failed'));
 
   const adapter: TelegramAdapter = {
     channel: 'telegram',
     async start(handler) {
       onInbound = handler;
-      await bot.init();
+      // One getMe rather than bot.init(), which retries for ever without a word: the caller logs
+      // this failure with its reason and tries again with backoff.
+      if (!bot.isInited()) bot.botInfo = await bot.api.getMe(AbortSignal.timeout(INIT_TIMEOUT_MS) as never);
       await bot.api
         .setMyCommands([
           { command: 'menu', description: '菜单 · Menu' },
@@ -82,7 +97,7 @@ export function createTelegramAdapter(
       const reply_markup = keyboard ? { inline_keyboard: keyboard } : reply.requestLocation ? locationKeyboard : undefined;
       const parts: ReplyPart[] = [
         ...photoParts(reply, deps.media, (bytes, photo) => bot.api.sendPhoto(chatRef, new InputFile(bytes), { caption: photo.caption })),
-        async () => String((await bot.api.sendMessage(chatRef, reply.text, { reply_markup })).message_id),
+        async (skipped) => String((await bot.api.sendMessage(chatRef, textWithSkipNote(reply, skipped), { reply_markup })).message_id),
       ];
       // A message carries one keyboard: with choices inline, the location button follows on its own.
       if (keyboard && reply.requestLocation) {
@@ -105,10 +120,40 @@ export function createTelegramAdapter(
     },
   };
   if (cfg.webhook) {
+    const secret = Buffer.from(cfg.webhook.secret);
     const handle = webhookCallback(bot, 'std/http', { secretToken: cfg.webhook.secret });
+    /**
+     * The webhook's error boundary. The secret is checked before anything else, and a request
+     * is never left waiting on the Bot API: until the bot is initialised it is answered 503 (Telegram
+     * sends it again later). An update we could not store is answered 503 too, so Telegram retries
+     * it, as is one that took too long (a retry is harmless: updates are stored once). A failure
+     * in handling is logged with the update id and answered 200, since sending the same update
+     * again would fail the same way.
+     */
     adapter.webhook = async (req) => {
-      if (!onInbound) return new Response('not ready', { status: 503 });
-      return handle(req);
+      const given = Buffer.from(req.headers.get('x-telegram-bot-api-secret-token') ?? '');
+      if (given.length !== secret.length || !timingSafeEqual(given, secret)) return new Response('unauthorized', { status: 401 });
+      if (!onInbound || !bot.isInited()) return new Response('not ready', { status: 503 });
+      try {
+        return await handle(req);
+      } catch (err) {
+        if (err instanceof SyntaxError) return new Response('bad request', { status: 400 });
+        if (!(err instanceof BotError)) {
+          if (err instanceof Error && /timed out/i.test(err.message)) {
+            log.warn({ err }, 'webhook update timed out; Telegram will retry');
+            return new Response('retry later', { status: 503 });
+          }
+          // Not an update at all (null, a bare number…): nothing Telegram sends, nothing to retry.
+          return new Response('bad request', { status: 400 });
+        }
+        const updateId = err.ctx.update.update_id;
+        if (err.error instanceof NotStored) {
+          log.error({ updateId, err: err.error.reason }, 'update not stored; Telegram will retry');
+          return new Response('retry later', { status: 503 });
+        }
+        log.error({ updateId, err: err.error }, 'update failed');
+        return new Response('ok', { status: 200 });
+      }
     };
   }
 
@@ -153,6 +198,10 @@ export function createTelegramAdapter(
 export function sendError(err: unknown): SendResult {
   if (err instanceof GrammyError) {
     if (err.error_code === 429) return { ok: false, retryAfterMs: (err.parameters.retry_after ?? 1) * 1000 };
+    // The photo itself is unacceptable to Telegram; no retry will change that.
+    if (err.error_code === 400 && /PHOTO_|IMAGE_PROCESS_FAILED|wrong file|file is too big|wrong type of the web page content/i.test(err.description)) {
+      return { ok: false, partRefused: true, reason: `${err.error_code} ${err.description}` };
+    }
     if (err.error_code === 403 || (err.error_code === 400 && /chat not found|user is deactivated/i.test(err.description))) {
       return { ok: false, blocked: true, reason: err.description };
     }

@@ -1,23 +1,24 @@
-import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { and, asc, eq, gt, isNotNull } from 'drizzle-orm';
 import type { Context, Hono } from 'hono';
-import { getCookie, setCookie } from 'hono/cookie';
 import { z } from 'zod';
-import { outbox } from '../../db/schema/index.js';
+import { channelIdentities, outbox } from '../../db/schema/index.js';
 import type { Database } from '../../db/client.js';
-import { LOCALES, type Config, type Locale } from '../../src/config.js';
+import type { Config } from '../../src/config.js';
 import { createAdmission, OVERLOADED } from '../../src/dialog/admission.js';
+import type { HandleResult } from '../../src/dialog/engine.js';
 import type { InboundEvent } from '../../src/dialog/events.js';
 import { locationSchema } from '../../src/dialog/events.js';
 import { replySchema } from '../../src/dialog/reply.js';
+import type { LimitStore } from '../../src/limits/store.js';
 import type { Logger } from '../../src/log.js';
 import type { ReplyWake } from '../../src/outbox/wake.js';
-import type { ChannelAdapter, MediaSource } from '../channel.js';
-import { chatPage } from './page.js';
-import { COOKIE, loadOrCreateSessionSecret, newSessionId, openSession, sealSession } from './session.js';
 import { detectImageType, MAX_PHOTO_BYTES } from '../../src/photos/process.js';
+import type { ChannelAdapter, MediaSource } from '../channel.js';
+import { clientKeyOf, cspNonce, detectLanguage, jsonOnly, limitBody, localeOf, sameOriginOnly, webSecurityHeaders } from './guards.js';
+import { chatPage } from './page.js';
+import { loadOrCreateSessionSecret, readSession, startSession } from './session.js';
+import { createUploads, UPLOAD_MAX_AGE_MS } from './uploads.js';
 
 const clientMessageId = z.string().uuid();
 export const webMessageSchema = z.union([
@@ -26,6 +27,8 @@ export const webMessageSchema = z.union([
   z.object({ clientMessageId, location: locationSchema.pick({ lat: true, lng: true }) }).strict(),
 ]);
 
+/** 10,000 characters of CJK text are 30 KB of UTF-8; nothing legitimate is bigger. */
+const MAX_MESSAGE_BYTES = 64 * 1024;
 /**
  * How long a poll waits for a push. An idle chat costs one indexed read per this interval and
  * nothing in between; the read at the start of the next poll is the safety re-check behind a
@@ -51,6 +54,9 @@ export interface WebChannelDeps {
   database: Database;
   config: Config;
   logger: Logger;
+  limits: LimitStore;
+  /** Whether the person behind this web session is at a step that asks for a photo. */
+  acceptsPhoto: (userRef: string) => Promise<boolean>;
   media?: MediaSource;
   /** Long-poll timeout (tests shorten it). */
   longPollMs?: number;
@@ -69,7 +75,8 @@ export interface WebChannelDeps {
  */
 export function createWebChannel(deps: WebChannelDeps): { adapter: ChannelAdapter; routes(app: Hono): void } {
   const secret = loadOrCreateSessionSecret(deps.config.sessionSecret, deps.config.dataDir);
-  const uploads = path.resolve(deps.config.dataDir, 'uploads');
+  const secure = deps.config.http.publicUrl.startsWith('https:');
+  const uploads = createUploads(path.resolve(deps.config.dataDir, 'uploads'));
   /** Polls waiting in this process, by chat; each entry is called once and then forgotten. */
   const waiting = new Map<string, Set<() => void>>();
   /**
@@ -93,9 +100,15 @@ export function createWebChannel(deps: WebChannelDeps): { adapter: ChannelAdapte
     known.clear();
     [...waiting.keys()].forEach(wakeChat);
   };
-  let onInbound: ((e: InboundEvent) => Promise<void>) | undefined;
-  const buckets = new Map<string, { tokens: number; at: number }>();
+  let onInbound: ((e: InboundEvent) => Promise<HandleResult | void>) | undefined;
   const admission = createAdmission(deps.inbound ?? INBOUND);
+  let sweeper: NodeJS.Timeout | undefined;
+  const limits = deps.config.web.limits;
+  const sessionsPerAddress = deps.limits.limiter('web-session-address', { points: limits.sessionsPerAddressPerHour, durationSec: 3600 });
+  const postsPerSession = deps.limits.limiter('web-post-session', { points: POSTS_PER_SECOND, durationSec: 1 });
+  const photosPerSession = deps.limits.limiter('web-photo-session', { points: limits.photosPerSessionPerDay, durationSec: 86_400 });
+  const photosPerAddress = deps.limits.limiter('web-photo-address', { points: limits.photosPerAddressPerDay, durationSec: 86_400 });
+  const sweep = () => void uploads.sweep().catch((err) => deps.logger.warn({ err: (err as Error).message }, 'upload sweep failed'));
 
   const adapter: ChannelAdapter = {
     channel: 'web',
@@ -103,10 +116,13 @@ export function createWebChannel(deps: WebChannelDeps): { adapter: ChannelAdapte
       // undefined: the subscription reconnected and may have missed pushes, so every poll re-reads.
       await deps.wake.subscribe((chatRef) => (chatRef === undefined ? wakeAll() : wakeChat(chatRef)));
       onInbound = handler;
+      sweep();
+      sweeper = setInterval(sweep, UPLOAD_MAX_AGE_MS).unref();
     },
     async stop() {
       onInbound = undefined;
       clearInterval(forget);
+      clearInterval(sweeper);
       wakeAll();
     },
     async send() {
@@ -117,52 +133,47 @@ export function createWebChannel(deps: WebChannelDeps): { adapter: ChannelAdapte
       deps.wake.publish([chatRef]);
     },
     async fetchMedia(fileRef) {
-      const key = /^web:([a-f0-9]{32}\.(jpg|png|webp))$/.exec(fileRef)?.[1];
+      const key = /^web:(.+)$/.exec(fileRef)?.[1];
       if (!key) throw new Error('not a web upload');
-      const bytes = await readFile(path.join(uploads, key));
-      return { bytes, mimeType: detectImageType(bytes) ?? 'application/octet-stream' };
+      return uploads.take(key);
     },
   };
 
-  function session(c: Context, create: boolean): string | undefined {
-    const id = openSession(getCookie(c, COOKIE), secret);
-    if (id || !create) return id;
-    const fresh = newSessionId();
-    setCookie(c, COOKIE, sealSession(fresh, secret), {
-      httpOnly: true,
-      sameSite: 'Lax',
-      path: '/chat',
-      maxAge: 365 * 86400,
-      secure: deps.config.http.publicUrl.startsWith('https:'),
-    });
-    return fresh;
-  }
+  const tooMany = (c: Context) => c.json({ error: 'too many requests, slow down' }, 429);
 
-  function allowed(sid: string): boolean {
-    const now = Date.now();
-    const b = buckets.get(sid) ?? { tokens: POSTS_PER_SECOND, at: now };
-    b.tokens = Math.min(POSTS_PER_SECOND, b.tokens + ((now - b.at) / 1000) * POSTS_PER_SECOND);
-    b.at = now;
-    if (b.tokens < 1) return false;
-    b.tokens -= 1;
-    buckets.set(sid, b);
-    return true;
+  /**
+   * The request's live session: none when the cookie is missing or forged, or when the person
+   * deleted their data in it (the session then ends; the page starts a new one).
+   */
+  async function liveSession(c: Context): Promise<string | undefined> {
+    const sid = await readSession(c, secret);
+    if (!sid) return undefined;
+    const [row] = await deps.database.db
+      .select({ endedAt: channelIdentities.endedAt })
+      .from(channelIdentities)
+      .where(and(eq(channelIdentities.channel, 'web'), eq(channelIdentities.userRef, sid)));
+    return row?.endedAt ? undefined : sid;
   }
 
   /** `mustRun`: wait for a slot however busy (the greeting, which nobody would send again). */
   async function deliver(c: Context, sid: string, messageRef: string, payload: Record<string, unknown>, mustRun = false) {
     if (!onInbound) return c.json({ error: 'chat is not running' }, 503);
     const handle = onInbound;
-    const languageHint = c.req.header('accept-language')?.split(',')[0];
-    const done = await admission.run(() => handle({ channel: 'web', userRef: sid, chatRef: sid, messageRef, languageHint, ...payload } as InboundEvent), mustRun);
+    const event = {
+      channel: 'web',
+      userRef: sid,
+      chatRef: sid,
+      messageRef,
+      languageHint: localeOf(c, deps.config.defaultLocale),
+      clientKey: clientKeyOf(c, secret, deps.config.web.trustProxy),
+      ...payload,
+    } as InboundEvent;
+    const result = await admission.run(() => handle(event), mustRun);
     // Overloaded: not stored, so the page sends it again (same clientMessageId) after a second.
-    if (done === OVERLOADED) return c.json({ error: 'busy, try again shortly' }, 503, { 'retry-after': '1' });
+    if (result === OVERLOADED) return c.json({ error: 'busy, try again shortly' }, 503, { 'retry-after': '1' });
+    // Refused by the engine's own schema: say so, never 202 into nothing.
+    if (result === 'invalid') return c.json({ error: 'message refused' }, 422);
     return c.json({ ok: true }, 202);
-  }
-
-  function pageLocale(c: Context): Locale {
-    const accepted = (c.req.header('accept-language') ?? '').toLowerCase();
-    return LOCALES.find((l) => accepted.startsWith(l.slice(0, 2).toLowerCase())) ?? deps.config.defaultLocale;
   }
 
   /** Resolves when a reply to this chat is pushed, or at the deadline. */
@@ -209,24 +220,29 @@ export function createWebChannel(deps: WebChannelDeps): { adapter: ChannelAdapte
   }
 
   function routes(app: Hono) {
+    app.use('/chat', webSecurityHeaders(), detectLanguage(deps.config.defaultLocale));
+    app.use('/chat/*', webSecurityHeaders(), detectLanguage(deps.config.defaultLocale));
+    app.use('/chat/api/*', sameOriginOnly(deps.config.http.publicUrl));
+
     app.get('/chat', (c) => {
       // The session is opened by the page's first API call, so a new visitor is greeted there.
       c.header('cache-control', 'no-store');
-      return c.html(chatPage(pageLocale(c)));
+      return c.html(chatPage(localeOf(c, deps.config.defaultLocale), cspNonce(c)));
     });
 
     /** Opens (or resumes) a session; a brand-new one is greeted so the person needn't speak first. */
-    app.post('/chat/api/session', async (c) => {
-      const existing = session(c, false);
-      const sid = existing ?? session(c, true)!;
-      if (!existing) return deliver(c, sid, `${sid}:start`, { kind: 'text', text: '/start' }, true);
-      return c.json({ ok: true });
+    app.post('/chat/api/session', limitBody(1024), async (c) => {
+      if (await liveSession(c)) return c.json({ ok: true });
+      // Each session is a new person: a client may open only so many.
+      if (!(await sessionsPerAddress.take(clientKeyOf(c, secret, deps.config.web.trustProxy)))) return tooMany(c);
+      const sid = await startSession(c, secret, secure);
+      return deliver(c, sid, `${sid}:start`, { kind: 'text', text: '/start' }, true);
     });
 
-    app.post('/chat/api/messages', async (c) => {
-      const sid = session(c, false);
+    app.post('/chat/api/messages', jsonOnly, limitBody(MAX_MESSAGE_BYTES), async (c) => {
+      const sid = await liveSession(c);
       if (!sid) return c.json({ error: 'no session: open /chat first' }, 401);
-      if (!allowed(sid)) return c.json({ error: 'too many messages, slow down' }, 429);
+      if (!(await postsPerSession.take(sid))) return tooMany(c);
       const body = webMessageSchema.safeParse(await c.req.json().catch(() => undefined));
       if (!body.success) return c.json({ error: 'invalid message', issues: body.error.issues.map((i) => i.message) }, 400);
       const m = body.data;
@@ -236,29 +252,46 @@ export function createWebChannel(deps: WebChannelDeps): { adapter: ChannelAdapte
       return deliver(c, sid, messageRef, { kind: 'location', location: m.location });
     });
 
-    app.post('/chat/api/photos', async (c) => {
-      const sid = session(c, false);
-      if (!sid) return c.json({ error: 'no session: open /chat first' }, 401);
-      if (!allowed(sid)) return c.json({ error: 'too many messages, slow down' }, 429);
-      if (Number(c.req.header('content-length') ?? 0) > MAX_PHOTO_BYTES + 64 * 1024) return c.json({ error: 'photo too large (10 MB at most)' }, 413);
-      const form = await c.req.formData().catch(() => undefined);
-      const file = form?.get('photo');
-      const id = clientMessageId.safeParse(form?.get('clientMessageId'));
-      if (!(file instanceof File) || !id.success) return c.json({ error: 'send multipart form-data with photo and clientMessageId' }, 400);
-      if (file.size > MAX_PHOTO_BYTES) return c.json({ error: 'photo too large (10 MB at most)' }, 413);
-      const bytes = Buffer.from(await file.arrayBuffer());
-      const mimeType = detectImageType(bytes);
-      if (!mimeType) return c.json({ error: 'only JPEG, PNG or WebP photos' }, 415);
-      const key = `${randomBytes(16).toString('hex')}.${mimeType === 'image/png' ? 'png' : mimeType === 'image/webp' ? 'webp' : 'jpg'}`;
-      await mkdir(uploads, { recursive: true });
-      await writeFile(path.join(uploads, key), bytes, { mode: 0o600 });
-      return deliver(c, sid, `${sid}:${id.data}`, { kind: 'photo', photo: { fileRef: `web:${key}`, mimeType } });
-    });
+    /**
+     * A photo is taken only where the dialog asks for one, and only so many a day: everything is
+     * decided on the headers, before a byte of the body is read.
+     */
+    app.post(
+      '/chat/api/photos',
+      async (c, next) => {
+        const sid = await liveSession(c);
+        if (!sid) return c.json({ error: 'no session: open /chat first' }, 401);
+        if (!(await postsPerSession.take(sid))) return tooMany(c);
+        if (!(await deps.acceptsPhoto(sid))) return c.json({ error: 'no photo is asked for now' }, 409);
+        if (!(await photosPerSession.take(sid)) || !(await photosPerAddress.take(clientKeyOf(c, secret, deps.config.web.trustProxy)))) return tooMany(c);
+        c.set('sid' as never, sid as never);
+        return next();
+      },
+      limitBody(MAX_PHOTO_BYTES + 64 * 1024),
+      async (c) => {
+        const sid = c.get('sid' as never) as string;
+        const form = await c.req.formData().catch(() => undefined);
+        const file = form?.get('photo');
+        const id = clientMessageId.safeParse(form?.get('clientMessageId'));
+        if (!(file instanceof File) || !id.success) return c.json({ error: 'send multipart form-data with photo and clientMessageId' }, 400);
+        if (file.size > MAX_PHOTO_BYTES) return c.json({ error: 'photo too large (10 MB at most)' }, 413);
+        const bytes = Buffer.from(await file.arrayBuffer());
+        const mimeType = detectImageType(bytes);
+        if (!mimeType) return c.json({ error: 'only JPEG, PNG or WebP photos' }, 415);
+        const key = await uploads.save(bytes, mimeType);
+        try {
+          return await deliver(c, sid, `${sid}:${id.data}`, { kind: 'photo', photo: { fileRef: `web:${key}`, mimeType } });
+        } finally {
+          // Read by the step (and so removed), not wanted (a duplicate) or refused (busy): never kept.
+          await uploads.discard(key);
+        }
+      },
+    );
 
     app.get('/chat/api/messages', async (c) => {
-      const sid = session(c, false);
+      const sid = await readSession(c, secret);
       if (!sid) return c.json({ error: 'no session: open /chat first' }, 401);
-      const after = z.coerce.number().int().min(0).catch(0).parse(c.req.query('after'));
+      const after = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).catch(0).parse(c.req.query('after'));
       const deadline = Date.now() + (deps.longPollMs ?? LONG_POLL_MS);
       // Listening starts before each read, so a push that lands while the read runs is not missed.
       let woken = listen(sid, deadline);
@@ -289,7 +322,7 @@ export function createWebChannel(deps: WebChannelDeps): { adapter: ChannelAdapte
 
     /** Photos in replies, only to the session the reply was addressed to. */
     app.get('/chat/media/:outboxId/:fileRef', async (c) => {
-      const sid = session(c, false);
+      const sid = await readSession(c, secret);
       const outboxId = Number(c.req.param('outboxId'));
       if (!sid || !Number.isSafeInteger(outboxId)) return c.notFound();
       const [row] = await deps.database.db

@@ -6,16 +6,17 @@ import { messages } from '../../src/i18n/index.js';
  * The script posts what the person types with a client message id (retries reuse it, so a flaky
  * network never files anything twice) and long-polls for the bot's replies.
  */
-export function chatPage(locale: Locale): string {
+/** `nonce` is the CSP nonce of this response: only the page's own style and script run. */
+export function chatPage(locale: Locale, nonce: string): string {
   const t = messages(locale).webchat;
-  const strings = JSON.stringify({ offline: t.offline, locationDenied: t.locationDenied, uploadFailed: t.uploadFailed, shareLocation: t.shareLocation });
+  const strings = JSON.stringify({ offline: t.offline, locationDenied: t.locationDenied, uploadFailed: t.uploadFailed, shareLocation: t.shareLocation, photoNotNow: t.photoNotNow, refused: t.refused });
   return `<!doctype html>
 <html lang="${locale}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1, viewport-fit=cover">
 <title>${escapeHtml(t.title)}</title>
-<style>
+<style nonce="${nonce}">
   * { box-sizing: border-box; }
   html, body { margin: 0; height: 100%; font-family: system-ui, -apple-system, "PingFang SC", "Noto Sans CJK SC", "Malgun Gothic", sans-serif; background: #f2f3f5; }
   body { display: flex; flex-direction: column; }
@@ -47,7 +48,7 @@ export function chatPage(locale: Locale): string {
   <input id="text" name="text" placeholder="${escapeHtml(t.placeholder)}" maxlength="4000" aria-label="${escapeHtml(t.placeholder)}">
   <button type="submit">${escapeHtml(t.send)}</button>
 </form>
-<script>
+<script nonce="${nonce}">
 const S = ${strings};
 const log = document.getElementById('log');
 const status = document.getElementById('status');
@@ -65,8 +66,10 @@ async function post(body, tries = 0) {
   // The same clientMessageId on every retry: the server stores a message once.
   try {
     const r = await fetch('/chat/api/messages', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    // The session ended (the person deleted their data): a new one starts, then the message goes.
+    if (r.status === 401 && tries === 0) { await fetch('/chat/api/session', { method: 'POST' }); return post(body, 1); }
     if (r.status >= 500 || r.status === 429) throw new Error('retry');
-    status.textContent = '';
+    status.textContent = r.ok ? '' : S.refused;
   } catch (e) {
     status.textContent = S.offline;
     if (tries < 20) setTimeout(() => post(body, tries + 1), Math.min(500 * 2 ** tries, 8000));
@@ -91,7 +94,7 @@ document.getElementById('photo').addEventListener('change', async (e) => {
   fd.append('photo', file);
   fd.append('clientMessageId', crypto.randomUUID());
   const r = await fetch('/chat/api/photos', { method: 'POST', body: fd }).catch(() => null);
-  if (!r || !r.ok) { status.textContent = S.uploadFailed; return; }
+  if (!r || !r.ok) { status.textContent = r && r.status === 409 ? S.photoNotNow : S.uploadFailed; e.target.value = ''; return; }
   bubble('me', '📷 ' + file.name);
   e.target.value = '';
 });

@@ -1,43 +1,38 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { Context } from 'hono';
+import { deleteCookie, getSignedCookie, setSignedCookie } from 'hono/cookie';
+import { loadOrCreateSecret } from '../../src/secrets.js';
 
 /**
- * Web chat sessions: a random id in an HttpOnly cookie, signed with HMAC so a visitor can't
- * take over someone else's conversation by guessing or editing the id.
+ * Web chat sessions: a random id in an HttpOnly cookie, signed with Hono's signed-cookie helpers
+ * (HMAC-SHA256) so a visitor can't take over someone else's conversation by guessing or editing
+ * the id.
  */
 export const COOKIE = 'linli_sid';
+const SESSION_ID = /^[a-f0-9]{32}$/;
 
 /** SESSION_SECRET, or one generated once into DATA_DIR (mode 0600) so restarts keep sessions. */
 export function loadOrCreateSessionSecret(configured: string | undefined, dataDir: string): string {
-  if (configured) return configured;
-  const file = path.resolve(dataDir, 'session-secret');
-  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
-  mkdirSync(path.dirname(file), { recursive: true });
-  const secret = randomBytes(32).toString('hex');
-  writeFileSync(file, secret, { mode: 0o600 });
-  chmodSync(file, 0o600);
-  return secret;
+  return loadOrCreateSecret(configured, dataDir, 'session-secret');
 }
 
 export function newSessionId(): string {
   return randomBytes(16).toString('hex');
 }
 
-function sign(id: string, secret: string): string {
-  return createHmac('sha256', secret).update(id).digest('base64url');
+/** The session id of the request's cookie, or undefined when it is missing, malformed or tampered with. */
+export async function readSession(c: Context, secret: string): Promise<string | undefined> {
+  const value = await getSignedCookie(c, secret, COOKIE);
+  return typeof value === 'string' && SESSION_ID.test(value) ? value : undefined;
 }
 
-export function sealSession(id: string, secret: string): string {
-  return `${id}.${sign(id, secret)}`;
+/** Starts a new session on the response; returns its id. */
+export async function startSession(c: Context, secret: string, secure: boolean): Promise<string> {
+  const id = newSessionId();
+  await setSignedCookie(c, COOKIE, id, secret, { httpOnly: true, sameSite: 'Lax', path: '/chat', maxAge: 365 * 86400, secure });
+  return id;
 }
 
-/** The session id of a cookie value, or undefined when it is missing, malformed or tampered with. */
-export function openSession(value: string | undefined, secret: string): string | undefined {
-  if (!value) return undefined;
-  const [id, mac] = value.split('.');
-  if (!id || !mac || !/^[a-f0-9]{32}$/.test(id)) return undefined;
-  const expected = Buffer.from(sign(id, secret));
-  const given = Buffer.from(mac);
-  return expected.length === given.length && timingSafeEqual(expected, given) ? id : undefined;
+export function endSession(c: Context, secure: boolean): void {
+  deleteCookie(c, COOKIE, { path: '/chat', secure });
 }

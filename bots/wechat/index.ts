@@ -20,7 +20,7 @@ export function createWechatAdapter(
 ): ChannelAdapter & { readonly bot: () => Wechaty | undefined } {
   const log = deps.logger.child({ channel: 'wechat' });
   let bot: Wechaty | undefined;
-  let onInbound: ((e: InboundEvent) => Promise<void>) | undefined;
+  let onInbound: ((e: InboundEvent) => Promise<unknown>) | undefined;
   let stopped = true;
   let restartDelay = 1000;
   let restarting = false;

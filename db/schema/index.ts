@@ -4,3 +4,4 @@ export * from './messaging.js';
 export * from './cases.js';
 export * from './audience.js';
 export * from './notices.js';
+export * from './limits.js';

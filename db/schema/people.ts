@@ -54,6 +54,8 @@ export const channelIdentities = pgTable(
     chatRef: text('chat_ref').notNull(),
     /** The person blocked the bot: we stop sending until they write again. */
     blockedAt: timestamp('blocked_at', { withTimezone: true }),
+    /** The person deleted their data from this chat: a web session then stops working (a new one starts). */
+    endedAt: timestamp('ended_at', { withTimezone: true }),
     lastSeenAt: timestamp('last_seen_at', { withTimezone: true }).notNull().defaultNow(),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
@@ -81,7 +83,8 @@ export const householdInvites = pgTable(
   'household_invites',
   {
     id: bigserial('id', { mode: 'number' }).primaryKey(),
-    code: text('code').notNull(),
+    /** HMAC of the code (src/staff/codes.ts hashCode); the plain code is shown once. */
+    codeHash: text('code_hash').notNull(),
     householdId: integer('household_id')
       .notNull()
       .references(() => orgUnits.id),
@@ -91,7 +94,7 @@ export const householdInvites = pgTable(
     revokedAt: timestamp('revoked_at', { withTimezone: true }),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
   },
-  (t) => [uniqueIndex('household_invites_code_key').on(t.code)],
+  (t) => [uniqueIndex('household_invites_code_key').on(t.codeHash)],
 );
 
 /** A request to join a household found by street → community → building → room; staff confirm it. */
@@ -162,7 +165,7 @@ export const staffAssignments = pgTable(
   ],
 );
 
-/** One-time staff binding codes; only the SHA-256 of the code is stored. */
+/** One-time staff binding codes; only the HMAC of the code is stored. */
 export const staffCodes = pgTable(
   'staff_codes',
   {

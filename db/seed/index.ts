@@ -10,6 +10,7 @@ import { issueHouseholdInvite } from '../../src/residents/invites.js';
 import { installDefaultDutyList } from '../../src/cases/catalogue.js';
 import { issueStaffCode, type StaffRole, type SubCommittee } from '../../src/staff/codes.js';
 import { DEMO_COUNTY, DEMO_STREETS } from './jiaohe.js';
+import { codeKey } from '../../src/secrets.js';
 
 export interface SeedResult {
   seeded: boolean;
@@ -32,7 +33,7 @@ function floorArea(i: number): number {
  * Loads the demo county when the database has no org units yet. An advisory lock makes two
  * processes starting at once seed it once.
  */
-export async function seedDemoIfEmpty(database: Database, config: Config, logger: Logger): Promise<SeedResult> {
+export async function seedDemoIfEmpty(database: Database, config: Config, logger: Logger, opts: { showCodes?: boolean } = {}): Promise<SeedResult> {
   const result = await database.db.transaction(async (tx) => {
     await tx.execute(sql`select pg_advisory_xact_lock(hashtext('linli:seed'))`);
     const [existing] = await tx.select({ n: count() }).from(orgUnits);
@@ -59,11 +60,16 @@ export async function seedDemoIfEmpty(database: Database, config: Config, logger
   );
   logger.info({ units: result.counts }, 'demo county seeded');
   const pick = (role: string) => result.staff.find((c) => c.what.startsWith(role));
+  // Codes on stdout only when a person is watching a terminal: logs are often shipped elsewhere.
   const summary = [
     `Demo county 蛟河市 loaded: ${Object.entries(result.counts).map(([k, v]) => `${v} ${k}`).join(', ')}`,
-    `  Household invite codes (send in the chat when asked): ${result.invites.slice(0, 3).map((c) => `${c.code} (${c.what})`).join(', ')}`,
-    `  Staff codes (send "/staff CODE"): ${['grid_worker', 'community_secretary', 'street_official', 'county_official'].map((r) => pick(r)).filter(Boolean).map((c) => `${c!.code} (${c!.what})`).join(', ')}`,
-    `  All codes: ${codesFile}`,
+    ...(opts.showCodes
+      ? [
+          `  Household invite codes (send in the chat when asked): ${result.invites.slice(0, 3).map((c) => `${c.code} (${c.what})`).join(', ')}`,
+          `  Staff codes (send "/staff CODE"): ${['grid_worker', 'community_secretary', 'street_official', 'county_official'].map((r) => pick(r)).filter(Boolean).map((c) => `${c!.code} (${c!.what})`).join(', ')}`,
+        ]
+      : []),
+    `  ${opts.showCodes ? 'All codes' : 'Household invite and staff codes'}: ${codesFile}`,
   ].join('\n');
   return { seeded: true, summary, codesFile, counts: result.counts };
 }
@@ -73,8 +79,9 @@ async function seedDemo(tx: Tx, config: Config) {
   const staff: IssuedCode[] = [];
   const invites: IssuedCode[] = [];
   const ttlDays = Math.max(config.staffCodeTtlDays, 30);
+  const key = codeKey(config);
   const code = async (role: StaffRole, unit: OrgUnit, what: string, subCommittee?: SubCommittee) => {
-    const issued = await issueStaffCode(tx, { role, orgUnitId: unit.id, subCommittee, ttlDays });
+    const issued = await issueStaffCode(tx, { role, orgUnitId: unit.id, subCommittee, ttlDays, key });
     staff.push({ code: issued.code, what: `${role}${subCommittee ? `/${subCommittee}` : ''} · ${what}` });
   };
 
@@ -128,7 +135,7 @@ async function seedDemo(tx: Tx, config: Config) {
                 });
                 counts.households!++;
                 if (householdIndex % 15 === 1) {
-                  const invite = await issueHouseholdInvite(tx, { householdId: household.id });
+                  const invite = await issueHouseholdInvite(tx, { householdId: household.id, key });
                   invites.push({ code: invite.code, what: `${where} ${building.name} ${unit.name} ${room}` });
                 }
               }

@@ -1,3 +1,4 @@
+import { forStaff } from '../dialog/staff-text.js';
 import { randomUUID } from 'node:crypto';
 import { and, asc, eq, inArray, isNull, sql } from 'drizzle-orm';
 import { caseCategories, caseEvents, caseFollowers, casePhotos, cases, slaPolicies } from '../../db/schema/index.js';
@@ -181,8 +182,8 @@ function viewOf(
     number: c.number,
     emergency: cat?.emergency ?? false,
     category: (locale) => cat?.names[locale] ?? cat?.names['zh-CN'] ?? '',
-    place,
-    description: c.description,
+    place: forStaff(place),
+    description: forStaff(c.description),
   };
 }
 

@@ -1,14 +1,13 @@
-import { auditCountLastHour } from '../audit/audit.js';
 import type { Flow, FlowContext, StepOutcome } from '../dialog/flow.js';
 import { ancestorOfKind, findUnitByCode, getUnit, isWithin } from '../org/tree.js';
-import { hashStaffCode, randomCode } from '../staff/codes.js';
+import { codeKey } from '../secrets.js';
+import { hashCode, randomCode } from '../staff/codes.js';
 import { claimFollowCode, FollowCodeInvalid, submitCase } from './commands.js';
 import { chosenCategory, offerCategories, readDescription } from './input.js';
 import { flowEffects, type CaseScheduler } from './run.js';
 
 /** Staff who sit at the community service desk (一窗受理) or take calls. */
 const DESK_ROLES = new Set(['grid_worker', 'community_secretary', 'community_director', 'subcommittee_member', 'building_head']);
-export const MAX_FAILED_FOLLOWS_PER_HOUR = 5;
 
 /**
  * 一窗受理: desk staff log a walk-in or phone-in case in chat and hand the resident a one-time
@@ -113,7 +112,7 @@ export function createDeskFlows(deps: { scheduler: CaseScheduler }): Flow[] {
             priority: c === 'dq:urgent' ? 'urgent' : 'normal',
             description: String(data.description),
             point: null,
-            followCodeHash: hashStaffCode(code),
+            followCodeHash: hashCode(code, codeKey(ctx.config)),
           },
           ctx.now,
         );
@@ -126,16 +125,17 @@ export function createDeskFlows(deps: { scheduler: CaseScheduler }): Flow[] {
 
   async function claim(ctx: FlowContext, typed: string): Promise<StepOutcome> {
     // Codes are not guessable in practice; the cap keeps it that way for a determined guesser.
-    if ((await auditCountLastHour(ctx.tx, { action: 'case.follow_failed', actorId: ctx.person.id, now: ctx.now })) >= MAX_FAILED_FOLLOWS_PER_HOUR) {
+    if (await ctx.attempts.blocked('follow')) {
       ctx.reply({ text: ctx.t.linking.tooManyAttempts });
       return { done: true, silent: true };
     }
     try {
-      const { number } = await claimFollowCode(ctx.tx, ctx.person.id, hashStaffCode(typed), ctx.now);
+      const { number } = await claimFollowCode(ctx.tx, ctx.person.id, hashCode(typed, codeKey(ctx.config)), ctx.now);
       ctx.reply({ text: ctx.t.cases.followClaimed({ number }) });
       return { done: true };
     } catch (err) {
       if (!(err instanceof FollowCodeInvalid)) throw err;
+      await ctx.attempts.failed('follow');
       await ctx.audit('case.follow_failed', 'person', ctx.person.id);
       ctx.reply({ text: ctx.t.cases.followCodeInvalid });
       return { next: 'code' };

@@ -1,3 +1,4 @@
+import { forStaff } from '../dialog/staff-text.js';
 import { and, asc, desc, eq, gte, inArray } from 'drizzle-orm';
 import { z } from 'zod';
 import { caseCategories, caseEvents, caseFollowers, cases } from '../../db/schema/index.js';
@@ -116,6 +117,7 @@ export function createCaseFlows(deps: CaseFlowDeps): Flow[] {
   /** 报事: category → description → photos → place → urgency → (same problem?) → confirm. */
   const report: Flow = {
     name: 'report',
+    photoSteps: ['photos'],
     menu: [{ id: 'menu.report', label: (t) => t.cases.menuReport, visible: (p) => p.consented && p.householdStatus === 'bound', order: 10 }],
     commands: { words: ['/report', '报事', '诉求', '민원', 'report'] },
     async start(ctx) {
@@ -327,6 +329,7 @@ export function createCaseFlows(deps: CaseFlowDeps): Flow[] {
   /** 我的诉求: the person's cases (reported or followed), each with its public timeline. */
   const mine: Flow = {
     name: 'mycases',
+    photoSteps: ['info'],
     menu: [{ id: 'menu.mycases', label: (t) => t.cases.menuMine, visible: (p) => p.consented, order: 20 }],
     commands: { words: ['/mycases', '我的诉求', '내 민원', 'my cases'] },
     async start(ctx) {
@@ -438,6 +441,7 @@ export function createCaseFlows(deps: CaseFlowDeps): Flow[] {
   /** 我的待办 and the buttons on case cards: accept, resolve, transfer, return, take over, comment. */
   const work: Flow = {
     name: 'casework',
+    photoSteps: ['resolvePhoto'],
     menu: [{ id: 'menu.work', label: (t) => t.cases.menuWork, visible: (p) => p.staff.length > 0, order: 5 }],
     commands: { words: ['/work', '待办', '我的待办', '내 업무', 'my work'] },
     async start(ctx) {
@@ -474,7 +478,7 @@ export function createCaseFlows(deps: CaseFlowDeps): Flow[] {
                 { id: `cb:${c.id}`, label: t.giveBack },
               ];
         choices.push({ id: `cx:${c.id}`, label: t.closeOther });
-        ctx.reply({ text: `${c.number}\n${c.description}`, choices });
+        ctx.reply({ text: `${c.number}\n${forStaff(c.description)}`, choices });
         return { done: true, silent: true };
       },
       async resolveNote(ctx, input, data) {

@@ -12,6 +12,7 @@ import { placeLabel } from '../residents/household.js';
 import { issueHouseholdInvite } from '../residents/invites.js';
 import { issueStaffCode, type SubCommittee } from '../staff/codes.js';
 import { NOTICE_USAGE } from '../notices/cli.js';
+import { codeKey } from '../secrets.js';
 import { text } from './text.js';
 
 /**
@@ -123,12 +124,12 @@ export const COMMANDS = {
     positionals: ['unit'],
     options: ['uses', 'days'],
     schema: z.object({ unit: unitCode, uses: uses.default(6), days: days.optional() }),
-    async run(args, { database, out }) {
+    async run(args, { database, config, out }) {
       const unit = await unitOrFail(database, args.unit);
       if (unit.kind !== 'household') throw new UsageError(text.notHousehold(args.unit, unit.kind));
       const until = args.days ? new Date(Date.now() + args.days * 86_400_000) : undefined;
       const { code } = await database.db.transaction(async (tx) => {
-        const issued = await issueHouseholdInvite(tx, { householdId: unit.id, maxUses: args.uses, expiresAt: until });
+        const issued = await issueHouseholdInvite(tx, { householdId: unit.id, maxUses: args.uses, expiresAt: until, key: codeKey(config) });
         await recordAudit(tx, { actorId: null, action: 'cli.invite_issued', subjectType: 'org_unit', subjectId: String(unit.id), details: { uses: args.uses } });
         return issued;
       });
@@ -150,7 +151,7 @@ export const COMMANDS = {
       const unit = await unitOrFail(database, args.unit);
       if (args.role === 'subcommittee_member' && !args.subCommittee) throw new UsageError(text.needsSubCommittee);
       const { code, expiresAt } = await database.db.transaction(async (tx) => {
-        const issued = await issueStaffCode(tx, { role: args.role, orgUnitId: unit.id, subCommittee: args.subCommittee, ttlDays: args.days ?? config.staffCodeTtlDays });
+        const issued = await issueStaffCode(tx, { role: args.role, orgUnitId: unit.id, subCommittee: args.subCommittee, ttlDays: args.days ?? config.staffCodeTtlDays, key: codeKey(config) });
         await recordAudit(tx, {
           actorId: null,
           action: 'cli.staff_code_issued',

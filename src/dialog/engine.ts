@@ -1,5 +1,5 @@
 import { and, eq, sql } from 'drizzle-orm';
-import { auditLog, dialogStates, inboundMessages } from '../../db/schema/index.js';
+import { auditLog, channelIdentities, dialogStates, inboundMessages } from '../../db/schema/index.js';
 import type { Database, Tx } from '../../db/client.js';
 import type { Config, Locale } from '../config.js';
 import { messages, type Messages } from '../i18n/index.js';
@@ -8,6 +8,8 @@ import { notifyPerson } from '../outbox/notify.js';
 import { outboxInsert, queuedFrom, queueMessages, type DeliveryQueue, type QueuedMessage } from '../outbox/outbox.js';
 import { inboundEventSchema, type InboundEvent } from './events.js';
 import type { Flow, FlowContext, PersonView, Say } from './flow.js';
+import { createCodeAttempts } from '../limits/attempts.js';
+import { createLimitStore, type LimitStore } from '../limits/store.js';
 import { interpret } from './input.js';
 import { runTurn } from './turn.js';
 import { openTurn, toRow, toState, upsertIdentity } from './state.js';
@@ -22,6 +24,8 @@ export interface DialogDeps {
   config: Config;
   logger: Logger;
   flows: Flow[];
+  /** Shared rate-limit counters (default: the `rate_limits` table of `database`). */
+  limits?: LimitStore;
   /** Where a person who is not yet onboarded is sent (default `onboarding`). */
   entryFlow?: string;
   /** Default: the person has a current consent. */
@@ -45,6 +49,7 @@ export interface DialogDeps {
  */
 export function createDialog(deps: DialogDeps) {
   const entryFlow = deps.entryFlow ?? 'onboarding';
+  const attemptsOf = createCodeAttempts(deps.limits ?? createLimitStore({ database: deps.database, prefix: deps.config.queue.prefix, logger: deps.logger }));
   const rules = {
     entryFlow,
     isOnboarded: deps.isOnboarded ?? ((p: PersonView) => p.consented),
@@ -193,6 +198,7 @@ export function createDialog(deps: DialogDeps) {
       reply: (say) => void out.push({ say, locale: person.locale }),
       notify: async (personId, build, opts) => void notified.push(...(await notifyPerson(tx, personId, build, opts))),
       afterCommit: (work) => void after.push(work),
+      attempts: attemptsOf({ personId: person.id, clientKey: event.clientKey ?? `${event.channel}:${event.userRef}` }),
       audit: async (action, subjectType, subjectId, details = {}) => {
         await tx.insert(auditLog).values({ actorId: person.id, action, subjectType, subjectId, details });
       },
@@ -215,7 +221,17 @@ export function createDialog(deps: DialogDeps) {
     return { result: 'handled', queued: [...notified, ...own], after };
   }
 
-  return { handle };
+  /** Whether this chat's current step asks for a photo (channels refuse uploads elsewhere). */
+  async function acceptsPhoto(channel: InboundEvent['channel'], userRef: string): Promise<boolean> {
+    const [row] = await deps.database.db
+      .select({ flow: dialogStates.flow, step: dialogStates.step })
+      .from(dialogStates)
+      .innerJoin(channelIdentities, eq(channelIdentities.id, dialogStates.identityId))
+      .where(and(eq(channelIdentities.channel, channel), eq(channelIdentities.userRef, userRef)));
+    return !!row && (rules.flows.get(row.flow)?.photoSteps ?? []).includes(row.step);
+  }
+
+  return { handle, acceptsPhoto };
 }
 
 /** The ids of an event that failed validation, for the log (never its text). */

@@ -46,6 +46,11 @@ export const inboundEventSchema = z.intersection(
     messageRef: ref,
     /** The platform's language hint (Telegram language_code), used for the first greeting only. */
     languageHint: z.string().max(20).optional(),
+    /**
+     * An opaque key for the network client where the channel knows one (web chat: a keyed hash
+     * of the address), so limits hold across new sessions. Never stored with the person.
+     */
+    clientKey: z.string().min(1).max(100).optional(),
   }),
   payload,
 );

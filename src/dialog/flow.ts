@@ -1,3 +1,4 @@
+import type { CodeAttempts } from '../limits/attempts.js';
 import type { Tx } from '../../db/client.js';
 import type { Config, Locale } from '../config.js';
 import type { Messages } from '../i18n/index.js';
@@ -70,6 +71,8 @@ export interface FlowContext {
    * skips it.
    */
   afterCommit(work: () => Promise<void>): void;
+  /** Wrong-code counters (staff, invite, link, follow) shared across processes and sessions. */
+  readonly attempts: CodeAttempts;
   /** 操作留痕: one audit_log row (ids only). */
   audit(action: string, subjectType: string, subjectId: string, details?: Record<string, unknown>): Promise<void>;
 }
@@ -117,6 +120,8 @@ export interface Flow {
    * Matching ignores case and surrounding spaces.
    */
   commands?: { words: string[]; takesArgument?: boolean };
+  /** Steps that ask for a photo: the only places a channel accepts an upload (web chat). */
+  photoSteps?: string[];
 }
 
 /** Builds an action choice id; ≤ 64 characters so it fits Telegram callback data. */

@@ -1,6 +1,9 @@
 import { serve, type ServerType } from '@hono/node-server';
 import { count, eq } from 'drizzle-orm';
 import { Hono } from 'hono';
+import { bearerAuth } from 'hono/bearer-auth';
+import { HTTPException } from 'hono/http-exception';
+import { requestId } from 'hono/request-id';
 import { outbox } from '../../db/schema/index.js';
 import type { Database } from '../../db/client.js';
 import type { QueueBackend } from '../../jobs/backend.js';
@@ -12,11 +15,20 @@ export interface HttpDeps {
   backend: QueueBackend;
   metrics: Metrics;
   logger: Logger;
+  /** Required as a bearer token on /metrics when set. */
+  metricsToken?: string;
 }
 
 /** The HTTP surface shared by every role: /healthz and /metrics. Channels add their routes. */
 export function createHttpApp(deps: HttpDeps): Hono {
   const app = new Hono();
+  app.use(requestId());
+  // The error boundary of every HTTP request: ids only in the log, an apology to the caller.
+  app.onError((err, c) => {
+    if (err instanceof HTTPException) return err.getResponse();
+    deps.logger.error({ requestId: c.get('requestId'), method: c.req.method, route: c.req.routePath, err }, 'request failed');
+    return c.json({ error: 'internal error', requestId: c.get('requestId') }, 500);
+  });
   app.get('/healthz', async (c) => {
     const check = async (f: () => Promise<unknown>) => {
       try {
@@ -31,6 +43,7 @@ export function createHttpApp(deps: HttpDeps): Hono {
     const ok = db === 'ok' && queue === 'ok';
     return c.json({ status: ok ? 'ok' : 'degraded', db, queue }, ok ? 200 : 503);
   });
+  if (deps.metricsToken) app.use('/metrics', bearerAuth({ token: deps.metricsToken }));
   app.get('/metrics', async (c) => {
     try {
       const [row] = await deps.database.db.select({ n: count() }).from(outbox).where(eq(outbox.status, 'pending'));

@@ -5,13 +5,16 @@ export const common = defineMessages(
   {
     numberedHint: '回复数字选择',
     apology: '抱歉，系统出了点问题，我们已记录。请稍后再试，或发送“菜单”。',
+    photosSkipped: (p: { n: number }) => `（有 ${p.n} 张图片无法发送到此聊天）`,
   },
   {
     numberedHint: '번호를 입력해 선택하세요',
     apology: '죄송합니다. 시스템에 문제가 생겨 기록해 두었습니다. 잠시 후 다시 시도하거나 "메뉴"를 보내 주세요.',
+    photosSkipped: (p: { n: number }) => `(사진 ${p.n}장을 이 채팅으로 보낼 수 없었습니다)`,
   },
   {
     numberedHint: 'Reply with a number to choose',
     apology: 'Sorry, something went wrong on our side and we logged it. Please try again later, or send "menu".',
+    photosSkipped: (p: { n: number }) => `(${p.n} photo(s) could not be sent to this chat)`,
   },
 );

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { orgUnits } from '../../db/schema/index.js';
 import type { FlowContext, Say, StepHandler, StepOutcome } from '../dialog/flow.js';
 import { childUnits, getUnit, unitsUnder, type OrgUnit } from '../org/tree.js';
+import { codeKey } from '../secrets.js';
 import {
   ClaimAlreadyPending,
   InviteInvalid,
@@ -95,8 +96,12 @@ export const bindingSteps: Record<string, StepHandler> = {
       ctx.reply({ text: t.askInvite });
       return { next: 'invite' };
     }
+    if (await ctx.attempts.blocked('invite')) {
+      ctx.reply({ text: ctx.t.staff.tooManyAttempts });
+      return { done: true, silent: true };
+    }
     try {
-      const { householdId } = await redeemInvite(ctx.tx, ctx.person.id, input.text, ctx.now);
+      const { householdId } = await redeemInvite(ctx.tx, ctx.person.id, input.text, codeKey(ctx.config), ctx.now);
       ctx.person.householdId = householdId;
       ctx.person.householdStatus = 'bound';
       await ctx.audit('household.bind_invite', 'household', String(householdId));
@@ -104,6 +109,8 @@ export const bindingSteps: Record<string, StepHandler> = {
       return { done: true };
     } catch (err) {
       if (!(err instanceof InviteInvalid)) throw err;
+      await ctx.attempts.failed('invite');
+      await ctx.audit('household.invite_failed', 'person', ctx.person.id);
       ctx.reply({ text: t.inviteInvalid });
       return { next: 'invite' };
     }

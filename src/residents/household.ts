@@ -1,7 +1,7 @@
 import { and, eq, gt, inArray, isNull, lt, or, sql } from 'drizzle-orm';
 import { householdClaims, householdInvites, orgUnits, people, staffAssignments } from '../../db/schema/index.js';
 import type { Queryable, Tx } from '../../db/client.js';
-import { normaliseCode } from '../staff/codes.js';
+import { hashCode, normaliseCode } from '../staff/codes.js';
 import type { StaffRole } from '../staff/codes.js';
 import { getUnit, isWithin, lineage, type OrgUnit } from '../org/tree.js';
 
@@ -30,7 +30,7 @@ export async function placeLabel(db: Queryable, householdId: number): Promise<st
  * Redeems a household invite code: binds the person at once. The uses counter is raised by a
  * guarded UPDATE, so two family members racing for the last use can't both get it.
  */
-export async function redeemInvite(tx: Tx, personId: string, typed: string, now = new Date()): Promise<{ householdId: number }> {
+export async function redeemInvite(tx: Tx, personId: string, typed: string, key: string, now = new Date()): Promise<{ householdId: number }> {
   const code = normaliseCode(typed);
   if (!/^H[0-9A-Z]{8}$/.test(code)) throw new InviteInvalid();
   const [invite] = await tx
@@ -38,7 +38,7 @@ export async function redeemInvite(tx: Tx, personId: string, typed: string, now 
     .set({ uses: sql`${householdInvites.uses} + 1` })
     .where(
       and(
-        eq(householdInvites.code, code),
+        eq(householdInvites.codeHash, hashCode(code, key)),
         isNull(householdInvites.revokedAt),
         lt(householdInvites.uses, householdInvites.maxUses),
         or(isNull(householdInvites.expiresAt), gt(householdInvites.expiresAt, now)),

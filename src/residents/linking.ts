@@ -3,13 +3,12 @@ import { cases, channelIdentities, linkCodes, people } from '../../db/schema/ind
 import type { Tx } from '../../db/client.js';
 import type { Channel } from '../dialog/events.js';
 import type { Flow, FlowContext, PersonView, StepOutcome } from '../dialog/flow.js';
-import { auditCountLastHour } from '../audit/audit.js';
 import { loadPerson } from '../dialog/state.js';
-import { hashStaffCode, randomCode } from '../staff/codes.js';
+import { codeKey } from '../secrets.js';
+import { hashCode, randomCode } from '../staff/codes.js';
 
 /** A link code is typed within minutes of asking for it; short life keeps a leaked one harmless. */
 export const LINK_CODE_MINUTES = 15;
-export const MAX_FAILED_LINKS_PER_HOUR = 5;
 
 export class LinkCodeInvalid extends Error {}
 export class LinkOwnCode extends Error {}
@@ -17,10 +16,10 @@ export class LinkOwnCode extends Error {}
 export class LinkHasOwnData extends Error {}
 
 /** Issues a one-time code for `personId`; only its hash is stored (same scheme as staff codes). */
-export async function issueLinkCode(tx: Tx, personId: string, now = new Date()): Promise<{ code: string; expiresAt: Date }> {
+export async function issueLinkCode(tx: Tx, personId: string, key: string, now = new Date()): Promise<{ code: string; expiresAt: Date }> {
   const code = `L-${randomCode(2)}`;
   const expiresAt = new Date(now.getTime() + LINK_CODE_MINUTES * 60_000);
-  await tx.insert(linkCodes).values({ codeHash: hashStaffCode(code), personId, expiresAt });
+  await tx.insert(linkCodes).values({ codeHash: hashCode(code, key), personId, expiresAt });
   return { code, expiresAt };
 }
 
@@ -35,12 +34,13 @@ export async function redeemLinkCode(
   joining: PersonView,
   identityId: string,
   typed: string,
+  key: string,
   now = new Date(),
 ): Promise<{ personId: string }> {
   const [code] = await tx
     .select({ id: linkCodes.id, personId: linkCodes.personId })
     .from(linkCodes)
-    .where(and(eq(linkCodes.codeHash, hashStaffCode(typed)), isNull(linkCodes.usedAt), gt(linkCodes.expiresAt, now)));
+    .where(and(eq(linkCodes.codeHash, hashCode(typed, key)), isNull(linkCodes.usedAt), gt(linkCodes.expiresAt, now)));
   if (!code) throw new LinkCodeInvalid();
   if (code.personId === joining.id) throw new LinkOwnCode();
   const [reported] = await tx.select({ n: count() }).from(cases).where(eq(cases.reporterId, joining.id));
@@ -59,21 +59,15 @@ export async function redeemLinkCode(
   return { personId: target.id };
 }
 
-/** Failures are counted per chat: the person behind it may change when a link succeeds. */
-async function tooManyFailures(ctx: FlowContext): Promise<boolean> {
-  const failed = await auditCountLastHour(ctx.tx, { action: 'link.failed', subjectType: 'channel_identity', subjectId: ctx.identity.id, now: ctx.now });
-  return failed >= MAX_FAILED_LINKS_PER_HOUR;
-}
-
 async function attempt(ctx: FlowContext, typed: string): Promise<StepOutcome> {
   const t = ctx.t.linking;
-  if (await tooManyFailures(ctx)) {
+  if (await ctx.attempts.blocked('link')) {
     ctx.reply({ text: t.tooManyAttempts });
     return { done: true, silent: true };
   }
   const joiningId = ctx.person.id;
   try {
-    const { personId } = await redeemLinkCode(ctx.tx, ctx.person, ctx.identity.id, typed, ctx.now);
+    const { personId } = await redeemLinkCode(ctx.tx, ctx.person, ctx.identity.id, typed, codeKey(ctx.config), ctx.now);
     // From here on this message is handled as the person the chat now belongs to.
     Object.assign(ctx.person, await loadPerson(ctx.tx, personId));
     await ctx.audit('link.joined', 'channel_identity', ctx.identity.id, { from: joiningId });
@@ -94,6 +88,7 @@ async function attempt(ctx: FlowContext, typed: string): Promise<StepOutcome> {
       return { done: true, silent: true };
     }
     if (!(err instanceof LinkCodeInvalid)) throw err;
+    await ctx.attempts.failed('link');
     await ctx.audit('link.failed', 'channel_identity', ctx.identity.id);
     ctx.reply({ text: t.invalid });
     return { next: 'code' };
@@ -116,7 +111,7 @@ export const linkingFlow: Flow = {
       ctx.reply({ text: ctx.t.linking.askCode });
       return { next: 'code' };
     }
-    const { code } = await issueLinkCode(ctx.tx, ctx.person.id, ctx.now);
+    const { code } = await issueLinkCode(ctx.tx, ctx.person.id, codeKey(ctx.config), ctx.now);
     await ctx.audit('link.code_issued', 'person', ctx.person.id);
     ctx.reply({ text: ctx.t.linking.issued({ code, minutes: LINK_CODE_MINUTES }) });
     return { done: true, silent: true };

@@ -1,5 +1,21 @@
-import { and, count, eq, isNull, ne } from 'drizzle-orm';
-import { cases, channelIdentities, consents, householdClaims, people, staffAssignments } from '../../db/schema/index.js';
+import { and, count, eq, inArray, isNull, ne, or, sql } from 'drizzle-orm';
+import {
+  auditLog,
+  caseEvents,
+  caseFollowers,
+  casePhotos,
+  cases,
+  channelIdentities,
+  consents,
+  dialogStates,
+  householdClaims,
+  inboundMessages,
+  linkCodes,
+  outbox,
+  people,
+  staffAssignments,
+} from '../../db/schema/index.js';
+import { messages } from '../i18n/index.js';
 import type { Tx } from '../../db/client.js';
 import type { Flow, FlowContext } from '../dialog/flow.js';
 import { LANGUAGE_NAMES } from '../i18n/onboarding.js';
@@ -47,22 +63,57 @@ async function summary(ctx: FlowContext): Promise<string> {
 }
 
 /**
- * 删除我的数据: the person row is emptied and kept (cases stay, anonymised, so they can be finished),
- * consents withdrawn, claims cancelled, staff roles ended, other chat accounts removed; the chat the
- * request came from is handed to a fresh, empty person so the next message starts over.
+ * 删除我的数据 (PIPL art. 47): everything that identifies the person is deleted or anonymised, table
+ * by table. Kept, because the record needs it: the emptied person row (so foreign keys hold), the
+ * cases they reported with their number, category, timeline and photos but no reporter, no
+ * description, place or comment; withdrawn consents (our legal basis); staff assignments, ended;
+ * audit actions without their details. The chat the request came from is handed to a fresh, empty
+ * person so the next message starts over, and a web session is ended outright.
  */
-export async function erasePerson(tx: Tx, personId: string, keepIdentityId: string, now = new Date()): Promise<void> {
+export async function erasePerson(tx: Tx, personId: string, keepIdentityId: string, now: Date, redactedText: string): Promise<void> {
+  const identities = await tx.select({ id: channelIdentities.id, channel: channelIdentities.channel }).from(channelIdentities).where(eq(channelIdentities.personId, personId));
+  const identityIds = identities.map((i) => i.id);
+  const [person] = await tx.select({ householdId: people.householdId }).from(people).where(eq(people.id, personId));
+
   await tx.update(consents).set({ withdrawnAt: now }).where(and(eq(consents.personId, personId), isNull(consents.withdrawnAt)));
-  await tx
-    .update(householdClaims)
-    .set({ status: 'cancelled', decidedAt: now })
-    .where(and(eq(householdClaims.personId, personId), eq(householdClaims.status, 'pending')));
+  await tx.delete(householdClaims).where(eq(householdClaims.personId, personId));
   await tx.update(staffAssignments).set({ active: false }).where(eq(staffAssignments.personId, personId));
+  await tx.delete(linkCodes).where(eq(linkCodes.personId, personId));
+  await tx.delete(caseFollowers).where(eq(caseFollowers.personId, personId));
+
+  // Cases: the record stays for the community, the person and their words go.
+  const homes = person?.householdId ? [person.householdId] : [];
   await tx
-    .delete(channelIdentities)
-    .where(and(eq(channelIdentities.personId, personId), ne(channelIdentities.id, keepIdentityId)));
+    .update(cases)
+    .set({
+      reporterId: null,
+      description: redactedText,
+      ratingComment: sql`case when ${cases.ratingComment} is null then null else ${redactedText} end`,
+      locationLabel: null,
+      ...(homes.length ? { placeId: sql`case when ${cases.placeId} = ${homes[0]} then null else ${cases.placeId} end` } : {}),
+      updatedAt: now,
+    })
+    .where(eq(cases.reporterId, personId));
+  await tx.update(caseEvents).set({ actorId: null, reason: null, details: {} }).where(eq(caseEvents.actorId, personId));
+  await tx.update(casePhotos).set({ addedBy: null }).where(eq(casePhotos.addedBy, personId));
+  await tx
+    .update(auditLog)
+    .set({ details: {} })
+    .where(or(eq(auditLog.actorId, personId), and(eq(auditLog.subjectType, 'person'), eq(auditLog.subjectId, personId))));
+
+  // The conversation: every reply ever sent, where each chat was, which message came from whom.
+  if (identityIds.length) {
+    await tx.delete(outbox).where(inArray(outbox.identityId, identityIds));
+    await tx.delete(dialogStates).where(inArray(dialogStates.identityId, identityIds));
+    await tx.update(inboundMessages).set({ identityId: null }).where(inArray(inboundMessages.identityId, identityIds));
+  }
+  await tx.delete(channelIdentities).where(and(eq(channelIdentities.personId, personId), ne(channelIdentities.id, keepIdentityId)));
   const [fresh] = await tx.insert(people).values({}).returning({ id: people.id });
-  await tx.update(channelIdentities).set({ personId: fresh!.id }).where(eq(channelIdentities.id, keepIdentityId));
+  const kept = identities.find((i) => i.id === keepIdentityId);
+  await tx
+    .update(channelIdentities)
+    .set({ personId: fresh!.id, ...(kept?.channel === 'web' ? { endedAt: now } : {}) })
+    .where(eq(channelIdentities.id, keepIdentityId));
   await tx
     .update(people)
     .set({ displayName: null, phone: null, householdId: null, householdStatus: 'none', erasedAt: now })
@@ -104,7 +155,7 @@ export const privacyFlow: Flow = {
     async confirm(ctx, input) {
       if (input.kind === 'choice' && input.choice === 'privacy.confirm') {
         await ctx.audit('privacy.erase', 'person', ctx.person.id);
-        await erasePerson(ctx.tx, ctx.person.id, ctx.identity.id, ctx.now);
+        await erasePerson(ctx.tx, ctx.person.id, ctx.identity.id, ctx.now, messages(ctx.config.defaultLocale).privacy.redacted);
         ctx.reply({ text: ctx.t.privacy.deleted });
         return { done: true, silent: true };
       }

@@ -2,12 +2,9 @@ import { and, eq, gt, isNull } from 'drizzle-orm';
 import { staffAssignments, staffCodes } from '../../db/schema/index.js';
 import type { Tx } from '../../db/client.js';
 import type { Flow, FlowContext, StepOutcome } from '../dialog/flow.js';
-import { auditCountLastHour } from '../audit/audit.js';
 import { getUnit } from '../org/tree.js';
-import { hashStaffCode, type StaffRole, type SubCommittee } from './codes.js';
-
-/** Wrong codes allowed per person per hour before we ask them to wait (guessing is pointless anyway). */
-export const MAX_FAILED_ATTEMPTS_PER_HOUR = 5;
+import { codeKey } from '../secrets.js';
+import { hashCode, type StaffRole, type SubCommittee } from './codes.js';
 
 export class StaffCodeInvalid extends Error {}
 
@@ -19,12 +16,13 @@ export async function bindStaff(
   tx: Tx,
   personId: string,
   typed: string,
+  key: string,
   now = new Date(),
 ): Promise<{ assignmentId: number; role: StaffRole; orgUnitId: number; subCommittee: SubCommittee | null }> {
   const [code] = await tx
     .update(staffCodes)
     .set({ usedAt: now, usedBy: personId })
-    .where(and(eq(staffCodes.codeHash, hashStaffCode(typed)), isNull(staffCodes.usedAt), gt(staffCodes.expiresAt, now)))
+    .where(and(eq(staffCodes.codeHash, hashCode(typed, key)), isNull(staffCodes.usedAt), gt(staffCodes.expiresAt, now)))
     .returning();
   if (!code) throw new StaffCodeInvalid();
   const [assignment] = await tx
@@ -40,12 +38,12 @@ export async function bindStaff(
 
 async function attempt(ctx: FlowContext, typed: string): Promise<StepOutcome> {
   const t = ctx.t.staff;
-  if ((await auditCountLastHour(ctx.tx, { action: 'staff.bind_failed', actorId: ctx.person.id, now: ctx.now })) >= MAX_FAILED_ATTEMPTS_PER_HOUR) {
+  if (await ctx.attempts.blocked('staff')) {
     ctx.reply({ text: t.tooManyAttempts });
     return { done: true, silent: true };
   }
   try {
-    const bound = await bindStaff(ctx.tx, ctx.person.id, typed, ctx.now);
+    const bound = await bindStaff(ctx.tx, ctx.person.id, typed, codeKey(ctx.config), ctx.now);
     ctx.person.staff.push({ id: bound.assignmentId, role: bound.role, orgUnitId: bound.orgUnitId, subCommittee: bound.subCommittee, onLeave: false });
     await ctx.audit('staff.bind', 'staff_assignment', String(bound.assignmentId), { role: bound.role, orgUnitId: bound.orgUnitId });
     const unit = await getUnit(ctx.tx, bound.orgUnitId);
@@ -53,6 +51,7 @@ async function attempt(ctx: FlowContext, typed: string): Promise<StepOutcome> {
     return { done: true };
   } catch (err) {
     if (!(err instanceof StaffCodeInvalid)) throw err;
+    await ctx.attempts.failed('staff');
     await ctx.audit('staff.bind_failed', 'person', ctx.person.id);
     ctx.reply({ text: t.codeInvalid });
     return { next: 'code' };

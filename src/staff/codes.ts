@@ -1,4 +1,4 @@
-import { createHash, randomInt } from 'node:crypto';
+import { createHmac, randomInt } from 'node:crypto';
 import { staffCodes } from '../../db/schema/index.js';
 import type { Tx } from '../../db/client.js';
 
@@ -21,9 +21,13 @@ export function normaliseCode(input: string): string {
   return input.toUpperCase().replace(/[\s-]/g, '');
 }
 
-/** Only the hash of a staff code is stored, so a database leak doesn't hand out staff access. */
-export function hashStaffCode(code: string): string {
-  return createHash('sha256').update(normaliseCode(code)).digest('hex');
+/**
+ * Only a keyed hash (HMAC-SHA256 under the server's code key, see src/secrets.ts) of a staff,
+ * invite, link or follow code is stored: a database leak alone neither hands out access nor lets
+ * anyone test guesses offline, which a bare SHA-256 of a 2^40 space would.
+ */
+export function hashCode(code: string, key: string): string {
+  return createHmac('sha256', key).update(normaliseCode(code)).digest('hex');
 }
 
 export type StaffRole = (typeof staffCodes.$inferInsert)['role'];
@@ -32,13 +36,13 @@ export type SubCommittee = NonNullable<(typeof staffCodes.$inferInsert)['subComm
 /** Issues a one-time staff binding code; returns the plain code (shown once, never stored). */
 export async function issueStaffCode(
   tx: Tx,
-  opts: { role: StaffRole; orgUnitId: number; subCommittee?: SubCommittee; ttlDays: number; now?: Date },
+  opts: { role: StaffRole; orgUnitId: number; subCommittee?: SubCommittee; ttlDays: number; now?: Date; key: string },
 ): Promise<{ code: string; expiresAt: Date }> {
   const code = `S-${randomCode(2)}`;
   const now = opts.now ?? new Date();
   const expiresAt = new Date(now.getTime() + opts.ttlDays * 86_400_000);
   await tx.insert(staffCodes).values({
-    codeHash: hashStaffCode(code),
+    codeHash: hashCode(code, opts.key),
     role: opts.role,
     orgUnitId: opts.orgUnitId,
     subCommittee: opts.subCommittee ?? null,

@@ -3,6 +3,7 @@ import type { Database } from '../../db/client.js';
 import { messages } from '../../src/i18n/index.js';
 import { localClock } from '../../src/notices/rules.js';
 import { issueHouseholdInvite } from '../../src/residents/invites.js';
+import { TEST_CODE_SECRET } from '../support/db.js';
 import type { ChatDriver } from '../support/chat-driver.js';
 import type { SmallTown } from '../support/org-fixture.js';
 
@@ -24,7 +25,7 @@ export function quietHoursEndingIn(seconds: number, now = new Date()): { env: st
 }
 
 export async function inviteFor(database: Database, householdId: number): Promise<string> {
-  return database.db.transaction(async (tx) => (await issueHouseholdInvite(tx, { householdId, maxUses: 10 })).code);
+  return database.db.transaction(async (tx) => (await issueHouseholdInvite(tx, { householdId, maxUses: 10, key: TEST_CODE_SECRET })).code);
 }
 
 async function greet(chat: ChatDriver, timeoutMs: number) {

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { count, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -68,7 +68,7 @@ describe.each(['redis', 'postgres'] as const)('the web chat in headless Chromium
       return [await post('{"text": 42}'), await post('not json'), await post(JSON.stringify({ clientMessageId: 'x', text: 'hi' }))];
     });
     expect(answers).toEqual([400, 400, 400]);
-    const noSession = await fetch(`${t.app.url}/chat/api/messages`, { method: 'POST', body: '{}' });
+    const noSession = await fetch(`${t.app.url}/chat/api/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
     expect(noSession.status).toBe(401);
     expect(await stored()).toBe(before);
     await chat.close();
@@ -114,6 +114,9 @@ describe('reporting a case with a photo in the web chat', () => {
     const stored = readFileSync(path.join(t.dataDir, 'photos', photos[0]!.storageKey));
     expect(stored.includes(Buffer.from(CAMERA_MODEL))).toBe(false);
     expect(stored.includes(Buffer.from('Exif\0'))).toBe(false);
+    // The raw upload (GPS and all) is gone once the step has read it, and the folder is private.
+    expect(readdirSync(path.join(t.dataDir, 'uploads'))).toEqual([]);
+    expect(statSync(path.join(t.dataDir, 'uploads')).mode & 0o777).toBe(0o700);
     await chat.close();
   });
 });

@@ -13,7 +13,7 @@ import { loadConfig } from '../../src/config.js';
 import { messages } from '../../src/i18n/index.js';
 import { createLogger } from '../../src/log.js';
 import { startTestApp, type TestApp } from '../support/app.js';
-import { TEST_REDIS_URL, uniqueQueuePrefix } from '../support/db.js';
+import { TEST_REDIS_URL, uniqueQueuePrefix, TEST_CODE_SECRET } from '../support/db.js';
 import { WechatEmulator, type WechatDriver } from '../support/wechat-driver.js';
 import { residentOnboarding, staffBinding } from './onboarding-script.js';
 
@@ -158,6 +158,7 @@ describe('WeChat through wechaty-puppet-mock', () => {
     wx2 = new WechatEmulator('邻里', { botId: wx.bot.id });
     resident2 = wx2.contact('居民', resident.id);
     const config = loadConfig({
+    CODE_SECRET: TEST_CODE_SECRET,
       DATABASE_URL: t.app.database.url,
       REDIS_URL: TEST_REDIS_URL,
       QUEUE_PREFIX: uniqueQueuePrefix(),

@@ -15,7 +15,7 @@ import type { DeliveryQueue } from '../../src/outbox/outbox.js';
 import { createFolderStore } from '../../src/photos/store.js';
 import { residentFlows } from '../../src/residents/flows.js';
 import { caseInput, casePeople, categoryId, type CasePeople } from '../support/case-fixture.js';
-import { createTestDatabase } from '../support/db.js';
+import { createTestDatabase, TEST_CODE_SECRET } from '../support/db.js';
 import { EngineChat } from '../support/engine-chat.js';
 import { createSmallTown, type SmallTown } from '../support/org-fixture.js';
 
@@ -53,7 +53,7 @@ describe('the same update delivered three times', () => {
         throw new Error('no media in this test');
       },
     });
-    const config = loadConfig({ DATABASE_URL: database.url, DATA_DIR: dataDir, LOG_LEVEL: 'silent' });
+    const config = loadConfig({ CODE_SECRET: TEST_CODE_SECRET, DATABASE_URL: database.url, DATA_DIR: dataDir, LOG_LEVEL: 'silent' });
     dialog = createDialog({ database, delivery, config, logger, flows: [...residentFlows, ...flows] });
   });
   afterAll(async () => {

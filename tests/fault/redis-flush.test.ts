@@ -11,7 +11,7 @@ import { runCaseTx } from '../../src/cases/run.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
 import { casePeople, categoryId, type CasePeople } from '../support/case-fixture.js';
-import { createTestDatabase, TEST_REDIS_URL, uniqueQueuePrefix } from '../support/db.js';
+import { createTestDatabase, TEST_REDIS_URL, uniqueQueuePrefix, TEST_CODE_SECRET } from '../support/db.js';
 import { createSmallTown, type SmallTown } from '../support/org-fixture.js';
 import { flushPrefix, waitFor } from './support.js';
 
@@ -57,7 +57,7 @@ describe('Redis flushed with case timers pending', () => {
       database,
       adapters: new Map(),
       delivery,
-      config: loadConfig({ DATABASE_URL: database.url, LOG_LEVEL: 'silent' }),
+      config: loadConfig({ CODE_SECRET: TEST_CODE_SECRET, DATABASE_URL: database.url, LOG_LEVEL: 'silent' }),
       logger,
       extra: caseProcessors({ ...deps, settings, sweepEveryMs: SWEEP_MS }),
     });

@@ -14,6 +14,7 @@ import { startWorkers } from '../../jobs/workers.js';
 import { connect } from '../../db/client.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
+import { TEST_CODE_SECRET } from '../support/db.js';
 
 const env = (name: string) => {
   const v = process.env[name];
@@ -32,7 +33,7 @@ const workers = await startWorkers({
   database,
   adapters: new Map(),
   delivery,
-  config: loadConfig({ DATABASE_URL: databaseUrl, LOG_LEVEL: 'silent' }),
+  config: loadConfig({ CODE_SECRET: TEST_CODE_SECRET, DATABASE_URL: databaseUrl, LOG_LEVEL: 'silent' }),
   logger,
   sweepEveryMs: Number(process.env.OUTBOX_SWEEP_MS ?? 3_600_000),
   extra: caseProcessors({

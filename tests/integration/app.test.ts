@@ -51,3 +51,19 @@ describe('start-up with a wrong environment', () => {
     expect(run.stderr).toMatch(/TELEGRAM_WEBHOOK_SECRET: required when TELEGRAM_WEBHOOK_URL is set/);
   });
 });
+
+describe('metrics behind a token', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ METRICS_TOKEN: 'metrics-token-0123456789' });
+  });
+  afterAll(async () => t?.stop());
+
+  it('refuses /metrics without the bearer token and serves it with it', async () => {
+    expect((await fetch(`${t.app.url}/metrics`)).status).toBe(401);
+    expect((await fetch(`${t.app.url}/metrics`, { headers: { authorization: 'Bearer wrong-token-wrong-token' } })).status).toBe(401);
+    const ok = await fetch(`${t.app.url}/metrics`, { headers: { authorization: 'Bearer metrics-token-0123456789' } });
+    expect(ok.status).toBe(200);
+    expect(await ok.text()).toMatch(/linli_outbox_pending/);
+  });
+});

@@ -13,7 +13,7 @@ import { createFolderStore } from '../../src/photos/store.js';
 import { residentFlows } from '../../src/residents/flows.js';
 import { issueStaffCode } from '../../src/staff/codes.js';
 import { startCaseJobs } from '../support/case-fixture.js';
-import { createTestDatabase } from '../support/db.js';
+import { createTestDatabase, TEST_CODE_SECRET } from '../support/db.js';
 import { EngineChat } from '../support/engine-chat.js';
 import { CAMERA_MODEL, jpegWithExif } from '../support/images.js';
 import { createSmallTown, type SmallTown } from '../support/org-fixture.js';
@@ -38,7 +38,7 @@ describe('reporting and handling a case in chat (dialog engine + real jobs on Re
     const settings = { deadlineScale: 1, autoCloseDays: 7 };
     jobs = await startCaseJobs(database, { kind: 'redis', settings, sweepEveryMs: 5000 });
     const { scheduler, delivery } = jobs;
-    const config = loadConfig({ DATABASE_URL: database.url, DATA_DIR: dataDir, LOG_LEVEL: 'silent' });
+    const config = loadConfig({ CODE_SECRET: TEST_CODE_SECRET, DATABASE_URL: database.url, DATA_DIR: dataDir, LOG_LEVEL: 'silent' });
     const flows = createCaseFlows({
       scheduler,
       photos: createFolderStore(path.join(dataDir, 'photos')),
@@ -285,7 +285,7 @@ describe('reporting and handling a case in chat (dialog engine + real jobs on Re
       expect(await resident.freshText()).not.toBe(zh.cases.pickCategory);
 
       // A second secretary for the desk (staff codes are single-use; the first is taken above).
-      const { code } = await database.db.transaction((tx) => issueStaffCode(tx, { role: 'community_secretary', orgUnitId: town.community.id, ttlDays: 1 }));
+      const { code } = await database.db.transaction((tx) => issueStaffCode(tx, { role: 'community_secretary', orgUnitId: town.community.id, ttlDays: 1, key: TEST_CODE_SECRET }));
       const desk = chat();
       await onboard(desk, false);
       await desk.text(`/staff ${code}`);

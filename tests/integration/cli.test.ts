@@ -4,8 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditLog, householdInvites, slaPolicies, staffCodes } from '../../db/schema/index.js';
 import { parseCliArgs, runCli, usage, UsageError } from '../../src/cli.js';
 import { loadConfig } from '../../src/config.js';
-import { hashStaffCode } from '../../src/staff/codes.js';
-import { createTestDatabase } from '../support/db.js';
+import { hashCode } from '../../src/staff/codes.js';
+import { createTestDatabase, TEST_CODE_SECRET } from '../support/db.js';
 import { createSmallTown, type SmallTown } from '../support/org-fixture.js';
 
 describe('parsing operator commands', () => {
@@ -51,7 +51,7 @@ describe('running operator commands against PostgreSQL', () => {
   beforeAll(async () => {
     database = await createTestDatabase();
     town = await createSmallTown(database);
-    config = loadConfig({ DATABASE_URL: database.url });
+    config = loadConfig({ CODE_SECRET: TEST_CODE_SECRET, DATABASE_URL: database.url });
   });
   afterAll(async () => database.drop());
 
@@ -67,8 +67,9 @@ describe('running operator commands against PostgreSQL', () => {
     const code = line!.split('\t')[0]!;
     expect(code).toMatch(/^H-[2-9A-Z]{4}-[2-9A-Z]{4}$/);
     expect(line).toContain('302');
-    const [row] = await database.db.select().from(householdInvites).where(eq(householdInvites.code, code.replace(/-/g, '')));
+    const [row] = await database.db.select().from(householdInvites).where(eq(householdInvites.codeHash, hashCode(code, TEST_CODE_SECRET)));
     expect(row).toMatchObject({ householdId: town.households[1]!.id, maxUses: 2 });
+    expect(JSON.stringify(row)).not.toContain(code.replace(/-/g, ''));
     const audit = await database.db.select().from(auditLog).where(eq(auditLog.action, 'cli.invite_issued'));
     expect(audit).toHaveLength(1);
   });
@@ -81,7 +82,7 @@ describe('running operator commands against PostgreSQL', () => {
   it('issues a one-time staff code stored only as a hash', async () => {
     const [line] = await run('staff-code', 'community_director', town.community.code, '--days', '3');
     const code = line!.split('\t')[0]!;
-    const [row] = await database.db.select().from(staffCodes).where(eq(staffCodes.codeHash, hashStaffCode(code)));
+    const [row] = await database.db.select().from(staffCodes).where(eq(staffCodes.codeHash, hashCode(code, TEST_CODE_SECRET)));
     expect(row).toMatchObject({ role: 'community_director', orgUnitId: town.community.id });
     expect(JSON.stringify(row)).not.toContain(code.replace(/-/g, ''));
     await expect(run('staff-code', 'subcommittee_member', town.community.code)).rejects.toThrow(/needs --sub-committee/);

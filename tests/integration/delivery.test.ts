@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { eq, inArray, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sendParts, type ChannelAdapter, type MediaBytes, type SendProgress, type SendResult } from '../../bots/channel.js';
+import { sendParts, textWithSkipNote, type ChannelAdapter, type MediaBytes, type SendProgress, type SendResult } from '../../bots/channel.js';
 import { connect, type Database } from '../../db/client.js';
 import { channelIdentities, outbox, people } from '../../db/schema/index.js';
 import { createQueueBackend, type QueueBackend } from '../../jobs/backend.js';
@@ -15,10 +15,11 @@ import { startWorkers } from '../../jobs/workers.js';
 import { loadConfig } from '../../src/config.js';
 import type { Channel } from '../../src/dialog/events.js';
 import type { Reply } from '../../src/dialog/reply.js';
+import { messages } from '../../src/i18n/index.js';
 import { createLogger } from '../../src/log.js';
 import { notifyPerson } from '../../src/outbox/notify.js';
 import { queueMessages, writeOutbox, type DeliveryQueue, type QueuedMessage, type Recipient } from '../../src/outbox/outbox.js';
-import { createTestDatabase, TEST_REDIS_URL, uniqueQueuePrefix } from '../support/db.js';
+import { createTestDatabase, TEST_REDIS_URL, uniqueQueuePrefix, TEST_CODE_SECRET } from '../support/db.js';
 
 /** Polls `fn` until it returns something truthy (and doesn't throw); fails after `timeoutMs`. */
 async function waitFor<T>(fn: () => Promise<T> | T, timeoutMs = 20_000, what = 'condition'): Promise<NonNullable<T>> {
@@ -44,6 +45,8 @@ interface RecordedSend {
   /** Which platform call of the reply: `photo <fileRef>` or `text`. */
   part: string;
   result: SendResult;
+  /** What the text part said (the reply's text, with a note when photos were skipped). */
+  text?: string;
 }
 
 /**
@@ -63,9 +66,9 @@ class RecordingAdapter implements ChannelAdapter {
   async start() {}
   async stop() {}
   async send(chatRef: string, reply: Reply, progress?: SendProgress): Promise<SendResult> {
-    const call = (part: string) => async () => {
+    const call = (part: string) => async (skipped: number) => {
       const result = this.scripted.get(chatRef)?.shift() ?? { ok: true, sentRef: `${this.channel}-${this.sends.length + 1}` };
-      this.sends.push({ chatRef, reply, part, result });
+      this.sends.push({ chatRef, reply, part, result, ...(part === 'text' ? { text: textWithSkipNote(reply, skipped) } : {}) });
       if (!result.ok) throw result;
       return part === 'text' ? result.sentRef : undefined;
     };
@@ -169,7 +172,7 @@ describe.each(['redis', 'postgres'] as const)('delivery on the %s queue backend'
       kind === 'redis' ? { kind: 'redis', url: TEST_REDIS_URL, prefix } : { kind: 'postgres', url: database.url, schema: prefix },
     );
     delivery = createDeliveryQueue(backend);
-    const config = loadConfig({ DATABASE_URL: database.url, DATA_DIR: dataDir, LOG_LEVEL: 'silent' });
+    const config = loadConfig({ CODE_SECRET: TEST_CODE_SECRET, DATABASE_URL: database.url, DATA_DIR: dataDir, LOG_LEVEL: 'silent' });
     workers = await startWorkers({
       backend,
       database: workerDb,
@@ -332,6 +335,40 @@ describe.each(['redis', 'postgres'] as const)('delivery on the %s queue backend'
     expect((await rows([outboxId]))[0]).toMatchObject({ status: 'sent', partsSent: 1, attempts: 2, lastError: 'ECONNRESET' });
   });
 
+  it('skips a photo the platform refuses for good, says so in the text, and holds nothing back', async () => {
+    const to = await newRecipient('telegram');
+    telegram.script(to.chatRef, { ok: false, partRefused: true, reason: '400 Bad Request: PHOTO_INVALID_DIMENSIONS' });
+    const body = text('panorama');
+    const queued = await writeReplies(to, withPhotos(body, 'wide.jpg'), { locale: 'zh-CN', text: text('next') });
+    await delivery.enqueue(queued);
+    for (const q of queued) await settled('telegram', jobIds.deliver(q.outboxId));
+    const calls = telegram.to(to.chatRef);
+    expect(calls.map((s) => [s.part, s.result.ok])).toEqual([
+      ['photo wide.jpg', false],
+      ['text', true],
+      ['text', true],
+    ]);
+    expect(calls[1]!.text).toBe(`${body}\n\n${messages('zh-CN').common.photosSkipped({ n: 1 })}`);
+    expect((await rows(queued.map((q) => q.outboxId))).map((r) => r.status)).toEqual(['sent', 'sent']);
+  });
+
+  it('sends the rows behind a failing one at once; the failing one follows on its retry', async () => {
+    const to = await newRecipient('web');
+    web.script(to.chatRef, { ok: false, error: 'ECONNRESET' });
+    const [first, second] = [text('first'), text('second')];
+    const queued = await write(to, first, second);
+    // Both rows in one job's batch: the first fails, the second must still go out.
+    await delivery.enqueue([queued[1]!]);
+    await waitFor(async () => (await rows([queued[1]!.outboxId]))[0]!.status === 'sent', 20_000, 'the second row to be sent');
+    await delivery.enqueue([queued[0]!]);
+    await waitFor(async () => (await rows([queued[0]!.outboxId]))[0]!.status === 'sent', 20_000, 'the first row on its retry');
+    expect(web.to(to.chatRef).map((s) => [s.reply.text, s.result.ok])).toEqual([
+      [first, false],
+      [second, true],
+      [first, true],
+    ]);
+  });
+
   it('sends a reply that is one message without recording parts', async () => {
     const to = await newRecipient('web');
     const [{ outboxId }] = (await write(to, text('short'))) as [QueuedMessage];
@@ -343,7 +380,8 @@ describe.each(['redis', 'postgres'] as const)('delivery on the %s queue backend'
   it('marks the identity blocked, stops its pending messages and does not retry', async () => {
     const to = await newRecipient('web');
     web.script(to.chatRef, { ok: false, blocked: true, reason: 'Forbidden: bot was blocked by the user' });
-    const queued = await write(to, text('first'), text('second'));
+    const [first, second] = [text('first'), text('second')];
+    const queued = await write(to, first, second);
     await delivery.enqueue(queued);
     for (const q of queued) await settled('web', jobIds.deliver(q.outboxId));
 

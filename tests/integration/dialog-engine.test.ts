@@ -10,7 +10,7 @@ import type { Reply } from '../../src/dialog/reply.js';
 import { messages } from '../../src/i18n/index.js';
 import type { Logger } from '../../src/log.js';
 import type { DeliveryQueue, QueuedMessage } from '../../src/outbox/outbox.js';
-import { createTestDatabase } from '../support/db.js';
+import { createTestDatabase, TEST_CODE_SECRET } from '../support/db.js';
 
 /*
  * The engine against real PostgreSQL, driven by small flows defined here: each exercises one
@@ -184,7 +184,7 @@ const flows = [onboarding, language, form, cards, quiet, ...tools];
 
 let database: Awaited<ReturnType<typeof createTestDatabase>>;
 let dialog: Dialog;
-const config = loadConfig({ MAX_TEXT_LENGTH: '50' });
+const config = loadConfig({ CODE_SECRET: TEST_CODE_SECRET, MAX_TEXT_LENGTH: '50' });
 const logLines: string[] = [];
 const logger = pino({ level: 'debug' }, { write: (line: string) => void logLines.push(line) }) as unknown as Logger;
 

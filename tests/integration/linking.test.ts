@@ -6,10 +6,9 @@ import { createDialog, type Dialog } from '../../src/dialog/engine.js';
 import { messages } from '../../src/i18n/index.js';
 import { createLogger } from '../../src/log.js';
 import { residentFlows } from '../../src/residents/flows.js';
-import { MAX_FAILED_LINKS_PER_HOUR } from '../../src/residents/linking.js';
-import { MAX_FAILED_ATTEMPTS_PER_HOUR } from '../../src/staff/binding.js';
+import { WRONG_CODE_LIMITS } from '../../src/limits/attempts.js';
 import { notifyPerson } from '../../src/outbox/notify.js';
-import { createTestDatabase } from '../support/db.js';
+import { createTestDatabase, TEST_CODE_SECRET } from '../support/db.js';
 import { EngineChat } from '../support/engine-chat.js';
 import { createSmallTown, type SmallTown } from '../support/org-fixture.js';
 
@@ -23,7 +22,7 @@ beforeAll(async () => {
   town = await createSmallTown(database);
   dialog = createDialog({
     database,
-    config: loadConfig({}),
+    config: loadConfig({ CODE_SECRET: TEST_CODE_SECRET }),
     logger: createLogger('silent'),
     flows: residentFlows,
     delivery: { enqueue: async () => {} },
@@ -109,7 +108,7 @@ describe('one person on several channels (关联账号)', () => {
     await onboarded(owner);
     const code = await linkCode(owner);
     const guesser = chatOn('web');
-    for (let i = 0; i < MAX_FAILED_LINKS_PER_HOUR; i++) {
+    for (let i = 0; i < WRONG_CODE_LIMITS.person.points; i++) {
       await guesser.text(`/link L-2222-22${22 + i}`);
       expect(await guesser.freshText()).toBe(zh.linking.invalid);
     }
@@ -122,7 +121,7 @@ describe('one person on several channels (关联账号)', () => {
   it('stops a person guessing staff codes after five wrong ones in an hour', async () => {
     const guesser = chatOn('wechat');
     await onboarded(guesser);
-    for (let i = 0; i < MAX_FAILED_ATTEMPTS_PER_HOUR; i++) {
+    for (let i = 0; i < WRONG_CODE_LIMITS.person.points; i++) {
       await guesser.text(`/staff S-2222-22${22 + i}`);
       expect(await guesser.freshText()).toBe(zh.staff.codeInvalid);
     }
@@ -130,6 +129,40 @@ describe('one person on several channels (关联账号)', () => {
     expect(await guesser.freshText()).toBe(zh.staff.tooManyAttempts);
     const held = await database.db.select().from(staffAssignments).where(eq(staffAssignments.personId, (await guesser.personId())!));
     expect(held).toHaveLength(0);
+  });
+
+  it('keeps counting wrong link codes across new chats from one client, so a fresh session resets nothing', async () => {
+    const owner = chatOn('telegram');
+    await onboarded(owner);
+    const code = await linkCode(owner);
+    const clientKey = `client-${Date.now()}`;
+    for (let i = 0; i < WRONG_CODE_LIMITS.client.points; i++) {
+      // A new chat each time: a new person, as a new web session or "delete my data" gives.
+      const guesser = chatOn('web');
+      await guesser.send({ kind: 'text', text: `/link L-3333-33${22 + i}`, clientKey });
+      expect(await guesser.freshText()).toBe(zh.linking.invalid);
+    }
+    const next = chatOn('web');
+    await next.send({ kind: 'text', text: `/link ${code}`, clientKey });
+    expect(await next.freshText()).toBe(zh.linking.tooManyAttempts);
+    expect(await next.personId()).not.toBe(await owner.personId());
+  });
+
+  it('limits wrong household invite codes like every other code', async () => {
+    const guesser = chatOn('telegram');
+    await guesser.text('你好');
+    await guesser.choose('简体中文');
+    await guesser.choose(zh.onboarding.agree);
+    await guesser.choose(zh.onboarding.bindInvite);
+    await guesser.fresh();
+    for (let i = 0; i < WRONG_CODE_LIMITS.person.points; i++) {
+      await guesser.text(`H-4444-44${22 + i}`);
+      expect(await guesser.freshText()).toBe(zh.onboarding.inviteInvalid);
+    }
+    await guesser.text(town.inviteCode);
+    expect(await guesser.freshText()).toBe(zh.staff.tooManyAttempts);
+    const [person] = await database.db.select().from(people).where(eq(people.id, (await guesser.personId())!));
+    expect(person!.householdId).toBeNull();
   });
 
   it('tells a person that their own code needs no linking', async () => {

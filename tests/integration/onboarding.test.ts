@@ -7,7 +7,7 @@ import { messages } from '../../src/i18n/index.js';
 import { createLogger } from '../../src/log.js';
 import type { QueuedMessage } from '../../src/outbox/outbox.js';
 import { residentFlows } from '../../src/residents/flows.js';
-import { createTestDatabase } from '../support/db.js';
+import { createTestDatabase, TEST_CODE_SECRET } from '../support/db.js';
 import { EngineChat } from '../support/engine-chat.js';
 import { createSmallTown, type SmallTown } from '../support/org-fixture.js';
 
@@ -19,7 +19,7 @@ let database: Awaited<ReturnType<typeof createTestDatabase>>;
 let dialog: Dialog;
 let town: SmallTown;
 const enqueued: QueuedMessage[] = [];
-const config = loadConfig({ MAX_TEXT_LENGTH: '50' });
+const config = loadConfig({ CODE_SECRET: TEST_CODE_SECRET, MAX_TEXT_LENGTH: '50' });
 
 function makeDialog() {
   return createDialog({

@@ -6,7 +6,7 @@ import { createApp, type RunningApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { messages } from '../../src/i18n/index.js';
 import { createLogger } from '../../src/log.js';
-import { createTestDatabase, TEST_REDIS_URL, uniqueQueuePrefix } from '../support/db.js';
+import { createTestDatabase, TEST_REDIS_URL, uniqueQueuePrefix, TEST_CODE_SECRET } from '../support/db.js';
 import { createSmallTown } from '../support/org-fixture.js';
 
 const zh = messages('zh-CN');
@@ -22,7 +22,7 @@ describe('the same build as separate processes: web and worker roles', () => {
     await createSmallTown(database);
     dataDir = mkdtempSync(path.join(tmpdir(), 'linli-roles-'));
     const common = { DATABASE_URL: database.url, REDIS_URL: TEST_REDIS_URL, QUEUE_PREFIX: uniqueQueuePrefix(), DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'silent' };
-    const start = (role: string) => createApp(loadConfig({ ...common, LINLI_ROLE: role }), { logger: createLogger('silent'), seed: false, sweepEveryMs: 500 }).start();
+    const start = (role: string) => createApp(loadConfig({ CODE_SECRET: TEST_CODE_SECRET, ...common, LINLI_ROLE: role }), { logger: createLogger('silent'), seed: false, sweepEveryMs: 500 }).start();
     web = await start('web');
     worker = await start('worker');
   });
@@ -43,7 +43,7 @@ describe('the same build as separate processes: web and worker roles', () => {
   });
 
   it('answers a web chat visitor: the web process stores the message and delivers its reply, the worker runs the jobs', async () => {
-    const session = await fetch(`${web.url}/chat/api/session`, { method: 'POST' });
+    const session = await fetch(`${web.url}/chat/api/session`, { method: 'POST', headers: { origin: web.url } });
     const cookie = session.headers.get('set-cookie')!.split(';')[0]!;
     const deadline = Date.now() + 15_000;
     let texts: string[] = [];

@@ -8,8 +8,8 @@ import { seedDemoIfEmpty, type SeedResult } from '../../db/seed/index.js';
 import { DEMO_STREETS } from '../../db/seed/jiaohe.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
-import { hashStaffCode } from '../../src/staff/codes.js';
-import { createTestDatabase } from '../support/db.js';
+import { hashCode } from '../../src/staff/codes.js';
+import { createTestDatabase, TEST_CODE_SECRET } from '../support/db.js';
 
 type TestDatabase = Awaited<ReturnType<typeof createTestDatabase>>;
 
@@ -49,7 +49,7 @@ describe('seedDemoIfEmpty on a fresh database', () => {
   beforeAll(async () => {
     database = await createTestDatabase();
     dataDir = mkdtempSync(path.join(tmpdir(), 'linli-seed-'));
-    const config = loadConfig({ DATA_DIR: dataDir, DATABASE_URL: database.url });
+    const config = loadConfig({ CODE_SECRET: TEST_CODE_SECRET, DATA_DIR: dataDir, DATABASE_URL: database.url });
     first = await seedDemoIfEmpty(database, config, createLogger('silent'));
     afterFirst = await snapshot(database);
     codesText = first.codesFile ? readFileSync(first.codesFile, 'utf8') : '';
@@ -107,6 +107,11 @@ describe('seedDemoIfEmpty on a fresh database', () => {
     expect(gridWorkers[0]!.n).toBeGreaterThanOrEqual(expected.grids);
   });
 
+  it('keeps the codes out of the start-up summary unless asked (a terminal), pointing to the file', async () => {
+    expect(first.summary).toContain(first.codesFile!);
+    expect(first.summary).not.toMatch(/[SH]-[A-Z0-9]{4}-[A-Z0-9]{4}/);
+  });
+
   it('writes every code to demo-codes.txt in DATA_DIR, readable only by the owner', async () => {
     expect(first.codesFile).toBe(path.join(path.resolve(dataDir), 'demo-codes.txt'));
     expect(statSync(first.codesFile!).mode & 0o777).toBe(0o600);
@@ -117,16 +122,17 @@ describe('seedDemoIfEmpty on a fresh database', () => {
     expect(invites.length).toBeGreaterThan(0);
     // The file's staff codes are the ones whose hashes are stored (the codes themselves are not).
     const hashes = new Set((await database.db.select({ h: staffCodes.codeHash }).from(staffCodes)).map((r) => r.h));
-    for (const [, code] of staff) expect(hashes.has(hashStaffCode(code!))).toBe(true);
+    for (const [, code] of staff) expect(hashes.has(hashCode(code!, TEST_CODE_SECRET))).toBe(true);
     const rolesInFile = new Set(staff.map(([, , what]) => what!.split(/[/·]/)[0]));
     expect([...rolesInFile].sort()).toEqual([...staffRole.enumValues].sort());
-    // Invite codes are stored without their dash.
-    const stored = new Set((await database.db.select({ c: householdInvites.code }).from(householdInvites)).map((r) => r.c));
-    for (const [, code] of invites) expect(stored.has(code!.replace(/-/g, ''))).toBe(true);
+    // Invite codes too are stored only as their keyed hash.
+    const stored = new Set((await database.db.select({ c: householdInvites.codeHash }).from(householdInvites)).map((r) => r.c));
+    for (const [, code] of invites) expect(stored.has(hashCode(code!, TEST_CODE_SECRET))).toBe(true);
+    for (const [, code] of invites) expect(stored.has(code!.replace(/-/g, ''))).toBe(false);
   });
 
   it('changes nothing when run a second time', async () => {
-    const config = loadConfig({ DATA_DIR: dataDir, DATABASE_URL: database.url });
+    const config = loadConfig({ CODE_SECRET: TEST_CODE_SECRET, DATA_DIR: dataDir, DATABASE_URL: database.url });
     const again = await seedDemoIfEmpty(database, config, createLogger('silent'));
     expect(again.seeded).toBe(false);
     expect(again.codesFile).toBeUndefined();
@@ -148,7 +154,7 @@ describe('seedDemoIfEmpty started twice at once', () => {
   });
 
   it('seeds once', async () => {
-    const config = loadConfig({ DATA_DIR: dataDir, DATABASE_URL: database.url });
+    const config = loadConfig({ CODE_SECRET: TEST_CODE_SECRET, DATA_DIR: dataDir, DATABASE_URL: database.url });
     const results = await Promise.all([
       seedDemoIfEmpty(database, config, createLogger('silent')),
       seedDemoIfEmpty(database, config, createLogger('silent')),

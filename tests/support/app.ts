@@ -3,8 +3,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createApp, type AppOptions, type RunningApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
-import { createLogger } from '../../src/log.js';
-import { createTestDatabase, TEST_REDIS_URL, uniqueQueuePrefix } from './db.js';
+import type { DestinationStream } from 'pino';
+import { configuredSecrets, createLogger } from '../../src/log.js';
+import { createTestDatabase, TEST_REDIS_URL, uniqueQueuePrefix, TEST_CODE_SECRET } from './db.js';
 import { flushPrefix } from './redis.js';
 import { createSmallTown, type SmallTown } from './org-fixture.js';
 
@@ -22,7 +23,7 @@ export interface TestApp {
  */
 export async function startTestApp(
   env: Record<string, string> = {},
-  opts: AppOptions & { queue?: 'redis' | 'postgres' } = {},
+  opts: AppOptions & { queue?: 'redis' | 'postgres'; logTo?: DestinationStream } = {},
 ): Promise<TestApp> {
   const database = await createTestDatabase();
   const town = await createSmallTown(database);
@@ -30,15 +31,17 @@ export async function startTestApp(
   const dataDir = mkdtempSync(path.join(tmpdir(), 'linli-test-'));
   const queuePrefix = uniqueQueuePrefix();
   const config = loadConfig({
+    CODE_SECRET: TEST_CODE_SECRET,
     DATABASE_URL: url,
     ...(opts.queue === 'postgres' ? {} : { REDIS_URL: TEST_REDIS_URL }),
     QUEUE_PREFIX: queuePrefix,
     PORT: '0',
     DATA_DIR: dataDir,
-    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? (opts.logTo ? 'info' : 'silent'),
     ...env,
   });
-  const app = await createApp(config, { logger: createLogger(config.logLevel), seed: false, sweepEveryMs: 500, ...opts }).start();
+  const logger = createLogger(config.logLevel, { secrets: configuredSecrets(config), destination: opts.logTo });
+  const app = await createApp(config, { logger, seed: false, sweepEveryMs: 500, ...opts }).start();
   return {
     app,
     town,

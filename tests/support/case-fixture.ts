@@ -8,7 +8,7 @@ import { startWorkers } from '../../jobs/workers.js';
 import type { CaseSettings, NewCase } from '../../src/cases/commands.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
-import { TEST_REDIS_URL, uniqueQueuePrefix } from './db.js';
+import { TEST_REDIS_URL, uniqueQueuePrefix, TEST_CODE_SECRET } from './db.js';
 import { flushPrefix } from './redis.js';
 import type { StaffRole, SubCommittee } from '../../src/staff/codes.js';
 import type { SmallTown } from './org-fixture.js';
@@ -91,7 +91,7 @@ export async function startCaseJobs(
     database,
     adapters: new Map(),
     delivery,
-    config: loadConfig({ DATABASE_URL: database.url, LOG_LEVEL: 'silent' }),
+    config: loadConfig({ CODE_SECRET: TEST_CODE_SECRET, DATABASE_URL: database.url, LOG_LEVEL: 'silent' }),
     logger,
     extra: caseProcessors({ ...deps, settings: opts.settings, sweepEveryMs: opts.sweepEveryMs }),
   });

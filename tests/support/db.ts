@@ -4,6 +4,8 @@ import { connect, migrateDatabase, type Database } from '../../db/client.js';
 
 /** The machine's PostgreSQL (trust auth); tests make their own database inside it. */
 export const TEST_PG_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+/** The code key (CODE_SECRET) of every test config and of the fixtures that issue codes. */
+export const TEST_CODE_SECRET = 'linli-test-code-secret-0123456789abcdef';
 export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 function withDatabase(url: string, name: string): string {

@@ -3,6 +3,7 @@ import { insertOrgUnit, type OrgUnit } from '../../src/org/tree.js';
 import { installDefaultDutyList } from '../../src/cases/catalogue.js';
 import { issueHouseholdInvite } from '../../src/residents/invites.js';
 import { issueStaffCode, type StaffRole } from '../../src/staff/codes.js';
+import { TEST_CODE_SECRET } from './db.js';
 
 export interface SmallTown {
   county: OrgUnit;
@@ -38,8 +39,8 @@ export async function createSmallTown(database: Database, prefix = 'T'): Promise
     const otherUnit = await insertOrgUnit(tx, { kind: 'unit', parentId: otherBuilding.id, code: `${prefix}-MZ-01-G2-B7-U1`, name: '1单元' });
     const otherHousehold = await insertOrgUnit(tx, { kind: 'household', parentId: otherUnit.id, code: `${prefix}-MZ-01-G2-B7-U1-101`, name: '101', floorAreaM2: 70 });
     await installDefaultDutyList(tx, community.id);
-    const { code: inviteCode } = await issueHouseholdInvite(tx, { householdId: households[0]!.id, maxUses: 100 });
-    const code = async (role: StaffRole, orgUnitId: number) => (await issueStaffCode(tx, { role, orgUnitId, ttlDays: 7 })).code;
+    const { code: inviteCode } = await issueHouseholdInvite(tx, { householdId: households[0]!.id, maxUses: 100, key: TEST_CODE_SECRET });
+    const code = async (role: StaffRole, orgUnitId: number) => (await issueStaffCode(tx, { role, orgUnitId, ttlDays: 7, key: TEST_CODE_SECRET })).code;
     return {
       county,
       street,

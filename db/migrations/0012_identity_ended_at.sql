@@ -1,0 +1,1 @@
+ALTER TABLE "channel_identities" ADD COLUMN "ended_at" timestamp with time zone;

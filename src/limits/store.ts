@@ -1,0 +1,83 @@
+import { Redis } from 'ioredis';
+import { RateLimiterDrizzle, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import { rateLimits } from '../../db/schema/index.js';
+import type { Database } from '../../db/client.js';
+import type { Logger } from '../log.js';
+
+/** How many points a key may spend in a window. */
+export interface LimitSpec {
+  points: number;
+  durationSec: number;
+}
+
+/**
+ * Where rate-limit counters live, chosen once: Redis when REDIS_URL is set, else the `rate_limits`
+ * table in PostgreSQL (the zero-config start). Every process pointed at the same store shares the
+ * counters, so neither a new session, a second process nor a restart resets them.
+ */
+export interface LimitStore {
+  readonly kind: 'redis' | 'postgres';
+  /** A named limiter; `name` keeps its keys apart from every other limiter's. */
+  limiter(name: string, spec: LimitSpec): Limiter;
+  close(): Promise<void>;
+}
+
+export interface Limiter {
+  /** Spends `points` for `key`; false once the key is over its limit for this window. */
+  take(key: string, points?: number): Promise<boolean>;
+  /** Whether `key` has already spent all its points (reads, spends nothing). */
+  exhausted(key: string): Promise<boolean>;
+  /** Forgets `key` (e.g. a successful code after some wrong ones needn't count against the person). */
+  reset(key: string): Promise<void>;
+}
+
+export function createLimitStore(opts: { database: Database; redisUrl?: string; prefix: string; logger: Logger }): LimitStore {
+  const redis = opts.redisUrl ? new Redis(opts.redisUrl, { maxRetriesPerRequest: 2, lazyConnect: false }) : undefined;
+  redis?.on('error', (err) => opts.logger.warn({ err: err.message }, 'rate-limit store: redis error'));
+  const kind = redis ? 'redis' : 'postgres';
+  return {
+    kind,
+    limiter(name, spec) {
+      const base = { keyPrefix: `${opts.prefix}:rl:${name}`, points: spec.points, duration: spec.durationSec };
+      const rl: RateLimiterAbstract = redis
+        ? new RateLimiterRedis({ ...base, storeClient: redis })
+        : new RateLimiterDrizzle({ ...base, storeClient: opts.database.db, schema: rateLimits });
+      return wrap(rl, spec, name, opts.logger);
+    },
+    async close() {
+      await redis?.quit().catch(() => redis.disconnect());
+    },
+  };
+}
+
+/**
+ * A store that is down must not stop people from talking to us: limits then fail open (logged),
+ * the same trade-off as losing Redis loses no messages.
+ */
+function wrap(rl: RateLimiterAbstract, spec: LimitSpec, name: string, logger: Logger): Limiter {
+  const storeDown = (err: unknown) => logger.warn({ limiter: name, err: err instanceof Error ? err.message : String(err) }, 'rate-limit store unreachable; allowing');
+  return {
+    async take(key, points = 1) {
+      try {
+        await rl.consume(key, points);
+        return true;
+      } catch (err) {
+        if (err instanceof RateLimiterRes) return false;
+        storeDown(err);
+        return true;
+      }
+    },
+    async exhausted(key) {
+      try {
+        const res = await rl.get(key);
+        return (res?.consumedPoints ?? 0) >= spec.points;
+      } catch (err) {
+        storeDown(err);
+        return false;
+      }
+    },
+    async reset(key) {
+      await rl.delete(key).catch(storeDown);
+    },
+  };
+}
