@@ -8,26 +8,13 @@ import type { Messages } from '../i18n/index.js';
 import { ancestorOfKind, getUnit, unitsUnder } from '../org/tree.js';
 import { storePhoto, type PhotoStore } from '../photos/store.js';
 import { subCommittee } from '../../db/schema/index.js';
-import {
-  acceptCase,
-  addInfo,
-  CaseError,
-  closeCase,
-  commentCase,
-  commentOnRating,
-  followCase,
-  formatDue,
-  openCasesOf,
-  rateCase,
-  resolveCase,
-  returnToCommunity,
-  submitCase,
-  takeOver,
-  transferCase,
-  type CaseSettings,
-  type StaffCloseReason,
-  type TransferTarget,
-} from './commands.js';
+import { formatDue } from './card.js';
+import type { CaseSettings } from './effects.js';
+import { commentCase, takeOver } from './escalation.js';
+import { addInfo, commentOnRating, rateCase } from './feedback.js';
+import { acceptCase, closeCase, openCasesOf, resolveCase, returnToCommunity, transferCase, type StaffCloseReason, type TransferTarget } from './holder.js';
+import { followCase, submitCase } from './intake.js';
+import { CaseError } from './record.js';
 import { chosenCategory, offerCategories, readDescription } from './input.js';
 import { categoryName } from './queries.js';
 import { createDeskFlows } from './desk.js';

@@ -4,20 +4,13 @@ import { caseEvents, cases, channelIdentities, outbox, staffAssignments } from '
 import type { QueueBackend } from '../../jobs/backend.js';
 import { sweepCases } from '../../jobs/cases.js';
 import { jobIds, QUEUES } from '../../jobs/queues.js';
-import {
-  acceptCase,
-  CaseError,
-  closeCase,
-  deadlinePassed,
-  rateCase,
-  resolveCase,
-  routeCase,
-  routeCases,
-  submitCase,
-  transferCase,
-  type CaseSettings,
-  type NewCase,
-} from '../../src/cases/commands.js';
+import type { CaseSettings } from '../../src/cases/effects.js';
+import { deadlinePassed } from '../../src/cases/escalation.js';
+import { rateCase } from '../../src/cases/feedback.js';
+import { acceptCase, closeCase, resolveCase, transferCase } from '../../src/cases/holder.js';
+import { submitCase, type NewCase } from '../../src/cases/intake.js';
+import { CaseError } from '../../src/cases/record.js';
+import { routeCase, routeCases } from '../../src/cases/routing.js';
 import { intakeCase, runCaseTx } from '../../src/cases/run.js';
 import { CASE_NUMBER_PATTERN } from '../../src/cases/rules.js';
 import { insertOrgUnit } from '../../src/org/tree.js';

@@ -1,0 +1,63 @@
+import { and, eq } from 'drizzle-orm';
+import { casePhotos, cases } from '../../db/schema/index.js';
+import type { Tx } from '../../db/client.js';
+import { assigneeCard, caseView } from './card.js';
+import type { CaseSettings, Effects } from './effects.js';
+import { CaseError, event, followersOf, lockCase, must, slaOf, startDeadline, tellFollowers } from './record.js';
+import { deadline, ratingOutcome, type Rating } from './rules.js';
+
+// ── Residents after resolution ─────────────────────────────────────────────────────────────
+
+/** 好差评. 不满意 reopens it with the same worker and half the time (重办); otherwise it closes. */
+export async function rateCase(tx: Tx, fx: Effects, caseId: string, personId: string, rating: Rating, settings: CaseSettings, now: Date) {
+  const c = await lockCase(tx, caseId);
+  must('rate', c);
+  const followers = await followersOf(tx, c.id);
+  if (c.reporterId !== personId && !followers.includes(personId)) throw new CaseError('not_yours', c.status);
+  await event(tx, c, 'rated', { actorId: personId, details: { rating }, at: now });
+  if (ratingOutcome(rating) === 'close') {
+    await tx.update(cases).set({ status: 'closed', rating, closeReason: 'rated', closedAt: now, dueAt: null, updatedAt: now }).where(eq(cases.id, c.id));
+    await event(tx, c, 'closed', { actorId: personId, toStatus: 'closed', reason: 'rated', at: now });
+    return { number: c.number, outcome: 'closed' as const };
+  }
+  const sla = await slaOf(tx, c);
+  const due = deadline(sla, 'resolve', now, { scale: settings.deadlineScale, reopened: true });
+  const timer = startDeadline(fx, c, due, now, { remind: true });
+  await tx
+    .update(cases)
+    .set({ status: 'accepted', rating, reopenCount: c.reopenCount + 1, resolvedAt: null, ...timer, updatedAt: now })
+    .where(eq(cases.id, c.id));
+  await event(tx, c, 'reopened', { actorId: personId, toStatus: 'accepted', reason: 'unsatisfied', details: { dueAt: due.toISOString() }, at: now });
+  if (c.assigneeId) {
+    const view = await caseView(tx, c);
+    await fx.notify(c.assigneeId, (t, locale) => ({
+      text: `${t.cases.toldReopened({ number: c.number })}\n${assigneeCard(view, c, due)(t, locale).text}`,
+      choices: [{ id: `cv:${c.id}`, label: t.cases.resolve }],
+    }));
+  }
+  await tellFollowers(tx, fx, c.id, (t) => ({ text: t.cases.toldReopened({ number: c.number }) }));
+  return { number: c.number, outcome: 'reopened' as const };
+}
+
+export async function commentOnRating(tx: Tx, caseId: string, personId: string, comment: string, now: Date) {
+  const [c] = await tx.select().from(cases).where(and(eq(cases.id, caseId)));
+  if (!c || (c.reporterId !== personId && !(await followersOf(tx, caseId)).includes(personId))) throw new CaseError('not_yours');
+  await tx.update(cases).set({ ratingComment: comment, updatedAt: now }).where(eq(cases.id, caseId));
+  await event(tx, c, 'commented', { actorId: personId, reason: comment, public: true, details: { on: 'rating' }, at: now });
+}
+
+/** 补充情况 while the case is open; the holder hears it. */
+export async function addInfo(tx: Tx, fx: Effects, caseId: string, personId: string, text: string | null, photo: { storageKey: string; mimeType: string; bytes: number; sha256: string } | null, now: Date) {
+  const c = await lockCase(tx, caseId);
+  must('addInfo', c);
+  if (c.reporterId !== personId && !(await followersOf(tx, caseId)).includes(personId)) throw new CaseError('not_yours', c.status);
+  if (photo) await tx.insert(casePhotos).values({ caseId, ...photo, purpose: 'info', addedBy: personId });
+  await event(tx, c, 'info_added', { actorId: personId, reason: text ?? undefined, details: { photo: !!photo }, at: now });
+  if (c.assigneeId) {
+    await fx.notify(c.assigneeId, (t) => ({
+      text: t.cases.infoForStaff({ number: c.number, text: text ?? '📷' }),
+      media: photo ? [{ kind: 'photo' as const, fileRef: photo.storageKey }] : undefined,
+    }));
+  }
+  return { number: c.number };
+}
