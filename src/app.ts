@@ -10,7 +10,8 @@ import { createQueueBackend, type QueueBackend } from '../jobs/backend.js';
 import { createDeliveryQueue } from '../jobs/delivery-queue.js';
 import { startWorkers, type ProcessorRegistration } from '../jobs/workers.js';
 import { caseProcessors, createCaseScheduler } from '../jobs/cases.js';
-import { createCaseFlows } from './cases/flows.js';
+import { uncoveredUnits } from './cases/coverage.js';
+import { claimOnStaffBound, createCaseFlows } from './cases/flows.js';
 import { createFolderStore, createS3Store } from './photos/store.js';
 import type { Config } from './config.js';
 import { createDialog } from './dialog/engine.js';
@@ -19,7 +20,7 @@ import type { Flow } from './dialog/flow.js';
 import { createHttpApp, listen } from './http/server.js';
 import { createMetrics } from './http/metrics.js';
 import { createLogger, type Logger } from './log.js';
-import { residentFlows } from './residents/flows.js';
+import { createResidentFlows } from './residents/flows.js';
 
 export interface AppOptions {
   logger?: Logger;
@@ -85,6 +86,13 @@ export function createApp(config: Config, opts: AppOptions = {}) {
       const seeded = await seedDemoIfEmpty(database, config, logger);
       if (seeded.seeded) lines.push(seeded.summary);
     }
+    // Reports from places nobody is bound to wait there: say so before the first resident tries.
+    const uncovered = await uncoveredUnits(database.db);
+    if (uncovered.length) {
+      lines.push(
+        `WARNING: ${uncovered.filter((u) => u.kind === 'grid').length} grid(s) and ${uncovered.filter((u) => u.kind === 'community').length} community(ies) have no grid worker or leader bound; their cases wait until someone sends "/staff CODE" (npm run linli -- coverage)`,
+      );
+    }
 
     const backend = createQueueBackend(
       config.queue.redisUrl
@@ -113,7 +121,7 @@ export function createApp(config: Config, opts: AppOptions = {}) {
         return adapter.fetchMedia(fileRef);
       },
     });
-    const flows = [...residentFlows, ...caseFlows, ...(opts.flows ?? [])];
+    const flows = [...createResidentFlows({ onStaffBound: claimOnStaffBound({ scheduler }) }), ...caseFlows, ...(opts.flows ?? [])];
     const dialog = createDialog({ database, delivery, config, logger, flows });
     const onInbound = async (event: InboundEvent) => {
       const result = await dialog.handle(event);

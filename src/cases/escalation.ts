@@ -1,8 +1,8 @@
 import { and, eq, sql } from 'drizzle-orm';
 import { caseEvents, cases } from '../../db/schema/index.js';
 import type { Tx } from '../../db/client.js';
-import { leadersAt } from '../routing/route.js';
-import { caseView, formatDue } from './card.js';
+import { leadersIn, loadRoutingRefs } from '../routing/route.js';
+import { caseView, formatDue, photoMedia } from './card.js';
 import type { CaseSettings, Effects } from './effects.js';
 import { startWork } from './holder.js';
 import { event, lockCase, mustBeHolder, slaOf, tellFollowers } from './record.js';
@@ -38,8 +38,14 @@ export async function deadlinePassed(
     return 'closed';
   }
   if (!allowed('escalate', c.status)) return 'skipped';
-  const to: Exclude<Level, 'grid'> = (nextLevel(c.level) ?? 'county') as Exclude<Level, 'grid'>;
-  const { people: leaders } = await leadersAt(tx, c.communityId, to);
+  // The nearest level up that has someone bound (a level nobody answers for is skipped); the county at the top.
+  const refs = await loadRoutingRefs(tx, [{ communityId: c.communityId }]);
+  let to: Exclude<Level, 'grid'> = (nextLevel(c.level) ?? 'county') as Exclude<Level, 'grid'>;
+  let leaders = leadersIn(refs, c.communityId, to).people;
+  while (leaders.length === 0 && to !== 'county') {
+    to = nextLevel(to) as Exclude<Level, 'grid'>;
+    leaders = leadersIn(refs, c.communityId, to).people;
+  }
   const sla = await slaOf(tx, c);
   const due = deadline(sla, 'escalation', now, { scale: settings.deadlineScale });
   const next = seq + 1;
@@ -57,10 +63,11 @@ export async function deadlinePassed(
         number: view.number,
         level: t.cases[`level_${to}`],
         category: view.category(locale),
-        place: view.place,
+        place: view.place(t),
         description: view.description,
         due: formatDue(due),
       }),
+      media: photoMedia(view),
       choices: [
         { id: `co:${c.id}`, label: t.cases.takeOver },
         { id: `cg:${c.id}`, label: t.cases.reassign },

@@ -1,6 +1,7 @@
 import { and, eq } from 'drizzle-orm';
 import { casePhotos, cases } from '../../db/schema/index.js';
 import type { Tx } from '../../db/client.js';
+import type { Messages } from '../i18n/index.js';
 import { assigneeCard, caseView } from './card.js';
 import type { CaseSettings, Effects } from './effects.js';
 import { CaseError, event, followersOf, lockCase, must, slaOf, startDeadline, tellFollowers } from './record.js';
@@ -8,42 +9,55 @@ import { deadline, ratingOutcome, type Rating } from './rules.js';
 
 // ── Residents after resolution ─────────────────────────────────────────────────────────────
 
-/** 好差评. 不满意 reopens it with the same worker and half the time (重办); otherwise it closes. */
+/**
+ * 好差评. 不满意 reopens it (重办) with the same holder, who must accept it again and then has half
+ * the time to resolve it; otherwise it closes. The holder hears the rating either way.
+ */
 export async function rateCase(tx: Tx, fx: Effects, caseId: string, personId: string, rating: Rating, settings: CaseSettings, now: Date) {
   const c = await lockCase(tx, caseId);
   must('rate', c);
   const followers = await followersOf(tx, c.id);
   if (c.reporterId !== personId && !followers.includes(personId)) throw new CaseError('not_yours', c.status);
   await event(tx, c, 'rated', { actorId: personId, details: { rating }, at: now });
+  const told = (t: Messages) => t.timeline.ratingForStaff({ number: c.number, rating: t.cases[`rate_${rating}`] });
   if (ratingOutcome(rating) === 'close') {
     await tx.update(cases).set({ status: 'closed', rating, closeReason: 'rated', closedAt: now, dueAt: null, updatedAt: now }).where(eq(cases.id, c.id));
-    await event(tx, c, 'closed', { actorId: personId, toStatus: 'closed', reason: 'rated', at: now });
+    await event(tx, c, 'closed', { actorId: personId, toStatus: 'closed', reason: 'rated', details: { rating }, at: now });
+    if (c.assigneeId) await fx.notify(c.assigneeId, (t) => ({ text: told(t) }));
     return { number: c.number, outcome: 'closed' as const };
   }
   const sla = await slaOf(tx, c);
-  const due = deadline(sla, 'resolve', now, { scale: settings.deadlineScale, reopened: true });
-  const timer = startDeadline(fx, c, due, now, { remind: true });
+  const due = deadline(sla, 'accept', now, { scale: settings.deadlineScale });
+  const timer = startDeadline(fx, c, due, now, { remind: c.assigneeId !== null });
+  const reopened = { ...c, status: 'assigned' as const, reopenCount: c.reopenCount + 1 };
   await tx
     .update(cases)
-    .set({ status: 'accepted', rating, reopenCount: c.reopenCount + 1, resolvedAt: null, ...timer, updatedAt: now })
+    .set({ status: 'assigned', rating, reopenCount: reopened.reopenCount, resolvedAt: null, ...timer, updatedAt: now })
     .where(eq(cases.id, c.id));
-  await event(tx, c, 'reopened', { actorId: personId, toStatus: 'accepted', reason: 'unsatisfied', details: { dueAt: due.toISOString() }, at: now });
+  await event(tx, c, 'reopened', { actorId: personId, toStatus: 'assigned', reason: 'unsatisfied', details: { dueAt: due.toISOString() }, at: now });
   if (c.assigneeId) {
-    const view = await caseView(tx, c);
-    await fx.notify(c.assigneeId, (t, locale) => ({
-      text: `${t.cases.toldReopened({ number: c.number })}\n${assigneeCard(view, c, due)(t, locale).text}`,
-      choices: [{ id: `cv:${c.id}`, label: t.cases.resolve }],
-    }));
+    const card = assigneeCard(await caseView(tx, reopened), reopened, due);
+    await fx.notify(c.assigneeId, (t, locale) => {
+      const say = card(t, locale);
+      return { ...say, text: `${told(t)}\n\n${say.text}` };
+    });
   }
   await tellFollowers(tx, fx, c.id, (t) => ({ text: t.cases.toldReopened({ number: c.number }) }));
   return { number: c.number, outcome: 'reopened' as const };
 }
 
-export async function commentOnRating(tx: Tx, caseId: string, personId: string, comment: string, now: Date) {
+/** The resident's words on their rating (or on why they were not satisfied); the holder hears them. */
+export async function commentOnRating(tx: Tx, fx: Pick<Effects, 'notify'>, caseId: string, personId: string, comment: string, now: Date) {
   const [c] = await tx.select().from(cases).where(and(eq(cases.id, caseId)));
   if (!c || (c.reporterId !== personId && !(await followersOf(tx, caseId)).includes(personId))) throw new CaseError('not_yours');
   await tx.update(cases).set({ ratingComment: comment, updatedAt: now }).where(eq(cases.id, caseId));
   await event(tx, c, 'commented', { actorId: personId, reason: comment, public: true, details: { on: 'rating' }, at: now });
+  const rating = c.rating;
+  if (c.assigneeId && rating) {
+    await fx.notify(c.assigneeId, (t) => ({
+      text: t.timeline.ratingForStaffWithComment({ number: c.number, rating: t.cases[`rate_${rating}`], comment }),
+    }));
+  }
 }
 
 /** 补充情况 while the case is open; the holder hears it. */

@@ -23,6 +23,8 @@ export interface NewCase {
   point: { lat: number; lng: number } | null;
   locationLabel?: string | null;
   photos?: { storageKey: string; mimeType: string; bytes: number; sha256: string }[];
+  /** The reporter's household claim still awaits verification (they may report meanwhile). */
+  unverified?: boolean;
   /** 一窗受理: hash of the code the desk hands the walk-in resident (see claimFollowCode). */
   followCodeHash?: string | null;
 }
@@ -78,12 +80,12 @@ export async function submitCase(
       returning last
     ), c as (
       insert into cases (id, number, intake_key, community_id, grid_id, place_id, category_id, priority, description,
-                         lat, lng, location_label, reporter_id, intake_staff_id, follow_code_hash, first_unit_id, created_at, updated_at)
+                         lat, lng, location_label, reporter_id, household_verified, intake_staff_id, follow_code_hash, first_unit_id, created_at, updated_at)
       -- the same format as formatCaseNumber (rules.ts): at least four digits
       select ${caseId}::uuid, ${`${prefix}-${day.replace(/-/g, '')}-`} || lpad(n.last::text, greatest(4, length(n.last::text)), '0'),
              ${input.intakeKey}, ${input.communityId}, ${gridSql(input)}, ${input.placeId}, ${input.categoryId}, ${input.priority}::case_priority,
              ${input.description}, ${input.point ? String(input.point.lat) : null}::numeric, ${input.point ? String(input.point.lng) : null}::numeric,
-             ${input.locationLabel ?? null}, ${input.reporterId}::uuid, ${input.intakeStaffId ?? null}::uuid, ${input.followCodeHash ?? null},
+             ${input.locationLabel ?? null}, ${input.reporterId}::uuid, ${!input.unverified}::boolean, ${input.intakeStaffId ?? null}::uuid, ${input.followCodeHash ?? null},
              ${input.communityId}, ${at}::timestamptz, ${at}::timestamptz
       from n
       on conflict (intake_key) do nothing

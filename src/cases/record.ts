@@ -101,7 +101,7 @@ export async function followersOf(tx: Tx, caseId: string): Promise<string[]> {
   return rows.map((r) => r.personId);
 }
 
-export async function tellFollowers(tx: Tx, fx: Effects, caseId: string, build: (t: Messages, locale: Locale) => Say) {
+export async function tellFollowers(tx: Tx, fx: Pick<Effects, 'notify'>, caseId: string, build: (t: Messages, locale: Locale) => Say) {
   for (const personId of await followersOf(tx, caseId)) await fx.notify(personId, build);
 }
 

@@ -1,10 +1,10 @@
-import { asc, eq, sql } from 'drizzle-orm';
-import { caseCategories, caseFollowers, cases, slaPolicies } from '../../db/schema/index.js';
+import { and, asc, eq, sql } from 'drizzle-orm';
+import { caseCategories, caseFollowers, casePhotos, cases, slaPolicies } from '../../db/schema/index.js';
 import type { Tx } from '../../db/client.js';
 import { anyOf } from '../../db/sql.js';
 import { chooseRoute, type RouteDecision, leadersIn, lineageIn, loadRoutingRefs } from '../routing/route.js';
 import type { SubCommittee } from '../staff/codes.js';
-import { assigneeCard, viewOf } from './card.js';
+import { assigneeCard, photoMedia, viewOf } from './card.js';
 import type { CaseSettings, Effects, Notice } from './effects.js';
 import { eventRow, insertEvents, startDeadline, type EventRow } from './record.js';
 import { deadline, slaFor, type Level } from './rules.js';
@@ -37,6 +37,8 @@ const routingColumns = {
   lat: cases.lat,
   lng: cases.lng,
   deadlineSeq: cases.deadlineSeq,
+  reopenCount: cases.reopenCount,
+  householdVerified: cases.householdVerified,
 };
 
 /**
@@ -75,7 +77,7 @@ export async function routeCases(
   const batch: typeof waiting = [];
   const failed: { caseId: string; error: Error }[] = [];
 
-  const [refs, policies, categories, followers] = await Promise.all([
+  const [refs, policies, categories, followers, photos] = await Promise.all([
     loadRoutingRefs(tx, waiting),
     tx.select().from(slaPolicies).where(anyOf(slaPolicies.priority, [...new Set(waiting.map((c) => c.priority))])),
     tx
@@ -87,6 +89,11 @@ export async function routeCases(
       .from(caseFollowers)
       .where(anyOf(caseFollowers.caseId, waiting.map((c) => c.id)))
       .orderBy(asc(caseFollowers.since)),
+    tx
+      .select({ caseId: casePhotos.caseId, key: casePhotos.storageKey })
+      .from(casePhotos)
+      .where(and(anyOf(casePhotos.caseId, waiting.map((c) => c.id)), eq(casePhotos.purpose, 'report')))
+      .orderBy(asc(casePhotos.id)),
   ]);
 
   const updates: { id: string; level: Level; assignee_id: string | null; unit_id: number; sub_committee: SubCommittee | null; due_at: string; seq: number }[] = [];
@@ -131,12 +138,13 @@ export async function routeCases(
         at: now,
       }),
     );
-    const view = viewOf(c, category, c.placeId === null ? [] : lineageIn(refs, c.placeId));
+    const view = viewOf(c, category, c.placeId === null ? [] : lineageIn(refs, c.placeId), photos.filter((p) => p.caseId === c.id).map((p) => p.key));
     for (const personId of alsoTold) {
       told.push({
         personId,
         build: (t, locale) => ({
-          text: t.cases.emergencyCard({ number: view.number, category: view.category(locale), place: view.place, description: view.description }),
+          text: t.cases.emergencyCard({ number: view.number, category: view.category(locale), place: view.place(t), description: view.description }),
+          media: photoMedia(view),
           choices: [
             { id: `co:${c.id}`, label: t.cases.takeOver },
             { id: `cm:${c.id}`, label: t.cases.comment },
@@ -145,11 +153,19 @@ export async function routeCases(
       });
     }
     const department = decision.department;
+    // Nobody bound where it belongs yet: the resident hears the truth, not "handed over".
+    const waits = decision.assigneeId === null;
     for (const f of followers) {
       if (f.caseId !== c.id) continue;
       told.push({
         personId: f.personId,
-        build: (t) => ({ text: department ? t.cases.toldDepartment({ number: c.number, department }) : t.cases.toldAssigned({ number: c.number }) }),
+        build: (t) => ({
+          text: waits
+            ? t.report.toldWaiting({ number: c.number })
+            : department
+              ? t.cases.toldDepartment({ number: c.number, department })
+              : t.cases.toldAssigned({ number: c.number }),
+        }),
       });
     }
     if (decision.assigneeId) cards.push({ personId: decision.assigneeId, build: assigneeCard(view, c, due) });

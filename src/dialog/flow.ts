@@ -117,6 +117,11 @@ export interface Flow {
    * Matching ignores case and surrounding spaces.
    */
   commands?: { words: string[]; takesArgument?: boolean };
+  /**
+   * Plain text typed at the main menu that is no command: a flow may take it up (报事 offers to
+   * report it). Undefined when it does not; the engine then says it did not understand.
+   */
+  fromIdleText?: (ctx: FlowContext, text: string) => Promise<StepOutcome | undefined>;
 }
 
 /** Builds an action choice id; ≤ 64 characters so it fits Telegram callback data. */

@@ -70,7 +70,7 @@ export async function staffBinding(worker: ChatDriver, town: SmallTown): Promise
   await worker.choose(zh.onboarding.bindSkip);
   await worker.expectMessage(zh.onboarding.skipped);
   await worker.sendText(`/staff ${town.staffCodes.gridWorker}`);
-  await worker.expectMessage(zh.staff.bound({ role: zh.staff.role_grid_worker, area: '第一网格' }));
+  await worker.expectMessage(zh.staff.bound({ role: zh.staff.role_grid_worker, area: '民主街道 · 幸福社区 · 第一网格' }));
   await worker.sendText(`/staff ${town.staffCodes.gridWorker}`);
   await worker.expectMessage(zh.staff.codeInvalid);
 }

@@ -109,9 +109,14 @@ describe.each(['redis', 'postgres'] as const)('cases on the %s queue backend', (
     const reopened = await runCaseTx(deps, (tx, fx) => rateCase(tx, fx, caseId, who.resident, 'unsatisfied', settings, new Date()));
     expect(reopened.outcome).toBe('reopened');
     const c = await caseRow(caseId);
-    expect(c).toMatchObject({ status: 'accepted', assigneeId: who.worker, reopenCount: 1 });
-    // 重办: half the normal time to resolve.
-    expect(c.dueAt!.getTime() - Date.now()).toBeLessThan(firstResolveWindow * 0.6);
+    // 重办: back with the same worker, who accepts it again and then has half the normal time to resolve.
+    expect(c).toMatchObject({ status: 'assigned', assigneeId: who.worker, reopenCount: 1 });
+    const workerHeard = (await textsTo(who.worker)).filter((m) => m.text.includes(number));
+    const reopenCard = workerHeard.find((m) => m.text.includes('重办'))!;
+    expect(reopenCard.text).toContain('居民评价：不满意');
+    expect(reopenCard.choices!.map((x) => x.id)).toContain(`ck:${caseId}`);
+    const again = await runCaseTx(deps, (tx, fx) => acceptCase(tx, fx, caseId, who.worker, settings, new Date()));
+    expect(again.due.getTime() - Date.now()).toBeLessThan(firstResolveWindow * 0.6);
 
     await runCaseTx(deps, (tx, fx) => resolveCase(tx, fx, caseId, who.worker, '已彻底清理', null, settings, new Date()));
     const closed = await runCaseTx(deps, (tx, fx) => rateCase(tx, fx, caseId, who.resident, 'satisfied', settings, new Date()));
@@ -124,6 +129,7 @@ describe.each(['redis', 'postgres'] as const)('cases on the %s queue backend', (
       'resolved',
       'rated',
       'reopened',
+      'accepted',
       'resolved',
       'rated',
       'closed',
