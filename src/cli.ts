@@ -6,6 +6,7 @@ import { connect, migrateDatabase, startEmbeddedPostgres, type Database } from '
 import { caseCategories, dutyList, householdClaims, orgUnits, slaPolicies, staffRole, subCommittee } from '../db/schema/index.js';
 import { seedDemoIfEmpty } from '../db/seed/index.js';
 import { recordAudit } from './audit/audit.js';
+import { coverageReport } from './cases/coverage.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createLogger } from './log.js';
 import { childUnits, findUnitByCode } from './org/tree.js';
@@ -30,6 +31,7 @@ export const USAGE = `linli — operator commands (npm run linli -- <command>)
   staff-code ROLE UNIT_CODE [--sub-committee NAME] [--days D]
                                             issue a one-time staff binding code
   claims [UNIT_CODE]                        list household claims waiting for staff
+  coverage                                  grids and communities nobody is bound to (cases wait there)
   categories COMMUNITY_CODE                 the community's case categories and who owns each (权责清单)
   category-add COMMUNITY_CODE CODE --zh 名称 [--ko 이름] [--en Name] [--emergency true]
                                             add a category of the community's own
@@ -102,6 +104,7 @@ export const cliCommandSchema = z.discriminatedUnion('command', [
     escalate: z.coerce.number().int().min(1).max(100_000),
     category: z.string().optional(),
   }),
+  z.object({ command: z.literal('coverage') }),
   z.object({ command: z.literal('help') }),
 ]);
 export type CliCommand = z.infer<typeof cliCommandSchema>;
@@ -332,6 +335,9 @@ export async function runCli(command: CliCommand, config: Config, out: (line: st
         out(`${command.priority}${command.category ? ` · ${command.category}` : ''}: accept ${command.accept} min, resolve ${command.resolve} min, each level above ${command.escalate} min`);
         return;
       }
+      case 'coverage':
+        for (const line of await coverageReport(database.db)) out(line);
+        return;
       case 'claims': {
         const scope = command.unit ? await unitOrFail(database, command.unit) : undefined;
         const rows = await database.db
