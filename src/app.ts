@@ -56,18 +56,23 @@ export function createApp(config: Config, opts: AppOptions = {}) {
 
   async function start(): Promise<RunningApp> {
     const stops: (() => Promise<unknown>)[] = [];
+    // Channels stop first (no new messages come in), then the rest in reverse order of start:
+    // HTTP, workers, queues, the database, the embedded PostgreSQL last.
+    const channelStops: (() => Promise<unknown>)[] = [];
     const stopAll = async () => {
-      for (const s of stops.reverse()) await s().catch((err) => logger.warn({ err: (err as Error).message }, 'stop step failed'));
+      const step = (s: () => Promise<unknown>) => s().catch((err) => logger.warn({ err: (err as Error).message }, 'stop step failed'));
+      for (const s of channelStops.splice(0).reverse()) await step(s);
+      for (const s of stops.splice(0).reverse()) await step(s);
     };
     try {
-      return await boot(stops, stopAll);
+      return await boot(stops, stopAll, channelStops);
     } catch (err) {
       await stopAll();
       throw err;
     }
   }
 
-  async function boot(stops: (() => Promise<unknown>)[], stopAll: () => Promise<void>): Promise<RunningApp> {
+  async function boot(stops: (() => Promise<unknown>)[], stopAll: () => Promise<void>, channelStops: (() => Promise<unknown>)[]): Promise<RunningApp> {
     const lines: string[] = [];
     let dbUrl = config.database.url;
     let embedded: EmbeddedPostgres | undefined;
@@ -136,7 +141,7 @@ export function createApp(config: Config, opts: AppOptions = {}) {
       if (http) {
         web.routes(http);
         await web.adapter.start(onInbound);
-        stops.push(() => web.adapter.stop());
+        channelStops.push(() => web.adapter.stop());
       }
     }
     if (config.telegram) {
@@ -149,7 +154,7 @@ export function createApp(config: Config, opts: AppOptions = {}) {
           http.post('/telegram/webhook', (c) => handler(c.req.raw));
         }
         startWithRetry('telegram', () => telegram.start(onInbound), logger);
-        stops.push(() => telegram.stop());
+        channelStops.push(() => telegram.stop());
         lines.push(`Telegram: ${config.telegram.webhook ? `webhook ${config.telegram.webhook.url}` : 'long polling'}${config.telegram.apiRoot ? ` via ${config.telegram.apiRoot}` : ''}`);
       }
     }
@@ -157,7 +162,7 @@ export function createApp(config: Config, opts: AppOptions = {}) {
       const wechat = createWechatAdapter(config.wechat, { logger, media, puppet: opts.wechatPuppet });
       adapters.set('wechat', wechat);
       startWithRetry('wechat', () => wechat.start(onInbound), logger);
-      stops.push(() => wechat.stop());
+      channelStops.push(() => wechat.stop());
       lines.push(`WeChat: wechaty with ${config.wechat.puppet}`);
     }
 
