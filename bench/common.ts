@@ -9,7 +9,7 @@ import { createQueueBackend, redisOptionsFromUrl, type QueueBackend } from '../j
 import { createCaseScheduler } from '../jobs/cases.js';
 import { createDeliveryQueue } from '../jobs/delivery-queue.js';
 import { QUEUES } from '../jobs/queues.js';
-import type { CaseSettings } from '../src/cases/commands.js';
+import type { CaseSettings } from '../src/cases/effects.js';
 import type { CaseScheduler } from '../src/cases/run.js';
 import { loadConfig, type Config } from '../src/config.js';
 import { createLogger, type Logger } from '../src/log.js';

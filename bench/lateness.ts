@@ -1,7 +1,7 @@
 import { caseProcessors } from '../jobs/cases.js';
 import { QUEUES } from '../jobs/queues.js';
 import { startWorkers } from '../jobs/workers.js';
-import type { CaseTimer } from '../src/cases/commands.js';
+import type { CaseTimer } from '../src/cases/effects.js';
 import { chunks, createEnv, fmtMs, logger, percentile, progress, settings, waitUntil, type BackendKind, type BenchEnv, type ResultRow } from './common.js';
 
 export const LATENESS_AIM_MS = 1000;

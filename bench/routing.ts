@@ -2,7 +2,7 @@ import { sql } from 'drizzle-orm';
 import { caseProcessors, ROUTE_BATCH } from '../jobs/cases.js';
 import { defaultJobOptions, QUEUES } from '../jobs/queues.js';
 import { startWorkers } from '../jobs/workers.js';
-import { routeCases } from '../src/cases/commands.js';
+import { routeCases } from '../src/cases/routing.js';
 import { caseInput } from '../tests/support/case-fixture.js';
 import { intakeCase, runCaseTx } from '../src/cases/run.js';
 import { chunks, countingDatabase, cpuMeter, createEnv, fmtRate, fmtRatio, logger, progress, runConcurrent, settings, waitUntil, type BackendKind, type ResultRow } from './common.js';

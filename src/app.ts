@@ -13,7 +13,8 @@ import { createDeliveryQueue } from '../jobs/delivery-queue.js';
 import { withInlineDelivery } from '../jobs/inline-delivery.js';
 import { startWorkers, type ProcessorRegistration } from '../jobs/workers.js';
 import { caseProcessors, createCaseScheduler } from '../jobs/cases.js';
-import { createCaseFlows } from './cases/flows.js';
+import { uncoveredUnits } from './cases/coverage.js';
+import { claimOnStaffBound, createCaseFlows } from './cases/flows.js';
 import { createFolderStore, storePhoto } from './photos/store.js';
 import { createNoticeJobs, noticeProcessors } from '../jobs/notices.js';
 import { createNoticeFlows } from './notices/flows.js';
@@ -27,7 +28,7 @@ import { createHttpApp, listen } from './http/server.js';
 import { createMetrics } from './http/metrics.js';
 import { configuredSecrets, createLogger, type Logger } from './log.js';
 import { createPostgresWake, createRedisWake } from './outbox/wake.js';
-import { residentFlows } from './residents/flows.js';
+import { createResidentFlows } from './residents/flows.js';
 import { createLimitStore } from './limits/store.js';
 
 export interface AppOptions {
@@ -70,18 +71,23 @@ export function createApp(config: Config, opts: AppOptions = {}) {
 
   async function start(): Promise<RunningApp> {
     const stops: (() => Promise<unknown>)[] = [];
+    // Channels stop first (no new messages come in), then the rest in reverse order of start:
+    // HTTP, workers, queues, the database, the embedded PostgreSQL last.
+    const channelStops: (() => Promise<unknown>)[] = [];
     const stopAll = async () => {
-      for (const s of stops.reverse()) await s().catch((err) => logger.warn({ err: (err as Error).message }, 'stop step failed'));
+      const step = (s: () => Promise<unknown>) => s().catch((err) => logger.warn({ err: (err as Error).message }, 'stop step failed'));
+      for (const s of channelStops.splice(0).reverse()) await step(s);
+      for (const s of stops.splice(0).reverse()) await step(s);
     };
     try {
-      return await boot(stops, stopAll);
+      return await boot(stops, stopAll, channelStops);
     } catch (err) {
       await stopAll();
       throw err;
     }
   }
 
-  async function boot(stops: (() => Promise<unknown>)[], stopAll: () => Promise<void>): Promise<RunningApp> {
+  async function boot(stops: (() => Promise<unknown>)[], stopAll: () => Promise<void>, channelStops: (() => Promise<unknown>)[]): Promise<RunningApp> {
     const lines: string[] = [];
     let dbUrl = config.database.url;
     let embedded: EmbeddedPostgres | undefined;
@@ -99,6 +105,13 @@ export function createApp(config: Config, opts: AppOptions = {}) {
     if (opts.seed !== false) {
       const seeded = await seedDemoIfEmpty(database, config, logger, { showCodes: opts.showCodes });
       if (seeded.seeded) lines.push(seeded.summary);
+    }
+    // Reports from places nobody is bound to wait there: say so before the first resident tries.
+    const uncovered = await uncoveredUnits(database.db);
+    if (uncovered.length) {
+      lines.push(
+        `WARNING: ${uncovered.filter((u) => u.kind === 'grid').length} grid(s) and ${uncovered.filter((u) => u.kind === 'community').length} community(ies) have no grid worker or leader bound; their cases wait until someone sends "/staff CODE" (npm run linli -- coverage)`,
+      );
     }
 
     const backend = createQueueBackend(
@@ -152,7 +165,7 @@ export function createApp(config: Config, opts: AppOptions = {}) {
         }
       },
     });
-    const flows = [...residentFlows, ...caseFlows, ...noticeFlows, ...(opts.flows ?? [])];
+    const flows = [...createResidentFlows({ onStaffBound: claimOnStaffBound({ scheduler }) }), ...caseFlows, ...noticeFlows, ...(opts.flows ?? [])];
     const limits = createLimitStore({ database, redisUrl: config.queue.redisUrl, prefix: config.queue.prefix, logger });
     stops.push(() => limits.close());
     // Replies to web chats are delivered by the process that wrote them (jobs/inline-delivery.ts).
@@ -184,7 +197,7 @@ export function createApp(config: Config, opts: AppOptions = {}) {
         dialogDelivery = withInlineDelivery(delivery, inline, { channels: new Set(['web']), logger });
         web.routes(http);
         await web.adapter.start(onInbound);
-        stops.push(() => web.adapter.stop());
+        channelStops.push(() => web.adapter.stop());
       }
     }
     if (config.telegram) {
@@ -198,7 +211,7 @@ export function createApp(config: Config, opts: AppOptions = {}) {
           http.post('/telegram/webhook', bodyLimit({ maxSize: 1024 * 1024 }), (c) => handler(c.req.raw));
         }
         startWithRetry('telegram', () => telegram.start(onInbound), logger);
-        stops.push(() => telegram.stop());
+        channelStops.push(() => telegram.stop());
         lines.push(`Telegram: ${config.telegram.webhook ? `webhook ${config.telegram.webhook.url}` : 'long polling'}${config.telegram.apiRoot ? ` via ${config.telegram.apiRoot}` : ''}`);
       }
     }
@@ -206,7 +219,7 @@ export function createApp(config: Config, opts: AppOptions = {}) {
       const wechat = createWechatAdapter(config.wechat, { logger, media, puppet: opts.wechatPuppet });
       adapters.set('wechat', wechat);
       startWithRetry('wechat', () => wechat.start(onInbound), logger);
-      stops.push(() => wechat.stop());
+      channelStops.push(() => wechat.stop());
       lines.push(`WeChat: wechaty with ${config.wechat.puppet}`);
     }
 

@@ -42,12 +42,18 @@ export function createTelegramAdapter(
   let runner: RunnerHandle | undefined;
   /** Updates of the current batch still being handled. */
   const inFlight = new Set<Promise<void>>();
+  /** Chats showing the location reply keyboard (best effort: a restart forgets, the keyboard is one-time anyway). */
+  const locationShown = new Set<string>();
 
   // First: an update waits for the earlier updates of its chat (or of its user, for a chat-less one).
   bot.use(sequentialize((ctx) => String(ctx.chat?.id ?? ctx.from?.id ?? '')));
   bot.use(async (ctx) => {
     const event = toInboundEvent(ctx.update);
-    if (ctx.update.callback_query) await ctx.answerCallbackQuery().catch(() => {});
+    if (ctx.update.callback_query) {
+      await ctx.answerCallbackQuery().catch(() => {});
+      // The pressed keyboard has been answered: take it off, so an old choice cannot be pressed again.
+      if (ctx.update.callback_query.message) await ctx.editMessageReplyMarkup().catch(() => {});
+    }
     if (!event || !onInbound) return;
     // Awaited, so grammY confirms the update only after it is stored (or refused).
     await onInbound(event).catch((err) => {
@@ -94,10 +100,27 @@ export function createTelegramAdapter(
         resize_keyboard: true,
         one_time_keyboard: true,
       };
-      const reply_markup = keyboard ? { inline_keyboard: keyboard } : reply.requestLocation ? locationKeyboard : undefined;
+      // The location button is a reply keyboard, which stays until removed: the first reply after
+      // the location step removes it (a message carries one keyboard, so inline buttons are added by an edit).
+      const dropLocation = !reply.requestLocation && locationShown.has(chatRef);
+      if (reply.requestLocation) locationShown.add(chatRef);
+      const reply_markup = dropLocation
+        ? { remove_keyboard: true as const }
+        : keyboard
+          ? { inline_keyboard: keyboard }
+          : reply.requestLocation
+            ? locationKeyboard
+            : undefined;
       const parts: ReplyPart[] = [
         ...photoParts(reply, deps.media, (bytes, photo) => bot.api.sendPhoto(chatRef, new InputFile(bytes), { caption: photo.caption })),
-        async (skipped) => String((await bot.api.sendMessage(chatRef, textWithSkipNote(reply, skipped), { reply_markup })).message_id),
+        async (skipped) => {
+          const sent = await bot.api.sendMessage(chatRef, textWithSkipNote(reply, skipped), { reply_markup });
+          if (dropLocation) {
+            locationShown.delete(chatRef);
+            if (keyboard) await bot.api.editMessageReplyMarkup(chatRef, sent.message_id, { reply_markup: { inline_keyboard: keyboard } });
+          }
+          return String(sent.message_id);
+        },
       ];
       // A message carries one keyboard: with choices inline, the location button follows on its own.
       if (keyboard && reply.requestLocation) {

@@ -20,7 +20,8 @@ export const webSecurityHeaders = (): MiddlewareHandler =>
       defaultSrc: ["'none'"],
       scriptSrc: [NONCE],
       styleSrc: [NONCE],
-      imgSrc: ["'self'", 'blob:'],
+      // data: for the inline favicon and the thumbnails of the resident's own photos (made in the page).
+      imgSrc: ["'self'", 'blob:', 'data:'],
       connectSrc: ["'self'"],
       formAction: ["'self'"],
       baseUri: ["'none'"],

@@ -227,7 +227,7 @@ export function createWebChannel(deps: WebChannelDeps): { adapter: ChannelAdapte
     app.get('/chat', (c) => {
       // The session is opened by the page's first API call, so a new visitor is greeted there.
       c.header('cache-control', 'no-store');
-      return c.html(chatPage(localeOf(c, deps.config.defaultLocale), cspNonce(c)));
+      return c.html(chatPage(localeOf(c, deps.config.defaultLocale), cspNonce(c), { maxTextLength: deps.config.maxTextLength }));
     });
 
     /** Opens (or resumes) a session; a brand-new one is greeted so the person needn't speak first. */

@@ -138,7 +138,8 @@ export function createWechatAdapter(
       }
       if (!contact) return { ok: false, blocked: true, reason: 'contact not found' };
       const parts: ReplyPart[] = [
-        ...photoParts(reply, deps.media, (bytes, photo) => contact.say(FileBox.fromBuffer(bytes, photo.fileRef))),
+        // Base64, not a buffer box: puppets serialise what they send, and a buffer FileBox cannot be (file-box#25).
+        ...photoParts(reply, deps.media, (bytes, photo) => contact.say(FileBox.fromBase64(Buffer.from(bytes).toString('base64'), photo.fileRef))),
         async () => (await contact.say(renderNumbered(reply)))?.id,
       ];
       return sendParts(parts, progress, failure);

@@ -111,6 +111,8 @@ export const cases = pgTable(
     lng: numeric('lng', { precision: 9, scale: 6 }),
     locationLabel: text('location_label'),
     reporterId: uuid('reporter_id').references(() => people.id),
+    /** False when the reporter's household claim still awaited verification (the card says 住户待核实). */
+    householdVerified: boolean('household_verified').notNull().default(true),
     /** 一窗受理: the desk staff who logged a walk-in/phone-in case. */
     intakeStaffId: uuid('intake_staff_id').references(() => people.id),
     /** The one-time code the desk hands a walk-in resident to follow the case in chat (hash only). */

@@ -2,7 +2,7 @@ import type { Flow, FlowContext, StepOutcome } from '../dialog/flow.js';
 import { ancestorOfKind, findUnitByCode, getUnit, isWithin } from '../org/tree.js';
 import { codeKey } from '../secrets.js';
 import { hashCode, randomCode } from '../staff/codes.js';
-import { claimFollowCode, FollowCodeInvalid, submitCase } from './commands.js';
+import { claimFollowCode, FollowCodeInvalid, submitCase } from './intake.js';
 import { chosenCategory, offerCategories, readDescription } from './input.js';
 import { flowEffects, type CaseScheduler } from './run.js';
 

@@ -4,14 +4,21 @@ import type { FlowContext } from '../dialog/flow.js';
 import { categoriesFor, categoryName } from './queries.js';
 
 /** What a case description must be: a few words at least, not an essay. */
-export const caseDescription = z.string().trim().min(4).max(1000);
+export const DESCRIPTION_MAX = 1000;
+export const caseDescription = z.string().trim().min(4).max(DESCRIPTION_MAX);
 
 /**
  * The description step shared by the resident's report and the desk: the text if it will do,
  * otherwise undefined after asking for a little more.
  */
 export function readDescription(ctx: FlowContext, input: InboundPayload): string | undefined {
-  const parsed = caseDescription.safeParse(input.kind === 'text' ? input.text : '');
+  const text = input.kind === 'text' ? input.text.trim() : '';
+  // Too long is not thrown away: the first part is kept and the resident is told.
+  if (text.length > DESCRIPTION_MAX) {
+    ctx.reply({ text: ctx.t.report.tooLongKept({ max: DESCRIPTION_MAX }) });
+    return text.slice(0, DESCRIPTION_MAX);
+  }
+  const parsed = caseDescription.safeParse(text);
   if (parsed.success) return parsed.data;
   ctx.reply({ text: ctx.t.cases.descriptionTooShort });
   return undefined;

@@ -3,7 +3,8 @@ import type { FlowContext } from '../dialog/flow.js';
 import type { Logger } from '../log.js';
 import { notifyPeople, notifyPerson } from '../outbox/notify.js';
 import type { DeliveryQueue, QueuedMessage } from '../outbox/outbox.js';
-import { submitCase, type CaseTimer, type Effects, type NewCase } from './commands.js';
+import type { CaseTimer, Effects } from './effects.js';
+import { submitCase, type NewCase } from './intake.js';
 
 /**
  * Hands case timers to the job system after commit (implemented in jobs/cases.ts; the core

@@ -7,6 +7,7 @@ import { recordAudit } from '../audit/audit.js';
 import { addCategory, categoriesWithOwners, retireCategory, setDeadlinePolicy, setDuty, type Actor, type DutyOwner } from '../cases/catalogue-admin.js';
 import type { Config } from '../config.js';
 import { createLogger } from '../log.js';
+import { coverageReport } from '../cases/coverage.js';
 import { childUnits, findUnitByCode } from '../org/tree.js';
 import { placeLabel } from '../residents/household.js';
 import { issueHouseholdInvite } from '../residents/invites.js';
@@ -180,6 +181,14 @@ export const COMMANDS = {
         .orderBy(asc(householdClaims.createdAt));
       if (!rows.length) out(text.noClaims);
       for (const r of rows) out(text.claim({ id: r.id, place: await placeLabel(database.db, r.householdId), since: r.createdAt }));
+    },
+  }),
+  coverage: command({
+    usage: 'coverage',
+    about: 'grids and communities nobody is bound to (cases wait there)',
+    schema: z.object({}),
+    async run(_args, { database, out }) {
+      for (const line of await coverageReport(database.db)) out(line);
     },
   }),
   categories: command({

@@ -28,12 +28,13 @@ export interface DialogDeps {
   limits?: LimitStore;
   /** Where a person who is not yet onboarded is sent (default `onboarding`). */
   entryFlow?: string;
-  /** Default: the person has a current consent. */
+  /** Default: the person has a current consent, or is staff (bound with a one-time code). */
   isOnboarded?: (person: PersonView) => boolean;
   /**
    * Flows a person may use before onboarding is finished, besides the entry flow: switching
    * language, seeing or deleting their data, and joining an account they already have on
-   * another channel (default `language`, `privacy`, `link`).
+   * another channel, and binding as staff — `/staff CODE` may be the very first message
+   * (default `language`, `privacy`, `link`, `staff`).
    */
   openBeforeOnboarding?: string[];
 }
@@ -52,8 +53,8 @@ export function createDialog(deps: DialogDeps) {
   const attemptsOf = createCodeAttempts(deps.limits ?? createLimitStore({ database: deps.database, prefix: deps.config.queue.prefix, logger: deps.logger }));
   const rules = {
     entryFlow,
-    isOnboarded: deps.isOnboarded ?? ((p: PersonView) => p.consented),
-    open: new Set([entryFlow, ...(deps.openBeforeOnboarding ?? ['language', 'privacy', 'link'])]),
+    isOnboarded: deps.isOnboarded ?? ((p: PersonView) => p.consented || p.staff.length > 0),
+    open: new Set([entryFlow, ...(deps.openBeforeOnboarding ?? ['language', 'privacy', 'link', 'staff'])]),
     flows: new Map<string, Flow>(),
     actions: new Map<string, Flow>(),
     menu: deps.flows.flatMap((f) => (f.menu ?? []).map((m) => ({ ...m, flow: f.name }))),

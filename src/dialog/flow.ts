@@ -122,6 +122,11 @@ export interface Flow {
   commands?: { words: string[]; takesArgument?: boolean };
   /** Steps that ask for a photo: the only places a channel accepts an upload (web chat). */
   photoSteps?: string[];
+  /**
+   * Plain text typed at the main menu that is no command: a flow may take it up (报事 offers to
+   * report it). Undefined when it does not; the engine then says it did not understand.
+   */
+  fromIdleText?: (ctx: FlowContext, text: string) => Promise<StepOutcome | undefined>;
 }
 
 /** Builds an action choice id; ≤ 64 characters so it fits Telegram callback data. */

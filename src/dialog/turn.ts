@@ -146,6 +146,14 @@ export async function runTurn(
     const flow = rules.flows.get(state.flow);
     const step = flow?.steps[state.step];
     if (!flow || !step) {
+      // Many residents type rather than tap: a flow may take up plain text typed at the menu.
+      if (payload.kind === 'text' && isIdle(state) && onboarded()) {
+        for (const f of rules.flows.values()) {
+          const mark = out.length;
+          const outcome = await f.fromIdleText?.(ctx, payload.text);
+          if (outcome) return apply(f.name, outcome, null, mark);
+        }
+      }
       // Idle, or a step that no longer exists after an upgrade.
       say({ text: ctx.t.dialog.notUnderstood });
       return home();

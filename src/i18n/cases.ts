@@ -45,7 +45,7 @@ export const cases = defineMessages(
     summary: (p: { category: string; description: string; place: string; photos: number; priority: string }) =>
       `类别：${p.category}\n地点：${p.place}\n内容：${p.description}\n照片：${p.photos} 张\n紧急程度：${p.priority}`,
     submitted: (p: { number: string }) => `已受理，编号 ${p.number}。每一步进展都会发给您，也可以在“我的诉求”里查看。`,
-    placeHome: '本户',
+    placeHome: '就在我家',
     placePoint: '已发送的位置',
     // Status messages to residents (plain language).
     toldAssigned: (p: { number: string }) => `${p.number}：已交给负责的工作人员办理。`,
@@ -96,8 +96,8 @@ export const cases = defineMessages(
     close_transferred_out: '已转办',
     close_withdrawn: '居民撤回',
     // Staff side.
-    card: (p: { number: string; category: string; place: string; description: string; due: string; priority: string }) =>
-      `新诉求 ${p.number}（${p.priority}）\n类别：${p.category}\n地点：${p.place}\n内容：${p.description}\n请在 ${p.due} 前接单。`,
+    card: (p: { title: string; number: string; category: string; place: string; description: string; due: string; priority: string }) =>
+      `${p.title} ${p.number}（${p.priority}）\n类别：${p.category}\n地点：${p.place}\n内容：${p.description}\n请在 ${p.due} 前接单。`,
     accept: '接单',
     transfer: '转办',
     giveBack: '退回社区',
@@ -245,8 +245,8 @@ export const cases = defineMessages(
     close_duplicate: '다른 민원과 중복되어 함께 처리',
     close_transferred_out: '이관됨',
     close_withdrawn: '주민 철회',
-    card: (p: { number: string; category: string; place: string; description: string; due: string; priority: string }) =>
-      `새 민원 ${p.number}(${p.priority})\n유형: ${p.category}\n장소: ${p.place}\n내용: ${p.description}\n${p.due}까지 접수해 주세요.`,
+    card: (p: { title: string; number: string; category: string; place: string; description: string; due: string; priority: string }) =>
+      `${p.title} ${p.number}(${p.priority})\n유형: ${p.category}\n장소: ${p.place}\n내용: ${p.description}\n${p.due}까지 접수해 주세요.`,
     accept: '접수',
     transfer: '이관',
     giveBack: '커뮤니티로 반려',
@@ -345,7 +345,7 @@ export const cases = defineMessages(
     summary: (p: { category: string; description: string; place: string; photos: number; priority: string }) =>
       `Category: ${p.category}\nPlace: ${p.place}\nDescription: ${p.description}\nPhotos: ${p.photos}\nUrgency: ${p.priority}`,
     submitted: (p: { number: string }) => `Received, number ${p.number}. You'll get every update, and can check "My cases" any time.`,
-    placeHome: 'my home',
+    placeHome: 'at my home',
     placePoint: 'the location sent',
     toldAssigned: (p: { number: string }) => `${p.number}: handed to the responsible staff member.`,
     toldDepartment: (p: { number: string; department: string }) => `${p.number}: this is a duty of ${p.department}; it has been passed on and the community will follow it through.`,
@@ -394,8 +394,8 @@ export const cases = defineMessages(
     close_duplicate: 'duplicate of another case, handled together',
     close_transferred_out: 'transferred',
     close_withdrawn: 'withdrawn by the resident',
-    card: (p: { number: string; category: string; place: string; description: string; due: string; priority: string }) =>
-      `New case ${p.number} (${p.priority})\nCategory: ${p.category}\nPlace: ${p.place}\nDescription: ${p.description}\nPlease accept by ${p.due}.`,
+    card: (p: { title: string; number: string; category: string; place: string; description: string; due: string; priority: string }) =>
+      `${p.title} ${p.number} (${p.priority})\nCategory: ${p.category}\nPlace: ${p.place}\nDescription: ${p.description}\nPlease accept by ${p.due}.`,
     accept: 'Accept',
     transfer: 'Transfer',
     giveBack: 'Return to community',

@@ -7,14 +7,16 @@ import { linking } from './linking.js';
 import { notices } from './notices.js';
 import { onboarding } from './onboarding.js';
 import { privacy } from './privacy.js';
+import { report } from './report.js';
 import { staff } from './staff.js';
+import { timeline } from './timeline.js';
 import { webchat } from './webchat.js';
 
 /**
  * All user-facing text. Each module keeps its own catalogue file beside this one
  * (`src/i18n/<module>.ts`, made with defineMessages) and registers it here.
  */
-const catalogues = { cases, common, dialog, linking, notices, onboarding, privacy, staff, webchat } as const;
+const catalogues = { cases, common, dialog, linking, notices, onboarding, privacy, report, staff, timeline, webchat } as const;
 
 export type Messages = { [K in keyof typeof catalogues]: ReturnType<typeof pick<(typeof catalogues)[K]['zh-CN']>> };
 

@@ -13,6 +13,8 @@ export const webchat = defineMessages(
     uploadFailed: '图片上传失败（仅支持 JPG/PNG/WebP，最大 10 MB）。',
     photoNotNow: '现在不需要图片。报事时在“上传图片”这一步再发送。',
     refused: '这条消息无法接收，请换一种方式再试。',
+    tooLong: (p: { max: number }) => `消息太长（最多 ${p.max} 字），请分几次发送。内容还在输入框里。`,
+    myPhoto: '我发送的照片',
   },
   {
     title: '린리 · 커뮤니티 서비스',
@@ -25,6 +27,8 @@ export const webchat = defineMessages(
     uploadFailed: '사진 업로드 실패(JPG/PNG/WebP, 최대 10MB).',
     photoNotNow: '지금은 사진이 필요하지 않습니다. 신고할 때 사진 단계에서 보내 주세요.',
     refused: '이 메시지는 받을 수 없습니다. 다른 방법으로 다시 시도해 주세요.',
+    tooLong: (p: { max: number }) => `메시지가 너무 깁니다(최대 ${p.max}자). 나누어 보내 주세요. 내용은 입력창에 남아 있습니다.`,
+    myPhoto: '내가 보낸 사진',
   },
   {
     title: 'linli · community service',
@@ -37,5 +41,7 @@ export const webchat = defineMessages(
     uploadFailed: 'Photo upload failed (JPG/PNG/WebP only, up to 10 MB).',
     photoNotNow: 'No photo is needed right now. Send it at the photo step of a report.',
     refused: 'This message could not be accepted. Please try another way.',
+    tooLong: (p: { max: number }) => `That message is too long (at most ${p.max} characters); please send it in parts. It is still in the box.`,
+    myPhoto: 'Photo I sent',
   },
 );

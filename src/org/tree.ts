@@ -97,3 +97,12 @@ export async function unitsUnder(db: Queryable, scope: OrgUnit, kind: OrgKind): 
     .where(and(eq(orgUnits.kind, kind), like(orgUnits.path, `${scope.path}%`)))
     .orderBy(orgUnits.code);
 }
+
+/** "民主街道 · 幸福社区 · 第一网格": a unit by its whole place below the county (three grids are 第一网格). */
+export async function placeName(db: Queryable, unitId: number): Promise<string> {
+  const unit = await getUnit(db, unitId);
+  if (!unit) return '';
+  const chain = await lineage(db, unit);
+  const below = chain.filter((u) => u.kind !== 'county');
+  return (below.length ? below : chain).map((u) => u.name).join(' · ');
+}

@@ -60,7 +60,8 @@ export const onboardingFlow: Flow = {
           .values({ personId: ctx.person.id, noticeVersion: PRIVACY_NOTICE_VERSION, channel: ctx.identity.channel });
         ctx.person.consented = true;
         await ctx.audit('consent.grant', 'person', ctx.person.id, { noticeVersion: PRIVACY_NOTICE_VERSION });
-        if (ctx.person.householdStatus !== 'none') return { done: true };
+        // Staff (bound with a code) are not asked to bind a household; residents who already have one are not asked again.
+        if (ctx.person.householdStatus !== 'none' || ctx.person.staff.length > 0) return { done: true };
         ctx.reply(bindingOptions(ctx));
         return { next: 'bind' };
       }

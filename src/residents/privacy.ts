@@ -19,6 +19,7 @@ import { messages } from '../i18n/index.js';
 import type { Tx } from '../../db/client.js';
 import type { Flow, FlowContext } from '../dialog/flow.js';
 import { LANGUAGE_NAMES } from '../i18n/onboarding.js';
+import { localDate } from '../org/time.js';
 import { placeLabel } from './household.js';
 
 /** 138****5678: phones are never shown in full in any view. */
@@ -55,7 +56,7 @@ async function summary(ctx: FlowContext): Promise<string> {
     locale: LANGUAGE_NAMES[ctx.person.locale],
     channels: identities.map((i) => `${i.channel} ${maskRef(i.userRef)}`).join(', '),
     household,
-    consent: consent ? consent.at.toISOString().slice(0, 10) : t.none,
+    consent: consent ? localDate(consent.at) : t.none,
     phone: p?.phone ? maskPhone(p.phone) : t.none,
     staff: ctx.person.staff.length ? ctx.person.staff.map((s) => ctx.t.staff[`role_${s.role}`]).join(', ') : t.none,
     cases: reported?.n ?? 0,

@@ -95,7 +95,8 @@ export async function staffAt(
 export const LEADER_ROLES: Record<Exclude<Level, 'grid'>, readonly StaffRole[]> = {
   community: ['community_secretary', 'community_director'],
   street: ['street_official'],
-  county: ['county_official'],
+  // The county's administrator answers when no county official is bound (the top of the ladder).
+  county: ['county_official', 'admin'],
 };
 
 /**

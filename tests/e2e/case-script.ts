@@ -9,6 +9,7 @@ import { jpegWithExif } from '../support/images.js';
 import type { SmallTown } from '../support/org-fixture.js';
 
 const zh = messages('zh-CN');
+const tl = zh.timeline;
 const t = zh.cases;
 
 const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -52,13 +53,14 @@ async function onboardResident(chat: ChatDriver, town: SmallTown, timeoutMs: num
   await chat.expectMessage(zh.dialog.menuTitle, timeoutMs);
 }
 
-/** Language, consent, no household, then `/staff <code>` → bound to `area` in `role`. */
+/**
+ * `/staff <code>` as the very first message of the chat → bound to `area` (the whole place) in
+ * `role`, and straight to the menu: staff are not walked through a resident's onboarding.
+ */
 async function bindStaff(chat: ChatDriver, code: string, role: string, area: string, timeoutMs: number): Promise<void> {
-  await greetAndConsent(chat, timeoutMs);
-  await chat.choose(zh.onboarding.bindSkip);
-  await chat.expectMessage(zh.onboarding.skipped, timeoutMs);
   await chat.sendText(`/staff ${code}`);
   await chat.expectMessage(zh.staff.bound({ role, area }), timeoutMs);
+  await chat.expectMessage(zh.dialog.menuTitle, timeoutMs);
 }
 
 export interface ReportInput {
@@ -81,6 +83,8 @@ async function report(resident: ChatDriver, r: ReportInput, timeoutMs: number): 
   await resident.expectMessage(t.askDescription, timeoutMs);
   await resident.sendText(r.description);
   await resident.expectMessage(t.askPhotos({ max: r.maxPhotos }), timeoutMs);
+  // …and how to send a photo on this channel.
+  await resident.expectMessage(zh.report[`photoHow_${resident.channel}`], timeoutMs);
   let photos = 0;
   if (r.photo && canSendPhoto(resident)) {
     await resident.sendPhoto(r.photo);
@@ -134,7 +138,7 @@ export const LIFECYCLE = {
  */
 export async function caseLifecycle(resident: ChatDriver, worker: ChatDriver, town: SmallTown, opts: LifecycleOptions): Promise<{ number: string; photos: number }> {
   const wait = opts.timeoutMs ?? 15_000;
-  await bindStaff(worker, town.staffCodes.gridWorker, zh.staff.role_grid_worker, town.grid.name, wait);
+  await bindStaff(worker, town.staffCodes.gridWorker, zh.staff.role_grid_worker, `${town.street.name} · ${town.community.name} · ${town.grid.name}`, wait);
   await onboardResident(resident, town, wait);
 
   const { number, photos } = await report(
@@ -159,10 +163,12 @@ export async function caseLifecycle(resident: ChatDriver, worker: ChatDriver, to
 
   // The grid worker of the resident's grid gets the card (normal priority, the resident's home).
   const card = await worker.expectMessage(
-    like(t.card({ number, priority: t.priority_normal, category: LIFECYCLE.category, place: ANY, description: LIFECYCLE.description, due: ANY })),
+    like(t.card({ title: tl.cardNew, number, priority: t.priority_normal, category: LIFECYCLE.category, place: ANY, description: LIFECYCLE.description, due: ANY })),
     wait,
   );
   expect(card).toContain(town.building.name);
+  // The resident's photo goes with the card, on every channel.
+  if (photos) expect(card).toContain(zh.report.photosAttached({ n: photos }));
   await worker.choose(t.accept);
   await worker.expectMessage(like(t.acceptedStaff({ number, due: ANY })), wait);
   await resident.expectMessage(t.toldAccepted({ number }), wait);
@@ -173,12 +179,16 @@ export async function caseLifecycle(resident: ChatDriver, worker: ChatDriver, to
   await worker.expectMessage(t.askResolvePhoto, wait);
   await worker.choose(t.skip);
   await worker.expectMessage(t.resolvedStaff({ number }), wait);
+  // The worker has the menu back.
+  await worker.expectMessage(zh.dialog.menuTitle, wait);
 
   await resident.expectMessage(t.toldResolved({ number, note: LIFECYCLE.note }), wait);
   await resident.choose(t.rate_satisfied);
   await resident.expectMessage(t.askRatingComment, wait);
   await resident.sendText(LIFECYCLE.comment);
   await resident.expectMessage(t.ratingThanks, wait);
+  // The worker is told the rating and the comment.
+  await worker.expectMessage(tl.ratingForStaffWithComment({ number, rating: t.rate_satisfied, comment: LIFECYCLE.comment }), wait);
   return { number, photos };
 }
 
@@ -229,7 +239,7 @@ export async function escalationLadder(
   opts: LadderOptions,
 ): Promise<{ number: string; seen: { community: number; street: number; county: number } }> {
   const wait = opts.timeoutMs ?? 15_000;
-  await bindStaff(secretary, town.staffCodes.secretary, zh.staff.role_community_secretary, town.community.name, wait);
+  await bindStaff(secretary, town.staffCodes.secretary, zh.staff.role_community_secretary, `${town.street.name} · ${town.community.name}`, wait);
   await bindStaff(street, town.staffCodes.street, zh.staff.role_street_official, town.street.name, wait);
   await bindStaff(county, town.staffCodes.county, zh.staff.role_county_official, town.county.name, wait);
   await onboardResident(resident, town, wait);
@@ -252,7 +262,7 @@ export async function escalationLadder(
   await secretary.expectMessage(emergency, wait);
   await street.expectMessage(emergency, wait);
   if (opts.gridWorker) {
-    await opts.gridWorker.expectMessage(like(t.card({ number, priority: t.priority_urgent, category: LADDER.category, place: ANY, description: LADDER.description, due: ANY })), wait);
+    await opts.gridWorker.expectMessage(like(t.card({ title: tl.cardNew, number, priority: t.priority_urgent, category: LADDER.category, place: ANY, description: LADDER.description, due: ANY })), wait);
   }
   await resident.expectMessage(t.toldAssigned({ number }), wait);
   await resident.expectMessage(t.toldEscalated({ number }), wait * 2);

@@ -1,6 +1,7 @@
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { channelIdentities, inboundMessages } from '../../db/schema/index.js';
+import { messages } from '../../src/i18n/index.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { TelegramDriver } from '../support/telegram-driver.js';
 import { TelegramEmulator } from '../support/telegram-emulator.js';
@@ -69,6 +70,12 @@ describe('cases end to end through the Telegram Bot API emulator (BullMQ on Redi
 
     // The resident's photo went through getFile and the file download.
     expect(emulator.callsOf('getFile').length).toBeGreaterThan(0);
+    // The location reply keyboard was taken away by the answer after the location step, which
+    // still got its inline buttons (added by an edit).
+    const removal = emulator.callsOf('sendMessage', 8001).find((c) => JSON.stringify(c.params.reply_markup ?? '').includes('remove_keyboard'));
+    expect(removal?.params.text).toBe(messages('zh-CN').cases.askPriority);
+    const added = emulator.callsOf('editMessageReplyMarkup', 8001).find((c) => JSON.stringify(c.params.reply_markup ?? '').includes(messages('zh-CN').cases.normal));
+    expect(added?.errorCode).toBe(0);
   }, 120_000);
 
   it('climbs community → street → county on shortened deadlines until the county takes it over', async () => {
@@ -79,9 +86,13 @@ describe('cases end to end through the Telegram Bot API emulator (BullMQ on Redi
     const { number } = await escalationLadder(resident, secretary, street, county, t.town, { maxPhotos: MAX_PHOTOS, gridWorker: worker });
     await expectLadderRecorded(t.app.database.db, number, { countyId: await personOf(8104), scale: SCALE });
 
-    // The leaders' cards are real inline keyboards: 我来处理 / 改派网格 / 批示 with short callback data.
-    const card = county.messages().find((m) => m.text.includes(number) && (m.reply_markup?.inline_keyboard?.flat().length ?? 0) === 3)!;
+    // The leaders' cards are real inline keyboards: 我来处理 / 改派网格 / 批示 with short callback data
+    // (as sent: the pressed card's keyboard has been taken off since).
+    const markupOf = (c: { params: Record<string, unknown> }) =>
+      (typeof c.params.reply_markup === 'string' ? JSON.parse(c.params.reply_markup) : c.params.reply_markup) as { inline_keyboard?: { text: string; callback_data?: string }[][] } | undefined;
+    const card = emulator.callsOf('sendMessage', 8104).find((c) => String(c.params.text).includes(number) && (markupOf(c)?.inline_keyboard?.flat().length ?? 0) === 3)!;
     expect(card).toBeDefined();
-    for (const b of card.reply_markup!.inline_keyboard!.flat()) expect(Buffer.byteLength(b.callback_data!)).toBeLessThanOrEqual(64);
+    for (const b of markupOf(card)!.inline_keyboard!.flat()) expect(Buffer.byteLength(b.callback_data!)).toBeLessThanOrEqual(64);
+    expect(county.messages().find((m) => m.text === String(card.params.text))!.reply_markup).toBeUndefined();
   }, 120_000);
 });

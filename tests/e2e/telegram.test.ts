@@ -97,6 +97,11 @@ describe('Telegram end to end through a Bot API emulator (BullMQ on Redis)', () 
     await emulator.waitConfirmed(pressed);
     expect(emulator.callsOf('answerCallbackQuery').length).toBeGreaterThan(0);
     expect(emulator.callsOf('answerCallbackQuery').every((c) => c.errorCode === 0)).toBe(true);
+    // …and its keyboard taken off, so the old choice cannot be pressed again.
+    const edited = emulator.callsOf('editMessageReplyMarkup').filter((c) => Number(c.params.message_id) === welcome.message_id);
+    expect(edited.length).toBeGreaterThan(0);
+    expect(edited.every((c) => c.errorCode === 0)).toBe(true);
+    expect(chat.messages().find((m) => m.message_id === welcome.message_id)!.reply_markup).toBeUndefined();
   }, 60_000);
 
   it('handles the same update delivered three times once', async () => {

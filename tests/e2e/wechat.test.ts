@@ -94,7 +94,7 @@ describe('WeChat through wechaty-puppet-mock', () => {
     await settle();
     return chat.inbox.slice(before).map((m) => m.text);
   }
-  /** How many messages the bot answers unknown input with (measured before the restarts). */
+  /** How many messages the bot answers unknown input with (measured before the restarts); too short to be offered as a report. */
   let unknownAnswer: string[] = [];
 
   it('ignores a message in a group chat: no reply and nothing stored', async () => {
@@ -112,7 +112,7 @@ describe('WeChat through wechaty-puppet-mock', () => {
     expect(resident.inbox.length).toBe(repliesBefore);
 
     // The channel was listening all along: a private message right after is answered.
-    unknownAnswer = await exchange(resident, '随便说点什么', /菜单/);
+    unknownAnswer = await exchange(resident, '嗯嗯', /菜单/);
     expect(await inboundCount()).toBe(inboundBefore + 1);
   }, 60_000);
 
@@ -145,7 +145,7 @@ describe('WeChat through wechaty-puppet-mock', () => {
     expect(wx.puppet.listenerCount('message')).toBe(listeners);
 
     // Same conversation, same state: one message, one (unchanged) answer.
-    expect(await exchange(resident, '随便说点什么', /菜单/)).toEqual(unknownAnswer);
+    expect(await exchange(resident, '嗯嗯', /菜单/)).toEqual(unknownAnswer);
     await worker.sendText(`/staff ${t.town.staffCodes.gridWorker}`);
     await worker.expectMessage(messages('zh-CN').staff.codeInvalid);
   }, 60_000);
@@ -185,6 +185,6 @@ describe('WeChat through wechaty-puppet-mock', () => {
     expect(metrics).toMatch(/^linli_inbound_events_total\{channel="wechat",result="duplicate"\} 1$/m);
 
     // And the new app answers a new message from the same, already onboarded person.
-    expect(await exchange(resident2, '随便说点什么', /菜单/)).toEqual(unknownAnswer);
+    expect(await exchange(resident2, '嗯嗯', /菜单/)).toEqual(unknownAnswer);
   }, 60_000);
 });

@@ -4,7 +4,8 @@ import path from 'node:path';
 import { and, eq, inArray } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { caseEvents, caseFollowers, caseNumberCounters, cases } from '../../db/schema/index.js';
-import { submitCase, type CaseTimer } from '../../src/cases/commands.js';
+import type { CaseTimer } from '../../src/cases/effects.js';
+import { submitCase } from '../../src/cases/intake.js';
 import { createCaseFlows } from '../../src/cases/flows.js';
 import { runCaseTx, type CaseScheduler } from '../../src/cases/run.js';
 import { loadConfig } from '../../src/config.js';
@@ -112,7 +113,7 @@ describe('the same update delivered three times', () => {
     // An open case of the same kind nearby (the one above) is offered first: this is a new one.
     if ((await chat.all()).at(-1)!.choices?.some((c) => c.id === 'rs:no')) await chat.choose(zh.cases.sameNo);
     const confirm = (await chat.all()).at(-1)!;
-    expect(confirm.choices!.map((c) => c.id)).toEqual(['rc:submit']);
+    expect(confirm.choices!.map((c) => c.id)).toEqual(['rc:submit', 'rc:edit', 'rc:cancel']);
     await chat.fresh();
   }
 

@@ -34,6 +34,8 @@ describe.each(['redis', 'postgres'] as const)('the app on the %s queue backend',
     expect(t.app.summary).toContain('linli is running (role: all)');
     expect(t.app.summary).toContain(queue === 'redis' ? 'Jobs: BullMQ on Redis' : 'Jobs: BullMQ on PostgreSQL');
     expect(t.app.summary).toContain(`${t.app.url}/chat`);
+    // Nobody is bound in the small town yet: the banner says reports would wait.
+    expect(t.app.summary).toContain('WARNING: 2 grid(s) and 1 community(ies) have no grid worker or leader bound');
   });
 });
 

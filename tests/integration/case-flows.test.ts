@@ -98,7 +98,8 @@ describe('reporting and handling a case in chat (dialog engine + real jobs on Re
     await resident.text('脏');
     expect(await resident.freshText()).toBe(zh.cases.descriptionTooShort);
     await resident.text('3号楼2单元楼道堆满杂物，消防通道被堵');
-    expect(await resident.freshText()).toBe(zh.cases.askPhotos({ max: 2 }));
+    // The photo step says how to send one on this channel (the web chat's 📷 button).
+    expect(await resident.freshText()).toBe(`${zh.cases.askPhotos({ max: 2 })}\n${zh.report.photoHow_web}`);
 
     platformFiles.set('f1', await jpegWithExif());
     await resident.send({ kind: 'photo', photo: { fileRef: 'f1' } });
@@ -110,8 +111,9 @@ describe('reporting and handling a case in chat (dialog engine + real jobs on Re
     platformFiles.set('f3', (await jpegWithExif()).subarray(0, 300));
     await resident.send({ kind: 'photo', photo: { fileRef: 'f3' } });
     expect(await resident.freshText()).toBe(zh.cases.photo_broken);
+    // A photo the channel could not hand over is "not received", not "wrong format".
     await resident.send({ kind: 'photo', photo: { fileRef: 'missing' } });
-    expect(await resident.freshText()).toBe(zh.cases.photo_unavailable);
+    expect(await resident.freshText()).toBe(zh.report.photoNotReceived);
     await resident.choose(zh.cases.done);
     expect(await resident.freshText()).toBe(zh.cases.askLocation);
     await resident.choose(zh.cases.atMyHome);
@@ -143,7 +145,10 @@ describe('reporting and handling a case in chat (dialog engine + real jobs on Re
     expect(await worker.freshText()).toBe(zh.cases.askResolveNote);
     await worker.text('已联系物业清理完毕');
     await worker.choose(zh.cases.skip);
-    expect(await worker.freshText()).toContain(zh.cases.resolvedStaff({ number }));
+    const afterResolve = await worker.fresh();
+    expect(afterResolve.map((r) => r.text).join('\n')).toContain(zh.cases.resolvedStaff({ number }));
+    // The worker has the menu back (their next case is one tap away).
+    expect(afterResolve.at(-1)!.choices!.map((c) => c.label)).toContain(zh.cases.menuWork);
 
     expect(await resident.freshText()).toContain(zh.cases.toldResolved({ number, note: '已联系物业清理完毕' }));
     await resident.choose(zh.cases.rate_satisfied);
@@ -157,8 +162,15 @@ describe('reporting and handling a case in chat (dialog engine + real jobs on Re
     await resident.choose(zh.cases.menuMine);
     await resident.choose(number);
     const timeline = await resident.freshText();
-    expect(timeline).toContain(`状态：${zh.cases.status_closed}`);
+    // Plain words: who has it, the resident's own rating with their comment, 已办结（满意） rather than 已关闭.
+    expect(timeline).toContain(`状态：已办结（满意）`);
+    expect(timeline).toContain('已安排给第一网格网格员');
     expect(timeline).toContain(`${zh.cases.event_resolved}：已联系物业清理完毕`);
+    expect(timeline).toContain('评价：满意 — 处理得很快，谢谢');
+    expect(timeline).toContain('已办结（满意）');
+    expect(timeline).not.toContain(zh.cases.event_commented);
+    // The worker was told the rating and the comment.
+    expect(await waitText(worker, `${number} 居民评价：满意 — 处理得很快，谢谢`)).toContain('居民评价：满意');
 
     // A second press of an old button changes nothing and says why.
     await worker.send({ kind: 'choice', choice: `ck:${c!.id}` });

@@ -4,20 +4,13 @@ import { caseEvents, cases, channelIdentities, outbox, staffAssignments } from '
 import type { QueueBackend } from '../../jobs/backend.js';
 import { sweepCases } from '../../jobs/cases.js';
 import { jobIds, QUEUES } from '../../jobs/queues.js';
-import {
-  acceptCase,
-  CaseError,
-  closeCase,
-  deadlinePassed,
-  rateCase,
-  resolveCase,
-  routeCase,
-  routeCases,
-  submitCase,
-  transferCase,
-  type CaseSettings,
-  type NewCase,
-} from '../../src/cases/commands.js';
+import type { CaseSettings } from '../../src/cases/effects.js';
+import { deadlinePassed } from '../../src/cases/escalation.js';
+import { rateCase } from '../../src/cases/feedback.js';
+import { acceptCase, closeCase, resolveCase, transferCase } from '../../src/cases/holder.js';
+import { submitCase, type NewCase } from '../../src/cases/intake.js';
+import { CaseError } from '../../src/cases/record.js';
+import { routeCase, routeCases } from '../../src/cases/routing.js';
 import { intakeCase, runCaseTx } from '../../src/cases/run.js';
 import { CASE_NUMBER_PATTERN } from '../../src/cases/rules.js';
 import { insertOrgUnit } from '../../src/org/tree.js';
@@ -116,9 +109,14 @@ describe.each(['redis', 'postgres'] as const)('cases on the %s queue backend', (
     const reopened = await runCaseTx(deps, (tx, fx) => rateCase(tx, fx, caseId, who.resident, 'unsatisfied', settings, new Date()));
     expect(reopened.outcome).toBe('reopened');
     const c = await caseRow(caseId);
-    expect(c).toMatchObject({ status: 'accepted', assigneeId: who.worker, reopenCount: 1 });
-    // 重办: half the normal time to resolve.
-    expect(c.dueAt!.getTime() - Date.now()).toBeLessThan(firstResolveWindow * 0.6);
+    // 重办: back with the same worker, who accepts it again and then has half the normal time to resolve.
+    expect(c).toMatchObject({ status: 'assigned', assigneeId: who.worker, reopenCount: 1 });
+    const workerHeard = (await textsTo(who.worker)).filter((m) => m.text.includes(number));
+    const reopenCard = workerHeard.find((m) => m.text.includes('重办'))!;
+    expect(reopenCard.text).toContain('居民评价：不满意');
+    expect(reopenCard.choices!.map((x) => x.id)).toContain(`ck:${caseId}`);
+    const again = await runCaseTx(deps, (tx, fx) => acceptCase(tx, fx, caseId, who.worker, settings, new Date()));
+    expect(again.due.getTime() - Date.now()).toBeLessThan(firstResolveWindow * 0.6);
 
     await runCaseTx(deps, (tx, fx) => resolveCase(tx, fx, caseId, who.worker, '已彻底清理', null, settings, new Date()));
     const closed = await runCaseTx(deps, (tx, fx) => rateCase(tx, fx, caseId, who.resident, 'satisfied', settings, new Date()));
@@ -131,6 +129,7 @@ describe.each(['redis', 'postgres'] as const)('cases on the %s queue backend', (
       'resolved',
       'rated',
       'reopened',
+      'accepted',
       'resolved',
       'rated',
       'closed',

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { asc, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auditLog, householdInvites, slaPolicies, staffCodes } from '../../db/schema/index.js';
+import { auditLog, householdInvites, people, slaPolicies, staffAssignments, staffCodes } from '../../db/schema/index.js';
 import { parseCliArgs, runCli, usage, UsageError } from '../../src/cli.js';
 import { loadConfig } from '../../src/config.js';
 import { hashCode } from '../../src/staff/codes.js';
@@ -86,6 +86,22 @@ describe('running operator commands against PostgreSQL', () => {
     expect(row).toMatchObject({ role: 'community_director', orgUnitId: town.community.id });
     expect(JSON.stringify(row)).not.toContain(code.replace(/-/g, ''));
     await expect(run('staff-code', 'subcommittee_member', town.community.code)).rejects.toThrow(/needs --sub-committee/);
+  });
+
+  it('lists the grids and communities nobody is bound to, until someone binds', async () => {
+    const before = await run('coverage');
+    expect(before[0]).toMatch(/^3 unit\(s\) with nobody bound/);
+    expect(before.slice(1)).toEqual([
+      'community\t民主街道 · 幸福社区',
+      'grid     \t民主街道 · 幸福社区 · 第一网格',
+      'grid     \t民主街道 · 幸福社区 · 第二网格',
+    ]);
+    const [person] = await database.db.insert(people).values({}).returning({ id: people.id });
+    await database.db.insert(staffAssignments).values({ personId: person!.id, role: 'grid_worker', orgUnitId: town.grid.id });
+    const after = await run('coverage');
+    expect(after.slice(1)).not.toContain('grid     \t民主街道 · 幸福社区 · 第一网格');
+    expect(after).toHaveLength(3);
+    await database.db.delete(staffAssignments).where(eq(staffAssignments.personId, person!.id));
   });
 
   it('lists no pending claims in an empty town', async () => {

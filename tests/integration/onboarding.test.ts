@@ -115,7 +115,7 @@ describe('onboarding through the dialog engine', () => {
     const worker = newChat();
     await onboardWithInvite(worker);
     await worker.text(`/staff ${town.staffCodes.gridWorker}`);
-    expect(await worker.freshText()).toContain(zh.staff.bound({ role: zh.staff.role_grid_worker, area: '第一网格' }));
+    expect(await worker.freshText()).toContain(zh.staff.bound({ role: zh.staff.role_grid_worker, area: '民主街道 · 幸福社区 · 第一网格' }));
 
     const outsider = newChat();
     await onboardWithInvite(outsider);

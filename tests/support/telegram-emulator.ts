@@ -335,6 +335,14 @@ export class TelegramEmulator {
         return this.sendMessage(p);
       case 'sendPhoto':
         return this.sendPhoto(p);
+      case 'editMessageReplyMarkup': {
+        const sent = this.sent.find((m) => m.chat_id === Number(p.chat_id) && m.message_id === Number(p.message_id));
+        if (!sent) throw new ApiError(400, 'Bad Request: message to edit not found');
+        const markup = p.reply_markup === undefined ? undefined : (jsonParam(p.reply_markup) as ReplyMarkup);
+        if (markup) sent.reply_markup = markup;
+        else delete sent.reply_markup;
+        return true;
+      }
       case 'answerCallbackQuery':
         if (typeof p.callback_query_id !== 'string' || !p.callback_query_id) throw new ApiError(400, 'Bad Request: query is too old and response timeout expired or query ID is invalid');
         this.answeredCallbacks.add(p.callback_query_id);

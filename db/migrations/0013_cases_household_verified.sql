@@ -1,0 +1,1 @@
+ALTER TABLE "cases" ADD COLUMN "household_verified" boolean DEFAULT true NOT NULL;
