@@ -7,7 +7,66 @@ import type { Channel } from '../src/dialog/events.js';
 import { replySchema } from '../src/dialog/reply.js';
 import type { Logger } from '../src/log.js';
 import { perChatWaitMs } from '../src/ratelimit.js';
-import { jobSchemas, parseJob } from './queues.js';
+import { z } from 'zod';
+import { channelSchema } from '../src/dialog/events.js';
+import { limiterFor } from '../src/ratelimit.js';
+import { defineJob, parsePayload, type JobDefinition, type JobServices } from './define.js';
+
+const deliverPayload = z.object({ outboxId: z.number().int().positive(), channel: channelSchema });
+export type DeliverJob = z.infer<typeof deliverPayload>;
+
+/** Messages per second per channel from the config (the platforms' published limits). */
+export function channelRates(config: JobServices['config']): Record<Channel, { globalPerSec: number; perChatPerSec?: number }> {
+  return {
+    telegram: config.telegram?.rate ?? { globalPerSec: 30, perChatPerSec: 1 },
+    wechat: config.wechat?.rate ?? { globalPerSec: 5, perChatPerSec: 1 },
+    web: { globalPerSec: config.web.rate.globalPerSec },
+  };
+}
+
+function deliverJob(channel: Channel): JobDefinition<DeliverJob> {
+  return defineJob({
+    name: `deliver-${channel}`,
+    payload: deliverPayload,
+    /** The job id is the outbox id: a second enqueue of the same row is a no-op. */
+    id: (p) => `out-${p.outboxId}`,
+    concurrency: 8,
+    workerOptions: (s) => ({ limiter: limiterFor(channelRates(s.config)[channel].globalPerSec) }),
+    handler: (s) => {
+      const process = processorFor(s);
+      return (_payload, handle) => process(handle.job, handle.token);
+    },
+  });
+}
+
+/**
+ * One processor per worker process for every channel: its batch semaphore must count every
+ * channel's batches against the one pool they share, or three channels' worth of batches each
+ * holding a connection and waiting for a second one exhaust it.
+ */
+const processors = new WeakMap<JobServices, ReturnType<typeof createDeliverProcessor>>();
+function processorFor(s: JobServices) {
+  let p = processors.get(s);
+  if (!p) {
+    const rates = channelRates(s.config);
+    p = createDeliverProcessor({
+      database: s.database,
+      adapters: s.adapters,
+      perChatPerSec: { telegram: rates.telegram.perChatPerSec, wechat: rates.wechat.perChatPerSec },
+      logger: s.logger,
+      onResult: s.onDeliverResult,
+    });
+    processors.set(s, p);
+  }
+  return p;
+}
+
+/** One deliver job (and queue) per channel, so each has its own limits. */
+export const deliverJobFor: Record<Channel, JobDefinition<DeliverJob>> = {
+  telegram: deliverJob('telegram'),
+  wechat: deliverJob('wechat'),
+  web: deliverJob('web'),
+};
 
 export interface DeliverDeps {
   database: Database;
@@ -49,7 +108,7 @@ export function createDeliverProcessor(deps: DeliverDeps) {
   const { database } = deps;
   const slots = semaphore(deps.maxConcurrentBatches ?? Math.max(1, Math.floor((database.sql.options.max ?? 10) / 2)));
   return async (job: Job, token?: string): Promise<{ sent: number }> => {
-    const { outboxId, channel } = parseJob(jobSchemas.deliver, job, 'deliver');
+    const { outboxId, channel } = parsePayload({ name: 'deliver', payload: deliverPayload }, job.data);
     const adapter = deps.adapters.get(channel);
     if (!adapter) throw new Error(`channel ${channel} is not running in this process`);
     const log = deps.logger.child({ jobId: job.id, outboxId, channel });

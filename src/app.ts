@@ -7,9 +7,9 @@ import { createTelegramAdapter } from '../bots/telegram/index.js';
 import { createWebChannel } from '../bots/web/index.js';
 import { createWechatAdapter } from '../bots/wechat/index.js';
 import { createQueueBackend, type QueueBackend } from '../jobs/backend.js';
-import { createDeliveryQueue } from '../jobs/delivery-queue.js';
-import { startWorkers, type ProcessorRegistration } from '../jobs/workers.js';
-import { caseProcessors, createCaseScheduler } from '../jobs/cases.js';
+import type { JobDefinition } from '../jobs/define.js';
+import { createJobs } from '../jobs/producer.js';
+import { startWorkers, WORKER_JOBS } from '../jobs/workers.js';
 import { createCaseFlows } from './cases/flows.js';
 import { createFolderStore, createS3Store } from './photos/store.js';
 import type { Config } from './config.js';
@@ -29,7 +29,7 @@ export interface AppOptions {
   wechatPuppet?: unknown;
   /** Extra flows and job processors (modules built on the foundation register theirs here). */
   flows?: Flow[];
-  processors?: (ctx: { database: Database; backend: QueueBackend; config: Config; logger: Logger }) => ProcessorRegistration[];
+  processors?: (ctx: { database: Database; backend: QueueBackend; config: Config; logger: Logger }) => JobDefinition[];
   /** Outbox sweep interval (tests shorten it). */
   sweepEveryMs?: number;
 }
@@ -93,13 +93,13 @@ export function createApp(config: Config, opts: AppOptions = {}) {
     );
     stops.push(() => backend.close());
     lines.push(config.queue.redisUrl ? `Jobs: BullMQ on Redis ${redactUrl(config.queue.redisUrl)}` : `Jobs: BullMQ on PostgreSQL (schema "${config.queue.prefix}")`);
-    const delivery = createDeliveryQueue(backend);
-    stops.push(() => delivery.close());
+    // The job registry's producer: deliveries, timer wake-ups and jobs after each commit.
+    const jobs = createJobs(backend);
+    stops.push(() => jobs.close());
 
     const metrics = createMetrics();
     const photos = config.photos.s3 ? createS3Store(config.photos.s3) : createFolderStore(path.resolve(config.dataDir, 'photos'));
-    const scheduler = createCaseScheduler(backend);
-    stops.push(() => scheduler.close());
+    const scheduler = {};
     const caseSettings = { ...config.cases };
     // Channels: inbound where this role receives, send-only where it delivers.
     const adapters = new Map<Channel, ChannelAdapter>();
@@ -114,7 +114,7 @@ export function createApp(config: Config, opts: AppOptions = {}) {
       },
     });
     const flows = [...residentFlows, ...caseFlows, ...(opts.flows ?? [])];
-    const dialog = createDialog({ database, delivery, config, logger, flows });
+    const dialog = createDialog({ database, sink: jobs.sink, config, logger, flows });
     const onInbound = async (event: InboundEvent) => {
       const result = await dialog.handle(event);
       metrics.inbound.inc({ channel: event.channel, result });
@@ -160,20 +160,16 @@ export function createApp(config: Config, opts: AppOptions = {}) {
         backend,
         database,
         adapters: deliverHere,
-        delivery,
+        producer: jobs,
         config,
         logger,
+        caseSettings,
         sweepEveryMs: opts.sweepEveryMs,
         onDeliverResult: (channel, result) => metrics.delivered.inc({ channel, result }),
-        extra: serves('worker')
-          ? [
-              ...caseProcessors({ database, delivery, scheduler, settings: caseSettings, logger, sweepEveryMs: config.cases.sweepEveryMs }),
-              ...(opts.processors?.({ database, backend, config, logger }) ?? []),
-            ]
-          : [],
+        jobs: serves('worker') ? [...WORKER_JOBS, ...(opts.processors?.({ database, backend, config, logger }) ?? [])] : [],
       });
       stops.push(() => workers.close());
-      lines.push(`Workers: ${[...deliverHere.keys()].map((c) => `deliver-${c}`).join(', ') || 'none'}${serves('worker') ? ' + case routing, deadlines, reminders + sweeps' : ''}`);
+      lines.push(`Workers: ${[...deliverHere.keys()].map((c) => `deliver-${c}`).join(', ') || 'none'}${serves('worker') ? ' + case routing, timers (deadlines, reminders) + sweeps' : ''}`);
     }
 
     let url = config.http.publicUrl;

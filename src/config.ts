@@ -84,6 +84,7 @@ const envSchema = z
     CASE_AUTO_CLOSE_DAYS: positiveInt(7),
     /** How often the case sweep looks for unrouted cases and missed deadlines. */
     CASE_SWEEP_EVERY_MS: positiveInt(30_000),
+    TIMER_SWEEP_EVERY_MS: positiveInt(5_000),
     /** Photos a resident may attach to one report. */
     CASE_MAX_PHOTOS: positiveInt(4),
     /** Optional S3-compatible photo store (MinIO, COS, OSS …); unset = DATA_DIR/photos. */
@@ -143,6 +144,8 @@ export interface Config {
   staffCodeTtlDays: number;
   maxTextLength: number;
   cases: { deadlineScale: number; autoCloseDays: number; sweepEveryMs: number; maxPhotos: number };
+  /** The timer sweep: fires due timers no wake-up job fired (Redis lost), at most this late. */
+  timers: { sweepEveryMs: number };
   photos: { s3?: { endpoint: string; bucket: string; region: string; accessKeyId: string; secretAccessKey: string } };
 }
 
@@ -203,6 +206,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     sessionSecret: e.SESSION_SECRET,
     staffCodeTtlDays: e.STAFF_CODE_TTL_DAYS,
     maxTextLength: e.MAX_TEXT_LENGTH,
+    timers: { sweepEveryMs: e.TIMER_SWEEP_EVERY_MS },
     cases: {
       deadlineScale: e.CASE_DEADLINE_SCALE,
       autoCloseDays: e.CASE_AUTO_CLOSE_DAYS,

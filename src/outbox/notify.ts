@@ -6,8 +6,13 @@ import type { Locale } from '../config.js';
 import type { Channel } from '../dialog/events.js';
 import type { Say } from '../dialog/flow.js';
 import { messages, type Messages } from '../i18n/index.js';
-import type { Reply } from '../dialog/reply.js';
-import { queueMessages, type QueuedMessage, type Recipient } from './outbox.js';
+import { queueMessages, type OutboxItem, type OutboxPriority, type QueuedMessage } from './outbox.js';
+
+export interface NotifyOpts {
+  channel?: Channel;
+  /** Default `conversation`; `emergency` for 应急. */
+  priority?: OutboxPriority;
+}
 
 /**
  * Queues a message to a person on every channel they use (or only `opts.channel`), in their own
@@ -22,7 +27,7 @@ export async function notifyPerson(
   tx: Tx,
   personId: string,
   build: (t: Messages, locale: Locale) => Say,
-  opts: { channel?: Channel } = {},
+  opts: NotifyOpts = {},
 ): Promise<QueuedMessage[]> {
   return notifyPeople(tx, [{ personId, build }], opts);
 }
@@ -35,7 +40,7 @@ export async function notifyPerson(
 export async function notifyPeople(
   tx: Tx,
   items: readonly { personId: string; build: (t: Messages, locale: Locale) => Say }[],
-  opts: { channel?: Channel } = {},
+  opts: NotifyOpts = {},
 ): Promise<QueuedMessage[]> {
   if (items.length === 0) return [];
   // The people and their reachable chats in one round trip.
@@ -60,7 +65,7 @@ export async function notifyPeople(
     .orderBy(asc(channelIdentities.id));
   const reach = new Map<string, typeof rows>();
   for (const r of rows) reach.set(r.personId, [...(reach.get(r.personId) ?? []), r]);
-  const out: { to: Recipient; reply: Reply }[] = [];
+  const out: OutboxItem[] = [];
   const lastChoices = new Map<string, NonNullable<Say['choices']>>();
   for (const { personId, build } of items) {
     const identities = reach.get(personId);
@@ -68,7 +73,7 @@ export async function notifyPeople(
     const locale = identities[0]!.locale;
     const say = build(messages(locale), locale);
     for (const identity of identities) {
-      out.push({ to: { identityId: identity.id, channel: identity.channel, chatRef: identity.chatRef }, reply: { ...say, locale } });
+      out.push({ to: { identityId: identity.id, channel: identity.channel, chatRef: identity.chatRef }, reply: { ...say, locale }, priority: opts.priority });
       if (say.choices?.length) lastChoices.set(identity.id, say.choices);
     }
   }
