@@ -5,6 +5,7 @@ import type { Database } from '../db/client.js';
 import type { ChannelAdapter } from '../bots/channel.js';
 import type { Channel } from '../src/dialog/events.js';
 import { replySchema } from '../src/dialog/reply.js';
+import { recordChoicesShown } from '../src/outbox/shown.js';
 import type { Logger } from '../src/log.js';
 import { perChatWaitMs } from '../src/ratelimit.js';
 import { z } from 'zod';
@@ -162,6 +163,9 @@ export function createDeliverProcessor(deps: DeliverDeps) {
                 .set({ status: 'sent', sentAt: new Date(), ...(result.sentRef !== undefined && { sentRef: result.sentRef }), attempts: sql`${outbox.attempts} + 1` })
                 .where(eq(outbox.id, message.id)),
             );
+            // Its choices are now what a bare number answers in this chat (src/outbox/shown.ts).
+            const shown = replySchema.parse(message.payload).choices;
+            if (shown?.length) await persistently(() => recordChoicesShown(database.db, { identityId: message.identityId, priority: message.priority, choices: shown }));
             deps.onResult?.(channel, 'sent');
             sent++;
             continue;

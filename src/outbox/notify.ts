@@ -1,5 +1,5 @@
-import { and, asc, eq, isNull, sql } from 'drizzle-orm';
-import { channelIdentities, dialogStates, people } from '../../db/schema/index.js';
+import { and, asc, eq, isNull } from 'drizzle-orm';
+import { channelIdentities, people } from '../../db/schema/index.js';
 import type { Tx } from '../../db/client.js';
 import { anyOf } from '../../db/sql.js';
 import type { Locale } from '../config.js';
@@ -19,8 +19,8 @@ export interface NotifyOpts {
  * language, inside the caller's transaction. Used by the dialog engine (`ctx.notify`) and by jobs
  * (routing, escalation, reminders) alike, so there is one way to reach a person.
  *
- * Choices sent this way become that chat's "last choices shown": on WeChat, where choices are
- * numbered lines, a bare "1" then answers this message. A blocked identity gets nothing; a person
+ * Choices sent this way become that chat's "last choices shown" once DELIVERED (src/outbox/
+ * shown.ts): on WeChat, where choices are numbered lines, a bare "1" then answers this message. A blocked identity gets nothing; a person
  * with no reachable identity gets nothing and the caller learns it from the empty result.
  */
 export async function notifyPerson(
@@ -35,7 +35,7 @@ export async function notifyPerson(
 /**
  * notifyPerson for many messages at once (a routing batch): three statements whatever their
  * number. Messages keep their order in the outbox, so each chat gets them as listed, and a
- * chat's "last choices shown" are those of the last message with choices it is sent.
+ * chat's "last choices shown" are those of the last message with choices delivered to it.
  */
 export async function notifyPeople(
   tx: Tx,
@@ -66,7 +66,6 @@ export async function notifyPeople(
   const reach = new Map<string, typeof rows>();
   for (const r of rows) reach.set(r.personId, [...(reach.get(r.personId) ?? []), r]);
   const out: OutboxItem[] = [];
-  const lastChoices = new Map<string, NonNullable<Say['choices']>>();
   for (const { personId, build } of items) {
     const identities = reach.get(personId);
     if (!identities) continue;
@@ -74,14 +73,7 @@ export async function notifyPeople(
     const say = build(messages(locale), locale);
     for (const identity of identities) {
       out.push({ to: { identityId: identity.id, channel: identity.channel, chatRef: identity.chatRef }, reply: { ...say, locale }, priority: opts.priority });
-      if (say.choices?.length) lastChoices.set(identity.id, say.choices);
     }
-  }
-  if (lastChoices.size) {
-    await tx
-      .insert(dialogStates)
-      .values([...lastChoices].map(([identityId, choices]) => ({ identityId, flow: 'menu', step: 'idle', choices })))
-      .onConflictDoUpdate({ target: dialogStates.identityId, set: { choices: sql`excluded.choices`, updatedAt: new Date() } });
   }
   return queueMessages(tx, out);
 }

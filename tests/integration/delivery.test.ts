@@ -6,7 +6,7 @@ import { eq, inArray, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sendParts, type ChannelAdapter, type MediaBytes, type SendProgress, type SendResult } from '../../bots/channel.js';
 import { connect, type Database } from '../../db/client.js';
-import { channelIdentities, outbox, people } from '../../db/schema/index.js';
+import { channelIdentities, dialogStates, outbox, people } from '../../db/schema/index.js';
 import { createQueueBackend, type QueueBackend } from '../../jobs/backend.js';
 import { createJobs } from '../../jobs/producer.js';
 import { sweepOutbox, SWEEP_GRACE_MS } from '../../jobs/outbox-sweep.js';
@@ -507,6 +507,29 @@ describe.each(['redis', 'postgres'] as const)('delivery on the %s queue backend'
     const sentAt = (await rows([held!.outboxId, bulk!.outboxId])).map((r) => r.sentAt!.getTime());
     for (const at of sentAt) expect(at).toBeGreaterThanOrEqual(notBefore.getTime());
     expect(web.to(to.chatRef)).toHaveLength(3);
+  });
+
+  it('records a message\'s choices as the ones shown when it is delivered, and a broadcast\'s only for an idle chat', async () => {
+    const busy = await newRecipient('web');
+    const idle = await newRecipient('web');
+    const step = [{ id: 'colour.red', label: 'Red' }];
+    const poll = [{ id: 'nr:1', label: '收到' }];
+    await database.db.insert(dialogStates).values({ identityId: busy.identityId, flow: 'form', step: 'colour', choices: step });
+    const card = [{ id: 'ca:1', label: 'Card' }];
+    const [queuedCard] = await writeOutbox(database.db, [{ to: busy, reply: { locale: 'zh-CN', text: text('card'), choices: card } }]);
+    const stateOf = async (to: Recipient) => (await database.db.select().from(dialogStates).where(eq(dialogStates.identityId, to.identityId)))[0];
+    // Queued, not delivered: the step's choices still answer a bare number.
+    expect((await stateOf(busy))!.choices).toEqual(step);
+    await delivery.enqueue([queuedCard!]);
+    await settled('web', deliverId(queuedCard!.outboxId));
+    expect((await stateOf(busy))!.choices).toEqual(card);
+    // A broadcast: never takes the number keys from someone in a flow; an idle chat gets them.
+    await database.db.update(dialogStates).set({ choices: step }).where(eq(dialogStates.identityId, busy.identityId));
+    const page = await writeOutbox(database.db, [busy, idle].map((to) => ({ to, reply: { locale: 'zh-CN' as const, text: text('notice'), choices: poll }, priority: 'broadcast' as const })));
+    await delivery.enqueue(page);
+    for (const m of page) await settled('web', deliverId(m.outboxId));
+    expect(await stateOf(busy)).toMatchObject({ flow: 'form', step: 'colour', choices: step });
+    expect(await stateOf(idle)).toMatchObject({ flow: 'menu', step: 'idle', choices: poll });
   });
 
   it('never sent the same message twice', () => {
