@@ -6,6 +6,7 @@ import type { ChannelAdapter } from '../bots/channel.js';
 import type { Channel } from '../src/dialog/events.js';
 import { replySchema } from '../src/dialog/reply.js';
 import { recordChoicesShown } from '../src/outbox/shown.js';
+import { unlimitedCalls, type CallLimits } from '../src/limits/calls.js';
 import type { Logger } from '../src/log.js';
 import { perChatWaitMs } from '../src/ratelimit.js';
 import { z } from 'zod';
@@ -32,7 +33,8 @@ function deliverJob(channel: Channel): JobDefinition<DeliverJob> {
     /** The job id is the outbox id: a second enqueue of the same row is a no-op. */
     id: (p) => `out-${p.outboxId}`,
     concurrency: 8,
-    workerOptions: (s) => ({ limiter: limiterFor(channelRates(s.config)[channel].globalPerSec) }),
+    // Without shared call limits, BullMQ's per-queue job limiter is the global limit (per job, not per call).
+    workerOptions: (s) => (s.callLimits === unlimitedCalls ? { limiter: limiterFor(channelRates(s.config)[channel].globalPerSec) } : {}),
     handler: (s) => {
       const process = processorFor(s);
       return (_payload, handle) => process(handle.job, handle.token);
@@ -56,6 +58,7 @@ function processorFor(s: JobServices) {
       perChatPerSec: { telegram: rates.telegram.perChatPerSec, wechat: rates.wechat.perChatPerSec },
       logger: s.logger,
       onResult: s.onDeliverResult,
+      callLimits: s.callLimits === unlimitedCalls ? undefined : s.callLimits,
     });
     processors.set(s, p);
   }
@@ -83,6 +86,18 @@ export interface DeliverDeps {
    * half the pool, leaving the rest for everything else sharing it.
    */
   maxConcurrentBatches?: number;
+  /**
+   * Per-call limits shared by every process (src/limits/call-limits.ts). When given, each platform
+   * call takes a permit first and a refused one puts the job back as a delayed job (nothing sleeps
+   * inside the batch's transaction); without, the old per-chat spacing applies.
+   */
+  callLimits?: CallLimits;
+}
+
+class Throttled extends Error {
+  constructor(readonly ms: number) {
+    super(`throttled for ${ms} ms`);
+  }
 }
 
 class RetryAfter extends Error {
@@ -141,9 +156,16 @@ export function createDeliverProcessor(deps: DeliverDeps) {
           .orderBy(asc(outbox.id));
         let sent = 0;
         for (const message of batch) {
-          await spaceOut(message.identityId, deps.perChatPerSec[channel]);
+          if (!deps.callLimits) await spaceOut(message.identityId, deps.perChatPerSec[channel]);
+          const limits = deps.callLimits;
           const result = await adapter.send(message.chatRef, replySchema.parse(message.payload), {
             partsSent: message.partsSent,
+            beforePart: limits
+              ? async () => {
+                  const permit = await limits.take(channel, message.chatRef);
+                  if (!permit.ok) throw new Throttled(permit.waitMs);
+                }
+              : undefined,
             // A part the platform accepted (a photo before the text): the retry resumes after it.
             partSent: async (partsSent, sentRef) => {
               await persistently(() =>
@@ -193,6 +215,11 @@ export function createDeliverProcessor(deps: DeliverDeps) {
         return { sent };
       }));
     } catch (err) {
+      if (err instanceof Throttled) {
+        // Over a call limit (ours, shared by every process): back later, no attempt spent.
+        await job.moveToDelayed(Date.now() + err.ms, token);
+        throw new DelayedError();
+      }
       if (err instanceof HeldUntil) {
         await job.moveToDelayed(err.at, token);
         throw new DelayedError();

@@ -10,6 +10,7 @@ import { createQueueBackend, type QueueBackend } from '../jobs/backend.js';
 import type { JobDefinition } from '../jobs/define.js';
 import { createJobs } from '../jobs/producer.js';
 import { startWorkers, WORKER_JOBS } from '../jobs/workers.js';
+import { createCallLimits } from './limits/call-limits.js';
 import { createCaseFlows } from './cases/flows.js';
 import { createFolderStore, createS3Store } from './photos/store.js';
 import type { Config } from './config.js';
@@ -156,7 +157,21 @@ export function createApp(config: Config, opts: AppOptions = {}) {
     // Delivery runs where the channel can send: everything but WeChat in `worker`, WeChat in `bot`.
     const deliverHere = new Map([...adapters].filter(([channel]) => (channel === 'wechat' ? serves('bot') : serves('worker'))));
     if (deliverHere.size || serves('worker')) {
+      // Platform call limits shared by every process that delivers (Redis, or PostgreSQL on the zero-config start).
+      const callLimits = createCallLimits({
+        rates: {
+          ...(config.telegram && { telegram: config.telegram.rate }),
+          ...(config.wechat && { wechat: config.wechat.rate }),
+          web: { globalPerSec: config.web.rate.globalPerSec },
+        },
+        redisUrl: config.queue.redisUrl,
+        databaseUrl: dbUrl,
+        prefix: config.queue.prefix,
+        logger,
+      });
+      stops.push(() => callLimits.close());
       const workers = await startWorkers({
+        callLimits,
         backend,
         database,
         adapters: deliverHere,

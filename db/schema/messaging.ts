@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { bigserial, index, integer, jsonb, pgTable, primaryKey, smallint, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { bigint, bigserial, index, integer, jsonb, pgTable, primaryKey, smallint, text, timestamp, uniqueIndex, uuid, varchar } from 'drizzle-orm/pg-core';
 import { channelIdentities, channelKind } from './people.js';
 
 /**
@@ -75,3 +75,14 @@ export const outbox = pgTable(
     index('outbox_identity_idx').on(t.identityId, t.id),
   ],
 );
+
+/**
+ * Platform call counters shared by every delivering process on the zero-config start (Redis
+ * holds them when configured): rate-limiter-flexible's RateLimiterPostgres table layout
+ * (src/limits/call-limits.ts), created here so concurrent limiters never race to create it.
+ */
+export const callLimits = pgTable('call_limits', {
+  key: varchar('key', { length: 255 }).primaryKey(),
+  points: integer('points').notNull().default(0),
+  expire: bigint('expire', { mode: 'number' }),
+});
