@@ -184,7 +184,7 @@ export function createApp(config: Config, opts: AppOptions = {}) {
         jobs: serves('worker') ? [...WORKER_JOBS, ...(opts.processors?.({ database, backend, config, logger }) ?? [])] : [],
       });
       stops.push(() => workers.close());
-      lines.push(`Workers: ${[...deliverHere.keys()].map((c) => `deliver-${c}`).join(', ') || 'none'}${serves('worker') ? ' + case routing, timers (deadlines, reminders) + sweeps' : ''}`);
+      lines.push(`Workers: ${[...deliverHere.keys()].map((c) => `deliver-${c}`).join(', ') || 'none'}${serves('worker') ? ' + case routing, deadlines, reminders + sweeps' : ''}`);
     }
 
     let url = config.http.publicUrl;
