@@ -6,11 +6,10 @@ import postgres from 'postgres';
 import type { Database } from '../db/client.js';
 import * as schema from '../db/schema/index.js';
 import { createQueueBackend, redisOptionsFromUrl, type QueueBackend } from '../jobs/backend.js';
-import { createCaseScheduler } from '../jobs/cases.js';
-import { createDeliveryQueue } from '../jobs/delivery-queue.js';
-import { QUEUES } from '../jobs/queues.js';
+import { createJobs, type Jobs } from '../jobs/producer.js';
+import { ALL_JOBS } from '../jobs/registry.js';
 import type { CaseSettings } from '../src/cases/effects.js';
-import type { CaseScheduler } from '../src/cases/run.js';
+import { createWork, type Work } from '../src/work/unit.js';
 import { loadConfig, type Config } from '../src/config.js';
 import { createLogger, type Logger } from '../src/log.js';
 import type { DeliveryQueue } from '../src/outbox/outbox.js';
@@ -45,11 +44,13 @@ export interface BenchEnv {
   environmentCategory: number;
   prefix: string;
   backend: QueueBackend;
-  scheduler: ReturnType<typeof createCaseScheduler>;
-  delivery: ReturnType<typeof createDeliveryQueue>;
+  /** The job registry's producer on this backend. */
+  jobs: Jobs;
+  delivery: DeliveryQueue;
+  work: Work;
   config: Config;
-  /** runCaseTx dependencies with the real scheduler and delivery queue on this backend. */
-  deps: { database: BenchEnv['database']; delivery: DeliveryQueue; scheduler: CaseScheduler; logger: Logger };
+  /** runCaseTx / intakeCase dependencies: the real unit of work and producer on this backend. */
+  deps: { database: BenchEnv['database']; delivery: DeliveryQueue; work: Work; logger: Logger };
   extraQueues: string[];
   close(): Promise<void>;
 }
@@ -63,8 +64,9 @@ export async function createEnv(kind: BackendKind): Promise<BenchEnv> {
   const prefix = uniqueQueuePrefix();
   progress(`${kind}: queue ${kind === 'redis' ? 'prefix' : 'schema'} ${prefix}`);
   const backend = createQueueBackend(kind === 'redis' ? { kind: 'redis', url: TEST_REDIS_URL, prefix } : { kind: 'postgres', url: database.url, schema: prefix });
-  const scheduler = createCaseScheduler(backend);
-  const delivery = createDeliveryQueue(backend);
+  const jobs = createJobs(backend);
+  const delivery = jobs.delivery;
+  const work = createWork({ database, sink: jobs.sink, logger });
   const config = loadConfig({ CODE_SECRET: TEST_CODE_SECRET, DATABASE_URL: database.url, LOG_LEVEL: 'silent' });
   const env: BenchEnv = {
     kind,
@@ -74,15 +76,15 @@ export async function createEnv(kind: BackendKind): Promise<BenchEnv> {
     environmentCategory,
     prefix,
     backend,
-    scheduler,
+    jobs,
     delivery,
+    work,
     config,
-    deps: { database, delivery, scheduler, logger },
+    deps: { database, delivery, work, logger },
     extraQueues: [],
     async close() {
-      await scheduler.close().catch(() => {});
-      await delivery.close().catch(() => {});
-      if (kind === 'redis') await obliterateRedis(backend, prefix, [...Object.values(QUEUES), ...env.extraQueues]);
+      await jobs.close().catch(() => {});
+      if (kind === 'redis') await obliterateRedis(backend, prefix, [...ALL_JOBS.map((d) => d.name), ...env.extraQueues]);
       await backend.close().catch(() => {});
       // The PostgreSQL backend keeps its queues in a schema of this database: dropping it cleans up.
       await database.drop();

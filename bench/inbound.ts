@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { Agent, request } from 'node:http';
 import postgres from 'postgres';
 import { createQueueBackend } from '../jobs/backend.js';
-import { createDeliveryQueue } from '../jobs/delivery-queue.js';
+import { createJobs } from '../jobs/producer.js';
 import type { QueuedMessage } from '../src/outbox/outbox.js';
 import { TEST_PG_URL, TEST_REDIS_URL } from '../tests/support/db.js';
 import { fmtMs, fmtRate, fmtRatio, progress, type BackendKind, type ResultRow } from './common.js';
@@ -137,7 +137,8 @@ export interface BroadcastOptions {
 export async function benchBroadcast(kind: BackendKind, o: BroadcastOptions): Promise<ResultRow[]> {
   const env = await startWebChatEnv(kind, o.active + o.n);
   const backend = createQueueBackend(kind === 'redis' ? { kind: 'redis', url: TEST_REDIS_URL, prefix: env.prefix } : { kind: 'postgres', url: env.databaseUrl, schema: env.prefix });
-  const delivery = createDeliveryQueue(backend);
+  const producer = createJobs(backend);
+  const delivery = { ...producer.delivery, close: () => producer.close() };
   try {
     const load = new ChatLoad(env.url);
     const active = env.sids.slice(0, o.active);

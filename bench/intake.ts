@@ -1,4 +1,4 @@
-import { QUEUES } from '../jobs/queues.js';
+import { JOBS } from '../jobs/registry.js';
 import { caseInput } from '../tests/support/case-fixture.js';
 import { intakeCase } from '../src/cases/run.js';
 import { countingDatabase, cpuMeter, createEnv, fmtRate, fmtRatio, progress, runConcurrent, type BackendKind, type ResultRow } from './common.js';
@@ -58,7 +58,7 @@ export async function benchIntake(kind: BackendKind, opts: { n: number; rawN: nu
              (select count(*)::int from case_events e join cases c on c.id = e.case_id where c.intake_key like 'bench:%' and e.kind = 'submitted') as events`;
     if (check!.cases !== opts.n || check!.events !== opts.n) throw new Error(`intake check failed: ${JSON.stringify(check)}`);
     // Scheduling errors are only logged by intakeCase; make sure the route jobs really exist.
-    const routeQueue = new env.backend.classes.Queue(QUEUES.caseRoute, { ...env.backend.connectionOptions() } as any);
+    const routeQueue = new env.backend.classes.Queue(JOBS.caseRoute.name, { ...env.backend.connectionOptions() } as any);
     const waiting = await routeQueue.getJobCountByTypes('wait', 'prioritized', 'delayed');
     await routeQueue.close();
     if (waiting !== opts.n + 220) throw new Error(`expected ${opts.n + 220} route jobs, found ${waiting}`);

@@ -1,6 +1,8 @@
 import { sql } from 'drizzle-orm';
-import { caseProcessors, ROUTE_BATCH } from '../jobs/cases.js';
-import { defaultJobOptions, QUEUES } from '../jobs/queues.js';
+import { ROUTE_BATCH } from '../jobs/cases.js';
+import { createWork } from '../src/work/unit.js';
+import { JOBS } from '../jobs/registry.js';
+import { defaultJobOptions } from '../jobs/define.js';
 import { startWorkers } from '../jobs/workers.js';
 import { routeCases } from '../src/cases/routing.js';
 import { caseInput } from '../tests/support/case-fixture.js';
@@ -23,11 +25,11 @@ export async function benchRouting(kind: BackendKind, opts: { n: number }): Prom
   env.extraQueues.push(NOOP_QUEUE);
   try {
     const { database, backend } = env;
-    const route = caseProcessors({ ...env.deps, settings, sweepEveryMs: 3_600_000 }).find((r) => r.queue === QUEUES.caseRoute)!;
-    const concurrency = route.concurrency;
+    const route = JOBS.caseRoute;
+    const concurrency = route.concurrency!;
 
-    // Cases to route, submitted with a scheduler that drops the route timers.
-    const stub = { ...env.deps, scheduler: { schedule: async () => {} } };
+    // Cases to route, submitted with a unit of work that drops the route jobs.
+    const stub = { ...env.deps, work: createWork({ database, sink: { ...env.jobs.sink, enqueue: async () => {} }, logger }) };
     const input = (intakeKey: string) => caseInput(env.town, env.who, env.environmentCategory, { intakeKey, placeId: null });
     const ids: string[] = [];
     await runConcurrent(opts.n, 8, async (i) => {
@@ -54,8 +56,8 @@ export async function benchRouting(kind: BackendKind, opts: { n: number }): Prom
     };
     const noopBefore = await noopRun('before');
 
-    // 2. Routing: the real route jobs (createCaseScheduler), then the real processor via startWorkers.
-    for (const part of chunks(ids, 1000)) await env.scheduler.schedule(part.map((caseId) => ({ kind: 'route' as const, caseId })));
+    // 2. Routing: the real route jobs (the registry's producer), then the real processor via startWorkers.
+    for (const part of chunks(ids, 1000)) await env.jobs.enqueueMany(JOBS.caseRoute, part.map((caseId) => ({ caseId })));
     const assigned = async () => {
       const [row] = await database.db.execute<{ n: number }>(sql`select count(*)::int as n from cases where status = 'assigned'`);
       return row!.n;
@@ -66,12 +68,11 @@ export async function benchRouting(kind: BackendKind, opts: { n: number }): Prom
       backend,
       database,
       adapters: new Map(),
-      delivery: env.delivery,
+      producer: env.jobs,
       config: env.config,
       logger,
-      // Delivery workers are absent here, so the outbox sweep would only re-add the pending rows.
-      sweepEveryMs: 3_600_000,
-      extra: [route],
+      caseSettings: settings,
+      jobs: [route],
     });
     await waitUntil(async () => (await assigned()) >= opts.n, 'routing', 600_000, 20);
     const routeSecs = (performance.now() - t1) / 1000;
@@ -89,7 +90,7 @@ export async function benchRouting(kind: BackendKind, opts: { n: number }): Prom
     const counting = countingDatabase(database.url);
     const waiting: string[] = [];
     for (let i = 0; i < ROUTE_BATCH; i++) waiting.push((await intakeCase(stub, { ...input(`count:${i}`), placeId: env.town.households[i % 3]!.id }, new Date())).caseId);
-    const { routed: routedNow } = await runCaseTx({ ...env.deps, database: counting.database }, (tx, fx) =>
+    const { routed: routedNow } = await runCaseTx({ work: createWork({ database: counting.database, sink: env.jobs.sink, logger }) }, (tx, fx) =>
       routeCases(tx, fx, { first: waiting[0]!, limit: ROUTE_BATCH }, settings, new Date()),
     );
     const perBatch = counting.count();

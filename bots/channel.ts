@@ -30,6 +30,11 @@ export interface SendProgress {
    * it); awaited before the next part goes out. Throws when it cannot be recorded.
    */
   partSent(partsSent: number, sentRef?: string): Promise<void>;
+  /**
+   * Awaited before each platform call (rate limits are per call, not per reply); throws to stop
+   * the reply here without sending (the delivery job then retries from this part).
+   */
+  beforePart?(): Promise<void>;
 }
 
 /**
@@ -69,6 +74,7 @@ export async function sendParts(parts: ReplyPart[], progress: SendProgress | und
   let skipped = 0;
   for (let i = progress?.partsSent ?? 0; i < parts.length; i++) {
     let ref: string | undefined;
+    await progress?.beforePart?.();
     try {
       ref = await parts[i]!(skipped);
     } catch (err) {

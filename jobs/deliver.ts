@@ -5,9 +5,72 @@ import type { Database } from '../db/client.js';
 import type { ChannelAdapter } from '../bots/channel.js';
 import type { Channel } from '../src/dialog/events.js';
 import { replySchema } from '../src/dialog/reply.js';
+import { recordChoicesShown } from '../src/outbox/shown.js';
+import { unlimitedCalls, type CallLimits } from '../src/limits/calls.js';
 import type { Logger } from '../src/log.js';
 import { perChatWaitMs } from '../src/ratelimit.js';
-import { jobSchemas, parseJob } from './queues.js';
+import { z } from 'zod';
+import { channelSchema } from '../src/dialog/events.js';
+import { limiterFor } from '../src/ratelimit.js';
+import { defineJob, parsePayload, type JobDefinition, type JobServices } from './define.js';
+
+const deliverPayload = z.object({ outboxId: z.number().int().positive(), channel: channelSchema });
+export type DeliverJob = z.infer<typeof deliverPayload>;
+
+/** Messages per second per channel from the config (the platforms' published limits). */
+export function channelRates(config: JobServices['config']): Record<Channel, { globalPerSec: number; perChatPerSec?: number }> {
+  return {
+    telegram: config.telegram?.rate ?? { globalPerSec: 30, perChatPerSec: 1 },
+    wechat: config.wechat?.rate ?? { globalPerSec: 5, perChatPerSec: 1 },
+    web: { globalPerSec: config.web.rate.globalPerSec },
+  };
+}
+
+function deliverJob(channel: Channel): JobDefinition<DeliverJob> {
+  return defineJob({
+    name: `deliver-${channel}`,
+    payload: deliverPayload,
+    /** The job id is the outbox id: a second enqueue of the same row is a no-op. */
+    id: (p) => `out-${p.outboxId}`,
+    concurrency: 8,
+    // Without shared call limits, BullMQ's per-queue job limiter is the global limit (per job, not per call).
+    workerOptions: (s) => (s.callLimits === unlimitedCalls ? { limiter: limiterFor(channelRates(s.config)[channel].globalPerSec) } : {}),
+    handler: (s) => {
+      const process = processorFor(s);
+      return (_payload, handle) => process(handle.job, handle.token);
+    },
+  });
+}
+
+/**
+ * One processor per worker process for every channel: its batch semaphore must count every
+ * channel's batches against the one pool they share, or three channels' worth of batches each
+ * holding a connection and waiting for a second one exhaust it.
+ */
+const processors = new WeakMap<JobServices, ReturnType<typeof createDeliverProcessor>>();
+function processorFor(s: JobServices) {
+  let p = processors.get(s);
+  if (!p) {
+    const rates = channelRates(s.config);
+    p = createDeliverProcessor({
+      database: s.database,
+      adapters: s.adapters,
+      perChatPerSec: { telegram: rates.telegram.perChatPerSec, wechat: rates.wechat.perChatPerSec },
+      logger: s.logger,
+      onResult: s.onDeliverResult,
+      callLimits: s.callLimits === unlimitedCalls ? undefined : s.callLimits,
+    });
+    processors.set(s, p);
+  }
+  return p;
+}
+
+/** One deliver job (and queue) per channel, so each has its own limits. */
+export const deliverJobFor: Record<Channel, JobDefinition<DeliverJob>> = {
+  telegram: deliverJob('telegram'),
+  wechat: deliverJob('wechat'),
+  web: deliverJob('web'),
+};
 
 export interface DeliverDeps {
   database: Database;
@@ -23,6 +86,18 @@ export interface DeliverDeps {
    * half the pool, leaving the rest for everything else sharing it.
    */
   maxConcurrentBatches?: number;
+  /**
+   * Per-call limits shared by every process (src/limits/call-limits.ts). When given, each platform
+   * call takes a permit first and a refused one puts the job back as a delayed job (nothing sleeps
+   * inside the batch's transaction); without, the old per-chat spacing applies.
+   */
+  callLimits?: CallLimits;
+}
+
+class Throttled extends Error {
+  constructor(readonly ms: number) {
+    super(`throttled for ${ms} ms`);
+  }
 }
 
 class RetryAfter extends Error {
@@ -49,7 +124,7 @@ export function createDeliverProcessor(deps: DeliverDeps) {
   const { database } = deps;
   const slots = semaphore(deps.maxConcurrentBatches ?? Math.max(1, Math.floor((database.sql.options.max ?? 10) / 2)));
   return async (job: Job, token?: string): Promise<{ sent: number }> => {
-    const { outboxId, channel } = parseJob(jobSchemas.deliver, job, 'deliver');
+    const { outboxId, channel } = parsePayload({ name: 'deliver', payload: deliverPayload }, job.data);
     const adapter = deps.adapters.get(channel);
     if (!adapter) throw new Error(`channel ${channel} is not running in this process`);
     const log = deps.logger.child({ jobId: job.id, outboxId, channel });
@@ -82,9 +157,16 @@ export function createDeliverProcessor(deps: DeliverDeps) {
         let sent = 0;
         let failure: string | undefined;
         for (const message of batch) {
-          await spaceOut(message.identityId, deps.perChatPerSec[channel]);
+          if (!deps.callLimits) await spaceOut(message.identityId, deps.perChatPerSec[channel]);
+          const limits = deps.callLimits;
           const result = await adapter.send(message.chatRef, replySchema.parse(message.payload), {
             partsSent: message.partsSent,
+            beforePart: limits
+              ? async () => {
+                  const permit = await limits.take(channel, message.chatRef);
+                  if (!permit.ok) throw new Throttled(permit.waitMs);
+                }
+              : undefined,
             // A part the platform accepted (a photo before the text): the retry resumes after it.
             partSent: async (partsSent, sentRef) => {
               await persistently(() =>
@@ -105,6 +187,9 @@ export function createDeliverProcessor(deps: DeliverDeps) {
                 .where(eq(outbox.id, message.id)),
             );
             adapter.delivered?.(message.chatRef);
+            // Its choices are now what a bare number answers in this chat (src/outbox/shown.ts).
+            const shown = replySchema.parse(message.payload).choices;
+            if (shown?.length) await persistently(() => recordChoicesShown(database.db, { identityId: message.identityId, priority: message.priority, choices: shown }));
             deps.onResult?.(channel, 'sent');
             sent++;
             continue;
@@ -136,6 +221,11 @@ export function createDeliverProcessor(deps: DeliverDeps) {
         return { sent };
       }));
     } catch (err) {
+      if (err instanceof Throttled) {
+        // Over a call limit (ours, shared by every process): back later, no attempt spent.
+        await job.moveToDelayed(Date.now() + err.ms, token);
+        throw new DelayedError();
+      }
       if (err instanceof HeldUntil) {
         await job.moveToDelayed(err.at, token);
         throw new DelayedError();

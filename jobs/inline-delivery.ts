@@ -2,7 +2,8 @@ import type { Job } from 'bullmq';
 import type { Channel } from '../src/dialog/events.js';
 import type { Logger } from '../src/log.js';
 import type { DeliveryQueue, QueuedMessage } from '../src/outbox/outbox.js';
-import { defaultJobOptions, jobIds } from './queues.js';
+import { defaultJobOptions } from './define.js';
+import { deliverJobFor } from './deliver.js';
 
 /**
  * Delivers some rows right after commit in the process that wrote them, instead of through a
@@ -26,7 +27,7 @@ export function withInlineDelivery(
       const later = messages.filter((m) => !inline(m));
       if (later.length) await queue.enqueue(later);
       for (const m of now) {
-        const job = { id: `inline-${jobIds.deliver(m.outboxId)}`, name: 'deliver', queueName: 'inline', data: { outboxId: m.outboxId, channel: m.channel }, attemptsMade: 0, opts: { attempts: defaultJobOptions.attempts } };
+        const job = { id: `inline-${deliverJobFor[m.channel].id!({ outboxId: m.outboxId, channel: m.channel })}`, name: deliverJobFor[m.channel].name, queueName: 'inline', data: { outboxId: m.outboxId, channel: m.channel }, attemptsMade: 0, opts: { attempts: defaultJobOptions.attempts } };
         try {
           await deliver(job as unknown as Job);
         } catch (err) {

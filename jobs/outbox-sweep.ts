@@ -1,7 +1,9 @@
 import { and, asc, eq, gt, isNull, lt, lte, or } from 'drizzle-orm';
+import { z } from 'zod';
 import { outbox } from '../db/schema/index.js';
 import type { Database } from '../db/client.js';
 import { toQueued, type DeliveryQueue } from '../src/outbox/outbox.js';
+import { defineJob } from './define.js';
 
 /** Rows younger than this are still on their way through the normal path (commit → enqueue). */
 export const SWEEP_GRACE_MS = 5_000;
@@ -36,3 +38,10 @@ export async function sweepOutbox(database: Database, delivery: DeliveryQueue, n
     cursor = rows.at(-1)!.id;
   }
 }
+
+export const outboxSweepJob = defineJob({
+  name: 'outbox-sweep',
+  payload: z.object({}).passthrough(),
+  every: (s) => s.sweeps.outbox,
+  handler: (s) => async () => ({ requeued: await sweepOutbox(s.database, s.delivery) }),
+});

@@ -8,15 +8,15 @@ import { createTelegramAdapter } from '../bots/telegram/index.js';
 import { createWebChannel } from '../bots/web/index.js';
 import { createWechatAdapter } from '../bots/wechat/index.js';
 import { createQueueBackend, redisOptionsFromUrl, type QueueBackend } from '../jobs/backend.js';
+import type { JobDefinition } from '../jobs/define.js';
 import { createDeliverProcessor } from '../jobs/deliver.js';
-import { createDeliveryQueue } from '../jobs/delivery-queue.js';
 import { withInlineDelivery } from '../jobs/inline-delivery.js';
-import { startWorkers, type ProcessorRegistration } from '../jobs/workers.js';
-import { caseProcessors, createCaseScheduler } from '../jobs/cases.js';
+import { createJobs } from '../jobs/producer.js';
+import { startWorkers, WORKER_JOBS } from '../jobs/workers.js';
+import { createCallLimits } from './limits/call-limits.js';
 import { uncoveredUnits } from './cases/coverage.js';
 import { claimOnStaffBound, createCaseFlows } from './cases/flows.js';
 import { createFolderStore, storePhoto } from './photos/store.js';
-import { createNoticeJobs, noticeProcessors } from '../jobs/notices.js';
 import { createNoticeFlows } from './notices/flows.js';
 import { registerPublicNotices } from './http/public-notices.js';
 import type { Config } from './config.js';
@@ -39,7 +39,7 @@ export interface AppOptions {
   wechatPuppet?: unknown;
   /** Extra flows and job processors (modules built on the foundation register theirs here). */
   flows?: Flow[];
-  processors?: (ctx: { database: Database; backend: QueueBackend; config: Config; logger: Logger }) => ProcessorRegistration[];
+  processors?: (ctx: { database: Database; backend: QueueBackend; config: Config; logger: Logger }) => JobDefinition[];
   /** Print the demo seed's codes in the start-up summary (`npm start` in a terminal); else only where the file is. */
   showCodes?: boolean;
   /** Outbox sweep interval (tests shorten it). */
@@ -121,8 +121,10 @@ export function createApp(config: Config, opts: AppOptions = {}) {
     );
     stops.push(() => backend.close());
     lines.push(config.queue.redisUrl ? `Jobs: BullMQ on Redis ${redactUrl(config.queue.redisUrl)}` : `Jobs: BullMQ on PostgreSQL (schema "${config.queue.prefix}")`);
-    const delivery = createDeliveryQueue(backend);
-    stops.push(() => delivery.close());
+    // The job registry's producer: deliveries, timer wake-ups and jobs after each commit.
+    const jobs = createJobs(backend);
+    stops.push(() => jobs.close());
+    const delivery = jobs.delivery;
     // Replies are pushed to the processes serving web chats through the queue's own datastore.
     const wake = config.queue.redisUrl
       ? createRedisWake(redisOptionsFromUrl(config.queue.redisUrl), config.queue.prefix, logger)
@@ -134,8 +136,8 @@ export function createApp(config: Config, opts: AppOptions = {}) {
     const photos = config.photos.s3
       ? (await import('./photos/s3-store.js')).createS3Store(config.photos.s3)
       : createFolderStore(path.resolve(config.dataDir, 'photos'));
-    const scheduler = createCaseScheduler(backend);
-    stops.push(() => scheduler.close());
+    // Case timers are timer rows of the unit of work now (src/cases/run.ts): nothing to schedule through.
+    const scheduler = {};
     const caseSettings = { ...config.cases };
     // Channels: inbound where this role receives, send-only where it delivers.
     const adapters = new Map<Channel, ChannelAdapter>();
@@ -149,10 +151,7 @@ export function createApp(config: Config, opts: AppOptions = {}) {
         return adapter.fetchMedia(fileRef);
       },
     });
-    const noticeJobs = createNoticeJobs(backend);
-    stops.push(() => noticeJobs.close());
     const noticeFlows = createNoticeFlows({
-      followUp: (f) => noticeJobs.followUp(f),
       quiet: { hours: config.notices.quietHours, timeZone: config.notices.timeZone },
       savePhoto: async (ctx, input) => {
         const adapter = adapters.get(ctx.identity.channel);
@@ -170,7 +169,7 @@ export function createApp(config: Config, opts: AppOptions = {}) {
     stops.push(() => limits.close());
     // Replies to web chats are delivered by the process that wrote them (jobs/inline-delivery.ts).
     let dialogDelivery: DeliveryQueue = delivery;
-    const dialog = createDialog({ database, delivery: { enqueue: (m) => dialogDelivery.enqueue(m) }, config, logger, flows, limits });
+    const dialog = createDialog({ database, sink: { ...jobs.sink, deliver: (m) => dialogDelivery.enqueue(m) }, config, logger, flows, limits });
     const onInbound = async (event: InboundEvent) => {
       const result = await dialog.handle(event);
       metrics.inbound.inc({ channel: event.channel, result });
@@ -226,22 +225,31 @@ export function createApp(config: Config, opts: AppOptions = {}) {
     // Delivery runs where the channel can send: everything but WeChat in `worker`, WeChat in `bot`.
     const deliverHere = new Map([...adapters].filter(([channel]) => (channel === 'wechat' ? serves('bot') : serves('worker'))));
     if (deliverHere.size || serves('worker')) {
+      // Platform call limits shared by every process that delivers (Redis, or PostgreSQL on the zero-config start).
+      const callLimits = createCallLimits({
+        rates: {
+          ...(config.telegram && { telegram: config.telegram.rate }),
+          ...(config.wechat && { wechat: config.wechat.rate }),
+          web: { globalPerSec: config.web.rate.globalPerSec },
+        },
+        redisUrl: config.queue.redisUrl,
+        databaseUrl: dbUrl,
+        prefix: config.queue.prefix,
+        logger,
+      });
+      stops.push(() => callLimits.close());
       const workers = await startWorkers({
+        callLimits,
         backend,
         database,
         adapters: deliverHere,
-        delivery,
+        producer: jobs,
         config,
         logger,
+        caseSettings,
         sweepEveryMs: opts.sweepEveryMs,
         onDeliverResult: (channel, result) => metrics.delivered.inc({ channel, result }),
-        extra: serves('worker')
-          ? [
-              ...caseProcessors({ database, delivery, scheduler, settings: caseSettings, logger, sweepEveryMs: config.cases.sweepEveryMs }),
-              ...noticeProcessors({ database, delivery, jobs: noticeJobs, config, logger, sweepEveryMs: config.cases.sweepEveryMs }),
-              ...(opts.processors?.({ database, backend, config, logger }) ?? []),
-            ]
-          : [],
+        jobs: serves('worker') ? [...WORKER_JOBS, ...(opts.processors?.({ database, backend, config, logger }) ?? [])] : [],
       });
       stops.push(() => workers.close());
       lines.push(`Workers: ${[...deliverHere.keys()].map((c) => `deliver-${c}`).join(', ') || 'none'}${serves('worker') ? ' + case routing, deadlines, reminders + sweeps' : ''}`);

@@ -95,6 +95,7 @@ const envSchema = z
     CASE_AUTO_CLOSE_DAYS: positiveInt(7),
     /** How often the case sweep looks for unrouted cases and missed deadlines. */
     CASE_SWEEP_EVERY_MS: positiveInt(30_000),
+    TIMER_SWEEP_EVERY_MS: positiveInt(5_000),
     /** Photos a resident may attach to one report. */
     CASE_MAX_PHOTOS: positiveInt(4),
     /**
@@ -195,6 +196,8 @@ export interface Config {
   cases: { deadlineScale: number; autoCloseDays: number; sweepEveryMs: number; maxPhotos: number };
   notices: { quietHours: { startSec: number; endSec: number }; timeZone: string; fanoutPage: number };
   photos: { s3?: { endpoint: string; bucket: string; region: string; accessKeyId: string; secretAccessKey: string; forcePathStyle: boolean } };
+  /** The timer sweep: fires due timers no wake-up job fired (Redis lost), at most this late. */
+  timers: { sweepEveryMs: number };
 }
 
 /** Thrown when the environment is wrong; the message names every bad variable and what it expects. */
@@ -265,6 +268,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     metricsToken: e.METRICS_TOKEN,
     staffCodeTtlDays: e.STAFF_CODE_TTL_DAYS,
     maxTextLength: e.MAX_TEXT_LENGTH,
+    timers: { sweepEveryMs: e.TIMER_SWEEP_EVERY_MS },
     cases: {
       deadlineScale: e.CASE_DEADLINE_SCALE,
       autoCloseDays: e.CASE_AUTO_CLOSE_DAYS,

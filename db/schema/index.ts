@@ -5,3 +5,4 @@ export * from './cases.js';
 export * from './audience.js';
 export * from './notices.js';
 export * from './limits.js';
+export * from './timers.js';

@@ -1,11 +1,12 @@
 import { and, eq, sql } from 'drizzle-orm';
 import { auditLog, channelIdentities, dialogStates, inboundMessages } from '../../db/schema/index.js';
 import type { Database, Tx } from '../../db/client.js';
+import type { UnitOfWork } from '../work/unit.js';
 import type { Config, Locale } from '../config.js';
 import { messages, type Messages } from '../i18n/index.js';
 import type { Logger } from '../log.js';
-import { notifyPerson } from '../outbox/notify.js';
 import { outboxInsert, queuedFrom, queueMessages, type DeliveryQueue, type QueuedMessage } from '../outbox/outbox.js';
+import { flushUnit, openUnit, type AfterCommitSink } from '../work/unit.js';
 import { inboundEventSchema, type InboundEvent } from './events.js';
 import type { Flow, FlowContext, PersonView, Say } from './flow.js';
 import { createCodeAttempts } from '../limits/attempts.js';
@@ -20,7 +21,10 @@ export type HandleResult = 'handled' | 'duplicate' | 'invalid';
 
 export interface DialogDeps {
   database: Database;
-  delivery: DeliveryQueue;
+  /** Where committed work goes (jobs/producer.ts `sink`): deliveries, timer wake-ups, jobs. */
+  sink?: AfterCommitSink;
+  /** Only deliveries (tests without jobs); `sink` wins when both are given. */
+  delivery?: DeliveryQueue;
   config: Config;
   logger: Logger;
   flows: Flow[];
@@ -68,6 +72,14 @@ export function createDialog(deps: DialogDeps) {
     }
   }
 
+  const sink: AfterCommitSink = deps.sink ?? {
+    deliver: (m) => deps.delivery?.enqueue(m) ?? Promise.resolve(),
+    wake: async () => {},
+    enqueue: async (jobs) => {
+      if (jobs.length) throw new Error(`no job producer for ${jobs.map((j) => j.job.name).join(', ')}`);
+    },
+  };
+
   async function handle(raw: unknown): Promise<HandleResult> {
     const parsed = inboundEventSchema.safeParse(raw);
     if (!parsed.success) {
@@ -77,27 +89,26 @@ export function createDialog(deps: DialogDeps) {
     const event = parsed.data;
     const ids: { identityId?: string; personId?: string } = {};
     const log = deps.logger.child({ channel: event.channel, messageRef: event.messageRef });
-    let queued: QueuedMessage[] = [];
-    let after: (() => Promise<void>)[] = [];
+    let unit: ReturnType<typeof openUnit> | undefined;
     let result: HandleResult;
     try {
       result = await deps.database.db.transaction(async (tx) => {
-        const out = await processEvent(tx, event, log, ids);
-        queued = out.queued;
-        after = out.after;
-        return out.result;
+        unit = openUnit(tx);
+        const out = await processEvent(tx, unit.uow, event, log, ids);
+        await unit.prepare();
+        return out;
       });
     } catch (err) {
       // Everything the step wrote is rolled back; the person still gets an answer, and the
       // message is recorded so a platform retry does not run the failing step again.
       log.error({ err, ...ids }, 'dialog step failed; answering with an apology');
-      queued = [];
-      after = [];
+      unit = undefined;
       result = await deps.database.db.transaction(async (tx) => {
         if (!(await recordInbound(tx, event))) return 'duplicate';
         const { identity, person } = await upsertIdentity(tx, event, deps.config.defaultLocale, new Date());
         await linkInbound(tx, event, identity.id);
-        queued = await queueMessages(tx, [
+        unit = openUnit(tx);
+        await unit.uow.queue([
           {
             to: { identityId: identity.id, channel: identity.channel, chatRef: identity.chatRef },
             reply: { locale: person.locale, text: messages(person.locale).common.apology },
@@ -106,16 +117,7 @@ export function createDialog(deps: DialogDeps) {
         return 'handled';
       });
     }
-    if (queued.length) {
-      try {
-        await deps.delivery.enqueue(queued);
-      } catch (err) {
-        log.warn({ err, ...ids, outboxIds: queued.map((q) => q.outboxId) }, 'enqueue failed; the outbox sweep will retry');
-      }
-    }
-    for (const work of after) {
-      await work().catch((err) => log.warn({ err, ...ids }, 'after-commit work failed; a sweep will pick it up'));
-    }
+    if (unit) await flushUnit(unit.collected(), sink, log.child(ids));
     return result;
   }
 
@@ -150,13 +152,13 @@ export function createDialog(deps: DialogDeps) {
   }
 
   /** The chat's new state and its replies, in one statement when there are both. */
-  async function saveTurn(tx: Tx, row: ReturnType<typeof toRow> | undefined, replies: Parameters<typeof queueMessages>[1]): Promise<QueuedMessage[]> {
-    if (!row) return queueMessages(tx, replies);
+  async function saveTurn(tx: Tx, uow: UnitOfWork, row: ReturnType<typeof toRow> | undefined, replies: Parameters<typeof queueMessages>[1]): Promise<QueuedMessage[]> {
+    if (!row) return uow.queue(replies);
     if (!replies.length) {
       await tx.insert(dialogStates).values(row).onConflictDoUpdate({ target: dialogStates.identityId, set: row });
       return [];
     }
-    return queuedFrom(
+    return uow.adopt(queuedFrom(
       await tx.execute(sql`
         with saved as (
           insert into dialog_states (identity_id, flow, step, data, choices, updated_at)
@@ -165,16 +167,17 @@ export function createDialog(deps: DialogDeps) {
             set flow = excluded.flow, step = excluded.step, data = excluded.data, choices = excluded.choices, updated_at = excluded.updated_at
         )
         ${outboxInsert(replies)}`),
-    );
+    ));
   }
 
   async function processEvent(
     tx: Tx,
+    uow: UnitOfWork,
     event: InboundEvent,
     log: Logger,
     ids: { identityId?: string; personId?: string },
-  ): Promise<{ result: HandleResult; queued: QueuedMessage[]; after: (() => Promise<void>)[] }> {
-    if (!(await recordInbound(tx, event))) return { result: 'duplicate', queued: [], after: [] };
+  ): Promise<HandleResult> {
+    if (!(await recordInbound(tx, event))) return 'duplicate';
     const now = new Date();
     const { identity, person, stateRow } = (await openTurn(tx, event, now)) ?? (await firstTurn(tx, event, now));
     ids.identityId = identity.id;
@@ -182,10 +185,9 @@ export function createDialog(deps: DialogDeps) {
     const choicesShown = stateRow?.choices ?? [];
 
     const out: { say: Say; locale: Locale }[] = [];
-    const notified: QueuedMessage[] = [];
-    const after: (() => Promise<void>)[] = [];
     const ctx: FlowContext = {
       tx,
+      uow,
       config: deps.config,
       logger: log.child({ identityId: identity.id, personId: person.id }),
       now,
@@ -197,8 +199,8 @@ export function createDialog(deps: DialogDeps) {
       messageKey: `${event.channel}:${event.messageRef}`,
       // Stamped now: a reply written before a language switch stays in the language it was written in.
       reply: (say) => void out.push({ say, locale: person.locale }),
-      notify: async (personId, build, opts) => void notified.push(...(await notifyPerson(tx, personId, build, opts))),
-      afterCommit: (work) => void after.push(work),
+      notify: (personId, build, opts) => uow.notify(personId, build, opts),
+      afterCommit: (work) => uow.afterCommit(work),
       attempts: attemptsOf({ personId: person.id, clientKey: event.clientKey ?? `${event.channel}:${event.userRef}` }),
       audit: async (action, subjectType, subjectId, details = {}) => {
         await tx.insert(auditLog).values({ actorId: person.id, action, subjectType, subjectId, details });
@@ -212,14 +214,15 @@ export function createDialog(deps: DialogDeps) {
     const offered = [...out].reverse().find((r) => r.say.choices?.length)?.say.choices;
     const own = await saveTurn(
       tx,
+      uow,
       turn && toRow(identity.id, turn.state, offered ?? (turn.keepChoices ? choicesShown : [])),
       out.map(({ say, locale }) => ({
         to: { identityId: identity.id, channel: identity.channel, chatRef: identity.chatRef },
         reply: { ...say, locale },
       })),
     );
-    ctx.logger.debug({ flow: turn?.state.flow, step: turn?.state.step, replies: own.length, notified: notified.length }, 'message handled');
-    return { result: 'handled', queued: [...notified, ...own], after };
+    ctx.logger.debug({ flow: turn?.state.flow, step: turn?.state.step, replies: own.length }, 'message handled');
+    return 'handled';
   }
 
   /** Whether this chat's current step asks for a photo (channels refuse uploads elsewhere). */

@@ -1,4 +1,5 @@
 import type { CodeAttempts } from '../limits/attempts.js';
+import type { UnitOfWork } from '../work/unit.js';
 import type { Tx } from '../../db/client.js';
 import type { Config, Locale } from '../config.js';
 import type { Messages } from '../i18n/index.js';
@@ -73,6 +74,11 @@ export interface FlowContext {
   afterCommit(work: () => Promise<void>): void;
   /** Wrong-code counters (staff, invite, link, follow) shared across processes and sessions. */
   readonly attempts: CodeAttempts;
+  /**
+   * This message's unit of work (src/work/unit.ts): the same transaction as `tx`; queue outbox
+   * rows, arm timers, start jobs after commit. `notify` and `afterCommit` are shorthands of it.
+   */
+  readonly uow: UnitOfWork;
   /** 操作留痕: one audit_log row (ids only). */
   audit(action: string, subjectType: string, subjectId: string, details?: Record<string, unknown>): Promise<void>;
 }

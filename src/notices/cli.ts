@@ -4,7 +4,11 @@ import { z } from 'zod';
 import { orgUnits, people } from '../../db/schema/index.js';
 import type { Database } from '../../db/client.js';
 import { createQueueBackend } from '../../jobs/backend.js';
-import { createNoticeJobs } from '../../jobs/notices.js';
+import { createJobs } from '../../jobs/producer.js';
+import { createWork } from '../work/unit.js';
+import type { Tx } from '../../db/client.js';
+import { createLogger } from '../log.js';
+import { followUpIn } from './follow.js';
 import { recordAudit } from '../audit/audit.js';
 import { previewAudience } from '../audience/audience.js';
 import { addMembership, AUDIENCE_GROUPS, removeMembership } from '../audience/groups.js';
@@ -59,12 +63,17 @@ export async function runNoticeCli(argv: string[], config: Config, database: Dat
     if (!(err instanceof NoticeError)) throw err;
     throw new Error(await refusalText(t, err, async () => (err.detail.unitId ? ((await getUnit(db, err.detail.unitId))?.name ?? '') : '')));
   };
-  const followUp = async (f: NoticeFollowUp) => {
-    if (f.kind === 'none') return;
+  /** A notice command and what it asks for (a fan-out job, a release timer) in one unit of work. */
+  const command = async (run: (tx: Tx) => Promise<NoticeFollowUp>): Promise<NoticeFollowUp> => {
     const backend = createQueueBackend(config.queue.redisUrl ? { kind: 'redis', url: config.queue.redisUrl, prefix: config.queue.prefix } : { kind: 'postgres', url: database.url, schema: config.queue.prefix });
-    const jobs = createNoticeJobs(backend);
+    const jobs = createJobs(backend);
     try {
-      await jobs.followUp(f);
+      const work = createWork({ database, sink: jobs.sink, logger: createLogger('warn') });
+      return await work.run(async (uow) => {
+        const follow = await run(uow.tx);
+        await followUpIn(uow, follow);
+        return follow;
+      });
     } finally {
       await jobs.close();
       await backend.close();
@@ -101,8 +110,7 @@ export async function runNoticeCli(argv: string[], config: Config, database: Dat
         out('  not sent: add --yes to confirm');
         return;
       }
-      const follow = await db.transaction((tx) => confirmNotice(tx, as, id, new Date(), quiet)).catch(explain);
-      await followUp(follow);
+      const follow = await command((tx) => confirmNotice(tx, as, id, new Date(), quiet)).catch(explain);
       out(follow.kind === 'release_at' ? `scheduled for ${formatLocal(follow.at, tz)}` : 'sending');
       return;
     }
@@ -126,10 +134,7 @@ export async function runNoticeCli(argv: string[], config: Config, database: Dat
     case 'withdraw': {
       const id = z.uuid().parse(arg);
       const now = new Date();
-      const follow = await db
-        .transaction((tx) => (sub === 'correct' ? correctNotice(tx, as, id, values.text ?? '', now) : withdrawNotice(tx, as, id, values.reason ?? '', now)))
-        .catch(explain);
-      await followUp(follow);
+      const follow = await command((tx) => (sub === 'correct' ? correctNotice(tx, as, id, values.text ?? '', now) : withdrawNotice(tx, as, id, values.reason ?? '', now))).catch(explain);
       out(sub === 'correct' ? 'correction sending' : 'withdrawn');
       return;
     }

@@ -1,4 +1,5 @@
 import { and, eq } from 'drizzle-orm';
+import { followUpIn } from './follow.js';
 import { z } from 'zod';
 import { notices } from '../../db/schema/index.js';
 import { previewAudience } from '../audience/audience.js';
@@ -13,8 +14,6 @@ import { explainRefusal } from './explain.js';
 import { deliverFrom, formatLocal, LIMITS, NOTICE_CATEGORIES, parseLocal, type QuietHours } from './rules.js';
 
 export interface NoticeFlowDeps {
-  /** Hands what a committed command asks for (fan-out, a release timer) to the job system. */
-  followUp(f: NoticeFollowUp): Promise<void>;
   quiet: { hours: QuietHours; timeZone: string };
   /** Stores a photo a staff member sent; its key, or undefined when it could not be stored. */
   savePhoto?(ctx: FlowContext, photo: Extract<InboundPayload, { kind: 'photo' }>): Promise<string | undefined>;
@@ -217,7 +216,7 @@ export function createComposeFlow(deps: NoticeFlowDeps): Flow {
         } catch (err) {
           return explainRefusal(ctx, err);
         }
-        ctx.afterCommit(() => deps.followUp(follow));
+        await followUpIn(ctx.uow, follow);
         ctx.reply({ text: follow.kind === 'release_at' ? t.scheduled({ time: formatLocal(follow.at, tz) }) : t.sent({ reachable: data.reachable }) });
         return { done: true };
       },

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { followUpIn } from './follow.js';
 import type { Flow, FlowContext, PersonView, StepOutcome } from '../dialog/flow.js';
 import { checkScopes } from '../staff/scope.js';
 import { ACTION, correctButton, manageButton, MENU, unreadButton, withdrawButton } from './buttons.js';
@@ -107,7 +108,7 @@ export function createManageFlows(deps: NoticeFlowDeps): Flow[] {
             a.mode === 'correct'
               ? await correctNotice(ctx.tx, ctx.person.id, a.noticeId, input.text, ctx.now)
               : await withdrawNotice(ctx.tx, ctx.person.id, a.noticeId, input.text, ctx.now);
-          ctx.afterCommit(() => deps.followUp(follow));
+          await followUpIn(ctx.uow, follow);
         } catch (err) {
           return explainRefusal(ctx, err);
         }

@@ -1,28 +1,33 @@
-import { and, asc, eq, isNull, sql } from 'drizzle-orm';
-import { channelIdentities, dialogStates, people } from '../../db/schema/index.js';
+import { and, asc, eq, isNull } from 'drizzle-orm';
+import { channelIdentities, people } from '../../db/schema/index.js';
 import type { Tx } from '../../db/client.js';
 import { anyOf } from '../../db/sql.js';
 import type { Locale } from '../config.js';
 import type { Channel } from '../dialog/events.js';
 import type { Say } from '../dialog/flow.js';
 import { messages, type Messages } from '../i18n/index.js';
-import type { Reply } from '../dialog/reply.js';
-import { queueMessages, type QueuedMessage, type Recipient } from './outbox.js';
+import { queueMessages, type OutboxItem, type OutboxPriority, type QueuedMessage } from './outbox.js';
+
+export interface NotifyOpts {
+  channel?: Channel;
+  /** Default `conversation`; `emergency` for 应急. */
+  priority?: OutboxPriority;
+}
 
 /**
  * Queues a message to a person on every channel they use (or only `opts.channel`), in their own
  * language, inside the caller's transaction. Used by the dialog engine (`ctx.notify`) and by jobs
  * (routing, escalation, reminders) alike, so there is one way to reach a person.
  *
- * Choices sent this way become that chat's "last choices shown": on WeChat, where choices are
- * numbered lines, a bare "1" then answers this message. A blocked identity gets nothing; a person
+ * Choices sent this way become that chat's "last choices shown" once DELIVERED (src/outbox/
+ * shown.ts): on WeChat, where choices are numbered lines, a bare "1" then answers this message. A blocked identity gets nothing; a person
  * with no reachable identity gets nothing and the caller learns it from the empty result.
  */
 export async function notifyPerson(
   tx: Tx,
   personId: string,
   build: (t: Messages, locale: Locale) => Say,
-  opts: { channel?: Channel } = {},
+  opts: NotifyOpts = {},
 ): Promise<QueuedMessage[]> {
   return notifyPeople(tx, [{ personId, build }], opts);
 }
@@ -30,12 +35,12 @@ export async function notifyPerson(
 /**
  * notifyPerson for many messages at once (a routing batch): three statements whatever their
  * number. Messages keep their order in the outbox, so each chat gets them as listed, and a
- * chat's "last choices shown" are those of the last message with choices it is sent.
+ * chat's "last choices shown" are those of the last message with choices delivered to it.
  */
 export async function notifyPeople(
   tx: Tx,
   items: readonly { personId: string; build: (t: Messages, locale: Locale) => Say }[],
-  opts: { channel?: Channel } = {},
+  opts: NotifyOpts = {},
 ): Promise<QueuedMessage[]> {
   if (items.length === 0) return [];
   // The people and their reachable chats in one round trip.
@@ -60,23 +65,15 @@ export async function notifyPeople(
     .orderBy(asc(channelIdentities.id));
   const reach = new Map<string, typeof rows>();
   for (const r of rows) reach.set(r.personId, [...(reach.get(r.personId) ?? []), r]);
-  const out: { to: Recipient; reply: Reply }[] = [];
-  const lastChoices = new Map<string, NonNullable<Say['choices']>>();
+  const out: OutboxItem[] = [];
   for (const { personId, build } of items) {
     const identities = reach.get(personId);
     if (!identities) continue;
     const locale = identities[0]!.locale;
     const say = build(messages(locale), locale);
     for (const identity of identities) {
-      out.push({ to: { identityId: identity.id, channel: identity.channel, chatRef: identity.chatRef }, reply: { ...say, locale } });
-      if (say.choices?.length) lastChoices.set(identity.id, say.choices);
+      out.push({ to: { identityId: identity.id, channel: identity.channel, chatRef: identity.chatRef }, reply: { ...say, locale }, priority: opts.priority });
     }
-  }
-  if (lastChoices.size) {
-    await tx
-      .insert(dialogStates)
-      .values([...lastChoices].map(([identityId, choices]) => ({ identityId, flow: 'menu', step: 'idle', choices })))
-      .onConflictDoUpdate({ target: dialogStates.identityId, set: { choices: sql`excluded.choices`, updatedAt: new Date() } });
   }
   return queueMessages(tx, out);
 }

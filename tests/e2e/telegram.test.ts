@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditLog, channelIdentities, consents, inboundMessages, outbox } from '../../db/schema/index.js';
 import { createTelegramAdapter } from '../../bots/telegram/index.js';
 import { toInboundEvent } from '../../bots/telegram/inbound.js';
-import { createDeliveryQueue } from '../../jobs/delivery-queue.js';
+import { createJobs } from '../../jobs/producer.js';
 import { messages } from '../../src/i18n/index.js';
 import { createLogger } from '../../src/log.js';
 import { queueMessages } from '../../src/outbox/outbox.js';
@@ -179,9 +179,9 @@ describe('Telegram end to end through a Bot API emulator (BullMQ on Redis)', () 
     emulator.failNext('sendMessage', { error_code: 429, retry_after: 1 }, { chatId: 5007 });
     const db = t.app.database.db;
     const queued = await db.transaction((tx) => queueMessages(tx, [{ to: { identityId: me.id, channel: 'telegram', chatRef: me.chatRef }, reply }]));
-    const delivery = createDeliveryQueue(t.app.backend);
-    await delivery.enqueue(queued);
-    await delivery.close();
+    const jobs = createJobs(t.app.backend);
+    await jobs.delivery.enqueue(queued);
+    await jobs.close();
 
     const row = await until('the row to be sent', async () => {
       const [r] = await db.select().from(outbox).where(eq(outbox.id, queued[0]!.outboxId));

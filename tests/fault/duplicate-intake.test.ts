@@ -4,15 +4,14 @@ import path from 'node:path';
 import { and, eq, inArray } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { caseEvents, caseFollowers, caseNumberCounters, cases } from '../../db/schema/index.js';
-import type { CaseTimer } from '../../src/cases/effects.js';
 import { submitCase } from '../../src/cases/intake.js';
 import { createCaseFlows } from '../../src/cases/flows.js';
 import { runCaseTx, type CaseScheduler } from '../../src/cases/run.js';
+import { createWork, type AfterCommitSink } from '../../src/work/unit.js';
 import { loadConfig } from '../../src/config.js';
 import { createDialog, type Dialog } from '../../src/dialog/engine.js';
 import { messages } from '../../src/i18n/index.js';
 import { createLogger } from '../../src/log.js';
-import type { DeliveryQueue } from '../../src/outbox/outbox.js';
 import { createFolderStore } from '../../src/photos/store.js';
 import { residentFlows } from '../../src/residents/flows.js';
 import { caseInput, casePeople, categoryId, type CasePeople } from '../support/case-fixture.js';
@@ -35,11 +34,15 @@ describe('the same update delivered three times', () => {
   let who: CasePeople;
   let dataDir: string;
   let dialog: Dialog;
-  /** Every timer handed to the job system (no Redis here: the scheduler just records). */
-  const timers: CaseTimer[] = [];
-  const scheduler: CaseScheduler = { schedule: async (t) => void timers.push(...t) };
-  const delivery: DeliveryQueue = { enqueue: async () => {} };
-  const deps = () => ({ database, delivery, scheduler, logger });
+  /** Every route job handed to the job system after commit (no Redis here: the sink just records). */
+  const routeJobs: string[] = [];
+  const scheduler: CaseScheduler = {};
+  const sink: AfterCommitSink = {
+    deliver: async () => {},
+    wake: async () => {},
+    enqueue: async (jobs) => void routeJobs.push(...jobs.filter((j) => j.job.name === 'case-route').map((j) => (j.payload as { caseId: string }).caseId)),
+  };
+  const deps = () => ({ work: createWork({ database, sink, logger }) });
 
   beforeAll(async () => {
     database = await createTestDatabase();
@@ -55,14 +58,14 @@ describe('the same update delivered three times', () => {
       },
     });
     const config = loadConfig({ CODE_SECRET: TEST_CODE_SECRET, DATABASE_URL: database.url, DATA_DIR: dataDir, LOG_LEVEL: 'silent' });
-    dialog = createDialog({ database, delivery, config, logger, flows: [...residentFlows, ...flows] });
+    dialog = createDialog({ database, sink, config, logger, flows: [...residentFlows, ...flows] });
   });
   afterAll(async () => {
     await database?.drop();
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
 
-  const routeTimersFor = (caseIds: string[]) => timers.filter((t) => t.kind === 'route' && caseIds.includes(t.caseId));
+  const routeTimersFor = (caseIds: string[]) => routeJobs.filter((id) => caseIds.includes(id));
 
   it('submitCase with one intake key in three concurrent transactions stores one case', async () => {
     const input = caseInput(town, who, await categoryId(database, 'environment'), { intakeKey: 'telegram:update-4711' });

@@ -2,13 +2,14 @@ import { and, count, eq, inArray, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { caseEvents, cases, channelIdentities, outbox } from '../../db/schema/index.js';
 import { createQueueBackend, type QueueBackend } from '../../jobs/backend.js';
-import { caseProcessors, createCaseScheduler } from '../../jobs/cases.js';
-import { createDeliveryQueue } from '../../jobs/delivery-queue.js';
-import { QUEUES } from '../../jobs/queues.js';
-import { startWorkers } from '../../jobs/workers.js';
+import { createJobs, type Jobs } from '../../jobs/producer.js';
+import { JOBS } from '../../jobs/registry.js';
+import { startWorkers, WORKER_JOBS } from '../../jobs/workers.js';
+import { timers } from '../../db/schema/index.js';
+import { createWork } from '../../src/work/unit.js';
 import type { CaseSettings } from '../../src/cases/effects.js';
 import { submitCase } from '../../src/cases/intake.js';
-import { runCaseTx } from '../../src/cases/run.js';
+import { CASE_DEADLINE_TIMER, runCaseTx } from '../../src/cases/run.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
 import { casePeople, categoryId, type CasePeople } from '../support/case-fixture.js';
@@ -19,8 +20,8 @@ import { flushPrefix, waitFor } from './support.js';
 /**
  * Fault: Redis flushed while case deadline timers are pending. The keys are deleted directly
  * (FLUSHDB for this deployment's prefix only: other tests share the Redis), then the deadlines
- * are made overdue. The periodic case sweep, reading the database, must escalate every overdue
- * case exactly once, within two sweep intervals.
+ * are made overdue. The periodic timer sweep, reading the timers table, must escalate every
+ * overdue case exactly once, within two sweep intervals.
  *
  * The second test flushes the whole prefix: the sweeps run on timers in the worker process (see
  * jobs/workers.ts), so they survive it (they were once BullMQ job schedulers stored under the same
@@ -39,7 +40,7 @@ const WITHIN_MS = 2 * SWEEP_MS + 20_000;
 // Real deadlines: the accept timers sit in Redis as delayed jobs hours away until the flush.
 const settings: CaseSettings = { deadlineScale: 1, autoCloseDays: 7 };
 const logger = createLogger('silent');
-const TIMER_AND_WORK_QUEUES = [QUEUES.caseDeadline, QUEUES.caseRoute, QUEUES.deliverWeb, QUEUES.deliverTelegram, QUEUES.deliverWechat];
+const TIMER_AND_WORK_QUEUES = [JOBS.timerWake.name, JOBS.caseRoute.name, JOBS.deliverWeb.name, JOBS.deliverTelegram.name, JOBS.deliverWechat.name];
 
 describe('Redis flushed with case timers pending', () => {
   let database: Awaited<ReturnType<typeof createTestDatabase>>;
@@ -47,8 +48,7 @@ describe('Redis flushed with case timers pending', () => {
   let who: CasePeople;
   let prefix: string;
   let backend: QueueBackend;
-  let scheduler: ReturnType<typeof createCaseScheduler>;
-  let delivery: ReturnType<typeof createDeliveryQueue>;
+  let jobs: Jobs;
   let workers: { close(): Promise<void> } | undefined;
   let deps: Parameters<typeof runCaseTx>[0];
 
@@ -57,10 +57,13 @@ describe('Redis flushed with case timers pending', () => {
       backend,
       database,
       adapters: new Map(),
-      delivery,
+      producer: jobs,
       config: loadConfig({ CODE_SECRET: TEST_CODE_SECRET, DATABASE_URL: database.url, LOG_LEVEL: 'silent' }),
       logger,
-      extra: caseProcessors({ ...deps, settings, sweepEveryMs: SWEEP_MS }),
+      caseSettings: settings,
+      jobs: WORKER_JOBS,
+      caseSweepEveryMs: SWEEP_MS,
+      timerSweepEveryMs: SWEEP_MS,
     });
 
   beforeAll(async () => {
@@ -69,33 +72,34 @@ describe('Redis flushed with case timers pending', () => {
     who = await casePeople(database, town);
     prefix = uniqueQueuePrefix();
     backend = createQueueBackend({ kind: 'redis', url: TEST_REDIS_URL, prefix });
-    scheduler = createCaseScheduler(backend);
-    delivery = createDeliveryQueue(backend);
-    deps = { database, delivery, scheduler, logger };
+    jobs = createJobs(backend);
+    deps = { work: createWork({ database, sink: jobs.sink, logger }) };
     workers = await start();
   });
   afterAll(async () => {
     await workers?.close();
-    await scheduler?.close();
-    await delivery?.close();
+    await jobs?.close();
     await backend?.close();
     if (prefix) await flushPrefix(prefix);
     await database?.drop();
   });
 
-  const delayedDeadlines = async () => {
-    const q = new backend.classes.Queue(QUEUES.caseDeadline, { ...backend.connectionOptions() } as any);
+  /** Wake-up jobs waiting in Redis for deadline timers. */
+  const delayedWakes = async () => {
+    const q = new backend.classes.Queue(JOBS.timerWake.name, { ...backend.connectionOptions() } as any);
     try {
       return await q.getDelayedCount();
     } finally {
       await q.close();
     }
   };
+  /** Deadline timers armed in the database for these cases (with seq = their running deadline). */
+  const armedDeadlines = async (ids: string[], seq: number) =>
+    (await database.db.select({ n: count() }).from(timers).where(and(eq(timers.kind, CASE_DEADLINE_TIMER), inArray(timers.subjectId, ids), eq(timers.seq, seq))))[0]!.n;
 
   /** `n` cases reported and routed, each with its accept deadline pending in Redis. */
   async function routedCases(tag: string, n: number): Promise<{ ids: string[]; numbers: string[] }> {
     const environment = await categoryId(database, 'environment');
-    const before = await delayedDeadlines();
     const made: { caseId: string; number: string }[] = [];
     for (let i = 0; i < n; i += 20) {
       made.push(
@@ -128,12 +132,21 @@ describe('Redis flushed with case timers pending', () => {
       'every case to be routed',
       60_000,
     );
-    // (The timers are handed over just after each routing commits.)
-    await waitFor(async () => (await delayedDeadlines()) - before === n || undefined, 'the accept timers to be scheduled', 10_000);
+    // The accept timers are rows written with the routing; their wake-ups are delayed jobs hours away.
+    expect(await armedDeadlines(ids, 1)).toBe(n);
+    expect(await delayedWakes()).toBeGreaterThan(0);
     return { ids, numbers: made.map((m) => m.number) };
   }
 
-  const overdue = (ids: string[]) => database.db.update(cases).set({ dueAt: new Date(Date.now() - 1000) }).where(inArray(cases.id, ids));
+  /** The deadline (case row and its timer) moved into the past, as if the hours had gone by. */
+  const overdue = async (ids: string[]) => {
+    const at = new Date(Date.now() - 1000);
+    await database.db.update(cases).set({ dueAt: at }).where(inArray(cases.id, ids));
+    await database.db
+      .update(timers)
+      .set({ dueAt: at, data: sql`jsonb_set(${timers.data}, '{dueAt}', to_jsonb(${at.getTime()}::bigint)) - 'remindAt'` })
+      .where(and(eq(timers.kind, CASE_DEADLINE_TIMER), inArray(timers.subjectId, ids)));
+  };
   const escalatedCount = async (ids: string[]) =>
     (await database.db.select({ n: count() }).from(caseEvents).where(and(inArray(caseEvents.caseId, ids), eq(caseEvents.kind, 'escalated'))))[0]!.n;
 
@@ -171,7 +184,7 @@ describe('Redis flushed with case timers pending', () => {
     const { ids, numbers } = await routedCases('timers', N);
     // Every timer and every piece of queued work is gone; the sweep's own schedule survives.
     const deleted = await flushPrefix(prefix, { queues: TIMER_AND_WORK_QUEUES });
-    expect(await delayedDeadlines()).toBe(0);
+    expect(await delayedWakes()).toBe(0);
     await overdue(ids);
     const t0 = Date.now();
     let first = 0;
@@ -193,8 +206,9 @@ describe('Redis flushed with case timers pending', () => {
     // A few more sweeps over the same state change nothing.
     await new Promise((r) => setTimeout(r, 3 * SWEEP_MS));
     await escalatedOnce(ids, numbers);
-    // Each case's next deadline is a timer again.
-    await waitFor(async () => (await delayedDeadlines()) === N || undefined, 'the next deadlines to be scheduled', 10_000);
+    // Each case's next deadline is a timer again, with a wake-up in Redis.
+    expect(await armedDeadlines(ids, 2)).toBe(N);
+    expect(await delayedWakes()).toBeGreaterThan(0);
   }, 120_000);
 
   const whole = { ids: [] as string[], numbers: [] as string[] };

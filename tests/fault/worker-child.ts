@@ -8,9 +8,8 @@
  * (the fault tests set both high so recovery comes from BullMQ's stalled-job check alone).
  */
 import { createQueueBackend } from '../../jobs/backend.js';
-import { caseProcessors, createCaseScheduler } from '../../jobs/cases.js';
-import { createDeliveryQueue } from '../../jobs/delivery-queue.js';
-import { startWorkers } from '../../jobs/workers.js';
+import { createJobs } from '../../jobs/producer.js';
+import { startWorkers, WORKER_JOBS } from '../../jobs/workers.js';
 import { connect } from '../../db/client.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
@@ -26,32 +25,26 @@ const databaseUrl = env('DATABASE_URL');
 const logger = createLogger(process.env.LOG_LEVEL ?? 'silent');
 const database = connect(databaseUrl);
 const backend = createQueueBackend({ kind: 'redis', url: env('REDIS_URL'), prefix: env('QUEUE_PREFIX') });
-const scheduler = createCaseScheduler(backend);
-const delivery = createDeliveryQueue(backend);
+const jobs = createJobs(backend);
 const workers = await startWorkers({
   backend,
   database,
   adapters: new Map(),
-  delivery,
+  producer: jobs,
   config: loadConfig({ CODE_SECRET: TEST_CODE_SECRET, DATABASE_URL: databaseUrl, LOG_LEVEL: 'silent' }),
   logger,
+  caseSettings: { deadlineScale: 1, autoCloseDays: 7 },
+  jobs: WORKER_JOBS,
   sweepEveryMs: Number(process.env.OUTBOX_SWEEP_MS ?? 3_600_000),
-  extra: caseProcessors({
-    database,
-    delivery,
-    scheduler,
-    settings: { deadlineScale: 1, autoCloseDays: 7 },
-    logger,
-    sweepEveryMs: Number(process.env.CASE_SWEEP_MS ?? 3_600_000),
-  }),
+  caseSweepEveryMs: Number(process.env.CASE_SWEEP_MS ?? 3_600_000),
+  timerSweepEveryMs: Number(process.env.TIMER_SWEEP_MS ?? process.env.CASE_SWEEP_MS ?? 3_600_000),
 });
 process.stdout.write('ready\n');
 
 process.once('SIGTERM', () => {
   void (async () => {
     await workers.close();
-    await scheduler.close();
-    await delivery.close();
+    await jobs.close();
     await backend.close();
     await database.close();
     process.exit(0);

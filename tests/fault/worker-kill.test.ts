@@ -2,8 +2,8 @@ import { count, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { caseEvents, caseFollowers, cases, channelIdentities, outbox } from '../../db/schema/index.js';
 import { createQueueBackend, type QueueBackend } from '../../jobs/backend.js';
-import { createCaseScheduler } from '../../jobs/cases.js';
-import { QUEUES } from '../../jobs/queues.js';
+import { createJobs } from '../../jobs/producer.js';
+import { JOBS } from '../../jobs/registry.js';
 import { messages } from '../../src/i18n/index.js';
 import { casePeople, categoryId, type CasePeople } from '../support/case-fixture.js';
 import { createTestDatabase, TEST_REDIS_URL, uniqueQueuePrefix } from '../support/db.js';
@@ -82,13 +82,13 @@ describe('kill -9 of a worker process while 10k cases are being routed', () => {
         batch.map((caseId) => ({ caseId, kind: 'submitted' as const, actorId: who.resident, fromStatus: 'submitted' as const, toStatus: 'submitted' as const, level: 'grid' as const, at: now })),
       );
     }
-    const scheduler = createCaseScheduler(backend);
+    const producer = createJobs(backend);
     try {
       for (let start = 0; start < TOTAL; start += 1000) {
-        await scheduler.schedule(ids.slice(start, start + 1000).map((caseId) => ({ kind: 'route' as const, caseId })));
+        await producer.enqueueMany(JOBS.caseRoute, ids.slice(start, start + 1000).map((caseId) => ({ caseId })));
       }
     } finally {
-      await scheduler.close();
+      await producer.close();
     }
 
     const assignedCount = async () =>
@@ -96,7 +96,7 @@ describe('kill -9 of a worker process while 10k cases are being routed', () => {
     // Sweeps off (1 h): whatever the dead process held must come back through BullMQ alone.
     const env = { DATABASE_URL: database.url, REDIS_URL: TEST_REDIS_URL, QUEUE_PREFIX: prefix, CASE_SWEEP_MS: '3600000', OUTBOX_SWEEP_MS: '3600000' };
 
-    const routeQueue = new backend.classes.Queue(QUEUES.caseRoute, { ...backend.connectionOptions() } as any);
+    const routeQueue = new backend.classes.Queue(JOBS.caseRoute.name, { ...backend.connectionOptions() } as any);
     queue = routeQueue;
     const t0 = Date.now();
     const first = await startWorkerChild(env);

@@ -46,7 +46,7 @@ describe('no case without someone who knows about it, and the worker sees what t
     jobs = await startCaseJobs(database, { kind: 'redis', settings, sweepEveryMs: 5000 });
     const config = loadConfig({ DATABASE_URL: database.url, DATA_DIR: dataDir, LOG_LEVEL: 'silent' });
     const flows = createCaseFlows({
-      scheduler: jobs.scheduler,
+      scheduler: {},
       photos: createFolderStore(path.join(dataDir, 'photos')),
       settings: { ...settings, maxPhotos: 2 },
       fetchMedia: async (_channel, fileRef) => {
@@ -55,8 +55,8 @@ describe('no case without someone who knows about it, and the worker sees what t
         return { bytes, mimeType: 'image/jpeg' };
       },
     });
-    const residentFlows = createResidentFlows({ onStaffBound: claimOnStaffBound({ scheduler: jobs.scheduler }) });
-    dialog = createDialog({ database, delivery: jobs.delivery, config, logger, flows: [...residentFlows, ...flows] });
+    const residentFlows = createResidentFlows({ onStaffBound: claimOnStaffBound({ scheduler: {} }) });
+    dialog = createDialog({ database, sink: jobs.jobs.sink, config, logger, flows: [...residentFlows, ...flows] });
   });
   afterAll(async () => {
     await jobs?.stop();

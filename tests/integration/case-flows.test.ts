@@ -37,7 +37,8 @@ describe('reporting and handling a case in chat (dialog engine + real jobs on Re
     dataDir = mkdtempSync(path.join(tmpdir(), 'linli-caseflows-'));
     const settings = { deadlineScale: 1, autoCloseDays: 7 };
     jobs = await startCaseJobs(database, { kind: 'redis', settings, sweepEveryMs: 5000 });
-    const { scheduler, delivery } = jobs;
+    const scheduler = {};
+    const sink = jobs.jobs.sink;
     const config = loadConfig({ CODE_SECRET: TEST_CODE_SECRET, DATABASE_URL: database.url, DATA_DIR: dataDir, LOG_LEVEL: 'silent' });
     const flows = createCaseFlows({
       scheduler,
@@ -50,7 +51,7 @@ describe('reporting and handling a case in chat (dialog engine + real jobs on Re
         return { bytes, mimeType: 'image/jpeg' };
       },
     });
-    dialog = createDialog({ database, delivery, config, logger, flows: [...residentFlows, ...flows] });
+    dialog = createDialog({ database, sink, config, logger, flows: [...residentFlows, ...flows] });
   });
   afterAll(async () => {
     await jobs?.stop();

@@ -1,9 +1,10 @@
 import { and, asc, eq, inArray } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { caseEvents, cases, channelIdentities, outbox, staffAssignments } from '../../db/schema/index.js';
+import { caseEvents, cases, channelIdentities, outbox, staffAssignments, timers } from '../../db/schema/index.js';
 import type { QueueBackend } from '../../jobs/backend.js';
 import { sweepCases } from '../../jobs/cases.js';
-import { jobIds, QUEUES } from '../../jobs/queues.js';
+import { JOBS } from '../../jobs/registry.js';
+import { createWork } from '../../src/work/unit.js';
 import type { CaseSettings } from '../../src/cases/effects.js';
 import { deadlinePassed } from '../../src/cases/escalation.js';
 import { rateCase } from '../../src/cases/feedback.js';
@@ -11,7 +12,7 @@ import { acceptCase, closeCase, resolveCase, transferCase } from '../../src/case
 import { submitCase, type NewCase } from '../../src/cases/intake.js';
 import { CaseError } from '../../src/cases/record.js';
 import { routeCase, routeCases } from '../../src/cases/routing.js';
-import { intakeCase, runCaseTx } from '../../src/cases/run.js';
+import { CASE_DEADLINE_TIMER, intakeCase, runCaseTx } from '../../src/cases/run.js';
 import { CASE_NUMBER_PATTERN } from '../../src/cases/rules.js';
 import { insertOrgUnit } from '../../src/org/tree.js';
 import { caseInput, casePeople, categoryId, startCaseJobs, type CasePeople } from '../support/case-fixture.js';
@@ -28,7 +29,9 @@ describe.each(['redis', 'postgres'] as const)('cases on the %s queue backend', (
   let who: CasePeople;
   let jobs: Awaited<ReturnType<typeof startCaseJobs>>;
   let backend: QueueBackend;
-  let deps: Parameters<typeof runCaseTx>[0];
+  let deps: Awaited<ReturnType<typeof startCaseJobs>>['deps'];
+  /** A unit of work whose jobs after commit are dropped (a lost route job). */
+  let quiet: typeof deps;
   let keys = 0;
 
   beforeAll(async () => {
@@ -37,7 +40,11 @@ describe.each(['redis', 'postgres'] as const)('cases on the %s queue backend', (
     who = await casePeople(database, town);
     jobs = await startCaseJobs(database, { kind, settings, sweepEveryMs: 1000 });
     ({ backend, deps } = jobs);
+    quiet = { ...deps, work: createWork({ database, sink: { ...jobs.jobs.sink, enqueue: async () => {} }, logger: deps.logger }) };
   });
+  /** The deadline timer armed for a case, if any. */
+  const timerOf = async (caseId: string) =>
+    (await database.db.select().from(timers).where(and(eq(timers.kind, CASE_DEADLINE_TIMER), eq(timers.subjectId, caseId))))[0];
   afterAll(async () => {
     await jobs?.stop();
     await database?.drop();
@@ -162,14 +169,14 @@ describe.each(['redis', 'postgres'] as const)('cases on the %s queue backend', (
   });
 
   it('fails a case job with an unreadable payload once, without retrying or touching a case', async () => {
-    const q = new backend.classes.Queue(QUEUES.caseDeadline, { ...backend.connectionOptions() } as any);
+    const q = new backend.classes.Queue(JOBS.caseRoute.name, { ...backend.connectionOptions() } as any);
     try {
-      await q.add('deadline', { caseId: 'not-a-uuid', seq: 1 }, { jobId: `bad-${kind}`, attempts: 5 });
+      await q.add('route', { caseId: 'not-a-uuid' }, { jobId: `bad-${kind}`, attempts: 5 });
       const job = await waitFor(async () => {
         const j = await q.getJob(`bad-${kind}`);
         return j && (await j.getState()) === 'failed' ? q.getJob(`bad-${kind}`) : undefined;
       }, 'the bad job to fail');
-      expect(job!.failedReason).toBe('invalid case-deadline payload');
+      expect(job!.failedReason).toBe('invalid case-route payload');
       expect(job!.attemptsMade).toBe(1);
     } finally {
       await q.close();
@@ -191,15 +198,17 @@ describe.each(['redis', 'postgres'] as const)('cases on the %s queue backend', (
     expect(early).toEqual({ early: now.dueAt });
   });
 
-  it('loses no deadline when the queue is wiped: the sweep escalates every overdue case once', async () => {
+  it('loses no deadline when the queue is wiped: the timer sweep escalates every overdue case once', async () => {
     const ids: string[] = [];
     for (let i = 0; i < 5; i++) ids.push((await report({ intakeKey: `wipe:${kind}:${i}` })).caseId);
     await Promise.all(ids.map((id) => assigned(id)));
-    // Every pending timer is gone (Redis flushed / restarted without persistence).
-    const q = new backend.classes.Queue(QUEUES.caseDeadline, { ...backend.connectionOptions() } as any);
+    // Every pending wake-up is gone (Redis flushed / restarted without persistence).
+    const q = new backend.classes.Queue(JOBS.timerWake.name, { ...backend.connectionOptions() } as any);
     await q.obliterate({ force: true });
     await q.close();
-    await database.db.update(cases).set({ dueAt: new Date(Date.now() - 1000) }).where(inArray(cases.id, ids));
+    const past = new Date(Date.now() - 1000);
+    await database.db.update(cases).set({ dueAt: past }).where(inArray(cases.id, ids));
+    await database.db.update(timers).set({ dueAt: past, data: { dueAt: past.getTime() } }).where(and(eq(timers.kind, CASE_DEADLINE_TIMER), inArray(timers.subjectId, ids)));
     await waitFor(async () => {
       const rows = await database.db.select({ level: cases.level }).from(cases).where(inArray(cases.id, ids));
       return rows.every((r) => r.level === 'community') || undefined;
@@ -211,6 +220,7 @@ describe.each(['redis', 'postgres'] as const)('cases on the %s queue backend', (
     expect(escalated).toHaveLength(5);
     // A second sweep over the same state finds nothing more to do for these deadlines.
     await sweepCases({ ...deps, settings }, new Date());
+    await new Promise((r) => setTimeout(r, 1500));
     const after = await database.db
       .select({ caseId: caseEvents.caseId })
       .from(caseEvents)
@@ -220,7 +230,7 @@ describe.each(['redis', 'postgres'] as const)('cases on the %s queue backend', (
 
   it('routes a case whose route job was lost, via the sweep', async () => {
     const { caseId } = await runCaseTx(
-      { ...deps, scheduler: { schedule: async () => {} } },
+      quiet,
       async (tx, fx) =>
         submitCase(
           tx,
@@ -264,19 +274,10 @@ describe.each(['redis', 'postgres'] as const)('cases on the %s queue backend', (
     expect((await reminders())[0]!.choices!.map((c) => c.id)).toEqual([`ck:${caseId}`]);
     await runCaseTx(deps, (tx, fx) => acceptCase(tx, fx, caseId, who.worker, settings, new Date()));
     const after = (await reminders()).length;
-    // The accept deadline's timer wakes at the next reminder time, finds that deadline over and
-    // ends there ('stale'): no reminder, and no further wake at the deadline itself.
-    const deadlineQueue = new backend.classes.Queue(QUEUES.caseDeadline, { ...backend.connectionOptions() } as any);
-    try {
-      // The state first, then the job: a job read while still active would carry no return value.
-      const timer = await waitFor(async () => {
-        const id = jobIds.caseDeadline(caseId, 1);
-        return (await deadlineQueue.getJobState(id)) === 'completed' ? deadlineQueue.getJob(id) : undefined;
-      }, 'the accept timer to end', 10_000);
-      expect(timer.returnvalue).toBe('stale');
-    } finally {
-      await deadlineQueue.close();
-    }
+    // Accepting starts the resolve deadline: the case's one deadline timer is now that one (seq 2),
+    // so the accept deadline can neither remind again nor fire.
+    expect(await timerOf(caseId)).toMatchObject({ seq: 2 });
+    await new Promise((r) => setTimeout(r, 4000));
     expect((await reminders()).length).toBe(after);
     expect(after).toBeLessThanOrEqual(2);
   });
@@ -293,7 +294,6 @@ describe.each(['redis', 'postgres'] as const)('cases on the %s queue backend', (
   // Last: the bursts leave many deadline timers running, which would slow the timer tests above.
   /** Cases stored without their route jobs (a scheduler that drops timers), for routing by hand. */
   const waitingCases = async (n: number, categoryCode = 'environment') => {
-    const quiet = { ...deps, scheduler: { schedule: async () => {} } };
     const category = await categoryId(database, categoryCode);
     const out: { caseId: string; number: string }[] = [];
     for (let i = 0; i < n; i++) {
@@ -310,7 +310,7 @@ describe.each(['redis', 'postgres'] as const)('cases on the %s queue backend', (
   it('routes a burst in batches: each case once, one card and one notice each, one timer per deadline', async () => {
     const burst = await waitingCases(120);
     const ids = burst.map((c) => c.caseId);
-    await jobs.scheduler.schedule(ids.map((caseId) => ({ kind: 'route' as const, caseId })));
+    await jobs.jobs.enqueueMany(JOBS.caseRoute, ids.map((caseId) => ({ caseId })));
     await waitFor(
       async () => ((await database.db.select({ id: cases.id }).from(cases).where(and(inArray(cases.id, ids), eq(cases.status, 'assigned')))).length === ids.length ? true : undefined),
       'the burst to be routed',
@@ -327,23 +327,22 @@ describe.each(['redis', 'postgres'] as const)('cases on the %s queue backend', (
       expect(cards.filter((c) => c.id === `ck:${caseId}`)).toHaveLength(1);
       expect(notices.filter((t) => t.includes(number))).toHaveLength(1);
     }
-    // One timer per deadline, carrying its reminder times.
-    const deadlineQueue = new backend.classes.Queue(QUEUES.caseDeadline, { ...backend.connectionOptions() } as any);
-    const routeQueue = new backend.classes.Queue(QUEUES.caseRoute, { ...backend.connectionOptions() } as any);
+    // One timer per deadline, carrying its reminder times, written with the routing.
+    const routeQueue = new backend.classes.Queue(JOBS.caseRoute.name, { ...backend.connectionOptions() } as any);
     try {
-      // Timers are added after commit, so they may trail the status by a moment.
-      const timer = await waitFor(() => deadlineQueue.getJob(jobIds.caseDeadline(ids[7]!, 1)), 'the accept timer');
-      expect(timer.data).toMatchObject({ caseId: ids[7], seq: 1 });
-      expect(timer!.data.remindAt).toHaveLength(2);
+      const armed = await database.db.select().from(timers).where(and(eq(timers.kind, CASE_DEADLINE_TIMER), inArray(timers.subjectId, ids)));
+      expect(armed).toHaveLength(ids.length);
+      const timer = armed.find((t) => t.subjectId === ids[7])!;
+      expect(timer).toMatchObject({ seq: 1 });
+      expect(timer.data.remindAt).toHaveLength(2);
       // Every route job ends: completed (it routed a batch, or found its case routed) or taken off
       // the queue by the batch that routed its case. None fails.
       const ended = async (id: string) => {
-        const job = await routeQueue.getJob(jobIds.caseRoute(id));
+        const job = await routeQueue.getJob(JOBS.caseRoute.id!({ caseId: id }));
         return !job || (await job.getState()) === 'completed';
       };
       await waitFor(async () => ((await Promise.all(ids.map(ended))).every(Boolean) ? true : undefined), 'route jobs to end');
     } finally {
-      await deadlineQueue.close();
       await routeQueue.close();
     }
   });
@@ -383,7 +382,6 @@ describe.each(['redis', 'postgres'] as const)('cases on the %s queue backend', (
     const orphan = await database.db.transaction((tx) =>
       insertOrgUnit(tx, { kind: 'community', parentId: town.county.id, code: `T-ORPHAN-${kind}`, name: '直属社区' }),
     );
-    const quiet = { ...deps, scheduler: { schedule: async () => {} } };
     const bad = await intakeCase(
       quiet,
       caseInput(town, who, await categoryId(database, 'environment'), {

@@ -6,11 +6,12 @@ import { eq, inArray, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sendParts, textWithSkipNote, type ChannelAdapter, type MediaBytes, type SendProgress, type SendResult } from '../../bots/channel.js';
 import { connect, type Database } from '../../db/client.js';
-import { channelIdentities, outbox, people } from '../../db/schema/index.js';
+import { channelIdentities, dialogStates, outbox, people } from '../../db/schema/index.js';
 import { createQueueBackend, type QueueBackend } from '../../jobs/backend.js';
-import { createDeliveryQueue } from '../../jobs/delivery-queue.js';
+import { createJobs } from '../../jobs/producer.js';
 import { sweepOutbox, SWEEP_GRACE_MS } from '../../jobs/outbox-sweep.js';
-import { QUEUES, defaultJobOptions, deliverQueueFor, jobIds } from '../../jobs/queues.js';
+import { defaultJobOptions } from '../../jobs/define.js';
+import { ALL_JOBS, JOBS, deliverJobFor } from '../../jobs/registry.js';
 import { startWorkers } from '../../jobs/workers.js';
 import { loadConfig } from '../../src/config.js';
 import type { Channel } from '../../src/dialog/events.js';
@@ -86,6 +87,9 @@ class RecordingAdapter implements ChannelAdapter {
   }
 }
 
+/** The deterministic id of an outbox row's deliver job (the registry's rule). */
+const deliverId = (outboxId: number) => deliverJobFor.web.id!({ outboxId, channel: 'web' });
+
 const text = (label: string) => `${label} ${randomBytes(4).toString('hex')}`;
 
 describe.each(['redis', 'postgres'] as const)('delivery on the %s queue backend', (kind) => {
@@ -147,7 +151,7 @@ describe.each(['redis', 'postgres'] as const)('delivery on the %s queue backend'
   }
 
   async function jobState(channel: Channel, jobId: string) {
-    const job = await queue(deliverQueueFor[channel]).getJob(jobId);
+    const job = await queue(deliverJobFor[channel].name).getJob(jobId);
     return job ? { state: await job.getState(), job } : undefined;
   }
 
@@ -159,7 +163,7 @@ describe.each(['redis', 'postgres'] as const)('delivery on the %s queue backend'
     }, 20_000, `job ${jobId} to finish`);
     expect(s.state).toBe(expected);
     // Read it again: the copy fetched before the state check may predate its result.
-    const job = await queue(deliverQueueFor[channel]).getJob(jobId);
+    const job = await queue(deliverJobFor[channel].name).getJob(jobId);
     return job!;
   }
 
@@ -171,13 +175,14 @@ describe.each(['redis', 'postgres'] as const)('delivery on the %s queue backend'
     backend = createQueueBackend(
       kind === 'redis' ? { kind: 'redis', url: TEST_REDIS_URL, prefix } : { kind: 'postgres', url: database.url, schema: prefix },
     );
-    delivery = createDeliveryQueue(backend);
+    const producer = createJobs(backend);
+    delivery = { ...producer.delivery, close: () => producer.close() };
     const config = loadConfig({ CODE_SECRET: TEST_CODE_SECRET, DATABASE_URL: database.url, DATA_DIR: dataDir, LOG_LEVEL: 'silent' });
     workers = await startWorkers({
       backend,
       database: workerDb,
       adapters: new Map(adapters),
-      delivery,
+      producer,
       config,
       logger: createLogger('silent'),
       sweepEveryMs: 300,
@@ -188,7 +193,7 @@ describe.each(['redis', 'postgres'] as const)('delivery on the %s queue backend'
   afterAll(async () => {
     await workers?.close();
     if (kind === 'redis' && backend) {
-      for (const name of Object.values(QUEUES)) await queue(name).obliterate({ force: true });
+      for (const name of ALL_JOBS.map((d) => d.name)) await queue(name).obliterate({ force: true });
     }
     await Promise.all([...queues.values()].map((q) => q.close()));
     await delivery?.close();
@@ -206,7 +211,7 @@ describe.each(['redis', 'postgres'] as const)('delivery on the %s queue backend'
     const [{ outboxId }] = queued as [QueuedMessage];
     await delivery.enqueue(queued);
 
-    const job = await settled('web', jobIds.deliver(outboxId));
+    const job = await settled('web', deliverId(outboxId));
     expect(job.returnvalue).toEqual({ sent: 1 });
     const [row] = await rows([outboxId]);
     expect(row).toMatchObject({ status: 'sent', attempts: 1, lastError: null });
@@ -232,7 +237,7 @@ describe.each(['redis', 'postgres'] as const)('delivery on the %s queue backend'
     const bodies = [1, 2, 3, 4, 5].map((n) => text(`msg${n}`));
     const queued = await write(to, ...bodies);
     await delivery.enqueue(queued);
-    for (const q of queued) await settled('web', jobIds.deliver(q.outboxId));
+    for (const q of queued) await settled('web', deliverId(q.outboxId));
     expect(web.to(to.chatRef).map((s) => s.reply.text)).toEqual(bodies);
     expect((await rows(queued.map((q) => q.outboxId))).map((r) => r.status)).toEqual(['sent', 'sent', 'sent', 'sent', 'sent']);
   });
@@ -243,11 +248,11 @@ describe.each(['redis', 'postgres'] as const)('delivery on the %s queue backend'
     const [{ outboxId }] = queued as [QueuedMessage];
     await delivery.enqueue([...queued, ...queued]);
     await delivery.enqueue(queued);
-    await settled('web', jobIds.deliver(outboxId));
+    await settled('web', deliverId(outboxId));
     // Same id after completion: still a no-op (the completed job is kept).
     await delivery.enqueue(queued);
     // A duplicate job under another id (e.g. re-driven by hand) finds the row sent and sends nothing.
-    await queue(QUEUES.deliverWeb).add('deliver', { outboxId, channel: 'web' }, { jobId: `again-${outboxId}` });
+    await queue(JOBS.deliverWeb.name).add('deliver', { outboxId, channel: 'web' }, { jobId: `again-${outboxId}` });
     const again = await settled('web', `again-${outboxId}`);
     expect(again.returnvalue).toEqual({ sent: 0 });
     expect(web.to(to.chatRef)).toHaveLength(1);
@@ -258,7 +263,7 @@ describe.each(['redis', 'postgres'] as const)('delivery on the %s queue backend'
     const to = await newRecipient('web');
     const queued = await write(to, text('race'));
     const [{ outboxId }] = queued as [QueuedMessage];
-    await queue(QUEUES.deliverWeb).addBulk(
+    await queue(JOBS.deliverWeb.name).addBulk(
       ['a', 'b', 'c'].map((k) => ({ name: 'deliver', data: { outboxId, channel: 'web' }, opts: { jobId: `race-${k}-${outboxId}` } })),
     );
     const done = await Promise.all(['a', 'b', 'c'].map((k) => settled('web', `race-${k}-${outboxId}`)));
@@ -273,7 +278,7 @@ describe.each(['redis', 'postgres'] as const)('delivery on the %s queue backend'
     const [{ outboxId }] = queued as [QueuedMessage];
     await delivery.enqueue(queued);
 
-    const job = await settled('telegram', jobIds.deliver(outboxId));
+    const job = await settled('telegram', deliverId(outboxId));
     expect(job.returnvalue).toEqual({ sent: 1 });
     expect(telegram.to(to.chatRef).map((s) => s.result.ok)).toEqual([false, true]);
     expect(telegram.deliveredTo(to.chatRef)).toHaveLength(1);
@@ -288,7 +293,7 @@ describe.each(['redis', 'postgres'] as const)('delivery on the %s queue backend'
     const queued = await write(to, text('flaky'));
     const [{ outboxId }] = queued as [QueuedMessage];
     await delivery.enqueue(queued);
-    await settled('web', jobIds.deliver(outboxId));
+    await settled('web', deliverId(outboxId));
     expect(web.to(to.chatRef).map((s) => s.result.ok)).toEqual([false, true]);
     expect((await rows([outboxId]))[0]).toMatchObject({ status: 'sent', attempts: 2, lastError: 'ECONNRESET' });
   });
@@ -301,13 +306,13 @@ describe.each(['redis', 'postgres'] as const)('delivery on the %s queue backend'
 
     // The second photo got the 429: while the job waits, the first is recorded as sent.
     const delayed = await waitFor(async () => {
-      const found = await jobState('telegram', jobIds.deliver(outboxId));
+      const found = await jobState('telegram', deliverId(outboxId));
       return found?.state === 'delayed' ? found.job : undefined;
     }, 20_000, 'the job to wait for retry_after');
     expect((await rows([outboxId]))[0]).toMatchObject({ status: 'pending', partsSent: 1, attempts: 0, sentAt: null });
     await delayed.promote();
 
-    const job = await settled('telegram', jobIds.deliver(outboxId));
+    const job = await settled('telegram', deliverId(outboxId));
     expect(job.returnvalue).toEqual({ sent: 1 });
     const calls = telegram.to(to.chatRef);
     expect(calls.map((s) => [s.part, s.result.ok])).toEqual([
@@ -326,7 +331,7 @@ describe.each(['redis', 'postgres'] as const)('delivery on the %s queue backend'
     const [{ outboxId }] = (await writeReplies(to, withPhotos(text('resolved'), 'site.jpg'))) as [QueuedMessage];
     await delivery.enqueue([{ outboxId, channel: 'wechat' }]);
 
-    await settled('wechat', jobIds.deliver(outboxId));
+    await settled('wechat', deliverId(outboxId));
     expect(wechat.to(to.chatRef).map((s) => [s.part, s.result.ok])).toEqual([
       ['photo site.jpg', true],
       ['text', false],
@@ -341,7 +346,7 @@ describe.each(['redis', 'postgres'] as const)('delivery on the %s queue backend'
     const body = text('panorama');
     const queued = await writeReplies(to, withPhotos(body, 'wide.jpg'), { locale: 'zh-CN', text: text('next') });
     await delivery.enqueue(queued);
-    for (const q of queued) await settled('telegram', jobIds.deliver(q.outboxId));
+    for (const q of queued) await settled('telegram', deliverJobFor.telegram.id!({ outboxId: q.outboxId, channel: 'telegram' }));
     const calls = telegram.to(to.chatRef);
     expect(calls.map((s) => [s.part, s.result.ok])).toEqual([
       ['photo wide.jpg', false],
@@ -373,7 +378,7 @@ describe.each(['redis', 'postgres'] as const)('delivery on the %s queue backend'
     const to = await newRecipient('web');
     const [{ outboxId }] = (await write(to, text('short'))) as [QueuedMessage];
     await delivery.enqueue([{ outboxId, channel: 'web' }]);
-    await settled('web', jobIds.deliver(outboxId));
+    await settled('web', deliverId(outboxId));
     expect((await rows([outboxId]))[0]).toMatchObject({ status: 'sent', partsSent: 0, attempts: 1 });
   });
 
@@ -383,7 +388,7 @@ describe.each(['redis', 'postgres'] as const)('delivery on the %s queue backend'
     const [first, second] = [text('first'), text('second')];
     const queued = await write(to, first, second);
     await delivery.enqueue(queued);
-    for (const q of queued) await settled('web', jobIds.deliver(q.outboxId));
+    for (const q of queued) await settled('web', deliverId(q.outboxId));
 
     expect(web.to(to.chatRef)).toHaveLength(1);
     expect(web.deliveredTo(to.chatRef)).toHaveLength(0);
@@ -409,26 +414,26 @@ describe.each(['redis', 'postgres'] as const)('delivery on the %s queue backend'
     await database.db.update(outbox).set({ createdAt: sql`now() - interval '1 minute'` }).where(eq(outbox.id, outboxId));
 
     await waitFor(async () => (await rows([outboxId]))[0]?.status === 'sent', 20_000, 'the swept row to be sent');
-    await settled('web', jobIds.deliver(outboxId));
+    await settled('web', deliverId(outboxId));
     expect(web.to(to.chatRef)).toHaveLength(1);
   });
 
   it('delivers a row whose job was lost with the queue, via the outbox sweep', async () => {
     const to = await newRecipient('web');
-    const q = queue(QUEUES.deliverWeb);
+    const q = queue(JOBS.deliverWeb.name);
     await q.pause();
     const queued = await write(to, text('obliterated'));
     const [{ outboxId }] = queued as [QueuedMessage];
     await delivery.enqueue(queued);
-    expect(await q.getJob(jobIds.deliver(outboxId))).toBeTruthy();
+    expect(await q.getJob(deliverId(outboxId))).toBeTruthy();
     // The queue's data is lost (Redis flushed / restarted without persistence).
     await q.obliterate({ force: true });
-    expect(await q.getJob(jobIds.deliver(outboxId))).toBeFalsy();
+    expect(await q.getJob(deliverId(outboxId))).toBeFalsy();
     await database.db.update(outbox).set({ createdAt: sql`now() - interval '1 minute'` }).where(eq(outbox.id, outboxId));
     await q.resume();
 
     await waitFor(async () => (await rows([outboxId]))[0]?.status === 'sent', 20_000, 'the swept row to be sent');
-    await settled('web', jobIds.deliver(outboxId));
+    await settled('web', deliverId(outboxId));
     expect(web.to(to.chatRef)).toHaveLength(1);
   });
 
@@ -436,8 +441,8 @@ describe.each(['redis', 'postgres'] as const)('delivery on the %s queue backend'
     const to = await newRecipient('web');
     const [{ outboxId }] = (await write(to, text('revived'))) as [QueuedMessage];
     // A job under the row's own id that fails without sending (here: a payload it refuses).
-    await queue(QUEUES.deliverWeb).add('deliver', { outboxId: String(outboxId), channel: 'web' }, { jobId: jobIds.deliver(outboxId) });
-    await settled('web', jobIds.deliver(outboxId), 'failed');
+    await queue(JOBS.deliverWeb.name).add('deliver', { outboxId: String(outboxId), channel: 'web' }, { jobId: deliverId(outboxId) });
+    await settled('web', deliverId(outboxId), 'failed');
     expect((await rows([outboxId]))[0]!.status).toBe('pending');
     await database.db.update(outbox).set({ createdAt: sql`now() - interval '1 minute'` }).where(eq(outbox.id, outboxId));
 
@@ -459,7 +464,7 @@ describe.each(['redis', 'postgres'] as const)('delivery on the %s queue backend'
     expect(handed.every((r) => r.status === 'pending')).toBe(true);
     // Clean up: let the real queue deliver it.
     await delivery.enqueue([fresh]);
-    await settled('web', jobIds.deliver(fresh.outboxId));
+    await settled('web', deliverId(fresh.outboxId));
     expect(web.to(to.chatRef)).toHaveLength(1);
   });
 
@@ -475,10 +480,10 @@ describe.each(['redis', 'postgres'] as const)('delivery on the %s queue backend'
       { outboxId: outboxId + 0.5, channel: 'web' },
       { channel: 'web' },
     ];
-    await queue(QUEUES.deliverWeb).addBulk(bad.map((data, i) => ({ name: 'deliver', data, opts: { jobId: `bad-${i}-${outboxId}` } })));
+    await queue(JOBS.deliverWeb.name).addBulk(bad.map((data, i) => ({ name: 'deliver', data, opts: { jobId: `bad-${i}-${outboxId}` } })));
     for (let i = 0; i < bad.length; i++) {
       const job = await settled('web', `bad-${i}-${outboxId}`, 'failed');
-      expect(job.failedReason).toBe('invalid deliver payload');
+      expect(job.failedReason).toBe('invalid deliver-web payload');
       // Unrecoverable: tried once, not retried with backoff.
       expect(job.attemptsMade).toBe(1);
     }
@@ -489,7 +494,7 @@ describe.each(['redis', 'postgres'] as const)('delivery on the %s queue backend'
 
     // The row is still deliverable by a proper job.
     await delivery.enqueue([{ outboxId, channel: 'web' }]);
-    await settled('web', jobIds.deliver(outboxId));
+    await settled('web', deliverId(outboxId));
     expect(web.to(to.chatRef)).toHaveLength(1);
   });
 
@@ -527,7 +532,7 @@ describe.each(['redis', 'postgres'] as const)('delivery on the %s queue backend'
     const [bulk] = await writeOutbox(database.db, [{ to, reply: { locale: 'zh-CN', text: text('bulk') }, priority: 'broadcast', notBefore }]);
     const [reply] = (await write(to, text('reply'))) as [QueuedMessage];
     await delivery.enqueue([reply]);
-    await settled('web', jobIds.deliver(reply.outboxId));
+    await settled('web', deliverId(reply.outboxId));
     expect(web.to(to.chatRef).map((s) => s.reply.text)).toEqual([expect.stringMatching(/^reply/)]);
     // The sweep leaves a row to its delayed job until it is due, then hands it over like any other.
     const [far] = await writeOutbox(database.db, [{ to, reply: { locale: 'zh-CN', text: text('next week') }, notBefore: new Date(Date.now() + 7 * 86_400_000) }]);
@@ -540,6 +545,29 @@ describe.each(['redis', 'postgres'] as const)('delivery on the %s queue backend'
     const sentAt = (await rows([held!.outboxId, bulk!.outboxId])).map((r) => r.sentAt!.getTime());
     for (const at of sentAt) expect(at).toBeGreaterThanOrEqual(notBefore.getTime());
     expect(web.to(to.chatRef)).toHaveLength(3);
+  });
+
+  it('records a message\'s choices as the ones shown when it is delivered, and a broadcast\'s only for an idle chat', async () => {
+    const busy = await newRecipient('web');
+    const idle = await newRecipient('web');
+    const step = [{ id: 'colour.red', label: 'Red' }];
+    const poll = [{ id: 'nr:1', label: '收到' }];
+    await database.db.insert(dialogStates).values({ identityId: busy.identityId, flow: 'form', step: 'colour', choices: step });
+    const card = [{ id: 'ca:1', label: 'Card' }];
+    const [queuedCard] = await writeOutbox(database.db, [{ to: busy, reply: { locale: 'zh-CN', text: text('card'), choices: card } }]);
+    const stateOf = async (to: Recipient) => (await database.db.select().from(dialogStates).where(eq(dialogStates.identityId, to.identityId)))[0];
+    // Queued, not delivered: the step's choices still answer a bare number.
+    expect((await stateOf(busy))!.choices).toEqual(step);
+    await delivery.enqueue([queuedCard!]);
+    await settled('web', deliverId(queuedCard!.outboxId));
+    expect((await stateOf(busy))!.choices).toEqual(card);
+    // A broadcast: never takes the number keys from someone in a flow; an idle chat gets them.
+    await database.db.update(dialogStates).set({ choices: step }).where(eq(dialogStates.identityId, busy.identityId));
+    const page = await writeOutbox(database.db, [busy, idle].map((to) => ({ to, reply: { locale: 'zh-CN' as const, text: text('notice'), choices: poll }, priority: 'broadcast' as const })));
+    await delivery.enqueue(page);
+    for (const m of page) await settled('web', deliverId(m.outboxId));
+    expect(await stateOf(busy)).toMatchObject({ flow: 'form', step: 'colour', choices: step });
+    expect(await stateOf(idle)).toMatchObject({ flow: 'menu', step: 'idle', choices: poll });
   });
 
   it('never sent the same message twice', () => {

@@ -1,3 +1,4 @@
+import { recordChoicesShown } from '../../src/outbox/shown.js';
 import { and, asc, eq, gt, sql } from 'drizzle-orm';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -195,6 +196,11 @@ class RecordingDelivery implements DeliveryQueue {
   async enqueue(items: QueuedMessage[]) {
     if (this.failing) throw new Error('redis down');
     this.enqueued.push(...items);
+    // Delivered at once: what the deliver job does once the platform accepted each row.
+    for (const m of [...items].sort((a, b) => a.outboxId - b.outboxId)) {
+      const [row] = await database.db.select().from(outbox).where(eq(outbox.id, m.outboxId));
+      await recordChoicesShown(database.db, { identityId: row!.identityId, priority: row!.priority, choices: (row!.payload as Reply).choices });
+    }
   }
 }
 const delivery = new RecordingDelivery();

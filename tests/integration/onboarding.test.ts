@@ -1,3 +1,5 @@
+import { recordChoicesShown } from '../../src/outbox/shown.js';
+import type { Reply } from '../../src/dialog/reply.js';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditLog, dialogStates, householdClaims, inboundMessages, outbox, people, staffAssignments } from '../../db/schema/index.js';
@@ -27,7 +29,16 @@ function makeDialog() {
     config,
     logger: createLogger('silent'),
     flows: residentFlows,
-    delivery: { enqueue: async (m) => void enqueued.push(...m) },
+    delivery: {
+      enqueue: async (m) => {
+        enqueued.push(...m);
+        // Delivered at once: the deliver job records each row's choices as the ones shown.
+        for (const q of [...m].sort((a, b) => a.outboxId - b.outboxId)) {
+          const [row] = await database.db.select().from(outbox).where(eq(outbox.id, q.outboxId));
+          await recordChoicesShown(database.db, { identityId: row!.identityId, priority: row!.priority, choices: (row!.payload as Reply).choices });
+        }
+      },
+    },
   });
 }
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createQueueBackend, queueRegistry, type QueueBackend } from '../../jobs/backend.js';
-import { defaultJobOptions } from '../../jobs/queues.js';
+import { defaultJobOptions } from '../../jobs/define.js';
 import { createTestDatabase, TEST_REDIS_URL, uniqueQueuePrefix } from '../support/db.js';
 import { flushPrefix } from '../support/redis.js';
 

@@ -2,9 +2,9 @@ import { eq } from 'drizzle-orm';
 import { caseCategories, channelIdentities, consents, people, staffAssignments } from '../../db/schema/index.js';
 import type { Database } from '../../db/client.js';
 import { createQueueBackend, type QueueBackend } from '../../jobs/backend.js';
-import { caseProcessors, createCaseScheduler } from '../../jobs/cases.js';
-import { createDeliveryQueue } from '../../jobs/delivery-queue.js';
-import { startWorkers } from '../../jobs/workers.js';
+import { createJobs } from '../../jobs/producer.js';
+import { startWorkers, WORKER_JOBS } from '../../jobs/workers.js';
+import { createWork } from '../../src/work/unit.js';
 import type { CaseSettings } from '../../src/cases/effects.js';
 import type { NewCase } from '../../src/cases/intake.js';
 import { loadConfig } from '../../src/config.js';
@@ -71,40 +71,43 @@ export async function categoryId(database: Database, code: string): Promise<numb
 }
 
 /**
- * The case job machinery as the worker role runs it (route, deadline and reminder processors plus
- * the sweeps), on a fresh queue namespace of the chosen backend, with no channel adapters: what
- * reaches people stays in the outbox for the test to read.
+ * The case job machinery as the worker role runs it (route jobs, timer wake-ups and every sweep,
+ * from the job registry), on a fresh queue namespace of the chosen backend, with no channel
+ * adapters: what reaches people stays in the outbox for the test to read.
  */
 export async function startCaseJobs(
   database: Database,
-  opts: { kind: 'redis' | 'postgres'; settings: CaseSettings; sweepEveryMs: number },
+  opts: { kind: 'redis' | 'postgres'; settings: CaseSettings; sweepEveryMs: number; timerSweepEveryMs?: number },
 ) {
   const prefix = uniqueQueuePrefix();
   const backend: QueueBackend = createQueueBackend(
     opts.kind === 'redis' ? { kind: 'redis', url: TEST_REDIS_URL, prefix } : { kind: 'postgres', url: database.url, schema: prefix },
   );
-  const scheduler = createCaseScheduler(backend);
-  const delivery = createDeliveryQueue(backend);
+  const jobs = createJobs(backend);
   const logger = createLogger('silent');
-  const deps = { database, delivery, scheduler, logger };
+  const work = createWork({ database, sink: jobs.sink, logger });
+  const deps = { database, work, logger, delivery: jobs.delivery };
   const workers = await startWorkers({
     backend,
     database,
     adapters: new Map(),
-    delivery,
+    producer: jobs,
     config: loadConfig({ CODE_SECRET: TEST_CODE_SECRET, DATABASE_URL: database.url, LOG_LEVEL: 'silent' }),
     logger,
-    extra: caseProcessors({ ...deps, settings: opts.settings, sweepEveryMs: opts.sweepEveryMs }),
+    caseSettings: opts.settings,
+    jobs: WORKER_JOBS,
+    caseSweepEveryMs: opts.sweepEveryMs,
+    timerSweepEveryMs: opts.timerSweepEveryMs ?? opts.sweepEveryMs,
   });
   return {
     backend,
-    scheduler,
-    delivery,
+    jobs,
+    work,
+    delivery: jobs.delivery,
     deps,
     async stop() {
       await workers.close();
-      await scheduler.close();
-      await delivery.close();
+      await jobs.close();
       await backend.close();
       if (opts.kind === 'redis') await flushPrefix(prefix);
     },

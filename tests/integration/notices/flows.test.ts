@@ -1,10 +1,12 @@
 import { and, eq, like } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { audienceMemberships, mutedTopics, noticeReads, notices, outbox } from '../../../db/schema/index.js';
+import { audienceMemberships, mutedTopics, noticeReads, notices, outbox, timers } from '../../../db/schema/index.js';
 import { createQueueBackend } from '../../../jobs/backend.js';
-import { createDeliveryQueue } from '../../../jobs/delivery-queue.js';
-import { createNoticeJobs, noticeProcessors } from '../../../jobs/notices.js';
+import { createJobs } from '../../../jobs/producer.js';
+import { JOBS } from '../../../jobs/registry.js';
 import { startWorkers } from '../../../jobs/workers.js';
+import { followUpIn } from '../../../src/notices/follow.js';
+import { createWork, type Work } from '../../../src/work/unit.js';
 import { loadConfig } from '../../../src/config.js';
 import { createDialog, type Dialog } from '../../../src/dialog/engine.js';
 import { messages } from '../../../src/i18n/index.js';
@@ -30,6 +32,7 @@ describe('notices in chat and on the job system (dialog engine, BullMQ on Redis)
   const prefix = uniqueQueuePrefix();
   const stops: (() => Promise<unknown>)[] = [];
   let config: ReturnType<typeof loadConfig>;
+  let work: Work;
   const quietOff = { hours: { startSec: 0, endSec: 0 }, timeZone: 'Asia/Shanghai' };
 
   beforeAll(async () => {
@@ -37,12 +40,22 @@ describe('notices in chat and on the job system (dialog engine, BullMQ on Redis)
     town = await createSmallTown(database);
     config = loadConfig({ DATABASE_URL: database.url, REDIS_URL: TEST_REDIS_URL, QUEUE_PREFIX: prefix, LOG_LEVEL: 'silent', NOTICE_QUIET_HOURS: '00:00-00:00' });
     const backend = createQueueBackend({ kind: 'redis', url: TEST_REDIS_URL, prefix });
-    const delivery = createDeliveryQueue(backend);
-    const jobs = createNoticeJobs(backend);
+    const jobs = createJobs(backend);
     const logger = createLogger('silent');
-    const workers = await startWorkers({ backend, database, adapters: new Map(), delivery, config, logger, extra: noticeProcessors({ database, delivery, jobs, config, logger, sweepEveryMs: 500 }) });
-    stops.push(() => workers.close(), () => jobs.close(), () => delivery.close(), () => backend.close());
-    dialog = createDialog({ database, delivery, config, logger, flows: [...residentFlows, ...createNoticeFlows({ followUp: jobs.followUp, quiet: quietOff })] });
+    work = createWork({ database, sink: jobs.sink, logger });
+    const workers = await startWorkers({
+      backend,
+      database,
+      adapters: new Map(),
+      producer: jobs,
+      config,
+      logger,
+      jobs: [JOBS.noticeFanout, JOBS.noticeSweep, JOBS.timerWake, JOBS.timerSweep],
+      caseSweepEveryMs: 500,
+      timerSweepEveryMs: 500,
+    });
+    stops.push(() => workers.close(), () => jobs.close(), () => backend.close());
+    dialog = createDialog({ database, sink: jobs.sink, config, logger, flows: [...residentFlows, ...createNoticeFlows({ quiet: quietOff })] });
     secretary = await makePerson(database);
     await assign(database, secretary, 'community_secretary', town.community.id);
   });
@@ -95,10 +108,16 @@ describe('notices in chat and on the job system (dialog engine, BullMQ on Redis)
     const db = database.db;
     const at = new Date(Date.now() + 1500);
     const n = await db.transaction((tx) => createNotice(tx, secretary, { title: '楼道清扫', body: '周六上午清扫楼道，请把杂物收回家。', category: 'general', scopeUnitIds: [town.building.id], sendAt: at }, new Date()));
-    const follow = await db.transaction((tx) => confirmNotice(tx, secretary, n.id, new Date(), quietOff));
+    // Confirmed with what it asks for in the same unit of work: the release is a timer row.
+    const follow = await work.run(async (uow) => {
+      const f = await confirmNotice(uow.tx, secretary, n.id, new Date(), quietOff);
+      await followUpIn(uow, f);
+      return f;
+    });
     expect(follow).toEqual({ kind: 'release_at', noticeId: n.id, at });
-    // Redis loses the timer: the sweep still finds the notice due in the database.
-    await flushPrefix(prefix, { queues: ['notice-release'] });
+    expect((await db.select().from(timers).where(eq(timers.subjectId, n.id))).map((r) => [r.kind, r.seq])).toEqual([['notice-release', 1]]);
+    // Redis loses the wake-up: the timer sweep still finds the timer due in the database.
+    await flushPrefix(prefix, { queues: [JOBS.timerWake.name] });
     const rows = () => db.select().from(outbox).where(like(outbox.dedupeKey, `n:${n.id}:0:%`));
     await waitFor(async () => (await rows()).length > 0, 'the released notice', 15_000);
     expect(Date.now()).toBeGreaterThanOrEqual(at.getTime());
