@@ -5,7 +5,7 @@ import { loadConfig } from '../../../src/config.js';
 import { messages } from '../../../src/i18n/index.js';
 import { runNoticeCli } from '../../../src/notices/cli.js';
 import { assign, makePerson } from '../../support/case-fixture.js';
-import { createTestDatabase, TEST_REDIS_URL, uniqueQueuePrefix } from '../../support/db.js';
+import { createTestDatabase, TEST_CODE_SECRET, TEST_REDIS_URL, uniqueQueuePrefix } from '../../support/db.js';
 import { resident } from '../../support/notice-fixture.js';
 import { createSmallTown, type SmallTown } from '../../support/org-fixture.js';
 import { flushPrefix } from '../../support/redis.js';
@@ -28,7 +28,7 @@ describe('npm run linli -- notice … (real PostgreSQL and Redis)', () => {
   beforeAll(async () => {
     database = await createTestDatabase();
     town = await createSmallTown(database);
-    config = loadConfig({ DATABASE_URL: database.url, REDIS_URL: TEST_REDIS_URL, QUEUE_PREFIX: prefix, LOG_LEVEL: 'silent', NOTICE_QUIET_HOURS: '00:00-00:00' });
+    config = loadConfig({ CODE_SECRET: TEST_CODE_SECRET, DATABASE_URL: database.url, REDIS_URL: TEST_REDIS_URL, QUEUE_PREFIX: prefix, LOG_LEVEL: 'silent', NOTICE_QUIET_HOURS: '00:00-00:00' });
     secretary = await makePerson(database);
     await assign(database, secretary, 'community_secretary', town.community.id);
     otherWorker = await makePerson(database);
