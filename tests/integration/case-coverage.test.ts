@@ -16,7 +16,7 @@ import { createFolderStore } from '../../src/photos/store.js';
 import { createResidentFlows } from '../../src/residents/flows.js';
 import { fileClaim } from '../../src/residents/household.js';
 import { startCaseJobs } from '../support/case-fixture.js';
-import { createTestDatabase } from '../support/db.js';
+import { createTestDatabase, TEST_CODE_SECRET } from '../support/db.js';
 import { EngineChat } from '../support/engine-chat.js';
 import { jpegWithExif } from '../support/images.js';
 import { createSmallTown, type SmallTown } from '../support/org-fixture.js';
@@ -44,7 +44,7 @@ describe('no case without someone who knows about it, and the worker sees what t
     lonely = await createSmallTown(database, 'U');
     dataDir = mkdtempSync(path.join(tmpdir(), 'linli-coverage-'));
     jobs = await startCaseJobs(database, { kind: 'redis', settings, sweepEveryMs: 5000 });
-    const config = loadConfig({ DATABASE_URL: database.url, DATA_DIR: dataDir, LOG_LEVEL: 'silent' });
+    const config = loadConfig({ DATABASE_URL: database.url, DATA_DIR: dataDir, LOG_LEVEL: 'silent', CODE_SECRET: TEST_CODE_SECRET });
     const flows = createCaseFlows({
       scheduler: jobs.scheduler,
       photos: createFolderStore(path.join(dataDir, 'photos')),

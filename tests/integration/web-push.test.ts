@@ -69,14 +69,14 @@ describe.each(['redis', 'postgres'] as const)('web replies are pushed across pro
   });
 
   const openChat = async () => {
-    const session = await fetch(`${web.url}/chat/api/session`, { method: 'POST' });
+    const session = await fetch(`${web.url}/chat/api/session`, { method: 'POST', headers: { origin: web.url } });
     return session.headers.get('set-cookie')!.split(';')[0]!;
   };
   const poll = async (cookie: string, after: number) => (await (await fetch(`${web.url}/chat/api/messages?after=${after}`, { headers: { cookie } })).json()) as Poll;
   const say = (cookie: string, text: string) =>
     fetch(`${web.url}/chat/api/messages`, {
       method: 'POST',
-      headers: { cookie, 'content-type': 'application/json' },
+      headers: { cookie, 'content-type': 'application/json', origin: web.url },
       body: JSON.stringify({ clientMessageId: crypto.randomUUID(), text }),
     });
 
@@ -97,7 +97,7 @@ describe.each(['redis', 'postgres'] as const)('web replies are pushed across pro
     expect(answered).toBe(false);
     const post = await fetch(`${web.url}/chat/api/messages`, {
       method: 'POST',
-      headers: { cookie, 'content-type': 'application/json' },
+      headers: { cookie, 'content-type': 'application/json', origin: web.url },
       body: JSON.stringify({ clientMessageId: crypto.randomUUID(), text: '你好' }),
     });
     expect(post.status).toBe(202);

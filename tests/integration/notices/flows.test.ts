@@ -13,7 +13,7 @@ import { confirmNotice, createNotice } from '../../../src/notices/commands.js';
 import { createNoticeFlows } from '../../../src/notices/flows.js';
 import { residentFlows } from '../../../src/residents/flows.js';
 import { assign, makePerson } from '../../support/case-fixture.js';
-import { createTestDatabase, TEST_REDIS_URL, uniqueQueuePrefix } from '../../support/db.js';
+import { createTestDatabase, TEST_CODE_SECRET, TEST_REDIS_URL, uniqueQueuePrefix } from '../../support/db.js';
 import { EngineChat } from '../../support/engine-chat.js';
 import { createSmallTown, type SmallTown } from '../../support/org-fixture.js';
 import { flushPrefix } from '../../support/redis.js';
@@ -35,7 +35,7 @@ describe('notices in chat and on the job system (dialog engine, BullMQ on Redis)
   beforeAll(async () => {
     database = await createTestDatabase();
     town = await createSmallTown(database);
-    config = loadConfig({ DATABASE_URL: database.url, REDIS_URL: TEST_REDIS_URL, QUEUE_PREFIX: prefix, LOG_LEVEL: 'silent', NOTICE_QUIET_HOURS: '00:00-00:00' });
+    config = loadConfig({ CODE_SECRET: TEST_CODE_SECRET, DATABASE_URL: database.url, REDIS_URL: TEST_REDIS_URL, QUEUE_PREFIX: prefix, LOG_LEVEL: 'silent', NOTICE_QUIET_HOURS: '00:00-00:00' });
     const backend = createQueueBackend({ kind: 'redis', url: TEST_REDIS_URL, prefix });
     const delivery = createDeliveryQueue(backend);
     const jobs = createNoticeJobs(backend);
