@@ -43,7 +43,11 @@ const LONG_POLL_MS = 25_000;
 const KNOWN_MS = 120_000;
 /** Replies returned by one poll at most. */
 const PAGE = 100;
-const POSTS_PER_SECOND = 10;
+/**
+ * Posts one session may make: a burst of quick taps passes, a flood does not (30 in any 5 s, so at
+ * most 6/s sustained; nobody types faster).
+ */
+const POSTS_PER_WINDOW = { points: 30, durationSec: 5 };
 /**
  * Inbound messages handled at once and waiting beyond that before the API answers 503: each
  * handled message holds a pooled connection for its transaction, and the deliver jobs need theirs.
@@ -105,7 +109,7 @@ export function createWebChannel(deps: WebChannelDeps): { adapter: ChannelAdapte
   let sweeper: NodeJS.Timeout | undefined;
   const limits = deps.config.web.limits;
   const sessionsPerAddress = deps.limits.limiter('web-session-address', { points: limits.sessionsPerAddressPerHour, durationSec: 3600 });
-  const postsPerSession = deps.limits.limiter('web-post-session', { points: POSTS_PER_SECOND, durationSec: 1 });
+  const postsPerSession = deps.limits.limiter('web-post-session', POSTS_PER_WINDOW);
   const photosPerSession = deps.limits.limiter('web-photo-session', { points: limits.photosPerSessionPerDay, durationSec: 86_400 });
   const photosPerAddress = deps.limits.limiter('web-photo-address', { points: limits.photosPerAddressPerDay, durationSec: 86_400 });
   const sweep = () => void uploads.sweep().catch((err) => deps.logger.warn({ err: (err as Error).message }, 'upload sweep failed'));

@@ -132,14 +132,14 @@ export async function noticeStory(
   expect(Date.now()).toBeGreaterThanOrEqual(opts.quietEndsAt.getTime() - 1000);
   expect(held).toContain(t.category_activity);
 
-  // The grid worker of the other grid is offered their grid only, never 3号楼's. (Only what compose
-  // shows counts: the bind confirmation names the whole path, 幸福社区 included.)
-  const beforeCompose = (await otherWorker.received()).length;
+  // The grid worker of the other grid is offered their grid only, never 3号楼's.
+  // (Only what compose shows: the binding message names the worker's whole place, 幸福社区 included.)
+  const before = (await otherWorker.received()).length;
   await otherWorker.choose(t.menuCompose);
   await otherWorker.expectMessage(t.pickScope({ area: '第二网格' }), w);
   await otherWorker.choose(t.scopeAll({ area: '第二网格' }));
   await otherWorker.expectMessage(t.pickCategory, w);
-  expect((await otherWorker.received()).slice(beforeCompose).some((m) => m.includes('3号楼') || m.includes('幸福社区'))).toBe(false);
+  expect((await otherWorker.received()).slice(before).some((m) => m.includes('3号楼') || m.includes('幸福社区'))).toBe(false);
   await otherWorker.sendText('取消');
 
   await settle(1500);

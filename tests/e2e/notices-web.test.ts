@@ -25,10 +25,10 @@ describe('notices end to end in the web chat (headless Chromium)', () => {
     const open = () => WebChatDriver.open(browser, t.app.url);
     const cast = { secretary: await open(), resident: await open(), neighbour: await open(), otherWorker: await open() };
     await Promise.all([
-      bindStaff(cast.secretary, t.town.staffCodes.secretary, zh.staff.role_community_secretary, `${t.town.street.name} · ${t.town.community.name}`, 15_000),
+      bindStaff(cast.secretary, t.town.staffCodes.secretary, zh.staff.role_community_secretary, '民主街道 · 幸福社区', 15_000),
       onboard(cast.resident, t.town.inviteCode, 15_000),
       onboard(cast.neighbour, await inviteFor(t.app.database, t.town.otherHousehold.id), 15_000),
-      bindStaff(cast.otherWorker, t.town.staffCodes.otherGridWorker, zh.staff.role_grid_worker, `${t.town.street.name} · ${t.town.community.name} · ${t.town.otherGrid.name}`, 15_000),
+      bindStaff(cast.otherWorker, t.town.staffCodes.otherGridWorker, zh.staff.role_grid_worker, '民主街道 · 幸福社区 · 第二网格', 15_000),
     ]);
     await noticeStory(cast, t.town, {
       quietEndsAt: quiet.endsAt,

@@ -40,10 +40,10 @@ describe('notices end to end through wechaty-puppet-mock', () => {
   it('sends to exactly one building, holds 活动 through quiet hours, 应急 at once, counts a typed 收到, and keeps a grid worker to their grid', async () => {
     const cast = { secretary: contact('社区书记'), resident: contact('居民甲'), neighbour: contact('邻楼居民'), otherWorker: contact('二网格员') };
     await Promise.all([
-      bindStaff(cast.secretary, t.town.staffCodes.secretary, zh.staff.role_community_secretary, '幸福社区', WAIT),
+      bindStaff(cast.secretary, t.town.staffCodes.secretary, zh.staff.role_community_secretary, '民主街道 · 幸福社区', WAIT),
       onboard(cast.resident, t.town.inviteCode, WAIT),
       onboard(cast.neighbour, await inviteFor(t.app.database, t.town.otherHousehold.id), WAIT),
-      bindStaff(cast.otherWorker, t.town.staffCodes.otherGridWorker, zh.staff.role_grid_worker, '第二网格', WAIT),
+      bindStaff(cast.otherWorker, t.town.staffCodes.otherGridWorker, zh.staff.role_grid_worker, '民主街道 · 幸福社区 · 第二网格', WAIT),
     ]);
     await noticeStory(cast, t.town, { quietEndsAt: quiet.endsAt, timeoutMs: WAIT });
     // No numbered 收到 line on WeChat (a bare number answers the chat's own last choices): the

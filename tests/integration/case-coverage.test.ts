@@ -44,7 +44,7 @@ describe('no case without someone who knows about it, and the worker sees what t
     lonely = await createSmallTown(database, 'U');
     dataDir = mkdtempSync(path.join(tmpdir(), 'linli-coverage-'));
     jobs = await startCaseJobs(database, { kind: 'redis', settings, sweepEveryMs: 5000 });
-    const config = loadConfig({ CODE_SECRET: TEST_CODE_SECRET, DATABASE_URL: database.url, DATA_DIR: dataDir, LOG_LEVEL: 'silent' });
+    const config = loadConfig({ DATABASE_URL: database.url, DATA_DIR: dataDir, LOG_LEVEL: 'silent', CODE_SECRET: TEST_CODE_SECRET });
     const flows = createCaseFlows({
       scheduler: {},
       photos: createFolderStore(path.join(dataDir, 'photos')),

@@ -19,7 +19,7 @@ describe('the web chat API under overload', () => {
   it('answers 503 with Retry-After beyond capacity and loses no accepted message', async () => {
     const chats: { cookie: string; sid: string }[] = [];
     for (let i = 0; i < 20; i++) {
-      const res = await fetch(`${t.app.url}/chat/api/session`, { method: 'POST' });
+      const res = await fetch(`${t.app.url}/chat/api/session`, { method: 'POST', headers: { origin: t.app.url } });
       expect(res.status).toBe(202);
       const cookie = res.headers.get('set-cookie')!.split(';')[0]!;
       chats.push({ cookie, sid: cookie.split('=')[1]!.split('.')[0]! });
@@ -28,7 +28,7 @@ describe('the web chat API under overload', () => {
     const post = (m: (typeof messages)[number]) =>
       fetch(`${t.app.url}/chat/api/messages`, {
         method: 'POST',
-        headers: { cookie: m.cookie, 'content-type': 'application/json' },
+        headers: { cookie: m.cookie, 'content-type': 'application/json', origin: t.app.url },
         body: JSON.stringify({ clientMessageId: m.id, text: '你好' }),
       });
     const stored = async (ms: typeof messages) =>

@@ -69,7 +69,6 @@ describe.each(['redis', 'postgres'] as const)('web replies are pushed across pro
   });
 
   const openChat = async () => {
-    // As the page sends it: a state-changing request from our own origin (bots/web/guards.ts).
     const session = await fetch(`${web.url}/chat/api/session`, { method: 'POST', headers: { origin: web.url } });
     return session.headers.get('set-cookie')!.split(';')[0]!;
   };
@@ -77,7 +76,7 @@ describe.each(['redis', 'postgres'] as const)('web replies are pushed across pro
   const say = (cookie: string, text: string) =>
     fetch(`${web.url}/chat/api/messages`, {
       method: 'POST',
-      headers: { cookie, origin: web.url, 'content-type': 'application/json' },
+      headers: { cookie, 'content-type': 'application/json', origin: web.url },
       body: JSON.stringify({ clientMessageId: crypto.randomUUID(), text }),
     });
 
@@ -98,7 +97,7 @@ describe.each(['redis', 'postgres'] as const)('web replies are pushed across pro
     expect(answered).toBe(false);
     const post = await fetch(`${web.url}/chat/api/messages`, {
       method: 'POST',
-      headers: { cookie, origin: web.url, 'content-type': 'application/json' },
+      headers: { cookie, 'content-type': 'application/json', origin: web.url },
       body: JSON.stringify({ clientMessageId: crypto.randomUUID(), text: '你好' }),
     });
     expect(post.status).toBe(202);
