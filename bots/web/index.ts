@@ -41,12 +41,6 @@ const LONG_POLL_MS = 25_000;
  * the database, and reads at most this often as the safety re-check.
  */
 const KNOWN_MS = 120_000;
-/**
- * A chat that sent a message this recently re-reads at least this often while its poll waits, as a
- * safety net behind a wake-up that came late or not at all (seen now and then in the web e2e test
- * under load; not yet explained). Idle chats still cost nothing between pushes.
- */
-const ACTIVE = { forMs: 10_000, recheckMs: 1_000 };
 /** Replies returned by one poll at most. */
 const PAGE = 100;
 /**
@@ -97,7 +91,6 @@ export function createWebChannel(deps: WebChannelDeps): { adapter: ChannelAdapte
   const forget = setInterval(() => {
     const old = Date.now() - KNOWN_MS;
     for (const [sid, k] of known) if (k.at < old) known.delete(sid);
-    for (const [sid, at] of lastInbound) if (at < old) lastInbound.delete(sid);
   }, KNOWN_MS);
   forget.unref();
   const wakeChat = (chatRef: string) => {
@@ -112,8 +105,6 @@ export function createWebChannel(deps: WebChannelDeps): { adapter: ChannelAdapte
     [...waiting.keys()].forEach(wakeChat);
   };
   let onInbound: ((e: InboundEvent) => Promise<HandleResult | void>) | undefined;
-  /** When each chat last sent a message to this process (see ACTIVE); pruned with `known`. */
-  const lastInbound = new Map<string, number>();
   const admission = createAdmission(deps.inbound ?? INBOUND);
   let sweeper: NodeJS.Timeout | undefined;
   const limits = deps.config.web.limits;
@@ -172,7 +163,6 @@ export function createWebChannel(deps: WebChannelDeps): { adapter: ChannelAdapte
   async function deliver(c: Context, sid: string, messageRef: string, payload: Record<string, unknown>, mustRun = false) {
     if (!onInbound) return c.json({ error: 'chat is not running' }, 503);
     const handle = onInbound;
-    lastInbound.set(sid, Date.now());
     const event = {
       channel: 'web',
       userRef: sid,
@@ -313,9 +303,7 @@ export function createWebChannel(deps: WebChannelDeps): { adapter: ChannelAdapte
       const upToDate = k?.valid && k.cursor === after && Date.now() - k.at < KNOWN_MS;
       let rows = upToDate ? [] : await readFor(sid, after);
       while (rows.length === 0 && Date.now() < deadline && onInbound) {
-        const active = Date.now() - (lastInbound.get(sid) ?? 0) < ACTIVE.forMs;
-        if (active) await Promise.race([woken.promise, new Promise((r) => setTimeout(r, ACTIVE.recheckMs))]);
-        else await woken.promise;
+        await woken.promise;
         if (Date.now() >= deadline || !onInbound) break;
         woken.cancel();
         woken = listen(sid, deadline);

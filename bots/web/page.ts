@@ -114,22 +114,32 @@ function remember(m) {
 function flushReplay(upTo) {
   while (replay.length && (upTo === undefined || replay[0].after < upTo)) ownBubble(replay.shift());
 }
-async function post(body, tries = 0) {
+// What this tab sends goes one message at a time, in order: the server handles each before it
+// answers, so a text typed and a button tapped right after it are taken in that order, never the
+// tap first (two requests in flight at once may be handled either way round).
+let outgoing = Promise.resolve();
+async function post(body) {
   // The same clientMessageId on every retry: the server stores a message once.
-  try {
-    const r = await fetch('/chat/api/messages', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-    // The session ended (the person deleted their data): a new one starts, then the message goes.
-    if (r.status === 401 && tries === 0) { await fetch('/chat/api/session', { method: 'POST' }); return post(body, 1); }
-    if (r.status >= 500 || r.status === 429) throw new Error('retry');
-    status.textContent = r.ok ? '' : S.refused;
-  } catch (e) {
-    status.textContent = S.offline;
-    if (tries < 20) setTimeout(() => post(body, tries + 1), Math.min(500 * 2 ** tries, 8000));
+  let renewed = false;
+  for (let tries = 0; ; tries++) {
+    try {
+      const r = await fetch('/chat/api/messages', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      // The session ended (the person deleted their data): a new one starts, then the message goes.
+      if (r.status === 401 && !renewed) { renewed = true; await fetch('/chat/api/session', { method: 'POST' }); continue; }
+      if (r.status >= 500 || r.status === 429) throw new Error('retry');
+      status.textContent = r.ok ? '' : S.refused;
+      return;
+    } catch (e) {
+      status.textContent = S.offline;
+      if (tries >= 20) return;
+      await new Promise((r) => setTimeout(r, Math.min(500 * 2 ** tries, 8000)));
+    }
   }
 }
 function send(payload, echo) {
   if (echo) remember(echo);
-  post(Object.assign({ clientMessageId: crypto.randomUUID() }, payload));
+  const body = Object.assign({ clientMessageId: crypto.randomUUID() }, payload);
+  outgoing = outgoing.then(() => post(body));
 }
 document.getElementById('form').addEventListener('submit', (e) => {
   e.preventDefault();

@@ -38,6 +38,12 @@ export class WebChatDriver implements ChatDriver {
     readonly context: BrowserContext,
     readonly page: Page,
   ) {
+    // WEBTRACE=1 prints the page's API traffic with times: what to read when an e2e test stalls.
+    const t0 = Date.now();
+    if (process.env.WEBTRACE) {
+      page.on('request', (req) => { if (req.url().includes('/chat/api')) console.error(`[trace ${Date.now()-t0}] -> ${req.method()} ${req.url().replace(/.*chat/, '')} ${req.postData() ?? ''}`); });
+      page.on('response', async (res) => { if (res.url().includes('/chat/api')) console.error(`[trace ${Date.now()-t0}] <- ${res.status()} ${res.url().replace(/.*chat/, '')} ${(await res.text().catch(() => '')).slice(0, 100)}`); });
+    }
     page.on('request', (req) => {
       if (req.method() === 'POST' && req.url().endsWith('/chat/api/messages')) {
         this.lastPost = { url: req.url(), body: req.postData() ?? '' };
@@ -69,10 +75,24 @@ export class WebChatDriver implements ChatDriver {
     await this.mark();
     // The latest enabled buttons offering the label; an exact label beats one that only contains it (同意 vs 不同意).
     const offered = this.page.locator('.bot .choices button:not([disabled])', { hasText: label });
-    await offered.last().waitFor({ timeout: 15_000 });
-    const labels = await offered.allTextContents();
-    const exact = labels.lastIndexOf(label);
-    await offered.nth(exact >= 0 ? exact : labels.length - 1).click();
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      await offered.last().waitFor({ timeout: Math.max(1, deadline - Date.now()) });
+      const labels = await offered.allTextContents();
+      const exact = labels.lastIndexOf(label);
+      // The reply to what was sent just before may arrive between finding a button and clicking
+      // it: its new question retires the old buttons, as it does for a person, and the tap then
+      // does nothing (or Playwright waits on a button that stays disabled). A tap that took shows
+      // at once as the person's own bubble; otherwise pick again from what is on the page now.
+      const mine = await this.page.locator('#log .me').count();
+      try {
+        await offered.nth(exact >= 0 ? exact : labels.length - 1).click({ timeout: 2_000 });
+        await this.page.waitForFunction((n) => document.querySelectorAll('#log .me').length > n, mine, { timeout: 1_000 });
+        return;
+      } catch (err) {
+        if (Date.now() > deadline) throw err;
+      }
+    }
   }
 
   async expectMessage(pattern: string | RegExp, timeoutMs = 15_000): Promise<string> {
