@@ -5,7 +5,7 @@ import type { Database } from '../db/client.js';
 import type { ChannelAdapter } from '../bots/channel.js';
 import type { Channel } from '../src/dialog/events.js';
 import { replySchema } from '../src/dialog/reply.js';
-import { recordChoicesShown } from '../src/outbox/shown.js';
+import { recordChoicesShown, replyToSend } from '../src/outbox/shown.js';
 import { unlimitedCalls, type CallLimits } from '../src/limits/calls.js';
 import type { Logger } from '../src/log.js';
 import { perChatWaitMs } from '../src/ratelimit.js';
@@ -159,7 +159,8 @@ export function createDeliverProcessor(deps: DeliverDeps) {
         for (const message of batch) {
           if (!deps.callLimits) await spaceOut(message.identityId, deps.perChatPerSec[channel]);
           const limits = deps.callLimits;
-          const result = await adapter.send(message.chatRef, replySchema.parse(message.payload), {
+          const { reply, recorded } = await replyToSend(database.db, message, replySchema.parse(message.payload));
+          const result = await adapter.send(message.chatRef, reply, {
             partsSent: message.partsSent,
             beforePart: limits
               ? async () => {
@@ -188,8 +189,8 @@ export function createDeliverProcessor(deps: DeliverDeps) {
             );
             adapter.delivered?.(message.chatRef);
             // Its choices are now what a bare number answers in this chat (src/outbox/shown.ts).
-            const shown = replySchema.parse(message.payload).choices;
-            if (shown?.length) await persistently(() => recordChoicesShown(database.db, { identityId: message.identityId, priority: message.priority, choices: shown }));
+            const shown = reply.choices;
+            if (shown?.length && !recorded) await persistently(() => recordChoicesShown(database.db, { identityId: message.identityId, priority: message.priority, choices: shown }));
             deps.onResult?.(channel, 'sent');
             sent++;
             continue;

@@ -26,6 +26,12 @@ export const replySchema = z.object({
     .array(z.object({ kind: z.literal('photo'), fileRef: z.string().min(1), caption: z.string().max(1000).optional() }))
     .max(10)
     .optional(),
+  /**
+   * A broadcast's choices on a channel that answers them by number (WeChat): they are offered
+   * only if the chat is idle when the message is delivered (a bare "1" must not be taken from
+   * the flow the person is in). Otherwise this text goes instead, without the choices.
+   */
+  busyText: z.string().min(1).max(4000).optional(),
 });
 
 export type Choice = z.infer<typeof choiceSchema>;

@@ -30,15 +30,23 @@ export interface FanOutDeps {
 
 export const dedupeKey = (noticeId: string, wave: number, personId: string, channel: string) => `n:${noticeId}:${wave}:${personId}:${channel}`;
 
+/**
+ * How a notice asks for 收到: a button (Telegram, web), or on WeChat a numbered line "1. 收到"
+ * that only an idle chat is offered, with a typed 收到 asked of a chat in the middle of a flow
+ * (`busyText`, decided when it is delivered: src/outbox/shown.ts).
+ */
+export type AckStyle = 'button' | 'numbered';
+
 /** The message of a wave in one language: the notice (with 收到), its correction, or its withdrawal. */
-export function noticeMessage(n: NoticeRow, wave: number, locale: Locale, buttons = true): Say {
+export function noticeMessage(n: NoticeRow, wave: number, locale: Locale, ack: AckStyle = 'button'): Say {
   const t = messages(locale).notices;
   if (wave === WITHDRAWAL_WAVE) return { text: t.withdrawal({ title: n.title, reason: n.withdrawReason ?? '' }) };
   if (wave > 0) return { text: t.correction({ title: n.title, correction: n.correction ?? '' }) };
-  const text = `${isUrgent(n.category) ? '⚠️ ' : ''}${t.message({ category: t[`category_${n.category}`], title: n.title, body: n.body })}\n\n${buttons ? t.ackHint : t.ackReply}`;
+  const text = `${isUrgent(n.category) ? '⚠️ ' : ''}${t.message({ category: t[`category_${n.category}`], title: n.title, body: n.body })}`;
   return {
-    text,
-    ...(buttons && { choices: [{ id: readButton(n.id), label: t.received }] }),
+    text: ack === 'button' ? `${text}\n\n${t.ackHint}` : text,
+    choices: [{ id: readButton(n.id), label: t.received }],
+    ...(ack === 'numbered' && { busyText: `${text}\n\n${t.ackReply}` }),
     ...(n.photoKey && { media: [{ kind: 'photo' as const, fileRef: n.photoKey }] }),
   };
 }
@@ -55,10 +63,8 @@ export async function fanOutNotice(deps: FanOutDeps, noticeId: string, wave: num
   const priority = isUrgent(notice.category) ? ('emergency' as const) : ('broadcast' as const);
   const hold = wave === 0 ? notice.deliverFrom : deliverFrom(now(), notice.category, deps.quiet.hours, deps.quiet.timeZone);
   const notBefore = hold && hold.getTime() > now().getTime() ? hold : null;
-  // WeChat has no buttons and its numbered replies answer the chat's last choices, which a
-  // broadcast must not take over: there the notice asks for a typed 收到 instead.
   const says = Object.fromEntries(LOCALES.map((l) => [l, noticeMessage(notice, wave, l)])) as Record<Locale, Say>;
-  const plain = Object.fromEntries(LOCALES.map((l) => [l, noticeMessage(notice, wave, l, false)])) as Record<Locale, Say>;
+  const numbered = Object.fromEntries(LOCALES.map((l) => [l, noticeMessage(notice, wave, l, 'numbered')])) as Record<Locale, Say>;
   let written = 0;
   let pages = 0;
 
@@ -67,7 +73,7 @@ export async function fanOutNotice(deps: FanOutDeps, noticeId: string, wave: num
     if (members.length === 0) return;
     const items: OutboxItem[] = members.map((m) => ({
       to: { identityId: m.identityId, channel: m.channel, chatRef: m.chatRef },
-      reply: { ...(m.channel === 'wechat' ? plain : says)[m.locale], locale: m.locale },
+      reply: { ...(m.channel === 'wechat' ? numbered : says)[m.locale], locale: m.locale },
       priority,
       notBefore,
       dedupeKey: dedupeKey(noticeId, wave, m.personId, m.channel),

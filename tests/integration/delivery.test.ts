@@ -568,6 +568,23 @@ describe.each(['redis', 'postgres'] as const)('delivery on the %s queue backend'
     for (const m of page) await settled('web', deliverId(m.outboxId));
     expect(await stateOf(busy)).toMatchObject({ flow: 'form', step: 'colour', choices: step });
     expect(await stateOf(idle)).toMatchObject({ flow: 'menu', step: 'idle', choices: poll });
+    // 应急 jumps the queue but is a broadcast too; with a busy text (WeChat) the chat in a flow
+    // gets that text without the numbered choices, the idle chat the choices.
+    await database.db.update(dialogStates).set({ choices: card }).where(eq(dialogStates.identityId, idle.identityId));
+    const [gas, typed] = [text('gas leak'), text('gas leak, type 收到')];
+    const urgent = await writeOutbox(
+      database.db,
+      [busy, idle].map((to) => ({ to, reply: { locale: 'zh-CN' as const, text: gas, choices: poll, busyText: typed }, priority: 'emergency' as const })),
+    );
+    await delivery.enqueue(urgent);
+    for (const m of urgent) await settled('web', deliverId(m.outboxId));
+    expect(await stateOf(busy)).toMatchObject({ flow: 'form', step: 'colour', choices: step });
+    expect(await stateOf(idle)).toMatchObject({ flow: 'menu', step: 'idle', choices: poll });
+    const sent = (to: Recipient) => adapters.get('web')!.sends.filter((s) => s.chatRef === to.chatRef && s.result.ok).at(-1)!.reply;
+    expect(sent(busy)).toMatchObject({ text: typed });
+    expect(sent(busy).choices).toBeUndefined();
+    expect(sent(idle)).toMatchObject({ text: gas, choices: poll });
+    expect(sent(idle)).not.toHaveProperty('busyText');
   });
 
   it('never sent the same message twice', () => {
