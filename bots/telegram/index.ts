@@ -1,5 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import { createConcurrentSink, createRunner, createSource, createUpdateFetcher, sequentialize, type RunnerHandle } from '@grammyjs/runner';
+import { storeOrTell } from '../store-or-tell.js';
 import { Bot, BotError, GrammyError, HttpError, InputFile, webhookCallback } from 'grammy';
 import type { Update } from 'grammy/types';
 import type { Config } from '../../src/config.js';
@@ -34,7 +35,7 @@ const ALLOWED_UPDATES = ['message', 'callback_query'] as const;
  */
 export function createTelegramAdapter(
   cfg: NonNullable<Config['telegram']>,
-  deps: { logger: Logger; media?: MediaSource },
+  deps: { logger: Logger; media?: MediaSource; storeRetryMs?: readonly number[] },
 ): TelegramAdapter {
   const bot = new Bot(cfg.token, { client: cfg.apiRoot ? { apiRoot: cfg.apiRoot } : {} });
   const log = deps.logger.child({ channel: 'telegram' });
@@ -55,9 +56,20 @@ export function createTelegramAdapter(
       if (ctx.update.callback_query.message) await ctx.editMessageReplyMarkup().catch(() => {});
     }
     if (!event || !onInbound) return;
-    // Awaited, so grammY confirms the update only after it is stored (or refused).
-    await onInbound(event).catch((err) => {
-      throw new NotStored(err);
+    const store = onInbound;
+    // A webhook update that could not be stored is answered 503, and Telegram sends it again.
+    if (cfg.webhook) {
+      await store(event).catch((err) => {
+        throw new NotStored(err);
+      });
+      return;
+    }
+    // Polled: the next getUpdates confirms it, so it is held here until it is stored (awaited:
+    // that fetch waits for it), or the person is told it was not.
+    await storeOrTell(event, store, (text) => bot.api.sendMessage(event.chatRef, text), {
+      logger: log,
+      running: () => runner !== undefined,
+      retryMs: deps.storeRetryMs,
     });
   });
   // The error boundary of a polled update (grammY's BotError carries the token: log ids only).

@@ -3,6 +3,7 @@ import { WechatyBuilder, type Message, type Wechaty } from 'wechaty';
 import type { Config } from '../../src/config.js';
 import type { InboundEvent } from '../../src/dialog/events.js';
 import { renderNumbered } from '../../src/dialog/render.js';
+import { storeOrTell } from '../store-or-tell.js';
 import type { Logger } from '../../src/log.js';
 import { photoParts, sendParts, type ChannelAdapter, type MediaSource, type ReplyPart, type SendResult } from '../channel.js';
 import { WECHAT_TYPES, toInboundEvent } from './inbound.js';
@@ -16,7 +17,7 @@ const RECENT_IDS = 2_000;
  */
 export function createWechatAdapter(
   cfg: NonNullable<Config['wechat']>,
-  deps: { logger: Logger; media?: MediaSource; puppet?: unknown },
+  deps: { logger: Logger; media?: MediaSource; puppet?: unknown; storeRetryMs?: readonly number[] },
 ): ChannelAdapter & { readonly bot: () => Wechaty | undefined } {
   const log = deps.logger.child({ channel: 'wechat' });
   let bot: Wechaty | undefined;
@@ -51,7 +52,12 @@ export function createWechatAdapter(
       messages.set(message.id, message);
       if (messages.size > 500) messages.delete(messages.keys().next().value!);
     }
-    await onInbound(event);
+    // WeChat never hands a message over again: it is stored, or the person is told it was not.
+    await storeOrTell(event, onInbound, (text) => talker.say(text), {
+      logger: log,
+      running: () => !stopped,
+      retryMs: deps.storeRetryMs,
+    });
   }
 
   function build(): Wechaty {

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createTelegramAdapter, type TelegramAdapter } from '../../bots/telegram/index.js';
 import type { InboundEvent } from '../../src/dialog/events.js';
+import { messages } from '../../src/i18n/index.js';
 import { createLogger } from '../../src/log.js';
 import { TelegramEmulator } from '../support/telegram-emulator.js';
 import { waitFor } from '../support/wait.js';
@@ -19,7 +20,7 @@ describe('Telegram long polling (@grammyjs/runner)', () => {
   let adapter: TelegramAdapter;
   beforeEach(async () => {
     emulator = await TelegramEmulator.start({ token: TOKEN });
-    adapter = createTelegramAdapter({ token: TOKEN, apiRoot: emulator.url, rate: { globalPerSec: 30, perChatPerSec: 1, perGroupPerMin: 20 } }, { logger: createLogger('silent') });
+    adapter = createTelegramAdapter({ token: TOKEN, apiRoot: emulator.url, rate: { globalPerSec: 30, perChatPerSec: 1, perGroupPerMin: 20 } }, { logger: createLogger('silent'), storeRetryMs: [50, 100, 200] });
   });
   afterEach(async () => {
     await adapter.stop();
@@ -64,5 +65,32 @@ describe('Telegram long polling (@grammyjs/runner)', () => {
     slow.open();
     await stopping;
     expect(handled).toBe(true);
+  });
+
+  it('holds an update the database refused and stores it on a retry, confirming it only then', async () => {
+    const id = emulator.userSendsText(8004, '楼道灯坏了', { languageCode: 'zh-hans' });
+    let tries = 0;
+    const stored: string[] = [];
+    await adapter.start(async (event: InboundEvent) => {
+      tries++;
+      if (tries <= 2) throw new Error('connection refused');
+      stored.push(event.kind === 'text' ? event.text : '?');
+    });
+    await emulator.waitConfirmed(id);
+    expect(tries).toBe(3);
+    expect(stored).toEqual(['楼道灯坏了']);
+    expect(emulator.sentTo(8004)).toHaveLength(0);
+  });
+
+  it('tells the person their message was not recorded when it still cannot be stored, in their language', async () => {
+    const id = emulator.userSendsText(8005, '电梯停了', { languageCode: 'ko' });
+    let tries = 0;
+    await adapter.start(async () => {
+      tries++;
+      throw new Error('the database is down');
+    });
+    await emulator.waitConfirmed(id);
+    expect(tries).toBe(4);
+    expect(emulator.sentTo(8005).map((m) => m.text)).toEqual([messages('ko').common.notStored]);
   });
 });
