@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
+import { FloodControl, type TelegramLimits } from './telegram-limits.js';
 
 /**
  * A small, real Telegram Bot API server for end-to-end tests: grammY talks to it over HTTP exactly
@@ -11,6 +12,9 @@ import { randomBytes } from 'node:crypto';
  * confirming earlier updates and `timeout` in seconds, 409 while a webhook is set or when a second
  * getUpdates replaces the first, 400 for an unknown chat or an empty/over-long text or callback
  * data over 64 bytes, 401 for a wrong token, `{ok:false,error_code,description,parameters}` errors.
+ * Started with `limits`, it enforces Telegram's flood limits on sends (global per second, per chat
+ * per second, per group per minute; tests/support/telegram-limits.ts) and answers a send beyond
+ * them with 429 and `parameters.retry_after`, as Telegram does.
  */
 
 export interface TgUser {
@@ -76,7 +80,7 @@ export interface ApiCall {
   method: string;
   params: Record<string, unknown>;
   at: number;
-  /** 0 when answered ok, otherwise the error_code sent back. */
+  /** 0 when answered ok, otherwise the error_code sent back (-1: dropped unanswered, its caller gone while held). */
   errorCode: number;
 }
 
@@ -136,13 +140,18 @@ export class TelegramEmulator {
   private chatMessageIds = new Map<number, number>();
   private files = new Map<string, { path: string; bytes: Buffer; uniqueId: string }>();
   private callbackSeq = 0;
+  /** Sends wait here while the network is held (`hold()`). */
+  private held: (() => void)[] | undefined;
+  /** The flood limits, when started with `limits`. */
+  readonly flood: FloodControl | undefined;
 
-  private constructor(readonly token: string) {
+  private constructor(readonly token: string, limits?: TelegramLimits) {
     this.server = createServer((req, res) => void this.route(req, res));
+    this.flood = limits ? new FloodControl(limits) : undefined;
   }
 
-  static async start(opts: { token?: string } = {}): Promise<TelegramEmulator> {
-    const emu = new TelegramEmulator(opts.token ?? '123456:TEST-token');
+  static async start(opts: { token?: string; limits?: TelegramLimits } = {}): Promise<TelegramEmulator> {
+    const emu = new TelegramEmulator(opts.token ?? '123456:TEST-token', opts.limits);
     await new Promise<void>((resolve, reject) => {
       emu.server.once('error', reject);
       emu.server.listen(0, '127.0.0.1', () => resolve());
@@ -234,6 +243,35 @@ export class TelegramEmulator {
     this.failures.push({ method, error, chatId: opts.chatId });
   }
 
+  /**
+   * Users who wrote to the bot at some time (the chats a broadcast may reach), in bulk: ids only.
+   */
+  knowUsers(userIds: Iterable<number>): void {
+    for (const id of userIds) if (!this.users.has(id)) this.users.set(id, { id, is_bot: false, first_name: `User${id}` });
+  }
+
+  /**
+   * Holds every send at the door until `release()`, as a stalled network would: nothing held has
+   * reached Telegram, so a send whose caller dies meanwhile (its socket closes) is never
+   * delivered. Lets a test kill a worker while its calls are in flight but none is accepted.
+   */
+  hold(): void {
+    this.held ??= [];
+  }
+
+  release(): void {
+    const waiting = this.held ?? [];
+    this.held = undefined;
+    for (const go of waiting) go();
+  }
+
+  /** Messages each chat got whose text (or caption) contains `needle`. */
+  copiesByChat(needle: string): Map<number, number> {
+    const out = new Map<number, number>();
+    for (const m of this.sent) if (m.text.includes(needle)) out.set(m.chat_id, (out.get(m.chat_id) ?? 0) + 1);
+    return out;
+  }
+
   /** True once the bot confirmed the update (a later getUpdates offset passed it) and no copy is queued. */
   isConfirmed(updateId: number): boolean {
     return this.confirmedOffset > updateId && !this.queue.some((p) => p.update.update_id === updateId);
@@ -294,6 +332,18 @@ export class TelegramEmulator {
         const parameters = injected.retry_after !== undefined ? { retry_after: injected.retry_after } : undefined;
         const description = injected.description ?? (injected.error_code === 429 ? `Too Many Requests: retry after ${injected.retry_after}` : 'Error');
         throw new ApiError(injected.error_code, description, parameters);
+      }
+      if (SENDS.has(method)) {
+        if (this.held) await new Promise<void>((go) => this.held!.push(go));
+        // Its caller went away while held: the call never reached Telegram.
+        if (req.socket.destroyed) {
+          record.errorCode = -1;
+          return;
+        }
+        const admitted = this.flood?.admit(Number(params.chat_id), Date.now());
+        if (admitted && !admitted.ok) {
+          throw new ApiError(429, `Too Many Requests: retry after ${admitted.retryAfter}`, { retry_after: admitted.retryAfter });
+        }
       }
       const result = await this.handle(method, params, req);
       if (!res.writableEnded && !res.destroyed) reply(res, 200, { ok: true, result });
@@ -483,6 +533,9 @@ export class TelegramEmulator {
     return next;
   }
 }
+
+/** The calls that send a message, counted against the flood limits. */
+const SENDS = new Set(['sendMessage', 'sendPhoto']);
 
 function reply(res: ServerResponse, status: number, body: unknown) {
   if (res.writableEnded || res.destroyed) return;
