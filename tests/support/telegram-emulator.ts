@@ -82,6 +82,8 @@ export interface ApiCall {
   at: number;
   /** 0 when answered ok, otherwise the error_code sent back (-1: dropped unanswered, its caller gone while held). */
   errorCode: number;
+  /** The seconds a 429 told the caller to wait. */
+  retryAfter?: number;
 }
 
 export type InjectedError =
@@ -353,6 +355,7 @@ export class TelegramEmulator {
         return reply(res, 500, { ok: false, error_code: 500, description: `Internal Server Error: ${(err as Error).message}` });
       }
       record.errorCode = err.errorCode;
+      if (typeof err.parameters?.retry_after === 'number') record.retryAfter = err.parameters.retry_after;
       reply(res, err.errorCode, {
         ok: false,
         error_code: err.errorCode,
