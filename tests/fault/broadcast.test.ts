@@ -23,6 +23,8 @@ const LIMITS = { globalPerSec: 500, perChatPerSec: 1, perGroupPerMin: 20 };
 const REPLY_WITHIN_MS = 10_000;
 /** Sweeps as in production but quicker: the outbox and notice sweeps are the safety net after a flush. */
 const WORKER_ENV = { OUTBOX_SWEEP_MS: '5000', CASE_SWEEP_EVERY_MS: '3000', TIMER_SWEEP_EVERY_MS: '3000' };
+/** A bound for a failure to show: 10,000 at 500/s is 20 s, but a loaded 2-core machine delivers far less. */
+const DRAIN_WITHIN_MS = 900_000;
 const zh = messages('zh-CN');
 
 describe(`a notice broadcast to ${RESIDENTS} Telegram residents at the platform's limit`, () => {
@@ -47,7 +49,7 @@ describe(`a notice broadcast to ${RESIDENTS} Telegram residents at the platform'
         return all!.n === RESIDENTS && open!.n === 0 ? true : undefined;
       },
       'every outbox row of the notice to be sent',
-      240_000,
+      DRAIN_WITHIN_MS,
       250,
     ).catch(async (err) => {
       const byStatus = await rig.database.db
@@ -58,7 +60,7 @@ describe(`a notice broadcast to ${RESIDENTS} Telegram residents at the platform'
       throw new Error(`${(err as Error).message}: outbox rows by status ${JSON.stringify(byStatus)}; workers said:\n${rig.workers.map((w) => w.output().slice(-3000)).join('\n---\n')}`);
     });
   const deliveredAtLeast = (title: string, share: number) =>
-    waitFor(async () => rig.tally(title).delivered >= RESIDENTS * share || undefined, `${share * 100}% of "${title}" delivered`, 120_000, 50);
+    waitFor(async () => rig.tally(title).delivered >= RESIDENTS * share || undefined, `${share * 100}% of "${title}" delivered`, DRAIN_WITHIN_MS, 50);
 
   /** Each call refused with 429 was tried again for that chat no sooner than retry_after said. */
   function retryAfterHonoured(): { refused: number; early: number } {
@@ -117,7 +119,7 @@ describe(`a notice broadcast to ${RESIDENTS} Telegram residents at the platform'
     const honoured = retryAfterHonoured();
     console.info(`[broadcast] 429s so far ${honoured.refused}, retried before retry_after ${honoured.early}`);
     expect(honoured.early).toBe(0);
-  }, 300_000);
+  }, 1_200_000);
 
   it('reaches every resident exactly once when a worker process is killed with SIGKILL mid-broadcast', async () => {
     const title = '停水通知（二）';
@@ -137,7 +139,7 @@ describe(`a notice broadcast to ${RESIDENTS} Telegram residents at the platform'
     console.info(`[broadcast] killed a worker at ${atKill}/${RESIDENTS} delivered`);
     expectExactlyOnce(title);
     expect(retryAfterHonoured().early).toBe(0);
-  }, 300_000);
+  }, 1_200_000);
 
   it('reaches every resident exactly once when Redis is flushed mid-broadcast', async () => {
     const title = '停水通知（三）';
@@ -149,5 +151,5 @@ describe(`a notice broadcast to ${RESIDENTS} Telegram residents at the platform'
     console.info(`[broadcast] flushed ${deleted} Redis keys at ${atFlush}/${RESIDENTS} delivered`);
     expectExactlyOnce(title);
     expect(retryAfterHonoured().early).toBe(0);
-  }, 300_000);
+  }, 1_200_000);
 });
