@@ -1,10 +1,12 @@
 /**
- * The Bot API's flood limits as the Telegram emulator enforces them: at most `globalPerSec` sends
- * in any second across all chats (Telegram: about 30), at most `perChatPerSec` in any second to
- * one private chat (1), at most `perGroupPerMin` in any minute to one group (20, negative chat
- * ids). Sliding windows over the calls the emulator accepted, so a burst straddling a window edge
- * is refused as Telegram's own counting would; a refused call is not counted. A refusal says
- * how many whole seconds to wait (`retry_after`, at least 1), as Telegram's 429 does.
+ * The Bot API's flood limits as the Telegram emulator enforces them: about `globalPerSec` sends a
+ * second across all chats (Telegram: 30), `perChatPerSec` to one private chat (1), and
+ * `perGroupPerMin` a minute to one group (20; negative chat ids). Each limit is a token bucket
+ * that holds a second's worth (a minute's for groups; one message for a private chat) and refills
+ * at the rate, counted as GCRA: a sender may burst up to the bucket and then goes at the rate,
+ * the way Telegram tolerates a batch of 30 at the top of a second but not 31 a second for long.
+ * A refused call is not counted, and is told how many whole seconds to wait (`retry_after`, at
+ * least 1), as Telegram's 429 does.
  */
 export interface TelegramLimits {
   globalPerSec: number;
@@ -15,34 +17,60 @@ export interface TelegramLimits {
 /** Telegram's published limits (the benchmarks run at these). */
 export const TELEGRAM_LIMITS: TelegramLimits = { globalPerSec: 30, perChatPerSec: 1, perGroupPerMin: 20 };
 
+type Refusal = { ok: false; retryAfter: number; scope: 'global' | 'chat' | 'group' };
+
+/** One token bucket as GCRA: the theoretical arrival time of the next call at the rate. */
+class Bucket {
+  private tat = -Infinity;
+  /** `intervalMs` per call; `tolerance` calls may come early (the bucket's size minus one). */
+  constructor(
+    private readonly intervalMs: number,
+    private readonly toleranceMs: number,
+  ) {}
+
+  static of(perSec: number, size: number): Bucket {
+    const interval = 1000 / perSec;
+    return new Bucket(interval, (size - 1) * interval);
+  }
+
+  /** Milliseconds until a call may go (0: now). */
+  waitMs(now: number): number {
+    return Math.max(0, Math.max(this.tat, now) - this.toleranceMs - now);
+  }
+
+  take(now: number): void {
+    this.tat = Math.max(this.tat, now) + this.intervalMs;
+  }
+}
+
 export class FloodControl {
-  /** Accept times (ms) of the last second's calls, oldest first. */
-  private global: number[] = [];
-  private perChat = new Map<number, number[]>();
+  private global: Bucket;
+  private perChat = new Map<number, Bucket>();
   /** Calls refused with 429, per chat. */
   readonly refused = new Map<number, number>();
 
-  constructor(readonly limits: TelegramLimits) {}
+  constructor(readonly limits: TelegramLimits) {
+    this.global = Bucket.of(limits.globalPerSec, limits.globalPerSec);
+  }
 
-  /** Admits one send to `chatId` at `now` (ms), or returns the seconds to wait. */
-  admit(chatId: number, now: number): { ok: true } | { ok: false; retryAfter: number; scope: 'global' | 'chat' | 'group' } {
+  /** Admits one send to `chatId` at `now` (ms), or says how many seconds to wait. */
+  admit(chatId: number, now: number): { ok: true } | Refusal {
     const group = chatId < 0;
-    const chatWindow = group ? 60_000 : 1000;
-    const chatMax = group ? this.limits.perGroupPerMin : this.limits.perChatPerSec;
-    const mine = prune(this.perChat.get(chatId) ?? [], now - chatWindow);
-    this.global = prune(this.global, now - 1000);
-    const wait = (oldest: number, window: number) => Math.max(1, Math.ceil((oldest + window - now) / 1000));
-    let refusal: { ok: false; retryAfter: number; scope: 'global' | 'chat' | 'group' } | undefined;
-    if (mine.length >= chatMax) refusal = { ok: false, retryAfter: wait(mine[mine.length - chatMax]!, chatWindow), scope: group ? 'group' : 'chat' };
-    else if (this.global.length >= this.limits.globalPerSec) refusal = { ok: false, retryAfter: wait(this.global[this.global.length - this.limits.globalPerSec]!, 1000), scope: 'global' };
-    if (refusal) {
-      this.refused.set(chatId, (this.refused.get(chatId) ?? 0) + 1);
+    let mine = this.perChat.get(chatId);
+    if (!mine) {
+      mine = group ? Bucket.of(this.limits.perGroupPerMin / 60, this.limits.perGroupPerMin) : Bucket.of(this.limits.perChatPerSec, 1);
       this.perChat.set(chatId, mine);
-      return refusal;
     }
-    mine.push(now);
-    this.global.push(now);
-    this.perChat.set(chatId, mine);
+    const refuse = (ms: number, scope: Refusal['scope']): Refusal => {
+      this.refused.set(chatId, (this.refused.get(chatId) ?? 0) + 1);
+      return { ok: false, retryAfter: Math.max(1, Math.ceil(ms / 1000)), scope };
+    };
+    const chatWait = mine.waitMs(now);
+    if (chatWait > 0) return refuse(chatWait, group ? 'group' : 'chat');
+    const globalWait = this.global.waitMs(now);
+    if (globalWait > 0) return refuse(globalWait, 'global');
+    mine.take(now);
+    this.global.take(now);
     return { ok: true };
   }
 
@@ -52,11 +80,4 @@ export class FloodControl {
     for (const v of this.refused.values()) n += v;
     return n;
   }
-}
-
-/** Drops the times at or before `after` (the list is sorted). */
-function prune(times: number[], after: number): number[] {
-  let i = 0;
-  while (i < times.length && times[i]! <= after) i++;
-  return i === 0 ? times : times.slice(i);
 }
