@@ -49,8 +49,14 @@ export class FloodControl {
   /** Calls refused with 429, per chat. */
   readonly refused = new Map<number, number>();
 
-  constructor(readonly limits: TelegramLimits) {
+  constructor(private limits: TelegramLimits) {
     this.global = Bucket.of(limits.globalPerSec, limits.globalPerSec);
+  }
+
+  /** A new global rate from now on (Telegram tightening its flood control for a while). */
+  setGlobalPerSec(perSec: number): void {
+    this.limits = { ...this.limits, globalPerSec: perSec };
+    this.global = Bucket.of(perSec, perSec);
   }
 
   /** Admits one send to `chatId` at `now` (ms), or says how many seconds to wait. */
