@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { createTestDatabase } from '../tests/support/db.js';
+import { seedStreet } from '../tests/support/street-fixture.js';
 import { createNotice, confirmNotice } from '../src/notices/commands.js';
 import { fanOutNotice } from '../src/notices/fanout.js';
 import { fmtRate, fmtRatio, logger, progress, type ResultRow } from './common.js';
@@ -14,43 +15,7 @@ import { fmtRate, fmtRatio, logger, progress, type ResultRow } from './common.js
  */
 
 const PAGE = 1000;
-const COMMUNITIES = 20;
-const GRIDS = 5;
-const BUILDINGS = 10;
-
 type Db = Awaited<ReturnType<typeof createTestDatabase>>;
-
-/** A street of `households` homes (20 communities × 5 grids × 10 buildings × N), one resident each, seeded in SQL. */
-export async function seedStreet(database: Db, households: number): Promise<{ streetId: number; communityIds: number[]; secretary: string }> {
-  const perBuilding = Math.ceil(households / (COMMUNITIES * GRIDS * BUILDINGS));
-  const s = database.sql;
-  const [county] = await s`insert into org_units (kind, code, name, path) values ('county', 'B', '蛟河市', '/') returning id`;
-  await s`update org_units set path = '/' || id || '/' where id = ${county!.id}`;
-  const [street] = await s`insert into org_units (kind, parent_id, code, name, path) values ('street', ${county!.id}, 'B-S', '民主街道', '') returning id`;
-  await s`update org_units set path = '/' || ${county!.id} || '/' || id || '/' where id = ${street!.id}`;
-  // Each level in one statement: children of every unit of the level above.
-  const level = async (kind: string, parentKind: string, n: number, name: string) => s.unsafe(`
-    with fresh as (
-      select nextval(pg_get_serial_sequence('org_units', 'id')) as id, p.id as parent_id, p.code || '-' || g as code, p.path, g
-      from org_units p, generate_series(1, ${n}) g
-      where p.kind = '${parentKind}' and p.path like '/${county!.id}/${street!.id}/%')
-    insert into org_units (id, kind, parent_id, code, name, path)
-    select id, '${kind}', parent_id, code, '${name}' || g, path || id || '/' from fresh`);
-  await level('community', 'street', COMMUNITIES, '社区');
-  await level('grid', 'community', GRIDS, '网格');
-  await level('building', 'grid', BUILDINGS, '楼');
-  await level('unit', 'building', 1, '单元');
-  await level('household', 'unit', perBuilding, '');
-  await s.unsafe(`
-    with p as (insert into people (household_id, household_status) select id, 'bound' from org_units where kind = 'household' returning id),
-    c as (insert into consents (person_id, notice_version, channel) select id, 'bench', 'web' from p)
-    insert into channel_identities (person_id, channel, user_ref, chat_ref) select id, 'web', 'b-' || id, 'b-' || id from p`);
-  await s`analyze`;
-  const communityIds = (await s`select id from org_units where kind = 'community' order by id`).map((r) => r.id as number);
-  const [sec] = await s`insert into people (locale) values ('zh-CN') returning id`;
-  await s`insert into staff_assignments (person_id, role, org_unit_id) values (${sec!.id}, 'street_official', ${street!.id})`;
-  return { streetId: street!.id, communityIds, secretary: sec!.id as string };
-}
 
 /** The raw limit: the same number of outbox rows, pre-built, inserted a page per statement. */
 async function rawInsert(database: Db, rows: number): Promise<number> {

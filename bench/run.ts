@@ -6,11 +6,12 @@
  *                        [--n N] [--raw-n N] [--concurrency C] [--timers N] [--due N|all] [--window S] [--burst N]
  *                        [--lateness-concurrency C] [--quiet-wait S]
  *                        [--web-active N] [--web-idle N] [--web-steps R,R,…] [--web-step-s S] [--idle-s S]
- *                        [--broadcast-n N] [--broadcast-rate R]
+ *                        [--broadcast-n N] [--broadcast-rate R] [--limit-n N] [--limit-rates R,R]
  */
 import { parseArgs } from 'node:util';
 import { machineIdle, type BackendKind, type ResultRow } from './common.js';
 import { benchBroadcast, benchInbound } from './inbound.js';
+import { benchBroadcastAtLimit } from './broadcast-limit.js';
 import { benchFanout } from './fanout.js';
 import { benchIntake } from './intake.js';
 import { benchRoundTrips } from './roundtrips.js';
@@ -19,7 +20,7 @@ import { benchRouting } from './routing.js';
 
 const { values } = parseArgs({
   options: {
-    only: { type: 'string', default: 'intake,routing,lateness,roundtrips,inbound,broadcast,fanout' },
+    only: { type: 'string', default: 'intake,routing,lateness,roundtrips,inbound,broadcast,fanout,at-limit' },
     households: { type: 'string', default: '10000,100000' },
     backend: { type: 'string', default: 'both' },
     n: { type: 'string', default: '3000' },
@@ -38,13 +39,15 @@ const { values } = parseArgs({
     'idle-s': { type: 'string', default: '30' },
     'broadcast-n': { type: 'string', default: '10000' },
     'broadcast-rate': { type: 'string', default: '100' },
+    'limit-n': { type: 'string', default: '2000' },
+    'limit-rates': { type: 'string', default: '30,1000' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
 
 if (values.help) {
   console.log(`usage: npx tsx bench/run.ts [options]
-  --only intake,routing,lateness,roundtrips,inbound,broadcast,fanout
+  --only intake,routing,lateness,roundtrips,inbound,broadcast,fanout,at-limit
                                    which benchmarks (default: all)
   --households N,M                 audiences of the notice fan-out (default 10000,100000)
   --backend redis|postgres|both    BullMQ backend(s) (default: both)
@@ -64,7 +67,9 @@ if (values.help) {
   --web-step-s S                   (c) seconds per step (default 8)
   --idle-s S                       (c) seconds of CPU measurement with and without the idle chats (default 30)
   --broadcast-n N                  (d) broadcast rows to web chats (default 10000)
-  --broadcast-rate R               (d) conversation messages/s offered while it drains (default 100)`);
+  --broadcast-rate R               (d) conversation messages/s offered while it drains (default 100)
+  --limit-n N                      (a, b) Telegram residents a notice goes to (default 2000)
+  --limit-rates R,R                (a, b) the emulated Telegram global limits, one run each (default 30,1000)`);
   process.exit(0);
 }
 
@@ -74,7 +79,7 @@ const int = (name: string, v: string | undefined) => {
   return n;
 };
 const only = new Set(values.only!.split(',').map((s) => s.trim()));
-for (const o of only) if (!['intake', 'routing', 'lateness', 'roundtrips', 'inbound', 'broadcast', 'fanout'].includes(o)) throw new Error(`unknown benchmark ${o}`);
+for (const o of only) if (!['intake', 'routing', 'lateness', 'roundtrips', 'inbound', 'broadcast', 'fanout', 'at-limit'].includes(o)) throw new Error(`unknown benchmark ${o}`);
 const backends: BackendKind[] = values.backend === 'both' ? ['redis', 'postgres'] : [values.backend as BackendKind];
 for (const b of backends) if (b !== 'redis' && b !== 'postgres') throw new Error(`unknown backend ${b}`);
 const n = int('n', values.n);
@@ -141,6 +146,18 @@ for (const backend of backends) {
     await settle(`lateness on ${backend}`);
     process.stderr.write(`lateness on ${backend}…\n`);
     rows.push(...(await benchLateness(backend, { timers, due, windowS, burst, concurrency: latenessConcurrency })));
+  }
+}
+
+if (only.has('at-limit')) {
+  // Redis only: linli's worker in its own process against the rate-limited Telegram emulator.
+  const n = int('limit-n', values['limit-n']);
+  for (const rate of values['limit-rates']!.split(',').map((r) => int('limit-rates', r.trim()))) {
+    // (a) at the platform's own limit, (b) above it.
+    const label = rate <= 30 ? '(a)' : '(b)';
+    await settle(`broadcast at ${rate}/s`);
+    process.stderr.write(`${label} broadcast at an emulated ${rate}/s…\n`);
+    rows.push(...(await benchBroadcastAtLimit({ residents: n, limit: rate, label })));
   }
 }
 

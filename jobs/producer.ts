@@ -63,8 +63,10 @@ export function createJobs(backend: QueueBackend, definitions: readonly JobDefin
         const def = deliverJobFor[m.channel];
         const job = await queues.get(def.name).getJob(def.id!({ outboxId: m.outboxId, channel: m.channel }));
         const state = job ? await job.getState() : 'missing';
-        // The outbox row is still pending, so whatever ended this job did not deliver it.
-        if (job && (state === 'failed' || state === 'completed')) await job.remove().catch(() => {});
+        // The outbox row is still pending, so whatever ended this job did not deliver it. A job in
+        // no state at all ('unknown': its hash outlived its lists, as when Redis loses keys while a
+        // worker touches the job) would otherwise hold the deterministic id, and the row, forever.
+        if (job && (state === 'failed' || state === 'completed' || state === 'unknown')) await job.remove().catch(() => {});
       }
       await this.enqueue(messages);
     },

@@ -2,16 +2,22 @@ import { z } from 'zod';
 import { fireDueTimers, TIMER_BATCH } from '../src/timers/fire.js';
 import { defineJob, type JobServices } from './define.js';
 
-/** Batches one wake-up job fires before it lets another job have the worker (all due ones, normally). */
-const MAX_BATCHES_PER_WAKE = 10;
+/** Rounds of batches one wake-up job fires before it lets another job have the worker (all due ones, normally). */
+const MAX_ROUNDS_PER_WAKE = 10;
+/**
+ * Batches fired side by side once the first came back full: timers falling due together are
+ * one wake-up (jobs/producer.ts buckets them by due time), so without this a burst of 1,000 would
+ * be five batches one after another. Each batch is its own transaction; `skip locked` keeps them
+ * on different timers.
+ */
+export const PARALLEL_TIMER_BATCHES = 4;
 
 const fire = (s: JobServices, kind?: string) => fireDueTimers({ work: s.work, handlers: s.timerHandlers, logger: s.logger }, { kind, limit: TIMER_BATCH });
 
 /**
- * A wake-up: fires every due timer of its kind, a batch at a time, until none is due. Timers
- * falling due together share one wake-up (jobs/producer.ts buckets them by due time), and
- * concurrent wake-ups split a burst between them (`skip locked`). Removed on completion, so a
- * timer set later for the same bucket gets a fresh wake-up.
+ * A wake-up: fires every due timer of its kind, a batch at a time (then several at once when the
+ * first batch was full), until none is due. Concurrent wake-ups split a burst between them too.
+ * Removed on completion, so a timer set later for the same bucket gets a fresh wake-up.
  */
 export const timerWakeJob = defineJob({
   name: 'timer-wake',
@@ -21,10 +27,10 @@ export const timerWakeJob = defineJob({
   concurrency: 4,
   handler: (s) => async ({ kind }) => {
     let fired = 0;
-    for (let i = 0; i < MAX_BATCHES_PER_WAKE; i++) {
-      const r = await fire(s, kind);
-      fired += r.fired;
-      if (r.claimed < TIMER_BATCH) break;
+    for (let round = 0; round < MAX_ROUNDS_PER_WAKE; round++) {
+      const batches = await Promise.all(Array.from({ length: round === 0 ? 1 : PARALLEL_TIMER_BATCHES }, () => fire(s, kind)));
+      for (const r of batches) fired += r.fired;
+      if (batches.some((r) => r.claimed < TIMER_BATCH)) break;
     }
     return { fired };
   },

@@ -225,19 +225,16 @@ export function createApp(config: Config, opts: AppOptions = {}) {
     // Delivery runs where the channel can send: everything but WeChat in `worker`, WeChat in `bot`.
     const deliverHere = new Map([...adapters].filter(([channel]) => (channel === 'wechat' ? serves('bot') : serves('worker'))));
     if (deliverHere.size || serves('worker')) {
-      // Platform call limits shared by every process that delivers (Redis, or PostgreSQL on the zero-config start).
+      // Platform call limits shared by every process that delivers, in the one limit store.
       const callLimits = createCallLimits({
         rates: {
           ...(config.telegram && { telegram: config.telegram.rate }),
           ...(config.wechat && { wechat: config.wechat.rate }),
           web: { globalPerSec: config.web.rate.globalPerSec },
         },
-        redisUrl: config.queue.redisUrl,
-        databaseUrl: dbUrl,
-        prefix: config.queue.prefix,
+        store: limits,
         logger,
       });
-      stops.push(() => callLimits.close());
       const workers = await startWorkers({
         callLimits,
         backend,

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { bigint, bigserial, index, integer, jsonb, pgTable, primaryKey, smallint, text, timestamp, uniqueIndex, uuid, varchar } from 'drizzle-orm/pg-core';
+import { bigint, bigserial, index, integer, jsonb, pgTable, primaryKey, smallint, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { channelIdentities, channelKind } from './people.js';
 
 /**
@@ -84,14 +84,3 @@ export const outbox = pgTable(
       .where(sql`${t.channel} = 'web' and ${t.sentSeq} is not null`),
   ],
 );
-
-/**
- * Platform call counters shared by every delivering process on the zero-config start (Redis
- * holds them when configured): rate-limiter-flexible's RateLimiterPostgres table layout
- * (src/limits/call-limits.ts), created here so concurrent limiters never race to create it.
- */
-export const callLimits = pgTable('call_limits', {
-  key: varchar('key', { length: 255 }).primaryKey(),
-  points: integer('points').notNull().default(0),
-  expire: bigint('expire', { mode: 'number' }),
-});

@@ -11,9 +11,11 @@ export interface LimitSpec {
 }
 
 /**
- * Where rate-limit counters live, chosen once: Redis when REDIS_URL is set, else the `rate_limits`
- * table in PostgreSQL (the zero-config start). Every process pointed at the same store shares the
- * counters, so neither a new session, a second process nor a restart resets them.
+ * Where rate-limit counters live, chosen here and nowhere else: Redis when REDIS_URL is set, else
+ * the `rate_limits` table in PostgreSQL (the zero-config start). Every process pointed at the same
+ * store shares the counters, so neither a new session, a second process nor a restart resets
+ * them. Wrong-code attempts (src/limits/attempts.ts) and platform call limits
+ * (src/limits/call-limits.ts) are both named limiters of one store.
  */
 export interface LimitStore {
   readonly kind: 'redis' | 'postgres';
@@ -29,7 +31,17 @@ export interface Limiter {
   exhausted(key: string): Promise<boolean>;
   /** Forgets `key` (e.g. a successful code after some wrong ones needn't count against the person). */
   reset(key: string): Promise<void>;
+  /**
+   * Spends one point, or says how long until one is free. Unlike `take` it does not fail open:
+   * a store that is down throws (`LimitStoreDown`), so the caller picks open or closed.
+   */
+  consume(key: string): Promise<{ ok: true } | { ok: false; msBeforeNext: number }>;
+  /** Gives back points spent (a call that another limit then refused). */
+  refund(key: string, points?: number): Promise<void>;
 }
+
+/** The counters' store could not be reached. */
+export class LimitStoreDown extends Error {}
 
 export function createLimitStore(opts: { database: Database; redisUrl?: string; prefix: string; logger: Logger }): LimitStore {
   const redis = opts.redisUrl ? new Redis(opts.redisUrl, { maxRetriesPerRequest: 2, lazyConnect: false }) : undefined;
@@ -78,6 +90,18 @@ function wrap(rl: RateLimiterAbstract, spec: LimitSpec, name: string, logger: Lo
     },
     async reset(key) {
       await rl.delete(key).catch(storeDown);
+    },
+    async consume(key) {
+      try {
+        await rl.consume(key, 1);
+        return { ok: true };
+      } catch (err) {
+        if (err instanceof RateLimiterRes) return { ok: false, msBeforeNext: Math.max(1, err.msBeforeNext) };
+        throw new LimitStoreDown(err instanceof Error ? err.message : String(err));
+      }
+    },
+    async refund(key, points = 1) {
+      await rl.reward(key, points).catch(storeDown);
     },
   };
 }

@@ -76,7 +76,7 @@ export interface ReportInput {
  * 报事: menu → category → description → photos (one, or 跳过) → 就在我家 → urgency → the summary,
  * checked against what was entered → 确认提交. Returns the case number from the acknowledgement.
  */
-async function report(resident: ChatDriver, r: ReportInput, timeoutMs: number): Promise<{ number: string; photos: number }> {
+export async function report(resident: ChatDriver, r: ReportInput, timeoutMs: number): Promise<{ number: string; photos: number }> {
   await resident.choose(t.menuReport);
   await resident.expectMessage(t.pickCategory, timeoutMs);
   await resident.choose(r.category);

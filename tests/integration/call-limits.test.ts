@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCallLimits } from '../../src/limits/call-limits.js';
+import { createLimitStore, type LimitStore } from '../../src/limits/store.js';
 import { createLogger } from '../../src/log.js';
 import { createTestDatabase, TEST_REDIS_URL, uniqueQueuePrefix } from '../support/db.js';
 import { flushPrefix } from '../support/redis.js';
@@ -12,14 +13,14 @@ import { flushPrefix } from '../support/redis.js';
 describe.each(['redis', 'postgres'] as const)('call limits on %s', (kind) => {
   let database: Awaited<ReturnType<typeof createTestDatabase>>;
   const prefix = uniqueQueuePrefix();
-  const make = () =>
-    createCallLimits({
-      rates: { telegram: { globalPerSec: 10, perChatPerSec: 1, perGroupPerMin: 3 } },
-      redisUrl: kind === 'redis' ? TEST_REDIS_URL : undefined,
-      databaseUrl: database.url,
-      prefix,
-      logger: createLogger('silent'),
-    });
+  const logger = createLogger('silent');
+  /** One store per "process", as each worker process opens its own. */
+  const stores: LimitStore[] = [];
+  const make = () => {
+    const store = createLimitStore({ database, redisUrl: kind === 'redis' ? TEST_REDIS_URL : undefined, prefix, logger });
+    stores.push(store);
+    return createCallLimits({ rates: { telegram: { globalPerSec: 10, perChatPerSec: 1, perGroupPerMin: 3 } }, store, logger });
+  };
   let a: ReturnType<typeof make>;
   let b: ReturnType<typeof make>;
   beforeAll(async () => {
@@ -28,8 +29,7 @@ describe.each(['redis', 'postgres'] as const)('call limits on %s', (kind) => {
     b = make();
   });
   afterAll(async () => {
-    await a?.close();
-    await b?.close();
+    for (const s of stores) await s.close();
     if (kind === 'redis') await flushPrefix(prefix);
     await database?.drop();
   });

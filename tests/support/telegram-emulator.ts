@@ -1,6 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
+import { FloodControl, type TelegramLimits } from './telegram-limits.js';
+import { readParams } from './telegram-multipart.js';
 
 /**
  * A small, real Telegram Bot API server for end-to-end tests: grammY talks to it over HTTP exactly
@@ -11,6 +13,9 @@ import { randomBytes } from 'node:crypto';
  * confirming earlier updates and `timeout` in seconds, 409 while a webhook is set or when a second
  * getUpdates replaces the first, 400 for an unknown chat or an empty/over-long text or callback
  * data over 64 bytes, 401 for a wrong token, `{ok:false,error_code,description,parameters}` errors.
+ * Started with `limits`, it enforces Telegram's flood limits on sends (global per second, per chat
+ * per second, per group per minute; tests/support/telegram-limits.ts) and answers a send beyond
+ * them with 429 and `parameters.retry_after`, as Telegram does.
  */
 
 export interface TgUser {
@@ -76,8 +81,10 @@ export interface ApiCall {
   method: string;
   params: Record<string, unknown>;
   at: number;
-  /** 0 when answered ok, otherwise the error_code sent back. */
+  /** 0 when answered ok, otherwise the error_code sent back (-1: dropped unanswered, its caller gone while held). */
   errorCode: number;
+  /** The seconds a 429 told the caller to wait. */
+  retryAfter?: number;
 }
 
 export type InjectedError =
@@ -136,13 +143,18 @@ export class TelegramEmulator {
   private chatMessageIds = new Map<number, number>();
   private files = new Map<string, { path: string; bytes: Buffer; uniqueId: string }>();
   private callbackSeq = 0;
+  /** Sends wait here while the network is held (`hold()`). */
+  private held: (() => void)[] | undefined;
+  /** The flood limits, when started with `limits`. */
+  readonly flood: FloodControl | undefined;
 
-  private constructor(readonly token: string) {
+  private constructor(readonly token: string, limits?: TelegramLimits) {
     this.server = createServer((req, res) => void this.route(req, res));
+    this.flood = limits ? new FloodControl(limits) : undefined;
   }
 
-  static async start(opts: { token?: string } = {}): Promise<TelegramEmulator> {
-    const emu = new TelegramEmulator(opts.token ?? '123456:TEST-token');
+  static async start(opts: { token?: string; limits?: TelegramLimits } = {}): Promise<TelegramEmulator> {
+    const emu = new TelegramEmulator(opts.token ?? '123456:TEST-token', opts.limits);
     await new Promise<void>((resolve, reject) => {
       emu.server.once('error', reject);
       emu.server.listen(0, '127.0.0.1', () => resolve());
@@ -234,6 +246,35 @@ export class TelegramEmulator {
     this.failures.push({ method, error, chatId: opts.chatId });
   }
 
+  /**
+   * Users who wrote to the bot at some time (the chats a broadcast may reach), in bulk: ids only.
+   */
+  knowUsers(userIds: Iterable<number>): void {
+    for (const id of userIds) if (!this.users.has(id)) this.users.set(id, { id, is_bot: false, first_name: `User${id}` });
+  }
+
+  /**
+   * Holds every send at the door until `release()`, as a stalled network would: nothing held has
+   * reached Telegram, so a send whose caller dies meanwhile (its socket closes) is never
+   * delivered. Lets a test kill a worker while its calls are in flight but none is accepted.
+   */
+  hold(): void {
+    this.held ??= [];
+  }
+
+  release(): void {
+    const waiting = this.held ?? [];
+    this.held = undefined;
+    for (const go of waiting) go();
+  }
+
+  /** Messages each chat got whose text (or caption) contains `needle`. */
+  copiesByChat(needle: string): Map<number, number> {
+    const out = new Map<number, number>();
+    for (const m of this.sent) if (m.text.includes(needle)) out.set(m.chat_id, (out.get(m.chat_id) ?? 0) + 1);
+    return out;
+  }
+
   /** True once the bot confirmed the update (a later getUpdates offset passed it) and no copy is queued. */
   isConfirmed(updateId: number): boolean {
     return this.confirmedOffset > updateId && !this.queue.some((p) => p.update.update_id === updateId);
@@ -295,6 +336,18 @@ export class TelegramEmulator {
         const description = injected.description ?? (injected.error_code === 429 ? `Too Many Requests: retry after ${injected.retry_after}` : 'Error');
         throw new ApiError(injected.error_code, description, parameters);
       }
+      if (SENDS.has(method)) {
+        if (this.held) await new Promise<void>((go) => this.held!.push(go));
+        // Its caller went away while held: the call never reached Telegram.
+        if (req.socket.destroyed) {
+          record.errorCode = -1;
+          return;
+        }
+        const admitted = this.flood?.admit(Number(params.chat_id), Date.now());
+        if (admitted && !admitted.ok) {
+          throw new ApiError(429, `Too Many Requests: retry after ${admitted.retryAfter}`, { retry_after: admitted.retryAfter });
+        }
+      }
       const result = await this.handle(method, params, req);
       if (!res.writableEnded && !res.destroyed) reply(res, 200, { ok: true, result });
     } catch (err) {
@@ -303,6 +356,7 @@ export class TelegramEmulator {
         return reply(res, 500, { ok: false, error_code: 500, description: `Internal Server Error: ${(err as Error).message}` });
       }
       record.errorCode = err.errorCode;
+      if (typeof err.parameters?.retry_after === 'number') record.retryAfter = err.parameters.retry_after;
       reply(res, err.errorCode, {
         ok: false,
         error_code: err.errorCode,
@@ -484,78 +538,14 @@ export class TelegramEmulator {
   }
 }
 
+/** The calls that send a message, counted against the flood limits. */
+const SENDS = new Set(['sendMessage', 'sendPhoto']);
+
 function reply(res: ServerResponse, status: number, body: unknown) {
   if (res.writableEnded || res.destroyed) return;
   const data = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) });
   res.end(data);
-}
-
-async function readBody(req: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
-
-/** JSON bodies as they are; multipart fields JSON-decoded where grammY encoded objects, files as bytes. */
-async function readParams(req: IncomingMessage, url: URL): Promise<Record<string, unknown>> {
-  const type = req.headers['content-type'] ?? '';
-  const body = await readBody(req);
-  if (body.length === 0) return {};
-  if (type.startsWith('application/json')) {
-    const parsed = JSON.parse(body.toString('utf8')) as unknown;
-    if (typeof parsed !== 'object' || parsed === null) throw new Error('request body must be an object');
-    return parsed as Record<string, unknown>;
-  }
-  if (type.startsWith('application/x-www-form-urlencoded')) return Object.fromEntries(new URLSearchParams(body.toString('utf8')));
-  if (type.startsWith('multipart/form-data')) {
-    const boundary = /boundary=(?:"([^"]+)"|([^;]+))/i.exec(type);
-    if (!boundary) throw new Error('multipart body without boundary');
-    const { fields, files } = parseMultipart(body, boundary[1] ?? boundary[2]!);
-    const out: Record<string, unknown> = {};
-    for (const [key, value] of Object.entries(fields)) {
-      const attach = /^attach:\/\/(.+)$/.exec(value);
-      if (attach) {
-        if (!files[attach[1]!]) throw new Error(`no file part ${attach[1]}`);
-        out[key] = files[attach[1]!];
-      } else out[key] = /^[[{]/.test(value) ? (JSON.parse(value) as unknown) : value;
-    }
-    for (const [key, value] of Object.entries(files)) if (!(key in out) && !Object.values(fields).includes(`attach://${key}`)) out[key] = value;
-    return out;
-  }
-  throw new Error(`unsupported content-type ${type}`);
-}
-
-/**
- * multipart/form-data as grammY writes it (`content-disposition:form-data;name="x"`, unquoted
- * filenames), which Telegram accepts but undici's strict FormData parser refuses.
- */
-function parseMultipart(body: Buffer, boundary: string): { fields: Record<string, string>; files: Record<string, Buffer> } {
-  const fields: Record<string, string> = {};
-  const files: Record<string, Buffer> = {};
-  const delimiter = Buffer.from(`--${boundary}`);
-  let pos = body.indexOf(delimiter);
-  if (pos < 0) throw new Error('multipart boundary not found');
-  for (;;) {
-    pos += delimiter.length;
-    if (body.subarray(pos, pos + 2).toString() === '--') break;
-    if (body.subarray(pos, pos + 2).toString() === '\r\n') pos += 2;
-    const next = body.indexOf(delimiter, pos);
-    if (next < 0) throw new Error('unterminated multipart body');
-    let part = body.subarray(pos, next);
-    if (part.subarray(-2).toString() === '\r\n') part = part.subarray(0, -2);
-    const split = part.indexOf('\r\n\r\n');
-    if (split < 0) throw new Error('multipart part without headers');
-    const headers = part.subarray(0, split).toString('utf8');
-    const content = part.subarray(split + 4);
-    const disposition = /^content-disposition\s*:\s*(.*)$/im.exec(headers)?.[1] ?? '';
-    const name = /(?:^|;)\s*name="([^"]*)"/i.exec(disposition)?.[1] ?? /(?:^|;)\s*name=([^;\s]+)/i.exec(disposition)?.[1];
-    if (!name) throw new Error('multipart part without a name');
-    if (/(?:^|;)\s*filename=/i.test(disposition)) files[name] = Buffer.from(content);
-    else fields[name] = content.toString('utf8');
-    pos = next;
-  }
-  return { fields, files };
 }
 
 function jsonParam(v: unknown): unknown {
