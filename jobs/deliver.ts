@@ -5,6 +5,7 @@ import type { Database } from '../db/client.js';
 import type { ChannelAdapter } from '../bots/channel.js';
 import type { Channel } from '../src/dialog/events.js';
 import { replySchema } from '../src/dialog/reply.js';
+import { deliverLockKey } from '../src/outbox/outbox.js';
 import { recordChoicesShown } from '../src/outbox/shown.js';
 import { unlimitedCalls, type CallLimits } from '../src/limits/calls.js';
 import type { Logger } from '../src/log.js';
@@ -137,7 +138,7 @@ export function createDeliverProcessor(deps: DeliverDeps) {
         if (!row || row.status !== 'pending') return { sent: 0 };
         // Held back (quiet hours, a scheduled notice): the job sleeps until then.
         if (row.notBefore && row.notBefore.getTime() > Date.now()) throw new HeldUntil(row.notBefore.getTime());
-        await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`deliver:${row.identityId}`}))`);
+        await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${deliverLockKey(row.identityId)}))`);
         // This chat's rows up to this one, of this class or a more urgent one: a reply takes an
         // earlier reply along, never a broadcast waiting for its own job (nor a held-back row).
         const now = new Date();

@@ -48,7 +48,8 @@ export function createJobs(backend: QueueBackend, definitions: readonly JobDefin
   const delivery: DeliveryQueue = {
     async enqueue(messages) {
       const byChannel = new Map<Channel, QueuedMessage[]>();
-      for (const m of messages) byChannel.set(m.channel, [...(byChannel.get(m.channel) ?? []), m]);
+      // A row written already sent (src/outbox/outbox.ts outboxInsertSent) has nothing left to deliver.
+      for (const m of messages) if (!m.sent) byChannel.set(m.channel, [...(byChannel.get(m.channel) ?? []), m]);
       await Promise.all(
         [...byChannel].map(([channel, items]) =>
           queues.addBulk(
