@@ -74,17 +74,19 @@ export async function scopePaths(db: Queryable, spec: AudienceSpec): Promise<str
 
 /**
  * The page's households as a CTE `hh (id, path)`: the next ones under one scope path after
- * `after`, in path order. An index range read on the materialised path (text_pattern_ops), so a
- * page costs the same on the first and the hundredth.
+ * `after` (up to and including `upto` when given), in path order. An index range read on the
+ * materialised path (text_pattern_ops), so a page costs the same on the first and the hundredth.
  */
-function householdsCte(scope: string, after: string, householdsPerPage: number): SQL {
-  // Everything under '/1/2/' sorts from '/1/2/' up to (not including) '/1/20'.
-  const end = `${scope.slice(0, -1)}0`;
+function householdsCte(scope: string, after: string, householdsPerPage: number, upto: string | null = null): SQL {
   return sql`hh as (
       select h.id, h.path from org_units h
-      where h.path ~>=~ ${scope} and h.path ~<~ ${end} and h.path ~>~ ${after} and h.kind = 'household'
+      where h.path ~>=~ ${scope} and h.path ~<~ ${scopeEnd(scope)} and h.path ~>~ ${after} and h.kind = 'household'
+        ${upto === null ? sql`` : sql`and h.path ~<=~ ${upto}`}
       order by h.path using ~<~ limit ${householdsPerPage})`;
 }
+
+/** Everything under '/1/2/' sorts from '/1/2/' up to (not including) '/1/20'. */
+const scopeEnd = (scope: string) => `${scope.slice(0, -1)}0`;
 
 /**
  * The reachable chats of the people in `hh` as a CTE `m (identity_id, person_id, household_id,
@@ -171,6 +173,44 @@ export async function* audiencePages(db: Queryable, spec: AudienceSpec, househol
     if (page.next === null) return;
     cursor = page.next;
   }
+}
+
+/** One page of a walk as bounds: the households under `paths[scope]` after `after`, up to and including `upto` (null: to the scope's end). */
+export interface AudienceRange {
+  scope: number;
+  after: string;
+  upto: string | null;
+}
+
+/**
+ * The pages of a walk as ranges, each found by a cheap read of the index on the path (the
+ * household that ends it), so a writer can have the next page under way while one is written.
+ * Pages hold whole households and at most `householdsPerPage`; the last of a scope may be empty.
+ */
+export async function* audienceRanges(db: Queryable, paths: readonly string[], householdsPerPage: number): AsyncGenerator<AudienceRange> {
+  for (let scope = 0; scope < paths.length; scope++) {
+    const path = paths[scope]!;
+    let after = '';
+    for (;;) {
+      const [end] = (await db.execute(sql`
+        select h.path from org_units h
+        where h.path ~>=~ ${path} and h.path ~<~ ${scopeEnd(path)} and h.path ~>~ ${after} and h.kind = 'household'
+        order by h.path using ~<~ offset ${householdsPerPage - 1} limit 1`)) as unknown as { path: string }[];
+      yield { scope, after, upto: end?.path ?? null };
+      if (!end) break;
+      after = end.path;
+    }
+  }
+}
+
+/** One range of the audience handed to a set-based write in one statement (see writeAudiencePage for `write`). */
+export async function writeAudienceRange<R>(db: Queryable, spec: AudienceSpec, paths: readonly string[], range: AudienceRange, householdsPerPage: number, write: SQL): Promise<R[]> {
+  const [page] = (await db.execute(sql`
+    with ${householdsCte(paths[range.scope]!, range.after, householdsPerPage, range.upto)},
+    ${membersCte(spec)},
+    ${write}
+    select coalesce((select json_agg(written) from written), '[]'::json) as rows`)) as unknown as { rows: R[] }[];
+  return page!.rows;
 }
 
 /** 发送前预览: how many people, by channel, and who cannot be reached and why. */

@@ -1,7 +1,7 @@
 import { and, eq, sql, type SQL } from 'drizzle-orm';
 import { notices } from '../../db/schema/index.js';
 import type { Database, Queryable } from '../../db/client.js';
-import { scopePaths, writeAudiencePage, type AudienceCursor } from '../audience/audience.js';
+import { audienceRanges, scopePaths, writeAudienceRange } from '../audience/audience.js';
 import type { Locale } from '../config.js';
 import type { Say } from '../dialog/flow.js';
 import { LOCALES } from '../config.js';
@@ -29,6 +29,9 @@ export interface FanOutDeps {
   quiet: { hours: QuietHours; timeZone: string };
   now?: () => Date;
 }
+
+/** Fan-out pages written at once (each holds one pooled connection for one statement). */
+const PAGES_IN_FLIGHT = 2;
 
 export const dedupeKey = (noticeId: string, wave: number, personId: string, channel: string) => `n:${noticeId}:${wave}:${personId}:${channel}`;
 
@@ -77,16 +80,21 @@ export async function fanOutNotice(deps: FanOutDeps, noticeId: string, wave: num
 
   if (wave === 0) {
     // Each page is one statement: the households, their reachable chats, the outbox rows and the
-    // delivery records, set-based in the database (nothing of the page is built in Node).
+    // delivery records, set-based in the database (nothing of the page is built in Node). Page
+    // bounds are found ahead (a cheap index read each), so two pages are written at once: one
+    // PostgreSQL backend per core instead of one waiting on the other's round trips.
     const spec = audienceOf(notice, await scopesOf(deps.database.db, noticeId));
     const paths = await scopePaths(deps.database.db, spec);
-    let cursor: AudienceCursor | null = null;
-    do {
-      if (pages > 0 && (await statusOf(deps.database.db, noticeId)) === 'withdrawn') break;
-      const page: { rows: StoredRow[]; next: AudienceCursor | null } = await writeAudiencePage<StoredRow>(deps.database.db, spec, cursor, deps.pageSize, write, paths);
-      await handOver(page.rows);
-      cursor = page.next;
-    } while (cursor);
+    const inFlight: Promise<void>[] = [];
+    for await (const range of audienceRanges(deps.database.db, paths, deps.pageSize)) {
+      if (pages + inFlight.length > 0 && (await statusOf(deps.database.db, noticeId)) === 'withdrawn') break;
+      const page = writeAudienceRange<StoredRow>(deps.database.db, spec, paths, range, deps.pageSize, write).then(handOver);
+      // Awaited below in order; until then a failure must not become an unhandled rejection.
+      page.catch(() => undefined);
+      inFlight.push(page);
+      if (inFlight.length >= PAGES_IN_FLIGHT) await inFlight.shift();
+    }
+    await Promise.all(inFlight);
   } else {
     let after: string | null = '00000000-0000-0000-0000-000000000000';
     while (after) {
