@@ -15,6 +15,15 @@ import { channelSchema } from '../src/dialog/events.js';
 import { limiterFor } from '../src/ratelimit.js';
 import { defineJob, parsePayload, type JobDefinition, type JobServices } from './define.js';
 
+/**
+ * BullMQ priority per outbox class (lower runs first; jobs/producer.ts gives it): an 应急 notice,
+ * then replies and case cards, then broadcasts.
+ */
+export const DELIVER_JOB_PRIORITY = { emergency: 1, conversation: 2, broadcast: 3 } as const;
+
+/** How long a broadcast delivery steps aside while the process's conversation traffic is busy. */
+const YIELD_MS = 250;
+
 const deliverPayload = z.object({ outboxId: z.number().int().positive(), channel: channelSchema });
 export type DeliverJob = z.infer<typeof deliverPayload>;
 
@@ -60,6 +69,7 @@ function processorFor(s: JobServices) {
       logger: s.logger,
       onResult: s.onDeliverResult,
       callLimits: s.callLimits === unlimitedCalls ? undefined : s.callLimits,
+      conversationBusy: s.conversationBusy,
     });
     processors.set(s, p);
   }
@@ -93,6 +103,12 @@ export interface DeliverDeps {
    * inside the batch's transaction); without, the old per-chat spacing applies.
    */
   callLimits?: CallLimits;
+  /**
+   * True while conversation traffic in this process is busy: a broadcast job then goes back as a
+   * delayed job for a moment (no attempt spent, nothing read), so replies get the CPU and the
+   * pool first and broadcasts are deferred under load, never replies.
+   */
+  conversationBusy?: () => boolean;
 }
 
 class Throttled extends Error {
@@ -129,6 +145,10 @@ export function createDeliverProcessor(deps: DeliverDeps) {
     const adapter = deps.adapters.get(channel);
     if (!adapter) throw new Error(`channel ${channel} is not running in this process`);
     const log = deps.logger.child({ jobId: job.id, outboxId, channel });
+    if (job.opts.priority === DELIVER_JOB_PRIORITY.broadcast && deps.conversationBusy?.()) {
+      await job.moveToDelayed(Date.now() + YIELD_MS, token);
+      throw new DelayedError();
+    }
     try {
       return await slots(() => database.db.transaction(async (tx) => {
         const [row] = await tx
