@@ -80,6 +80,18 @@ describe.each(['redis', 'postgres'] as const)('web replies are pushed across pro
       body: JSON.stringify({ clientMessageId: crypto.randomUUID(), text }),
     });
 
+  /** A new chat, its greeting read, and its channel identity. */
+  const openGreetedChat = async () => {
+    const cookie = await openChat();
+    const greeting = await poll(cookie, 0);
+    const sid = cookie.split('=')[1]!.split('.')[0]!;
+    const [identity] = await database.db
+      .select({ id: channelIdentities.id })
+      .from(channelIdentities)
+      .where(and(eq(channelIdentities.channel, 'web'), eq(channelIdentities.userRef, sid)));
+    return { cookie, greeting, sid, identity };
+  };
+
   it('wakes a waiting long poll when the reply to its message is delivered', async () => {
     const cookie = await openChat();
     // The greeting: this poll may find it at once or wait for its push.
@@ -109,13 +121,7 @@ describe.each(['redis', 'postgres'] as const)('web replies are pushed across pro
   }, 20_000);
 
   it('writes a web reply sent in the turn itself, and behind a reply of the chat still waiting it waits its turn', async () => {
-    const cookie = await openChat();
-    const greeting = await poll(cookie, 0);
-    const sid = cookie.split('=')[1]!.split('.')[0]!;
-    const [identity] = await database.db
-      .select({ id: channelIdentities.id })
-      .from(channelIdentities)
-      .where(and(eq(channelIdentities.channel, 'web'), eq(channelIdentities.userRef, sid)));
+    const { cookie, greeting, sid, identity } = await openGreetedChat();
     expect((await say(cookie, '你好')).status).toBe(202);
     const first = await poll(cookie, greeting.messages.at(-1)!.id);
     // No deliver job and no second transaction: the row was inserted sent (a delivery counts an attempt).
@@ -138,13 +144,7 @@ describe.each(['redis', 'postgres'] as const)('web replies are pushed across pro
   }, 30_000);
 
   it('wakes a waiting long poll when the worker process delivers to its chat, and shows a broadcast sent after a later reply', async () => {
-    const cookie = await openChat();
-    const greeting = await poll(cookie, 0);
-    const sid = cookie.split('=')[1]!.split('.')[0]!;
-    const [identity] = await database.db
-      .select({ id: channelIdentities.id })
-      .from(channelIdentities)
-      .where(and(eq(channelIdentities.channel, 'web'), eq(channelIdentities.userRef, sid)));
+    const { cookie, greeting, sid, identity } = await openGreetedChat();
     // A broadcast row written first but not yet handed to delivery (its fan-out job is behind).
     const [broadcast] = await writeOutbox(database.db, [
       { to: { identityId: identity!.id, channel: 'web', chatRef: sid }, reply: { locale: 'zh-CN', text: '停水通知' }, priority: 'broadcast' },
