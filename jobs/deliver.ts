@@ -21,8 +21,11 @@ import { defineJob, parsePayload, type JobDefinition, type JobServices } from '.
  */
 export const DELIVER_JOB_PRIORITY = { emergency: 1, conversation: 2, broadcast: 3 } as const;
 
-/** How long a broadcast delivery steps aside while the process's conversation traffic is busy. */
-const YIELD_MS = 250;
+/**
+ * How long a broadcast delivery steps aside while the process's conversation traffic is busy, and
+ * for how long after it was queued it may: deferred, never starved.
+ */
+const YIELD = { ms: 250, forMs: 30_000 };
 
 const deliverPayload = z.object({ outboxId: z.number().int().positive(), channel: channelSchema });
 export type DeliverJob = z.infer<typeof deliverPayload>;
@@ -145,8 +148,8 @@ export function createDeliverProcessor(deps: DeliverDeps) {
     const adapter = deps.adapters.get(channel);
     if (!adapter) throw new Error(`channel ${channel} is not running in this process`);
     const log = deps.logger.child({ jobId: job.id, outboxId, channel });
-    if (job.opts.priority === DELIVER_JOB_PRIORITY.broadcast && deps.conversationBusy?.()) {
-      await job.moveToDelayed(Date.now() + YIELD_MS, token);
+    if (job.opts.priority === DELIVER_JOB_PRIORITY.broadcast && Date.now() - job.timestamp < YIELD.forMs && deps.conversationBusy?.()) {
+      await job.moveToDelayed(Date.now() + YIELD.ms, token);
       throw new DelayedError();
     }
     try {

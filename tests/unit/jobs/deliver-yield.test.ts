@@ -15,9 +15,9 @@ describe('broadcast deliveries step aside while conversation is busy', () => {
     },
   } as unknown as Database;
   const adapters = new Map([['web' as const, { channel: 'web' as const, start: async () => {}, stop: async () => {}, send: async () => ({ ok: true as const }), fetchMedia: async () => { throw new Error('none'); } }]]);
-  const job = (priority: number) => {
+  const job = (priority: number, queuedAgoMs = 0) => {
     const moved: number[] = [];
-    const j = { id: 'out-1', data: { outboxId: 1, channel: 'web' }, attemptsMade: 0, opts: { attempts: 8, priority }, moveToDelayed: async (at: number) => void moved.push(at) };
+    const j = { id: 'out-1', data: { outboxId: 1, channel: 'web' }, attemptsMade: 0, timestamp: Date.now() - queuedAgoMs, opts: { attempts: 8, priority }, moveToDelayed: async (at: number) => void moved.push(at) };
     return { job: j as unknown as Job, moved };
   };
 
@@ -33,6 +33,8 @@ describe('broadcast deliveries step aside while conversation is busy', () => {
     for (const priority of [DELIVER_JOB_PRIORITY.conversation, DELIVER_JOB_PRIORITY.emergency]) {
       await expect(deliver(job(priority).job, 'token')).rejects.toThrow('database reached');
     }
+    // Deferred, not starved: a broadcast queued a while ago goes ahead even while turns are busy.
+    await expect(deliver(job(DELIVER_JOB_PRIORITY.broadcast, 60_000).job, 'token')).rejects.toThrow('database reached');
     busy = false;
     await expect(deliver(job(DELIVER_JOB_PRIORITY.broadcast).job, 'token')).rejects.toThrow('database reached');
   });
