@@ -64,9 +64,14 @@ export async function benchInbound(kind: BackendKind, o: InboundOptions): Promis
     await new Promise((r) => setTimeout(r, 1000));
     let best: Awaited<ReturnType<typeof offer>> | undefined;
     let over: Awaited<ReturnType<typeof offer>> | undefined;
+    // CPU per reply (app + its PostgreSQL backends), which a busy machine changes far less than the rates.
+    const cpuPerReply: number[] = [];
     for (const rate of o.steps) {
+      const c0 = await appCpu(env, admin);
       const r = await offer(load, active, rate, o.stepS);
-      progress(`${kind}: offered ${rate}/s → ${fmtRate(r.replyRate)} replies, p50 ${fmtMs(r.p50)}, p99 ${fmtMs(r.p99)}, ${r.unanswered} unanswered, ${r.busyLost} with no idle chat`);
+      const cpuMs = ((await appCpu(env, admin)) - c0) * 1000 / Math.max(1, r.answered);
+      cpuPerReply.push(cpuMs);
+      progress(`${kind}: offered ${rate}/s → ${fmtRate(r.replyRate)} replies, p50 ${fmtMs(r.p50)}, p99 ${fmtMs(r.p99)}, ${r.unanswered} unanswered, ${r.busyLost} with no idle chat; ${cpuMs.toFixed(1)} ms CPU per reply`);
       if (r.p99 <= 1000 && r.unanswered === 0) best = r;
       else {
         over = r;
@@ -83,6 +88,15 @@ export async function benchInbound(kind: BackendKind, o: InboundOptions): Promis
       ratio: best ? fmtRatio(best.replyRate / raw) : '',
       aim: `≥ ${aim}/s`,
       ok: (best?.replyRate ?? 0) >= aim,
+    });
+    const cpuMs = Math.min(...cpuPerReply);
+    rows.push({
+      backend: kind,
+      metric: '  CPU per reply (app + its PostgreSQL backends, least over the steps)',
+      value: `${cpuMs.toFixed(1)} ms`,
+      raw: '',
+      ratio: '',
+      aim: `${(1000 / cpuMs).toFixed(0)}/s on one free core`,
     });
     if (over) {
       rows.push({

@@ -61,6 +61,8 @@ export interface JobServices {
   /** Per-platform-call rate limits shared by all processes (src/limits/calls.ts). */
   callLimits: CallLimits;
   onDeliverResult?: (channel: Channel, result: 'sent' | 'blocked' | 'failed' | 'retry_after') => void;
+  /** True while this process's own conversation traffic is busy: broadcast deliveries step aside for a moment (jobs/deliver.ts). */
+  conversationBusy?: () => boolean;
   /** Sweep intervals (ms). */
   sweeps: { outbox: number; cases: number; timers: number };
   /** Removes jobs by payload (e.g. route jobs a batch made unnecessary); best effort. */

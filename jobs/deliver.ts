@@ -5,6 +5,7 @@ import type { Database } from '../db/client.js';
 import type { ChannelAdapter } from '../bots/channel.js';
 import type { Channel } from '../src/dialog/events.js';
 import { replySchema } from '../src/dialog/reply.js';
+import { deliverLockKey } from '../src/outbox/outbox.js';
 import { recordChoicesShown, replyToSend } from '../src/outbox/shown.js';
 import { unlimitedCalls, type CallLimits } from '../src/limits/calls.js';
 import type { Logger } from '../src/log.js';
@@ -13,6 +14,18 @@ import { z } from 'zod';
 import { channelSchema } from '../src/dialog/events.js';
 import { limiterFor } from '../src/ratelimit.js';
 import { defineJob, parsePayload, type JobDefinition, type JobServices } from './define.js';
+
+/**
+ * BullMQ priority per outbox class (lower runs first; jobs/producer.ts gives it): an 应急 notice,
+ * then replies and case cards, then broadcasts.
+ */
+export const DELIVER_JOB_PRIORITY = { emergency: 1, conversation: 2, broadcast: 3 } as const;
+
+/**
+ * How long a broadcast delivery steps aside while the process's conversation traffic is busy, and
+ * for how long after it was queued it may: deferred, never starved.
+ */
+const YIELD = { ms: 250, forMs: 30_000 };
 
 const deliverPayload = z.object({ outboxId: z.number().int().positive(), channel: channelSchema });
 export type DeliverJob = z.infer<typeof deliverPayload>;
@@ -59,6 +72,7 @@ function processorFor(s: JobServices) {
       logger: s.logger,
       onResult: s.onDeliverResult,
       callLimits: s.callLimits === unlimitedCalls ? undefined : s.callLimits,
+      conversationBusy: s.conversationBusy,
     });
     processors.set(s, p);
   }
@@ -92,6 +106,12 @@ export interface DeliverDeps {
    * inside the batch's transaction); without, the old per-chat spacing applies.
    */
   callLimits?: CallLimits;
+  /**
+   * True while conversation traffic in this process is busy: a broadcast job then goes back as a
+   * delayed job for a moment (no attempt spent, nothing read), so replies get the CPU and the
+   * pool first and broadcasts are deferred under load, never replies.
+   */
+  conversationBusy?: () => boolean;
 }
 
 class Throttled extends Error {
@@ -128,6 +148,10 @@ export function createDeliverProcessor(deps: DeliverDeps) {
     const adapter = deps.adapters.get(channel);
     if (!adapter) throw new Error(`channel ${channel} is not running in this process`);
     const log = deps.logger.child({ jobId: job.id, outboxId, channel });
+    if (job.opts.priority === DELIVER_JOB_PRIORITY.broadcast && Date.now() - job.timestamp < YIELD.forMs && deps.conversationBusy?.()) {
+      await job.moveToDelayed(Date.now() + YIELD.ms, token);
+      throw new DelayedError();
+    }
     try {
       return await slots(() => database.db.transaction(async (tx) => {
         const [row] = await tx
@@ -137,7 +161,7 @@ export function createDeliverProcessor(deps: DeliverDeps) {
         if (!row || row.status !== 'pending') return { sent: 0 };
         // Held back (quiet hours, a scheduled notice): the job sleeps until then.
         if (row.notBefore && row.notBefore.getTime() > Date.now()) throw new HeldUntil(row.notBefore.getTime());
-        await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`deliver:${row.identityId}`}))`);
+        await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${deliverLockKey(row.identityId)}))`);
         // This chat's rows up to this one, of this class or a more urgent one: a reply takes an
         // earlier reply along, never a broadcast waiting for its own job (nor a held-back row).
         const now = new Date();

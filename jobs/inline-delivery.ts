@@ -13,18 +13,22 @@ import { deliverJobFor } from './deliver.js';
  * processor a job would (the chat's lock, its rows in order, marked sent, the poll woken), so a
  * row is still sent once. Broadcasts and held rows (not-before) still go through the queue, where
  * they wait behind replies. If the inline delivery fails, the row is handed to the queue; if the
- * process dies first, the outbox sweep finds the row pending.
+ * process dies first, the outbox sweep finds the row pending. A turn's own replies to a web chat
+ * usually need not even that: the dialog engine writes them already sent (`sentOnCommit`), and
+ * here they only wake the chat's polls (`opts.sent`).
  */
 export function withInlineDelivery(
   queue: DeliveryQueue,
   deliver: (job: Job) => Promise<unknown>,
-  opts: { channels: ReadonlySet<Channel>; logger: Logger },
+  opts: { channels: ReadonlySet<Channel>; logger: Logger; sent?: (m: QueuedMessage & { sent: { chatRef: string } }) => void },
 ): DeliveryQueue {
   const inline = (m: QueuedMessage) => opts.channels.has(m.channel) && m.priority !== 'broadcast' && !m.notBefore;
   return {
     async enqueue(messages) {
-      const now = messages.filter(inline);
-      const later = messages.filter((m) => !inline(m));
+      // Written already sent in the turn's own statement (the dialog engine's `sentOnCommit`): only the chat's poll to wake.
+      for (const m of messages) if (m.sent) opts.sent?.(m as QueuedMessage & { sent: { chatRef: string } });
+      const now = messages.filter((m) => !m.sent && inline(m));
+      const later = messages.filter((m) => !m.sent && !inline(m));
       if (later.length) await queue.enqueue(later);
       for (const m of now) {
         const job = { id: `inline-${deliverJobFor[m.channel].id!({ outboxId: m.outboxId, channel: m.channel })}`, name: deliverJobFor[m.channel].name, queueName: 'inline', data: { outboxId: m.outboxId, channel: m.channel }, attemptsMade: 0, opts: { attempts: defaultJobOptions.attempts } };

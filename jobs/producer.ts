@@ -1,21 +1,20 @@
 import { queueRegistry, type QueueBackend } from './backend.js';
 import { defaultJobOptions, type JobDefinition } from './define.js';
 import { ALL_JOBS, JOBS, deliverJobFor, timerWakeJob } from './registry.js';
+import { DELIVER_JOB_PRIORITY } from './deliver.js';
 import type { DeliveryQueue, QueuedMessage } from '../src/outbox/outbox.js';
 import type { TimerSpec } from '../src/timers/timers.js';
 import type { AfterCommitSink, JobRef } from '../src/work/unit.js';
 import type { Channel } from '../src/dialog/events.js';
 
 /**
- * BullMQ priority per outbox class (lower runs first): an 应急 notice, then replies and case
- * cards, then broadcasts, so a resident's reply never waits behind a broadcast on its queue. A
- * row with `notBefore` is a delayed job (the processor and the sweep check the row again).
+ * BullMQ priority per outbox class (DELIVER_JOB_PRIORITY, lower runs first), so a resident's
+ * reply never waits behind a broadcast on its queue. A row with `notBefore` is a delayed job (the
+ * processor and the sweep check the row again).
  */
-const JOB_PRIORITY = { emergency: 1, conversation: 2, broadcast: 3 } as const;
-
 export function deliverJobOptions(m: QueuedMessage, now = Date.now()): Record<string, unknown> {
   const delay = m.notBefore ? m.notBefore.getTime() - now : 0;
-  return { priority: JOB_PRIORITY[m.priority ?? 'conversation'], ...(delay > 0 && { delay }) };
+  return { priority: DELIVER_JOB_PRIORITY[m.priority ?? 'conversation'], ...(delay > 0 && { delay }) };
 }
 
 /** Wake-ups of timers due within this window share one job (a batch fires them all). */
@@ -48,7 +47,8 @@ export function createJobs(backend: QueueBackend, definitions: readonly JobDefin
   const delivery: DeliveryQueue = {
     async enqueue(messages) {
       const byChannel = new Map<Channel, QueuedMessage[]>();
-      for (const m of messages) byChannel.set(m.channel, [...(byChannel.get(m.channel) ?? []), m]);
+      // A row written already sent (src/outbox/outbox.ts outboxInsertSent) has nothing left to deliver.
+      for (const m of messages) if (!m.sent) byChannel.set(m.channel, [...(byChannel.get(m.channel) ?? []), m]);
       await Promise.all(
         [...byChannel].map(([channel, items]) =>
           queues.addBulk(

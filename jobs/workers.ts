@@ -26,6 +26,7 @@ export interface WorkerDeps {
   caseSettings?: CaseSettings;
   callLimits?: CallLimits;
   onDeliverResult?: JobServices['onDeliverResult'];
+  conversationBusy?: JobServices['conversationBusy'];
   /** Sweep intervals (ms): the periodic safety nets behind losing Redis. */
   sweepEveryMs?: number;
   caseSweepEveryMs?: number;
@@ -59,6 +60,7 @@ export async function startWorkers(deps: WorkerDeps): Promise<{ close(): Promise
     caseSettings: deps.caseSettings ?? { deadlineScale: deps.config.cases.deadlineScale, autoCloseDays: deps.config.cases.autoCloseDays },
     callLimits: deps.callLimits ?? unlimitedCalls,
     onDeliverResult: deps.onDeliverResult,
+    conversationBusy: deps.conversationBusy,
     sweeps: {
       outbox: deps.sweepEveryMs ?? 15_000,
       cases: deps.caseSweepEveryMs ?? deps.config.cases.sweepEveryMs,

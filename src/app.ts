@@ -169,11 +169,20 @@ export function createApp(config: Config, opts: AppOptions = {}) {
     stops.push(() => limits.close());
     // Replies to web chats are delivered by the process that wrote them (jobs/inline-delivery.ts).
     let dialogDelivery: DeliveryQueue = delivery;
-    const dialog = createDialog({ database, sink: { ...jobs.sink, deliver: (m) => dialogDelivery.enqueue(m) }, config, logger, flows, limits });
+    // Filled once the web chat is wired: its replies are then written sent by the turn itself.
+    const sentOnCommit = new Set<Channel>();
+    const dialog = createDialog({ database, sink: { ...jobs.sink, deliver: (m) => dialogDelivery.enqueue(m) }, config, logger, flows, limits, sentOnCommit });
+    /** Turns running in this process now: while two or more are, broadcast deliveries here step aside (jobs/deliver.ts). */
+    let turns = 0;
     const onInbound = async (event: InboundEvent) => {
-      const result = await dialog.handle(event);
-      metrics.inbound.inc({ channel: event.channel, result });
-      return result;
+      turns++;
+      try {
+        const result = await dialog.handle(event);
+        metrics.inbound.inc({ channel: event.channel, result });
+        return result;
+      } finally {
+        turns--;
+      }
     };
     // Outgoing photos (a resolution photo sent to the resident) come from the photo store.
     const media: MediaSource = { load: (fileRef) => photos.get(fileRef) };
@@ -193,7 +202,15 @@ export function createApp(config: Config, opts: AppOptions = {}) {
           maxConcurrentBatches: 4,
           onResult: (channel, result) => metrics.delivered.inc({ channel, result }),
         });
-        dialogDelivery = withInlineDelivery(delivery, inline, { channels: new Set(['web']), logger });
+        dialogDelivery = withInlineDelivery(delivery, inline, {
+          channels: new Set(['web']),
+          logger,
+          sent: (m) => {
+            web.adapter.delivered?.(m.sent.chatRef);
+            metrics.delivered.inc({ channel: m.channel, result: 'sent' });
+          },
+        });
+        sentOnCommit.add('web');
         web.routes(http);
         await web.adapter.start(onInbound);
         channelStops.push(() => web.adapter.stop());
@@ -246,6 +263,7 @@ export function createApp(config: Config, opts: AppOptions = {}) {
         caseSettings,
         sweepEveryMs: opts.sweepEveryMs,
         onDeliverResult: (channel, result) => metrics.delivered.inc({ channel, result }),
+        conversationBusy: () => turns >= 2,
         jobs: serves('worker') ? [...WORKER_JOBS, ...(opts.processors?.({ database, backend, config, logger }) ?? [])] : [],
       });
       stops.push(() => workers.close());

@@ -65,7 +65,7 @@ const consented = sql`exists (select 1 from consents c where c.person_id = p.id 
 const muted = (topic: string | undefined) => (topic === undefined ? sql`false` : sql`exists (select 1 from muted_topics m where m.person_id = p.id and m.topic = ${topic})`);
 
 /** The scopes' paths, top first, without any that lies inside another (its households are already counted). */
-async function scopePaths(db: Queryable, spec: AudienceSpec): Promise<string[]> {
+export async function scopePaths(db: Queryable, spec: AudienceSpec): Promise<string[]> {
   if (spec.scopeUnitIds.length === 0) return [];
   const rows = (await db.execute(sql`select path from org_units where id = any(${sql.param([...spec.scopeUnitIds])}::int[]) order by path`)) as unknown as { path: string }[];
   const paths = rows.map((r) => r.path);
@@ -73,49 +73,144 @@ async function scopePaths(db: Queryable, spec: AudienceSpec): Promise<string[]> 
 }
 
 /**
- * One page of the audience: the next households under the scopes, in path order, and the
- * reachable chats of the people in them. Each page is an index range read on the materialised
- * path (text_pattern_ops), so a page costs the same on the first and the hundredth; pages hold
- * whole households, so a retried page sees the same people.
+ * The page's households as a CTE `hh (id, path)`: the next ones under one scope path after
+ * `after` (up to and including `upto` when given), in path order. An index range read on the
+ * materialised path (text_pattern_ops), so a page costs the same on the first and the hundredth.
  */
-export async function audiencePage(db: Queryable, spec: AudienceSpec, from: AudienceCursor | null, householdsPerPage: number): Promise<AudiencePage> {
-  const paths = await scopePaths(db, spec);
+function householdsCte(scope: string, after: string, householdsPerPage: number, upto: string | null = null): SQL {
+  return sql`hh as (
+      select h.id, h.path from org_units h
+      where h.path ~>=~ ${scope} and h.path ~<~ ${scopeEnd(scope)} and h.path ~>~ ${after} and h.kind = 'household'
+        ${upto === null ? sql`` : sql`and h.path ~<=~ ${upto}`}
+      order by h.path using ~<~ limit ${householdsPerPage})`;
+}
+
+/** Everything under '/1/2/' sorts from '/1/2/' up to (not including) '/1/20'. */
+const scopeEnd = (scope: string) => `${scope.slice(0, -1)}0`;
+
+/**
+ * The reachable chats of the people in `hh` as a CTE `m (identity_id, person_id, household_id,
+ * channel, chat_ref, locale, n)`, `n` giving their order (household path, then chat).
+ */
+function membersCte(spec: AudienceSpec): SQL {
+  return sql`m as (
+      select ci.id as identity_id, p.id as person_id, p.household_id, ci.channel, ci.chat_ref, p.locale,
+             row_number() over (order by hh.path using ~<~, ci.id) as n
+      from hh
+      join people p on p.household_id = hh.id
+      join channel_identities ci on ci.person_id = p.id and ci.blocked_at is null
+      where ${personFilter(spec)} and ${consented} and not ${muted(spec.topic)})`;
+}
+
+/** Where a page that read `households` households ending at `last` leaves the walk of `paths`. */
+function nextCursor(paths: readonly string[], cursor: AudienceCursor, households: number, last: string | null, householdsPerPage: number): AudienceCursor | null {
+  if (households >= householdsPerPage && last !== null) return { scope: cursor.scope, after: last };
+  return cursor.scope + 1 < paths.length ? { scope: cursor.scope + 1, after: '' } : null;
+}
+
+/**
+ * One page of the audience: the next households under the scopes, in path order, and the
+ * reachable chats of the people in them, in one statement; pages hold whole households, so a
+ * retried page sees the same people. `paths` are the spec's `scopePaths` (read once per walk).
+ */
+export async function audiencePage(db: Queryable, spec: AudienceSpec, from: AudienceCursor | null, householdsPerPage: number, paths?: readonly string[]): Promise<AudiencePage> {
+  const page = await writeAudiencePage<AudienceMember & { n: number }>(
+    db,
+    spec,
+    from,
+    householdsPerPage,
+    sql`written as (
+      select m.identity_id as "identityId", m.person_id as "personId", m.household_id as "householdId", m.channel, m.chat_ref as "chatRef", m.locale, m.n
+      from m)`,
+    paths,
+  );
+  const members = page.rows.sort((a, b) => Number(a.n) - Number(b.n)).map(({ n: _n, ...member }) => member);
+  return { members, next: page.next };
+}
+
+/**
+ * One page of the audience handed straight to a set-based write, in one statement: `write` is
+ * a list of CTEs that read the page's members from `m` (see membersCte) and define `written`,
+ * whose rows are returned. Nothing of the page passes through Node but what `written` returns,
+ * so a fan-out page is one round trip however large. An empty page (`rows` empty, `next`
+ * advancing) can happen between scopes.
+ */
+export async function writeAudiencePage<R>(
+  db: Queryable,
+  spec: AudienceSpec,
+  from: AudienceCursor | null,
+  householdsPerPage: number,
+  write: SQL,
+  knownPaths?: readonly string[],
+): Promise<{ rows: R[]; next: AudienceCursor | null }> {
+  const paths = knownPaths ?? (await scopePaths(db, spec));
   let cursor = from ?? { scope: 0, after: '' };
   for (;;) {
     const scope = paths[cursor.scope];
-    if (scope === undefined) return { members: [], next: null };
-    // Everything under '/1/2/' sorts from '/1/2/' up to (not including) '/1/20'.
-    const end = `${scope.slice(0, -1)}0`;
-    const households = (await db.execute(sql`
-      select h.id, h.path from org_units h
-      where h.path ~>=~ ${scope} and h.path ~<~ ${end} and h.path ~>~ ${cursor.after} and h.kind = 'household'
-      order by h.path using ~<~ limit ${householdsPerPage}`)) as unknown as { id: number; path: string }[];
-    if (households.length === 0) {
+    if (scope === undefined) return { rows: [], next: null };
+    const [page] = (await db.execute(sql`
+      with ${householdsCte(scope, cursor.after, householdsPerPage)},
+      ${membersCte(spec)},
+      ${write}
+      select (select count(*)::int from hh) as households,
+             (select path from hh order by path using ~>~ limit 1) as last,
+             coalesce((select json_agg(written) from written), '[]'::json) as rows`)) as unknown as { households: number; last: string | null; rows: R[] }[];
+    if (page!.households === 0) {
       cursor = { scope: cursor.scope + 1, after: '' };
       continue;
     }
-    const members = (await db.execute(sql`
-      select ci.id as "identityId", p.id as "personId", p.household_id as "householdId", ci.channel, ci.chat_ref as "chatRef", p.locale
-      from unnest(${sql.param(households.map((h) => h.id))}::int[]) with ordinality as hh(id, n)
-      join people p on p.household_id = hh.id
-      join channel_identities ci on ci.person_id = p.id and ci.blocked_at is null
-      where ${personFilter(spec)} and ${consented} and not ${muted(spec.topic)}
-      order by hh.n, ci.id`)) as unknown as AudienceMember[];
-    const last = households.at(-1)!.path;
-    const next = households.length < householdsPerPage ? (cursor.scope + 1 < paths.length ? { scope: cursor.scope + 1, after: '' } : null) : { scope: cursor.scope, after: last };
-    return { members, next };
+    return { rows: page!.rows, next: nextCursor(paths, cursor, page!.households, page!.last, householdsPerPage) };
   }
 }
 
 /** Walks the whole audience page by page (each page read on its own, never all at once). */
 export async function* audiencePages(db: Queryable, spec: AudienceSpec, householdsPerPage: number, from: AudienceCursor | null = null): AsyncGenerator<AudiencePage> {
+  const paths = await scopePaths(db, spec);
   let cursor = from;
   for (;;) {
-    const page = await audiencePage(db, spec, cursor, householdsPerPage);
+    const page = await audiencePage(db, spec, cursor, householdsPerPage, paths);
     yield page;
     if (page.next === null) return;
     cursor = page.next;
   }
+}
+
+/** One page of a walk as bounds: the households under `paths[scope]` after `after`, up to and including `upto` (null: to the scope's end). */
+export interface AudienceRange {
+  scope: number;
+  after: string;
+  upto: string | null;
+}
+
+/**
+ * The pages of a walk as ranges, each found by a cheap read of the index on the path (the
+ * household that ends it), so a writer can have the next page under way while one is written.
+ * Pages hold whole households and at most `householdsPerPage`; the last of a scope may be empty.
+ */
+export async function* audienceRanges(db: Queryable, paths: readonly string[], householdsPerPage: number): AsyncGenerator<AudienceRange> {
+  for (let scope = 0; scope < paths.length; scope++) {
+    const path = paths[scope]!;
+    let after = '';
+    for (;;) {
+      const [end] = (await db.execute(sql`
+        select h.path from org_units h
+        where h.path ~>=~ ${path} and h.path ~<~ ${scopeEnd(path)} and h.path ~>~ ${after} and h.kind = 'household'
+        order by h.path using ~<~ offset ${householdsPerPage - 1} limit 1`)) as unknown as { path: string }[];
+      yield { scope, after, upto: end?.path ?? null };
+      if (!end) break;
+      after = end.path;
+    }
+  }
+}
+
+/** One range of the audience handed to a set-based write in one statement (see writeAudiencePage for `write`). */
+export async function writeAudienceRange<R>(db: Queryable, spec: AudienceSpec, paths: readonly string[], range: AudienceRange, householdsPerPage: number, write: SQL): Promise<R[]> {
+  const [page] = (await db.execute(sql`
+    with ${householdsCte(paths[range.scope]!, range.after, householdsPerPage, range.upto)},
+    ${membersCte(spec)},
+    ${write}
+    select coalesce((select json_agg(written) from written), '[]'::json) as rows`)) as unknown as { rows: R[] }[];
+  return page!.rows;
 }
 
 /** 发送前预览: how many people, by channel, and who cannot be reached and why. */

@@ -1,13 +1,13 @@
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq, sql, type SQL } from 'drizzle-orm';
 import { auditLog, channelIdentities, dialogStates, inboundMessages } from '../../db/schema/index.js';
 import type { Database, Tx } from '../../db/client.js';
 import type { UnitOfWork } from '../work/unit.js';
 import type { Config, Locale } from '../config.js';
 import { messages, type Messages } from '../i18n/index.js';
 import type { Logger } from '../log.js';
-import { outboxInsert, queuedFrom, queueMessages, type DeliveryQueue, type QueuedMessage } from '../outbox/outbox.js';
+import { chatLockCte, outboxInsert, outboxInsertSent, queuedFrom, type DeliveryQueue, type OutboxItem, type QueuedMessage } from '../outbox/outbox.js';
 import { flushUnit, openUnit, type AfterCommitSink } from '../work/unit.js';
-import { inboundEventSchema, type InboundEvent } from './events.js';
+import { inboundEventSchema, type Channel, type InboundEvent } from './events.js';
 import type { Flow, FlowContext, PersonView, Say } from './flow.js';
 import { createCodeAttempts } from '../limits/attempts.js';
 import { createLimitStore, type LimitStore } from '../limits/store.js';
@@ -41,6 +41,13 @@ export interface DialogDeps {
    * (default `language`, `privacy`, `link`, `staff`).
    */
   openBeforeOnboarding?: string[];
+  /**
+   * Channels whose delivery is the committed outbox row itself (the web chat: its browser reads
+   * the chat's sent rows), delivered in this process: a turn's replies to them are written
+   * already sent, and `sink.deliver` gets them flagged `sent` (only the chat's poll to wake).
+   * Read on every turn, so the composition root may fill it once the channel is wired.
+   */
+  sentOnCommit?: ReadonlySet<Channel>;
 }
 
 /**
@@ -151,23 +158,35 @@ export function createDialog(deps: DialogDeps) {
     return { identity, person, stateRow };
   }
 
-  /** The chat's new state and its replies, in one statement when there are both. */
-  async function saveTurn(tx: Tx, uow: UnitOfWork, row: ReturnType<typeof toRow> | undefined, replies: Parameters<typeof queueMessages>[1]): Promise<QueuedMessage[]> {
+  /**
+   * The chat's new state and its replies, in one statement when there are both. On a channel
+   * whose delivery is the committed row (`sentOnCommit`, the web chat) the replies are written
+   * sent in that statement (src/outbox/outbox.ts outboxInsertSent): no deliver job, no second
+   * transaction; the chat's deliver lock is taken first, before the state row.
+   */
+  async function saveTurn(tx: Tx, uow: UnitOfWork, row: ReturnType<typeof toRow> | undefined, replies: OutboxItem[]): Promise<QueuedMessage[]> {
     if (!row) return uow.queue(replies);
     if (!replies.length) {
       await tx.insert(dialogStates).values(row).onConflictDoUpdate({ target: dialogStates.identityId, set: row });
       return [];
     }
-    return uow.adopt(queuedFrom(
-      await tx.execute(sql`
-        with saved as (
+    const state = (from: SQL) => sql`saved as (
           insert into dialog_states (identity_id, flow, step, data, choices, updated_at)
-          values (${row.identityId}, ${row.flow}, ${row.step}, ${JSON.stringify(row.data)}::jsonb, ${JSON.stringify(row.choices)}::jsonb, ${row.updatedAt.toISOString()}::timestamptz)
+          select ${row.identityId}, ${row.flow}, ${row.step}, ${JSON.stringify(row.data)}::jsonb, ${JSON.stringify(row.choices)}::jsonb, ${row.updatedAt.toISOString()}::timestamptz
+          ${from}
           on conflict (identity_id) do update
             set flow = excluded.flow, step = excluded.step, data = excluded.data, choices = excluded.choices, updated_at = excluded.updated_at
-        )
-        ${outboxInsert(replies)}`),
-    ));
+        )`;
+    const sentOnCommit = deps.sentOnCommit?.has(replies[0]!.to.channel) && replies.every((r) => r.to.identityId === row.identityId && !r.priority && !r.notBefore);
+    return uow.adopt(
+      queuedFrom(
+        await tx.execute(
+          sentOnCommit
+            ? sql`with ${chatLockCte(row.identityId)}, ${state(sql`from chat_lock`)}, ${outboxInsertSent(row.identityId, replies)}`
+            : sql`with ${state(sql``)} ${outboxInsert(replies)}`,
+        ),
+      ),
+    );
   }
 
   async function processEvent(

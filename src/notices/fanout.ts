@@ -1,13 +1,15 @@
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq, sql, type SQL } from 'drizzle-orm';
 import { notices } from '../../db/schema/index.js';
 import type { Database, Queryable } from '../../db/client.js';
-import { audiencePages, type AudienceMember } from '../audience/audience.js';
+import { audienceRanges, scopePaths, writeAudienceRange } from '../audience/audience.js';
 import type { Locale } from '../config.js';
 import type { Say } from '../dialog/flow.js';
 import { LOCALES } from '../config.js';
 import { messages } from '../i18n/index.js';
 import type { Logger } from '../log.js';
-import { writeOutbox, type DeliveryQueue, type OutboxItem } from '../outbox/outbox.js';
+import { OUTBOX_PRIORITY, toQueued, type DeliveryQueue } from '../outbox/outbox.js';
+import { replySchema } from '../dialog/reply.js';
+import type { Channel } from '../dialog/events.js';
 import { audienceOf, scopesOf, WITHDRAWAL_WAVE, type NoticeRow } from './commands.js';
 import { readButton } from './buttons.js';
 import { deliverFrom, isUrgent, type QuietHours } from './rules.js';
@@ -27,6 +29,9 @@ export interface FanOutDeps {
   quiet: { hours: QuietHours; timeZone: string };
   now?: () => Date;
 }
+
+/** Fan-out pages written at once (each holds one pooled connection for one statement). */
+const PAGES_IN_FLIGHT = 2;
 
 export const dedupeKey = (noticeId: string, wave: number, personId: string, channel: string) => `n:${noticeId}:${wave}:${personId}:${channel}`;
 
@@ -65,50 +70,44 @@ export async function fanOutNotice(deps: FanOutDeps, noticeId: string, wave: num
   const notBefore = hold && hold.getTime() > now().getTime() ? hold : null;
   const says = Object.fromEntries(LOCALES.map((l) => [l, noticeMessage(notice, wave, l)])) as Record<Locale, Say>;
   const numbered = Object.fromEntries(LOCALES.map((l) => [l, noticeMessage(notice, wave, l, 'numbered')])) as Record<Locale, Say>;
+  const payloads = {
+    rich: Object.fromEntries(LOCALES.map((l) => [l, replySchema.parse({ ...says[l], locale: l })])),
+    numbered: Object.fromEntries(LOCALES.map((l) => [l, replySchema.parse({ ...numbered[l], locale: l })])),
+  };
+  const write = noticeRows(noticeId, wave, payloads, OUTBOX_PRIORITY[priority], notBefore);
   let written = 0;
   let pages = 0;
-
-  const writePage = async (members: AudienceMember[]) => {
+  const handOver = async (rows: StoredRow[]) => {
     pages++;
-    if (members.length === 0) return;
-    const items: OutboxItem[] = members.map((m) => ({
-      to: { identityId: m.identityId, channel: m.channel, chatRef: m.chatRef },
-      reply: { ...(m.channel === 'wechat' ? numbered : says)[m.locale], locale: m.locale },
-      priority,
-      notBefore,
-      dedupeKey: dedupeKey(noticeId, wave, m.personId, m.channel),
-    }));
-    const queued = await deps.database.db.transaction(async (tx) => {
-      const fresh = await writeOutbox(tx, items);
-      await recordDeliveries(tx, noticeId, wave, members);
-      return fresh;
-    });
-    written += queued.length;
-    if (queued.length) {
-      await deps.delivery.enqueue(queued).catch((err) => deps.logger.warn({ err: (err as Error).message, noticeId }, 'enqueue failed; the outbox sweep will retry'));
-    }
+    written += rows.length;
+    if (rows.length === 0) return;
+    await deps.delivery.enqueue(rows.map(toQueued)).catch((err) => deps.logger.warn({ err: (err as Error).message, noticeId }, 'enqueue failed; the outbox sweep will retry'));
   };
 
-  const source =
-    wave === 0
-      ? (async function* () {
-          const spec = audienceOf(notice, await scopesOf(deps.database.db, noticeId));
-          for await (const page of audiencePages(deps.database.db, spec, deps.pageSize)) yield page.members;
-        })()
-      : earlierRecipients(deps.database.db, noticeId, deps.pageSize);
-  // The next page is read while this one is written (two pooled connections), so reading and
-  // writing overlap instead of taking turns.
-  let next = source.next();
-  for (;;) {
-    const page = await next;
-    if (page.done) break;
-    next = source.next();
-    // If this page's write fails, the read already under way must not become an unhandled rejection.
-    next.catch(() => undefined);
-    if (wave === 0 && pages > 0 && (await statusOf(deps.database.db, noticeId)) === 'withdrawn') {
-      break;
+  if (wave === 0) {
+    // Each page is one statement: the households, their reachable chats, the outbox rows and the
+    // delivery records, set-based in the database (nothing of the page is built in Node). Page
+    // bounds are found ahead (a cheap index read each), so two pages are written at once: one
+    // PostgreSQL backend per core instead of one waiting on the other's round trips.
+    const spec = audienceOf(notice, await scopesOf(deps.database.db, noticeId));
+    const paths = await scopePaths(deps.database.db, spec);
+    const inFlight: Promise<void>[] = [];
+    for await (const range of audienceRanges(deps.database.db, paths, deps.pageSize)) {
+      if (pages + inFlight.length > 0 && (await statusOf(deps.database.db, noticeId)) === 'withdrawn') break;
+      const page = writeAudienceRange<StoredRow>(deps.database.db, spec, paths, range, deps.pageSize, write).then(handOver);
+      // Awaited below in order; until then a failure must not become an unhandled rejection.
+      page.catch(() => undefined);
+      inFlight.push(page);
+      if (inFlight.length >= PAGES_IN_FLIGHT) await inFlight.shift();
     }
-    await writePage(page.value);
+    await Promise.all(inFlight);
+  } else {
+    let after: string | null = '00000000-0000-0000-0000-000000000000';
+    while (after) {
+      const page = await earlierRecipientsPage(deps.database.db, noticeId, after, deps.pageSize, write);
+      await handOver(page.rows);
+      after = page.next;
+    }
   }
   await deps.database.db
     .update(notices)
@@ -123,31 +122,48 @@ async function statusOf(db: Queryable, noticeId: string) {
   return (await db.select({ status: notices.status }).from(notices).where(eq(notices.id, noticeId)))[0]?.status;
 }
 
-/** One delivery row per chat written for; rows already there (a retried page) stay as they are. */
-async function recordDeliveries(tx: Queryable, noticeId: string, wave: number, members: AudienceMember[]) {
-  const rows = members.map((m) => ({ i: m.identityId, p: m.personId, h: m.householdId, c: m.channel, k: dedupeKey(noticeId, wave, m.personId, m.channel) }));
-  await tx.execute(sql`
-    insert into notice_deliveries (notice_id, wave, identity_id, person_id, household_id, channel, outbox_id)
-    select ${noticeId}, ${wave}, m.i, m.p, m.h, m.c, o.id
-    from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as m(i uuid, p uuid, h int, c channel_kind, k text)
-    left join outbox o on o.dedupe_key = m.k
-    on conflict do nothing`);
+type StoredRow = { id: string | number; channel: Channel; priority: number; not_before: string | null };
+
+/**
+ * The writing half of a fan-out page, as CTEs over the page's members `m` (src/audience's
+ * membersCte): the outbox rows (one per chat, `ON CONFLICT (dedupe_key) DO NOTHING`, so a retried
+ * page writes nothing twice) and one `notice_deliveries` row per chat (rows already there stay as
+ * they are), pointing at the outbox row written now or by an earlier try. `written` is what was
+ * really inserted, to hand to delivery.
+ */
+function noticeRows(noticeId: string, wave: number, payloads: { rich: Record<string, unknown>; numbered: Record<string, unknown> }, priority: number, notBefore: Date | null): SQL {
+  // The same key as dedupeKey() above.
+  const key = sql`${`n:${noticeId}:${wave}:`} || m.person_id::text || ':' || m.channel::text`;
+  return sql`o as (
+      insert into outbox (identity_id, channel, chat_ref, payload, priority, not_before, dedupe_key)
+      select m.identity_id, m.channel, m.chat_ref,
+             ${JSON.stringify(payloads)}::jsonb -> (case when m.channel = 'wechat' then 'numbered' else 'rich' end) -> m.locale::text,
+             ${priority}::smallint, ${notBefore ? notBefore.toISOString() : null}::timestamptz, ${key}
+      from m order by m.n
+      on conflict (dedupe_key) do nothing
+      returning id, identity_id, channel, priority, not_before
+    ), d as (
+      insert into notice_deliveries (notice_id, wave, identity_id, person_id, household_id, channel, outbox_id)
+      select ${noticeId}::uuid, ${wave}::smallint, m.identity_id, m.person_id, m.household_id, m.channel,
+             coalesce(o.id, (select x.id from outbox x where x.dedupe_key = ${key}))
+      from m left join o on o.identity_id = m.identity_id
+      on conflict do nothing
+    ), written as (select id, channel, priority, not_before from o)`;
 }
 
-/** Chats that got wave 0 and can still be reached, in keyset pages by identity. */
-async function* earlierRecipients(db: Queryable, noticeId: string, pageSize: number): AsyncGenerator<AudienceMember[]> {
-  let after = '00000000-0000-0000-0000-000000000000';
-  for (;;) {
-    const rows = (await db.execute(sql`
-      select d.identity_id as "identityId", d.person_id as "personId", d.household_id as "householdId", ci.channel, ci.chat_ref as "chatRef", p.locale
+/** A page of the chats that got wave 0 and can still be reached (keyset by identity), written by `write` in the same statement. */
+async function earlierRecipientsPage(db: Queryable, noticeId: string, after: string, pageSize: number, write: SQL): Promise<{ rows: StoredRow[]; next: string | null }> {
+  const [page] = (await db.execute(sql`
+    with m as (
+      select d.identity_id, d.person_id, d.household_id, ci.channel, ci.chat_ref, p.locale, row_number() over (order by d.identity_id) as n
       from notice_deliveries d
       join channel_identities ci on ci.id = d.identity_id and ci.blocked_at is null
       join people p on p.id = d.person_id and p.erased_at is null
       where d.notice_id = ${noticeId} and d.wave = 0 and d.identity_id > ${after}::uuid
-      order by d.identity_id limit ${pageSize}`)) as unknown as AudienceMember[];
-    if (rows.length === 0) return;
-    yield rows;
-    if (rows.length < pageSize) return;
-    after = rows.at(-1)!.identityId;
-  }
+      order by d.identity_id limit ${pageSize}
+    ), ${write}
+    select (select count(*)::int from m) as chats,
+           (select m.identity_id from m order by m.identity_id desc limit 1) as last,
+           coalesce((select json_agg(written) from written), '[]'::json) as rows`)) as unknown as { chats: number; last: string | null; rows: StoredRow[] }[];
+  return { rows: page!.rows, next: page!.chats >= pageSize ? page!.last : null };
 }

@@ -53,6 +53,8 @@ export interface QueuedMessage {
   priority?: OutboxPriority;
   /** Absent/null = deliver at once. */
   notBefore?: Date | null;
+  /** Written already sent (`outboxInsertSent`): nothing to deliver, only the chat's poll to wake. */
+  sent?: { chatRef: string };
 }
 
 /** Writes messages to the outbox inside the caller's transaction (see the module comment). */
@@ -76,6 +78,17 @@ export async function writeOutbox(q: Queryable, items: readonly OutboxItem[]): P
  * `queuedFrom`.
  */
 export function outboxInsert(items: readonly OutboxItem[]): SQL {
+  return sql`
+    insert into outbox (identity_id, channel, chat_ref, payload, priority, not_before, dedupe_key)
+    select x.identity_id, x.channel, x.chat_ref, x.payload, x.priority, x.not_before, x.dedupe_key
+    from ${outboxRows(items)}
+    order by x.n
+    on conflict (dedupe_key) do nothing
+    returning id, channel, priority, not_before`;
+}
+
+/** The items as a relation `x` (one JSON parameter, `n` their order). */
+function outboxRows(items: readonly OutboxItem[]): SQL {
   const rows = items.map(({ to, reply, priority, notBefore, dedupeKey }) => ({
     identity_id: to.identityId,
     channel: to.channel,
@@ -85,27 +98,66 @@ export function outboxInsert(items: readonly OutboxItem[]): SQL {
     not_before: notBefore ? notBefore.toISOString() : null,
     dedupe_key: dedupeKey ?? null,
   }));
-  return sql`
-    insert into outbox (identity_id, channel, chat_ref, payload, priority, not_before, dedupe_key)
-    select x.identity_id, x.channel, x.chat_ref, x.payload, x.priority, x.not_before, x.dedupe_key
-    from rows from (jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
+  return sql`rows from (jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
                     as (identity_id uuid, channel channel_kind, chat_ref text, payload jsonb, priority smallint,
                         not_before timestamptz, dedupe_key text)) with ordinality
-         as x (identity_id, channel, chat_ref, payload, priority, not_before, dedupe_key, n)
+         as x (identity_id, channel, chat_ref, payload, priority, not_before, dedupe_key, n)`;
+}
+
+/**
+ * The advisory lock one chat's deliveries take (jobs/deliver.ts), held until their transaction
+ * ends: within a chat, rows become sent one holder at a time, so `sent_seq` (the web poll's
+ * cursor) follows the commit order.
+ */
+export const deliverLockKey = (identityId: string) => `deliver:${identityId}`;
+
+/** The chat's deliver lock as a CTE `chat_lock`, for `outboxInsertSent`. */
+export function chatLockCte(identityId: string): SQL {
+  return sql`chat_lock as (select pg_advisory_xact_lock(hashtext(${deliverLockKey(identityId)})) as locked)`;
+}
+
+/**
+ * 提交即送达: replies to one chat of a channel whose delivery is the committed row itself (the web
+ * chat, whose browser reads the chat's sent rows), written already sent, so no deliver job or
+ * second transaction is needed. The tail of the caller's statement, which must define
+ * `chatLockCte(identityId)` first and read from it before writing anything else (the lock comes
+ * before any row the deliver processor may also touch, e.g. the chat's dialog state). When a row
+ * of this chat is still waiting for its delivery (pending, as urgent, due), the rows are written
+ * pending instead and the deliver processor sends them after it, in order. Every item must go to
+ * `identityId`, at conversation priority or above, without `notBefore`. Read the result with
+ * `queuedFrom`: rows written sent come back with `sent` (only the chat's poll is to be woken).
+ */
+export function outboxInsertSent(identityId: string, items: readonly OutboxItem[]): SQL {
+  return sql`waiting as (
+      select exists (
+        select 1 from outbox w
+        where w.identity_id = ${identityId} and w.status = 'pending' and w.priority <= ${OUTBOX_PRIORITY.conversation}
+          and (w.not_before is null or w.not_before <= now())) as yes
+    )
+    insert into outbox (identity_id, channel, chat_ref, payload, priority, not_before, dedupe_key, status, sent_at, sent_seq)
+    select x.identity_id, x.channel, x.chat_ref, x.payload, x.priority, x.not_before, x.dedupe_key,
+           case when waiting.yes then 'pending' else 'sent' end,
+           case when waiting.yes then null else now() end,
+           case when waiting.yes then null else nextval('outbox_sent_seq') end
+    -- chat_lock joined: no row (and no sent_seq) is produced before the lock is held.
+    from ${outboxRows(items)}, waiting, chat_lock
     order by x.n
     on conflict (dedupe_key) do nothing
-    returning id, channel, priority, not_before`;
+    returning id, channel, priority, not_before, status, chat_ref`;
 }
+
+type StoredRow = { id: string | number; channel: Channel; priority: number; not_before: string | Date | null; status?: string; chat_ref?: string };
 
 /** The rows an `outboxInsert` returned, as messages to enqueue (raw statements return bigint as text). */
 export function queuedFrom(stored: unknown): QueuedMessage[] {
-  return (stored as { id: string | number; channel: Channel; priority: number; not_before: string | Date | null }[]).map((r) => toQueued(r));
+  return (stored as StoredRow[]).map((r) => toQueued(r));
 }
 
-export function toQueued(r: { id: string | number; channel: Channel; priority: number; not_before: string | Date | null }): QueuedMessage {
+export function toQueued(r: StoredRow): QueuedMessage {
   const m: QueuedMessage = { outboxId: Number(r.id), channel: r.channel };
   if (r.priority !== OUTBOX_PRIORITY.conversation) m.priority = priorityName(r.priority);
   if (r.not_before) m.notBefore = new Date(r.not_before);
+  if (r.status === 'sent' && r.chat_ref !== undefined) m.sent = { chatRef: r.chat_ref };
   return m;
 }
 

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { channelIdentities } from '../../db/schema/index.js';
+import { channelIdentities, outbox } from '../../db/schema/index.js';
 import { createJobs } from '../../jobs/producer.js';
 import { writeOutbox } from '../../src/outbox/outbox.js';
 import { createApp, type RunningApp } from '../../src/app.js';
@@ -80,6 +80,18 @@ describe.each(['redis', 'postgres'] as const)('web replies are pushed across pro
       body: JSON.stringify({ clientMessageId: crypto.randomUUID(), text }),
     });
 
+  /** A new chat, its greeting read, and its channel identity. */
+  const openGreetedChat = async () => {
+    const cookie = await openChat();
+    const greeting = await poll(cookie, 0);
+    const sid = cookie.split('=')[1]!.split('.')[0]!;
+    const [identity] = await database.db
+      .select({ id: channelIdentities.id })
+      .from(channelIdentities)
+      .where(and(eq(channelIdentities.channel, 'web'), eq(channelIdentities.userRef, sid)));
+    return { cookie, greeting, sid, identity };
+  };
+
   it('wakes a waiting long poll when the reply to its message is delivered', async () => {
     const cookie = await openChat();
     // The greeting: this poll may find it at once or wait for its push.
@@ -108,14 +120,31 @@ describe.each(['redis', 'postgres'] as const)('web replies are pushed across pro
     expect(next.messages.map((m) => m.text).join('\n')).toContain(zh.onboarding.welcome.slice(0, 6));
   }, 20_000);
 
+  it('writes a web reply sent in the turn itself, and behind a reply of the chat still waiting it waits its turn', async () => {
+    const { cookie, greeting, sid, identity } = await openGreetedChat();
+    expect((await say(cookie, '你好')).status).toBe(202);
+    const first = await poll(cookie, greeting.messages.at(-1)!.id);
+    // No deliver job and no second transaction: the row was inserted sent (a delivery counts an attempt).
+    const [row] = await database.db.select().from(outbox).where(eq(outbox.sentSeq, first.messages[0]!.id));
+    expect(row).toMatchObject({ status: 'sent', attempts: 0, identityId: identity!.id });
+
+    // A case card to this chat, committed but not yet delivered (its job is behind): the next
+    // reply must not overtake it, so it is written pending and delivered after it, in order.
+    await writeOutbox(database.db, [{ to: { identityId: identity!.id, channel: 'web', chatRef: sid }, reply: { locale: 'zh-CN', text: '案件卡片' } }]);
+    expect((await say(cookie, '你好')).status).toBe(202);
+    const after: string[] = [];
+    let cursor = first.messages.at(-1)!.id;
+    while (after.length < 2) {
+      const got = await poll(cookie, cursor);
+      after.push(...got.messages.map((m) => m.text));
+      cursor = got.messages.at(-1)?.id ?? cursor;
+    }
+    expect(after[0]).toBe('案件卡片');
+    expect(after[1]).toContain(zh.onboarding.welcome.slice(0, 6));
+  }, 30_000);
+
   it('wakes a waiting long poll when the worker process delivers to its chat, and shows a broadcast sent after a later reply', async () => {
-    const cookie = await openChat();
-    const greeting = await poll(cookie, 0);
-    const sid = cookie.split('=')[1]!.split('.')[0]!;
-    const [identity] = await database.db
-      .select({ id: channelIdentities.id })
-      .from(channelIdentities)
-      .where(and(eq(channelIdentities.channel, 'web'), eq(channelIdentities.userRef, sid)));
+    const { cookie, greeting, sid, identity } = await openGreetedChat();
     // A broadcast row written first but not yet handed to delivery (its fan-out job is behind).
     const [broadcast] = await writeOutbox(database.db, [
       { to: { identityId: identity!.id, channel: 'web', chatRef: sid }, reply: { locale: 'zh-CN', text: '停水通知' }, priority: 'broadcast' },

@@ -42,4 +42,22 @@ describe('inline delivery of web replies', () => {
     expect(ran).toEqual([6]);
     expect(queued.map((m) => m.outboxId)).toEqual([7]);
   });
+
+  it('only wakes the chat for a row the turn wrote already sent', async () => {
+    const woken: string[] = [];
+    const queued: QueuedMessage[] = [];
+    const ran: number[] = [];
+    const delivery = withInlineDelivery(
+      { enqueue: async (m) => void queued.push(...m) },
+      async (job: Job) => void ran.push((job.data as { outboxId: number }).outboxId),
+      { channels: new Set(['web']), logger: createLogger('silent'), sent: (m) => void woken.push(m.sent.chatRef) },
+    );
+    await delivery.enqueue([
+      { outboxId: 8, channel: 'web', sent: { chatRef: 'chat-a' } },
+      { outboxId: 9, channel: 'web' },
+    ]);
+    expect(woken).toEqual(['chat-a']);
+    expect(ran).toEqual([9]);
+    expect(queued).toEqual([]);
+  });
 });
