@@ -5,6 +5,7 @@ import { deliverJobFor } from './deliver.js';
 import { noticeFanoutJob, noticeReleaseTimer, noticeSweepJob } from './notices.js';
 import { outboxSweepJob } from './outbox-sweep.js';
 import { timerSweepJob, timerWakeJob } from './timers.js';
+import { visitDueTimer } from './volunteers.js';
 import type { TimerHandler } from '../src/timers/timers.js';
 
 /**
@@ -53,6 +54,7 @@ export const TIMER_HANDLERS: readonly ((s: Omit<JobServices, 'timerHandlers'>) =
   activityOfferTimer,
   activityReminderTimer,
   activityTermEndTimer,
+  visitDueTimer,
 ];
 
 export { deliverJobFor, timerWakeJob };
