@@ -48,12 +48,11 @@ export const ratingSchema = z.number().int().min(1).max(5);
 export async function rateSession(uow: UnitOfWork, personId: string, signupId: string, stars: number, now: Date): Promise<void> {
   const rating = ratingSchema.parse(stars);
   const [row] = await uow.tx
-    .select({ status: activitySignups.status, checkedInAt: activitySignups.checkedInAt, personId: activitySignups.personId, startsAt: activitySessions.startsAt })
+    .select({ status: activitySignups.status, checkedInAt: activitySignups.checkedInAt, personId: activitySignups.personId })
     .from(activitySignups)
-    .innerJoin(activitySessions, eq(activitySessions.id, activitySignups.sessionId))
     .where(eq(activitySignups.id, signupId));
   if (!row || row.personId !== personId) throw new ActivityError('not_signed_up');
-  if (!mayRate(row, row, now)) throw new ActivityError('may_not_rate');
+  if (!mayRate(row)) throw new ActivityError('may_not_rate');
   await uow.tx.update(activitySignups).set({ rating, ratedAt: now, updatedAt: now }).where(eq(activitySignups.id, signupId));
 }
 

@@ -135,9 +135,12 @@ export function checkinOpen(session: { startsAt: Date; endsAt: Date }, now: Date
   return now.getTime() >= session.startsAt.getTime() - 3600_000 && now.getTime() <= session.endsAt.getTime();
 }
 
-/** A rating is for those who came, once the session has started. */
-export function mayRate(s: { status: SignupStatus; checkedInAt: Date | null }, session: { startsAt: Date }, now: Date): boolean {
-  return s.status === 'confirmed' && s.checkedInAt !== null && now.getTime() >= session.startsAt.getTime();
+/**
+ * A rating is for those who came: from their check-in on (the question comes with the check-in
+ * reply, so nobody has to find their way back to it), once per sign-up (a new one replaces it).
+ */
+export function mayRate(s: { status: SignupStatus; checkedInAt: Date | null }): boolean {
+  return s.status === 'confirmed' && s.checkedInAt !== null;
 }
 
 /** No-shows: confirmed for a session that has ended, never checked in; counted per participant. */
