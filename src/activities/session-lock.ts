@@ -13,7 +13,16 @@ export type LockedSession = typeof activitySessions.$inferSelect & {
  * `taken <= capacity` check constraint backs it: no path can oversell.
  */
 export async function lockSession(tx: Tx, sessionId: string): Promise<LockedSession> {
-  const [row] = await tx
+  return selectSession(tx, sessionId, true);
+}
+
+/** The session as it is now, without a lock (for the checks that come before one). */
+export async function readSession(tx: Tx, sessionId: string): Promise<LockedSession> {
+  return selectSession(tx, sessionId, false);
+}
+
+async function selectSession(tx: Tx, sessionId: string, lock: boolean): Promise<LockedSession> {
+  const query = tx
     .select({
       session: activitySessions,
       activity: {
@@ -30,8 +39,8 @@ export async function lockSession(tx: Tx, sessionId: string): Promise<LockedSess
     })
     .from(activitySessions)
     .innerJoin(activities, eq(activities.id, activitySessions.activityId))
-    .where(eq(activitySessions.id, sessionId))
-    .for('update', { of: activitySessions });
+    .where(eq(activitySessions.id, sessionId));
+  const [row] = lock ? await query.for('update', { of: activitySessions }) : await query;
   if (!row) throw new ActivityError('not_found');
   return { ...row.session, activity: row.activity };
 }

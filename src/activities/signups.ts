@@ -1,4 +1,4 @@
-import { and, asc, count, eq, lte, sql } from 'drizzle-orm';
+import { and, asc, eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { activitySignups, afterSchoolChildren } from '../../db/schema/index.js';
 import type { Tx } from '../../db/client.js';
@@ -8,7 +8,7 @@ import type { UnitOfWork } from '../work/unit.js';
 import { offerChoices } from './buttons.js';
 import { ActivityError } from './errors.js';
 import { holdsSeat, nextOffers, offerExpiry, seatFor, signupOpen } from './rules.js';
-import { addTaken, lockSession, type LockedSession } from './session-lock.js';
+import { addTaken, lockSession, readSession, type LockedSession } from './session-lock.js';
 import { OFFER_TIMER } from './timers.js';
 
 export type SignupRow = typeof activitySignups.$inferSelect;
@@ -44,63 +44,68 @@ export interface SignupSettings {
 }
 
 /**
- * 报名: a seat while there is one, else the waiting list, in arrival order. Under the session's
- * row lock, so 200 at once for 50 seats make exactly 50 confirmed and 150 waiting.
+ * 报名: a seat while there is one, else the waiting list, in arrival order. Everything that needs
+ * no lock is checked first; then the session's row lock is taken for the seat alone (lock, one
+ * insert that also moves the counter, the message), so 200 at once for 50 seats make exactly 50
+ * confirmed and 150 waiting, and the lock is held as briefly as the seat needs.
  */
 export async function signUp(uow: UnitOfWork, input: SignupInput, now: Date, settings: SignupSettings): Promise<SignupResult> {
   const { sessionId, personId, participantId = input.personId, child } = signupInputSchema.parse(input);
   const tx = uow.tx;
-  const session = await lockSession(tx, sessionId);
-  const open = signupOpen(session.activity, session, now);
+  const seen = await readSession(tx, sessionId);
+  const open = signupOpen(seen.activity, seen, now);
   if (open !== 'open') throw new ActivityError(open);
-  await mustBeInScope(tx, session.activity.id, personId, participantId);
-  if (session.activity.kind === 'after_school' && !child) throw new ActivityError('child_required');
-  const [dupe] = await tx
-    .select({ id: activitySignups.id })
-    .from(activitySignups)
-    .where(and(eq(activitySignups.sessionId, sessionId), eq(activitySignups.participantId, participantId), sql`${activitySignups.status} <> 'cancelled'`));
-  if (dupe) throw new ActivityError('already_signed_up');
+  if (seen.activity.kind === 'after_school' && !child) throw new ActivityError('child_required');
+  await mustBeInScope(tx, seen.activity.id, personId, participantId, sessionId);
 
+  const session = await lockSession(tx, sessionId);
   const status = seatFor(session);
-  const [row] = await tx.insert(activitySignups).values({ sessionId, personId, participantId, status, createdAt: now, updatedAt: now }).returning();
-  if (status === 'confirmed') await addTaken(tx, sessionId, 1);
+  const [row] = (await tx.execute(sql`
+    with ins as (
+      insert into activity_signups (session_id, person_id, participant_id, status, created_at, updated_at)
+      values (${sessionId}, ${personId}, ${participantId}, ${status}, ${now.toISOString()}, ${now.toISOString()})
+      returning id, arrival
+    ), seat as (
+      update activity_sessions set taken = taken + 1 where id = ${sessionId} and ${status === 'confirmed' ? sql`true` : sql`false`} returning 1
+    )
+    select id, arrival, (select count(*) from seat)::int as seated,
+      (select count(*)::int from activity_signups w where w.session_id = ${sessionId} and w.status = 'waiting') as waiting_before
+    from ins`)) as unknown as { id: string; arrival: number; waiting_before: number }[];
+  const signupId = row!.id;
   if (child && session.activity.kind === 'after_school') {
-    await tx.insert(afterSchoolChildren).values({ signupId: row!.id, activityId: session.activity.id, ...child, childGrade: child.childGrade ?? null });
-    await recordAudit(tx, { actorId: personId, action: 'activity.minor.record', subjectType: 'activity_signup', subjectId: row!.id });
+    await tx.insert(afterSchoolChildren).values({ signupId, activityId: session.activity.id, ...child, childGrade: child.childGrade ?? null });
+    await recordAudit(tx, { actorId: personId, action: 'activity.minor.record', subjectType: 'activity_signup', subjectId: signupId });
   }
   const when = localDateTime(session.startsAt, settings.timeZone);
   if (status === 'confirmed') {
     await uow.notify(personId, (t) => ({ text: t.activities.signedUp({ title: session.activity.title, when, place: placeOf(session) }) }));
-    return { signupId: row!.id, status };
+    return { signupId, status };
   }
-  const position = await waitingPosition(tx, sessionId, row!.arrival);
+  // Under the lock every earlier waiting sign-up has committed (the new row is not in the statement's snapshot).
+  const position = row!.waiting_before + 1;
   await uow.notify(personId, (t) => ({ text: t.activities.waiting({ title: session.activity.title, when, position }) }));
-  return { signupId: row!.id, status, position };
+  return { signupId, status, position };
 }
 
 const placeOf = (s: LockedSession) => [s.activity.venue, s.activity.link].filter(Boolean).join(' / ');
 
-async function waitingPosition(tx: Tx, sessionId: string, arrival: number): Promise<number> {
-  const [r] = await tx
-    .select({ n: count() })
-    .from(activitySignups)
-    .where(and(eq(activitySignups.sessionId, sessionId), eq(activitySignups.status, 'waiting'), lte(activitySignups.arrival, arrival)));
-  return r!.n;
-}
-
-/** The person lives under one of the activity's scopes; a participant other than them lives in the same household. */
-async function mustBeInScope(tx: Tx, activityId: string, personId: string, participantId: string): Promise<void> {
+/**
+ * The person lives under one of the activity's scopes, a participant other than them lives in the
+ * same household, and the participant has no live sign-up for the session yet (the partial unique
+ * index backs this against a double tap racing it).
+ */
+async function mustBeInScope(tx: Tx, activityId: string, personId: string, participantId: string, sessionId: string): Promise<void> {
   const rows = (await tx.execute(sql`
     select p.id, p.household_id,
       exists (select 1 from activity_scopes sc join org_units su on su.id = sc.org_unit_id join org_units h on h.id = p.household_id
-              where sc.activity_id = ${activityId} and h.path like su.path || '%') as in_scope
-    from people p where p.id in (${personId}, ${participantId}) and p.household_status = 'bound'`)) as unknown as { id: string; household_id: number | null; in_scope: boolean }[];
+              where sc.activity_id = ${activityId} and h.path like su.path || '%') as in_scope,
+      exists (select 1 from activity_signups g where g.session_id = ${sessionId} and g.participant_id = p.id and g.status <> 'cancelled') as signed_up
+    from people p where p.id in (${personId}, ${participantId}) and p.household_status = 'bound'`)) as unknown as { id: string; household_id: number | null; in_scope: boolean; signed_up: boolean }[];
   const me = rows.find((r) => r.id === personId);
   if (!me || !me.in_scope) throw new ActivityError('outside_scope');
-  if (participantId !== personId) {
-    const other = rows.find((r) => r.id === participantId);
-    if (!other || other.household_id !== me.household_id) throw new ActivityError('not_household');
-  }
+  const participant = participantId === personId ? me : rows.find((r) => r.id === participantId);
+  if (!participant || participant.household_id !== me.household_id) throw new ActivityError('not_household');
+  if (participant.signed_up) throw new ActivityError('already_signed_up');
 }
 
 /** Locks a sign-up under its session's lock (session first, always: one lock order, no deadlocks). */

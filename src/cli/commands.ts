@@ -60,6 +60,11 @@ const minutes = (max: number) => z.coerce.number().int().min(1).max(max);
 
 /** A command with sub-commands: SUB, an optional id, and the string options its module parses (parseArgs keeps to `options`). */
 const subCommandSchema = z.object({ sub: z.string({ error: 'a sub-command' }), id: z.string().optional() }).catchall(z.string().optional());
+type SubCommandArgs = z.infer<typeof subCommandSchema>;
+
+function subCommand(usage: string, about: string, options: readonly string[], run: (args: SubCommandArgs, config: Config, database: Database, out: (line: string) => void) => Promise<void>) {
+  return command({ usage, about, positionals: ['sub', 'id'], options, schema: subCommandSchema, run: (args, { database, config, out }) => run(args, config, database, out) });
+}
 
 const dutyOwner = z.union(
   [
@@ -276,27 +281,9 @@ export const COMMANDS = {
     },
   }),
   /** 幸福学堂 (src/activities/cli.ts): its sub-commands are listed in ACTIVITY_USAGE. */
-  activity: command({
-    usage: 'activity SUB [ID] --as PERSON …',
-    about: 'activities and series: create, report, children, attend, coverage (below)',
-    positionals: ['sub', 'id'],
-    options: ACTIVITY_OPTIONS,
-    schema: subCommandSchema,
-    async run(args, { database, config, out }) {
-      await runActivityCli(args, config, database, out);
-    },
-  }),
+  activity: subCommand('activity SUB [ID] --as PERSON …', 'activities and series: create, report, children, attend, coverage (below)', ACTIVITY_OPTIONS, runActivityCli),
   /** 志愿服务 (src/volunteers/cli.ts): its sub-commands are listed in VOLUNTEER_USAGE. */
-  volunteer: command({
-    usage: 'volunteer SUB [ID] …',
-    about: 'volunteers: profile, party-report, reported, task, hours, ledger, summary, roster, missed (below)',
-    positionals: ['sub', 'id'],
-    options: VOLUNTEER_OPTIONS,
-    schema: subCommandSchema,
-    async run(args, { database, config, out }) {
-      await runVolunteerCli(args, config, database, out);
-    },
-  }),
+  volunteer: subCommand('volunteer SUB [ID] …', 'volunteers: profile, party-report, reported, task, hours, ledger, summary, roster, missed (below)', VOLUNTEER_OPTIONS, runVolunteerCli),
   help: command({
     usage: 'help',
     about: 'this list',
