@@ -91,37 +91,43 @@ async function offerLateness(env: BenchEnv, opts: { offers: number; due: number;
   for (let i = 0; i < Math.ceil(opts.offers / perSession); i++) sessions.push(await newSession(env, perSession, 80 * 3_600_000));
   await sql`update activity_sessions set taken = capacity where id in ${sql(sessions)}`;
   await sql`create table bench_offer (signup_id uuid primary key, due_at timestamptz not null, due boolean not null)`;
-  const lead = 20_000;
-  const base = Date.now() + lead;
+  const arm = async (due: boolean) => {
+    const offers = await sql<{ id: string; at: Date }[]>`select signup_id as id, due_at as at from bench_offer where due = ${due}`;
+    for (const part of chunks(offers, 1000)) {
+      const specs: TimerSpec[] = part.map((o) => ({ kind: OFFER_TIMER, subjectId: o.id, seq: 1, dueAt: new Date(o.at) }));
+      await env.work.run((uow) => uow.timers.setMany(specs));
+    }
+  };
   const t0 = performance.now();
-  // Offer k: the first `due` expire over the window, the others 1–72 h ahead.
+  // Every offer first lies 1–72 h ahead and is armed; then the first `due` are moved into the window and re-armed.
   await sql`
     with o as (
       select s.id as session_id, p.id as person_id, (row_number() over (order by s.id, p.id)) - 1 as k
       from unnest(${sessions}::uuid[]) as s(id) cross join unnest(${people}::uuid[]) as p(id)
     ), ins as (
       insert into activity_signups (session_id, person_id, participant_id, status, offer_seq, offer_expires_at)
-      select session_id, person_id, person_id, 'offered', 1,
-        case when k < ${opts.due} then to_timestamp((${base} + k * ${(opts.windowS * 1000) / opts.due}) / 1000.0)
-             else now() + interval '1 hour' + (k % 71) * interval '1 hour' + (k % 3600) * interval '1 second' end
+      select session_id, person_id, person_id, 'offered', 1, now() + interval '1 hour' + (k % 71) * interval '1 hour' + (k % 3600) * interval '1 second'
       from o where k < ${opts.offers}
       returning id, offer_expires_at
     )
-    insert into bench_offer select id, offer_expires_at, offer_expires_at < now() + interval '30 minutes' from ins`;
-  const offers = await sql<{ id: string; at: Date }[]>`select signup_id as id, due_at as at from bench_offer order by due_at desc`;
-  for (const part of chunks(offers, 1000)) {
-    const specs: TimerSpec[] = part.map((o) => ({ kind: OFFER_TIMER, subjectId: o.id, seq: 1, dueAt: new Date(o.at) }));
-    await env.work.run((uow) => uow.timers.setMany(specs));
-  }
+    insert into bench_offer select id, offer_expires_at, false from ins`;
+  await arm(false);
+  // The worker is up before the due offers are armed (its start is not counted as lateness).
+  const workers = await startWorkers({ backend: env.backend, database: env.database, adapters: new Map(), producer: env.jobs, config: env.config, logger, caseSettings: settings, jobs: [JOBS.timerWake] });
+  const base = Date.now() + 5000;
+  await sql`
+    with d as (select signup_id, (row_number() over (order by signup_id)) - 1 as k from bench_offer limit ${opts.due}),
+    moved as (update bench_offer b set due = true, due_at = to_timestamp((${base} + d.k * ${(opts.windowS * 1000) / opts.due}) / 1000.0) from d where d.signup_id = b.signup_id returning b.signup_id, b.due_at)
+    update activity_signups g set offer_expires_at = moved.due_at from moved where moved.signup_id = g.id`;
+  await arm(true);
   const pending = (await sql<{ n: number }[]>`select count(*)::int as n from timers where kind = ${OFFER_TIMER}`)[0]!.n;
   progress(`${env.kind} offer lateness: ${pending} offers pending, armed in ${((performance.now() - t0) / 1000).toFixed(1)} s; ${opts.due} expire over ${opts.windowS} s from ${((base - Date.now()) / 1000).toFixed(1)} s on`);
-  if (Date.now() > base) progress('  (the offers were still being armed when the first fell due)');
+  if (Date.now() > base) progress('  (the due offers were still being armed when the first fell due)');
 
-  const workers = await startWorkers({ backend: env.backend, database: env.database, adapters: new Map(), producer: env.jobs, config: env.config, logger, caseSettings: settings, jobs: [JOBS.timerWake] });
   const lapsed = async () => (await sql<{ n: number }[]>`select count(*)::int as n from activity_signups g join bench_offer b on b.signup_id = g.id where b.due and g.cancel_reason = 'offer_expired'`)[0]!.n;
   let timedOut = false;
   try {
-    await waitUntil(async () => (await lapsed()) >= opts.due, 'offer expiries', lead + opts.windowS * 1000 + 180_000, 250);
+    await waitUntil(async () => (await lapsed()) >= opts.due, 'offer expiries', opts.windowS * 1000 + 180_000, 250);
   } catch {
     timedOut = true;
   }
