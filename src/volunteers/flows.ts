@@ -18,7 +18,8 @@ const ACTION = { task: 'vt', visit: 'vv' } as const;
 
 const choiceOf = (input: InboundPayload) => (input.kind === 'choice' ? input.choice : undefined);
 
-const tryVolunteer = (ctx: FlowContext, run: (uow: UnitOfWork) => Promise<unknown>) =>
+/** A chat command whose VolunteerError becomes its message (src/activities/attempt.ts). */
+export const tryVolunteer = (ctx: FlowContext, run: (uow: UnitOfWork) => Promise<unknown>) =>
   attempt(ctx, run, (err) => (err instanceof VolunteerError ? ctx.t.volunteers[`err_${err.reason}`] : undefined));
 
 /** 志愿服务 in chat: tasks that fit (sign up / withdraw), my hours ledger, my 巡访 with a visit log. */

@@ -4,10 +4,8 @@ import { people, staffAssignments } from '../../db/schema/index.js';
 import type { Database } from '../../db/client.js';
 import { messages } from '../../src/i18n/index.js';
 import { formatLocal } from '../../src/notices/rules.js';
-import { confirmHours } from '../../src/volunteers/hours.js';
 import { saveProfile } from '../../src/volunteers/profile.js';
 import { createTask } from '../../src/volunteers/tasks.js';
-import { quietWork } from '../support/activity-fixture.js';
 import type { ChatDriver } from '../support/chat-driver.js';
 import type { SmallTown } from '../support/org-fixture.js';
 
@@ -35,7 +33,7 @@ async function secretaryId(database: Database, town: SmallTown): Promise<string>
  * seat a session, the first starting in 30 minutes so check-in is open); the first resident takes
  * the seat, the second waits; the first cancels, the second is offered the seat, confirms, checks
  * in with the session's code and rates it. Then a volunteer sees a 巡访 task that fits, signs up,
- * the organiser confirms the hours, and the volunteer's ledger shows them.
+ * the organiser confirms in chat who came and the hours, and the volunteer's ledger shows them.
  */
 export async function activityStory(cast: ActivityCast, town: SmallTown, database: Database, opts: { timeoutMs: number }) {
   const { secretary, first, second, volunteer } = cast;
@@ -104,11 +102,10 @@ export async function activityStory(cast: ActivityCast, town: SmallTown, databas
 
   // 志愿服务: a 巡访 task that fits; the organiser confirms 2 hours; the ledger shows them.
   const organiser = await secretaryId(database, town);
-  const work = quietWork(database);
   const volunteerId = await personIn(database, town.households[2]!.id);
   await database.db.transaction((tx) => saveProfile(tx, volunteerId, { communityId: town.community.id, skills: ['陪伴'], team: '红马甲服务队' }));
   const visitAt = new Date(Date.now() + 2 * 3600_000);
-  const task = await database.db.transaction((tx) =>
+  await database.db.transaction((tx) =>
     createTask(tx, organiser, { communityId: town.community.id, kind: 'visit', title: '独居老人巡访', place: '7号楼', startsAt: visitAt, endsAt: new Date(visitAt.getTime() + 2 * 3600_000), slots: 2, skills: ['陪伴'] }),
   );
   await volunteer.choose(v.menu);
@@ -117,7 +114,19 @@ export async function activityStory(cast: ActivityCast, town: SmallTown, databas
   await volunteer.expectMessage(v.tasksIntro, w);
   await volunteer.choose('独居老人巡访');
   await volunteer.expectMessage(/已报名志愿任务「独居老人巡访」/, w);
-  expect(await work.run((uow) => confirmHours(uow, organiser, task.id, [{ personId: volunteerId, hours: 2 }], new Date()))).toBe(1);
+  // The organiser confirms in chat: the task, who came, the hours.
+  await secretary.sendText('菜单');
+  await secretary.expectMessage(zh.dialog.menuTitle, w);
+  await secretary.choose(v.menuConfirm);
+  await secretary.expectMessage(v.confirmPick, w);
+  await secretary.choose('独居老人巡访');
+  await secretary.expectMessage(v.confirmWho, w);
+  await secretary.choose('⬜');
+  await secretary.expectMessage(v.confirmWho, w);
+  await secretary.choose(v.next);
+  await secretary.expectMessage(v.askHours, w);
+  await secretary.sendText('2');
+  await secretary.expectMessage(v.confirmed({ n: 1, hours: 2 }), w);
   await volunteer.expectMessage(v.hoursConfirmed({ title: '独居老人巡访', hours: 2 }), w);
   await volunteer.sendText('菜单');
   await volunteer.expectMessage(zh.dialog.menuTitle, w);
