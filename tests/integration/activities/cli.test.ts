@@ -45,7 +45,7 @@ describe('npm run linli -- activity … / volunteer … (real PostgreSQL and Red
     expect(await run('activity', 'coverage', '--as', secretary, '--unit', town.community.code)).toContain('law\t0/2  ← below aim');
   });
 
-  it('registers a volunteer, a task and confirmed hours that the ledger shows', async () => {
+  it('registers a volunteer profile and a task with its skills', async () => {
     const v = await makePerson(database, { householdId: town.households[0]!.id });
     expect(await run('volunteer', 'profile', '--person', v, '--community', town.community.code, '--skills', '理发，陪伴', '--team', '红马甲')).toContain('理发, 陪伴');
     const at = new Date(Date.now() + 86_400_000);
