@@ -7,6 +7,7 @@
  *                        [--lateness-concurrency C] [--quiet-wait S]
  *                        [--web-active N] [--web-idle N] [--web-steps R,R,…] [--web-step-s S] [--idle-s S]
  *                        [--broadcast-n N] [--broadcast-rate R] [--limit-n N] [--limit-rates R,R]
+ *                        [--signups N] [--offers N] [--offer-due N] [--offer-window S]
  */
 import { parseArgs } from 'node:util';
 import { machineIdle, type BackendKind, type ResultRow } from './common.js';
@@ -17,10 +18,11 @@ import { benchIntake } from './intake.js';
 import { benchRoundTrips } from './roundtrips.js';
 import { benchLateness } from './lateness.js';
 import { benchRouting } from './routing.js';
+import { benchSignups } from './signups.js';
 
 const { values } = parseArgs({
   options: {
-    only: { type: 'string', default: 'intake,routing,lateness,roundtrips,inbound,broadcast,fanout,at-limit' },
+    only: { type: 'string', default: 'intake,routing,lateness,roundtrips,inbound,broadcast,fanout,at-limit,signups' },
     households: { type: 'string', default: '10000,100000' },
     backend: { type: 'string', default: 'both' },
     n: { type: 'string', default: '3000' },
@@ -41,13 +43,17 @@ const { values } = parseArgs({
     'broadcast-rate': { type: 'string', default: '100' },
     'limit-n': { type: 'string', default: '2000' },
     'limit-rates': { type: 'string', default: '30,1000' },
+    signups: { type: 'string', default: '2000' },
+    offers: { type: 'string', default: '100000' },
+    'offer-due': { type: 'string', default: '2000' },
+    'offer-window': { type: 'string', default: '30' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
 
 if (values.help) {
   console.log(`usage: npx tsx bench/run.ts [options]
-  --only intake,routing,lateness,roundtrips,inbound,broadcast,fanout,at-limit
+  --only intake,routing,lateness,roundtrips,inbound,broadcast,fanout,at-limit,signups
                                    which benchmarks (default: all)
   --households N,M                 audiences of the notice fan-out (default 10000,100000)
   --backend redis|postgres|both    BullMQ backend(s) (default: both)
@@ -69,7 +75,12 @@ if (values.help) {
   --broadcast-n N                  (d) broadcast rows to web chats (default 10000)
   --broadcast-rate R               (d) conversation messages/s offered while it drains (default 100)
   --limit-n N                      (a, b) Telegram residents a notice goes to (default 2000)
-  --limit-rates R,R                (a, b) the emulated Telegram global limits, one run each (default 30,1000)`);
+  --limit-rates R,R                (a, b) the emulated Telegram global limits, one run each (default 30,1000)
+
+  --signups N                      (g) sign-ups in one burst for one session of N/4 seats (default 2000; --concurrency)
+  --offers N                       (g) pending waiting-list offers (default 100000)
+  --offer-due N                    (g) how many of them expire within the window (default 2000)
+  --offer-window S                 (g) seconds over which those expire (default 30)`);
   process.exit(0);
 }
 
@@ -79,7 +90,7 @@ const int = (name: string, v: string | undefined) => {
   return n;
 };
 const only = new Set(values.only!.split(',').map((s) => s.trim()));
-for (const o of only) if (!['intake', 'routing', 'lateness', 'roundtrips', 'inbound', 'broadcast', 'fanout', 'at-limit'].includes(o)) throw new Error(`unknown benchmark ${o}`);
+for (const o of only) if (!['intake', 'routing', 'lateness', 'roundtrips', 'inbound', 'broadcast', 'fanout', 'at-limit', 'signups'].includes(o)) throw new Error(`unknown benchmark ${o}`);
 const backends: BackendKind[] = values.backend === 'both' ? ['redis', 'postgres'] : [values.backend as BackendKind];
 for (const b of backends) if (b !== 'redis' && b !== 'postgres') throw new Error(`unknown backend ${b}`);
 const n = int('n', values.n);
@@ -141,6 +152,11 @@ for (const backend of backends) {
     await settle(`broadcast on ${backend}`);
     process.stderr.write(`conversation during a broadcast on ${backend}…\n`);
     rows.push(...(await benchBroadcast(backend, { ...broadcast, active: Math.min(web.active, 200) })));
+  }
+  if (only.has('signups')) {
+    await settle(`signups on ${backend}`);
+    process.stderr.write(`activity sign-ups and offer expiry on ${backend}…\n`);
+    rows.push(...(await benchSignups(backend, { n: int('signups', values.signups), concurrency, offers: int('offers', values.offers), due: int('offer-due', values['offer-due']), windowS: int('offer-window', values['offer-window']) })));
   }
   if (only.has('lateness')) {
     await settle(`lateness on ${backend}`);

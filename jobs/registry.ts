@@ -1,9 +1,11 @@
 import type { JobDefinition, JobServices } from './define.js';
+import { activityOfferTimer, activityReminderTimer, activityTermEndTimer } from './activities.js';
 import { caseDeadlineTimer, caseRouteJob, caseSweepJob } from './cases.js';
 import { deliverJobFor } from './deliver.js';
 import { noticeFanoutJob, noticeReleaseTimer, noticeSweepJob } from './notices.js';
 import { outboxSweepJob } from './outbox-sweep.js';
 import { timerSweepJob, timerWakeJob } from './timers.js';
+import { visitDueTimer } from './volunteers.js';
 import type { TimerHandler } from '../src/timers/timers.js';
 
 /**
@@ -46,6 +48,13 @@ export const WORKER_JOBS: readonly JobDefinition[] = [
 ];
 
 /** Timer handlers by kind (src/timers/timers.ts); a module registers its kinds here. */
-export const TIMER_HANDLERS: readonly ((s: Omit<JobServices, 'timerHandlers'>) => TimerHandler)[] = [caseDeadlineTimer, noticeReleaseTimer];
+export const TIMER_HANDLERS: readonly ((s: Omit<JobServices, 'timerHandlers'>) => TimerHandler)[] = [
+  caseDeadlineTimer,
+  noticeReleaseTimer,
+  activityOfferTimer,
+  activityReminderTimer,
+  activityTermEndTimer,
+  visitDueTimer,
+];
 
 export { deliverJobFor, timerWakeJob };

@@ -6,3 +6,5 @@ export * from './audience.js';
 export * from './notices.js';
 export * from './limits.js';
 export * from './timers.js';
+export * from './activities.js';
+export * from './volunteers.js';

@@ -13,6 +13,8 @@ import { placeLabel } from '../residents/household.js';
 import { issueHouseholdInvite } from '../residents/invites.js';
 import { issueStaffCode, type SubCommittee } from '../staff/codes.js';
 import { NOTICE_USAGE } from '../notices/cli.js';
+import { ACTIVITY_OPTIONS, ACTIVITY_USAGE, runActivityCli } from '../activities/cli.js';
+import { runVolunteerCli, VOLUNTEER_OPTIONS, VOLUNTEER_USAGE } from '../volunteers/cli.js';
 import { codeKey } from '../secrets.js';
 import { text } from './text.js';
 
@@ -55,6 +57,14 @@ const unitCode = z.string().min(1, 'a unit code (see `units`)');
 const uses = z.coerce.number({ error: '--uses takes a whole number' }).int().min(1).max(50);
 const days = z.coerce.number({ error: '--days takes a whole number' }).int().min(1).max(365);
 const minutes = (max: number) => z.coerce.number().int().min(1).max(max);
+
+/** A command with sub-commands: SUB, an optional id, and the string options its module parses (parseArgs keeps to `options`). */
+const subCommandSchema = z.object({ sub: z.string({ error: 'a sub-command' }), id: z.string().optional() }).catchall(z.string().optional());
+type SubCommandArgs = z.infer<typeof subCommandSchema>;
+
+function subCommand(usage: string, about: string, options: readonly string[], run: (args: SubCommandArgs, config: Config, database: Database, out: (line: string) => void) => Promise<void>) {
+  return command({ usage, about, positionals: ['sub', 'id'], options, schema: subCommandSchema, run: (args, { database, config, out }) => run(args, config, database, out) });
+}
 
 const dutyOwner = z.union(
   [
@@ -270,6 +280,10 @@ export const COMMANDS = {
       out(text.deadlinesSet({ priority: args.priority, category: args.category, accept: args.accept, resolve: args.resolve, escalate: args.escalate }));
     },
   }),
+  /** 幸福学堂 (src/activities/cli.ts): its sub-commands are listed in ACTIVITY_USAGE. */
+  activity: subCommand('activity SUB [ID] --as PERSON …', 'activities and series: create, report, children, attend, coverage (below)', ACTIVITY_OPTIONS, runActivityCli),
+  /** 志愿服务 (src/volunteers/cli.ts): its sub-commands are listed in VOLUNTEER_USAGE. */
+  volunteer: subCommand('volunteer SUB [ID] …', 'volunteers: profile, party-report, reported, task, hours, ledger, summary, roster, missed (below)', VOLUNTEER_OPTIONS, runVolunteerCli),
   help: command({
     usage: 'help',
     about: 'this list',
@@ -290,5 +304,5 @@ export function usage(): string {
   const lines = Object.values(COMMANDS as Record<string, CommandSpec>).map((c) =>
     c.usage.length < 42 ? `  ${c.usage.padEnd(42)}${c.about}` : `  ${c.usage}\n  ${' '.repeat(42)}${c.about}`,
   );
-  return [text.usageTitle, '', ...lines, NOTICE_USAGE, '', `  ROLE: ${staffRole.enumValues.join(', ')}`, `  NAME: ${subCommittee.enumValues.join(', ')}`].join('\n');
+  return [text.usageTitle, '', ...lines, NOTICE_USAGE, ACTIVITY_USAGE, VOLUNTEER_USAGE, '', `  ROLE: ${staffRole.enumValues.join(', ')}`, `  NAME: ${subCommittee.enumValues.join(', ')}`].join('\n');
 }

@@ -1,5 +1,6 @@
 import type { Locale } from '../config.js';
 import { pick } from './catalog.js';
+import { activities } from './activities.js';
 import { cases } from './cases.js';
 import { common } from './common.js';
 import { dialog } from './dialog.js';
@@ -10,13 +11,14 @@ import { privacy } from './privacy.js';
 import { report } from './report.js';
 import { staff } from './staff.js';
 import { timeline } from './timeline.js';
+import { volunteers } from './volunteers.js';
 import { webchat } from './webchat.js';
 
 /**
  * All user-facing text. Each module keeps its own catalogue file beside this one
  * (`src/i18n/<module>.ts`, made with defineMessages) and registers it here.
  */
-const catalogues = { cases, common, dialog, linking, notices, onboarding, privacy, report, staff, timeline, webchat } as const;
+const catalogues = { activities, cases, common, dialog, linking, notices, onboarding, privacy, report, staff, timeline, volunteers, webchat } as const;
 
 export type Messages = { [K in keyof typeof catalogues]: ReturnType<typeof pick<(typeof catalogues)[K]['zh-CN']>> };
 

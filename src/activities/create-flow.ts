@@ -1,0 +1,174 @@
+import { z } from 'zod';
+import type { InboundPayload } from '../dialog/events.js';
+import type { Flow, FlowContext, PersonView, StepOutcome } from '../dialog/flow.js';
+import { formatLocal, parseLocal } from '../notices/rules.js';
+import { ancestorOfKind, getUnit } from '../org/tree.js';
+import { reachRoots, scopedAssignments } from '../staff/scope.js';
+import { MENU } from './buttons.js';
+import { createActivity, type ActivityInput, type ActivitySettings } from './create.js';
+import { ACTIVITY_KINDS, expandSeries, MAX_SESSIONS, SERVICE_LINES } from './rules.js';
+import { tryActivity } from './resident-flows.js';
+
+/** Step buttons of 发布活动 (one registry: built and parsed here). */
+const CREATE = { kind: (k: (typeof ACTIVITY_KINDS)[number]) => `ak.${k}`, line: (l: (typeof SERVICE_LINES)[number]) => `al.${l}`, skip: 'ak.skip', once: 'ak.once', weekly: 'ak.weekly', publish: 'ak.publish', cancel: 'ak.cancel' } as const;
+const linePress = z.templateLiteral(['al.', z.enum(SERVICE_LINES)]).transform((s) => s.slice(3) as (typeof SERVICE_LINES)[number]);
+const kindPress = z.templateLiteral(['ak.', z.enum(ACTIVITY_KINDS)]).transform((s) => s.slice(3) as (typeof ACTIVITY_KINDS)[number]);
+
+/** The step data (parsed again on every step). */
+const draft = z.object({
+  communityId: z.number().int().positive(),
+  scopeUnitId: z.number().int().positive(),
+  kind: z.enum(ACTIVITY_KINDS).optional(),
+  line: z.enum(SERVICE_LINES).optional(),
+  title: z.string().optional(),
+  topic: z.string().optional(),
+  speaker: z.string().optional(),
+  venue: z.string().optional(),
+  weekly: z.boolean().optional(),
+  startsAt: z.number().int().optional(),
+  until: z.string().optional(),
+  capacity: z.number().int().optional(),
+});
+type Draft = z.infer<typeof draft>;
+
+const isStaff = (p: PersonView) => p.consented && p.staff.some((s) => !s.onLeave);
+const choiceOf = (input: InboundPayload) => (input.kind === 'choice' ? input.choice : undefined);
+const textOf = (input: InboundPayload) => (input.kind === 'text' ? input.text.trim() : undefined);
+const DURATION_MIN = 90;
+
+/** 发布活动: kind (→ service line) → title → topic → speaker → venue or link → once / weekly → first start → (term end) → seats → publish. */
+export function createActivityCreateFlow(settings: ActivitySettings): Flow {
+  const tz = settings.timeZone;
+  const example = (ctx: FlowContext, days: number, time = '16:30') => `${formatLocal(new Date(ctx.now.getTime() + days * 86_400_000), tz).slice(0, 10)} ${time}`;
+
+  const ask = (ctx: FlowContext, step: string, text: string, data: Draft, choices?: { id: string; label: string }[]): StepOutcome => {
+    ctx.reply({ text, choices });
+    return { next: step, data };
+  };
+  const skippable = (ctx: FlowContext) => [{ id: CREATE.skip, label: ctx.t.activities.skip }];
+  const input = (data: Draft): ActivityInput => {
+    const startsAt = new Date(data.startsAt!);
+    const local = formatLocal(startsAt, tz);
+    const schedule: ActivityInput['schedule'] = data.weekly
+      ? { kind: 'series', from: local.slice(0, 10), until: data.until!, weekday: new Date(`${local.slice(0, 10)}T00:00:00Z`).getUTCDay(), time: local.slice(11, 16), durationMinutes: DURATION_MIN }
+      : { kind: 'once', startsAt, endsAt: new Date(startsAt.getTime() + DURATION_MIN * 60_000) };
+    const online = data.venue && /^https?:\/\//.test(data.venue);
+    return {
+      kind: data.kind!,
+      serviceLine: data.kind === 'service' ? data.line : undefined,
+      title: data.title!,
+      topic: data.topic,
+      speaker: data.speaker,
+      venue: online ? undefined : data.venue,
+      link: online ? data.venue : undefined,
+      communityId: data.communityId,
+      scopeUnitIds: [data.scopeUnitId],
+      capacity: data.capacity!,
+      schedule,
+    };
+  };
+
+  return {
+    name: 'activityCreate',
+    menu: [{ id: MENU.create, label: (t) => t.activities.menuCreate, visible: isStaff, order: 62 }],
+    commands: { words: ['/activity', '发布活动', '행사 등록'] },
+    async start(ctx) {
+      const t = ctx.t.activities;
+      const root = reachRoots(await scopedAssignments(ctx.tx, ctx.person.id))[0];
+      const unit = root ? await getUnit(ctx.tx, root.id) : undefined;
+      const community = unit ? await ancestorOfKind(ctx.tx, unit, 'community') : undefined;
+      if (!unit || !community) {
+        ctx.reply({ text: root ? t.err_not_community : t.err_not_staff });
+        return { done: true };
+      }
+      return ask(ctx, 'kind', t.createKind, { communityId: community.id, scopeUnitId: unit.id }, ACTIVITY_KINDS.map((k) => ({ id: CREATE.kind(k), label: t[`kind_${k}`] })));
+    },
+    steps: {
+      async kind(ctx, inp, raw) {
+        const data = draft.parse(raw);
+        const kind = kindPress.safeParse(choiceOf(inp));
+        if (!kind.success) return { next: 'kind', data };
+        const t = ctx.t.activities;
+        if (kind.data === 'service') return ask(ctx, 'line', t.createLine, { ...data, kind: kind.data }, SERVICE_LINES.map((l) => ({ id: CREATE.line(l), label: t[`line_${l}`] })));
+        return ask(ctx, 'title', t.createTitle, { ...data, kind: kind.data });
+      },
+      async line(ctx, inp, raw) {
+        const data = draft.parse(raw);
+        const line = linePress.safeParse(choiceOf(inp));
+        if (!line.success) return { next: 'line', data };
+        return ask(ctx, 'title', ctx.t.activities.createTitle, { ...data, line: line.data });
+      },
+      async title(ctx, inp, raw) {
+        const data = draft.parse(raw);
+        const title = textOf(inp);
+        if (!title || title.length < 2 || title.length > 60) return { next: 'title', data };
+        return ask(ctx, 'topic', ctx.t.activities.createTopic, { ...data, title }, skippable(ctx));
+      },
+      async topic(ctx, inp, raw) {
+        const data = draft.parse(raw);
+        const topic = choiceOf(inp) === CREATE.skip ? undefined : textOf(inp)?.slice(0, 30);
+        return ask(ctx, 'speaker', ctx.t.activities.createSpeaker, { ...data, topic }, skippable(ctx));
+      },
+      async speaker(ctx, inp, raw) {
+        const data = draft.parse(raw);
+        const speaker = choiceOf(inp) === CREATE.skip ? undefined : textOf(inp)?.slice(0, 40);
+        return ask(ctx, 'venue', ctx.t.activities.createVenue, { ...data, speaker });
+      },
+      async venue(ctx, inp, raw) {
+        const data = draft.parse(raw);
+        const venue = textOf(inp);
+        if (!venue || venue.length > 80) return { next: 'venue', data };
+        const t = ctx.t.activities;
+        return ask(ctx, 'repeat', t.createRepeat, { ...data, venue }, [{ id: CREATE.once, label: t.once }, { id: CREATE.weekly, label: t.weekly }]);
+      },
+      async repeat(ctx, inp, raw) {
+        const data = draft.parse(raw);
+        const c = choiceOf(inp);
+        if (c !== CREATE.once && c !== CREATE.weekly) return { next: 'repeat', data };
+        return ask(ctx, 'when', ctx.t.activities.createWhen({ example: example(ctx, 7) }), { ...data, weekly: c === CREATE.weekly });
+      },
+      async when(ctx, inp, raw) {
+        const data = draft.parse(raw);
+        const t = ctx.t.activities;
+        const at = parseLocal(textOf(inp) ?? '', tz);
+        if (!at || at <= ctx.now) return ask(ctx, 'when', t.badTime, data);
+        const next = { ...data, startsAt: at.getTime() };
+        if (data.weekly) return ask(ctx, 'until', t.createUntil({ example: example(ctx, 120).slice(0, 10) }), next);
+        return ask(ctx, 'capacity', t.createCapacity, next);
+      },
+      async until(ctx, inp, raw) {
+        const data = draft.parse(raw);
+        const until = textOf(inp) ?? '';
+        if (!/^\d{4}-\d{2}-\d{2}$/.test(until) || until < formatLocal(new Date(data.startsAt!), tz).slice(0, 10)) return ask(ctx, 'until', ctx.t.activities.badTime, data);
+        return ask(ctx, 'capacity', ctx.t.activities.createCapacity, { ...data, until });
+      },
+      async capacity(ctx, inp, raw) {
+        const data = draft.parse(raw);
+        const t = ctx.t.activities;
+        const n = z.coerce.number().int().min(1).max(10_000).safeParse(textOf(inp));
+        if (!n.success) return ask(ctx, 'capacity', t.badNumber, data);
+        const next = { ...data, capacity: n.data };
+        const schedule = input(next).schedule;
+        const sessions = schedule.kind === 'series' ? Math.min(MAX_SESSIONS, expandSeries({ ...schedule, capacity: n.data, timeZone: tz }).length) : 1;
+        return ask(ctx, 'confirm', t.createConfirm({ kind: t[`kind_${data.kind!}`], title: data.title!, when: formatLocal(new Date(data.startsAt!), tz), sessions, capacity: n.data }), next, [
+          { id: CREATE.publish, label: t.publish },
+          { id: CREATE.cancel, label: t.cancel },
+        ]);
+      },
+      async confirm(ctx, inp, raw) {
+        const data = draft.parse(raw);
+        const t = ctx.t.activities;
+        const c = choiceOf(inp);
+        if (c === CREATE.cancel) {
+          ctx.reply({ text: t.dropped });
+          return { done: true };
+        }
+        if (c !== CREATE.publish) return { next: 'confirm', data };
+        return tryActivity(ctx, async (uow) => {
+          const made = await createActivity(uow, ctx.person.id, input(data), ctx.now, settings);
+          ctx.reply({ text: t.created({ sessions: made.sessions.length, code: made.sessions[0]!.checkinCode }) });
+        });
+      },
+    },
+  };
+}

@@ -1,0 +1,56 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseCliArgs, runCli } from '../../../src/cli.js';
+import { loadConfig } from '../../../src/config.js';
+import { assign, makePerson } from '../../support/case-fixture.js';
+import { createTestDatabase, TEST_CODE_SECRET, TEST_REDIS_URL, uniqueQueuePrefix } from '../../support/db.js';
+import { createSmallTown, type SmallTown } from '../../support/org-fixture.js';
+import { flushPrefix } from '../../support/redis.js';
+
+describe('npm run linli -- activity … / volunteer … (real PostgreSQL and Redis)', () => {
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  let town: SmallTown;
+  let secretary: string;
+  let worker: string;
+  const prefix = uniqueQueuePrefix();
+  let config: ReturnType<typeof loadConfig>;
+  const run = async (...argv: string[]) => {
+    const lines: string[] = [];
+    await runCli(parseCliArgs(argv), config, (l) => lines.push(l));
+    return lines.join('\n');
+  };
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    town = await createSmallTown(database);
+    config = loadConfig({ CODE_SECRET: TEST_CODE_SECRET, DATABASE_URL: database.url, REDIS_URL: TEST_REDIS_URL, QUEUE_PREFIX: prefix, LOG_LEVEL: 'silent' });
+    secretary = await makePerson(database);
+    await assign(database, secretary, 'community_secretary', town.community.id);
+    worker = await makePerson(database);
+    await assign(database, worker, 'grid_worker', town.grid.id);
+  });
+  afterAll(async () => {
+    await database?.drop();
+    await flushPrefix(prefix);
+  });
+
+  it('creates a weekly 四点半课堂 series, reports it, and keeps its children from non-organisers', async () => {
+    const from = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
+    const until = new Date(Date.now() + 22 * 86_400_000).toISOString().slice(0, 10);
+    const created = await run('activity', 'create', '--as', secretary, '--community', town.community.code, '--kind', 'after_school', '--title', '四点半课堂', '--capacity', '20', '--venue', '社区活动室', '--weekday', '3', '--time', '16:30', '--from', from, '--until', until);
+    const id = /^([0-9a-f-]{36})\s+(\d+) session/.exec(created)!;
+    expect(Number(id[2])).toBeGreaterThanOrEqual(3);
+    expect(created).toMatch(/16:30 {2}check-in code [2-9A-Z]{4}/);
+    expect(await run('activity', 'report', id[1]!, '--as', secretary)).toContain('0/20 confirmed');
+    await expect(run('activity', 'children', id[1]!, '--as', worker)).rejects.toThrow('只有该活动的组织者可以查看');
+    expect(await run('activity', 'coverage', '--as', secretary, '--unit', town.community.code)).toContain('law\t0/2  ← below aim');
+  });
+
+  it('registers a volunteer profile and a task with its skills', async () => {
+    const v = await makePerson(database, { householdId: town.households[0]!.id });
+    expect(await run('volunteer', 'profile', '--person', v, '--community', town.community.code, '--skills', '理发，陪伴', '--team', '红马甲')).toContain('理发, 陪伴');
+    const at = new Date(Date.now() + 86_400_000);
+    const local = new Intl.DateTimeFormat('sv-SE', { timeZone: 'Asia/Shanghai', dateStyle: 'short', timeStyle: 'short' }).format(at);
+    const task = await run('volunteer', 'task', '--as', secretary, '--community', town.community.code, '--title', '义务理发', '--place', '社区广场', '--at', local, '--minutes', '120', '--slots', '3', '--skills', '理发');
+    expect(task).toMatch(/^task [0-9a-f-]{36}/);
+  });
+});

@@ -1,0 +1,68 @@
+import { eq } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { activitySignups, afterSchoolChildren } from '../../../db/schema/index.js';
+import { signUpButton } from '../../../src/activities/buttons.js';
+import { createActivity } from '../../../src/activities/create.js';
+import { createActivityFlows } from '../../../src/activities/flows.js';
+import { loadConfig } from '../../../src/config.js';
+import { createDialog, type Dialog } from '../../../src/dialog/engine.js';
+import { messages } from '../../../src/i18n/index.js';
+import { createLogger } from '../../../src/log.js';
+import { residentFlows } from '../../../src/residents/flows.js';
+import { ACTIVITY_SETTINGS, quietWork } from '../../support/activity-fixture.js';
+import { assign, makePerson } from '../../support/case-fixture.js';
+import { createTestDatabase, TEST_CODE_SECRET, uniqueQueuePrefix } from '../../support/db.js';
+import { EngineChat } from '../../support/engine-chat.js';
+import { resident } from '../../support/notice-fixture.js';
+import { createSmallTown, type SmallTown } from '../../support/org-fixture.js';
+
+const a = messages('zh-CN').activities;
+
+describe('四点半课堂 sign-up in chat (dialog engine, real PostgreSQL)', () => {
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  let town: SmallTown;
+  let dialog: Dialog;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    town = await createSmallTown(database);
+    const config = loadConfig({ CODE_SECRET: TEST_CODE_SECRET, DATABASE_URL: database.url, QUEUE_PREFIX: uniqueQueuePrefix(), LOG_LEVEL: 'silent' });
+    const work = quietWork(database);
+    dialog = createDialog({ database, sink: work.sink, config, logger: createLogger('silent'), flows: [...residentFlows, ...createActivityFlows(ACTIVITY_SETTINGS)] });
+  });
+  afterAll(async () => {
+    await database?.drop();
+  });
+
+  it('asks for whom (a household member), then the child and the guardian, and keeps them apart from the sign-up', async () => {
+    const secretary = await makePerson(database);
+    await assign(database, secretary, 'community_secretary', town.community.id);
+    const parent = await resident(database, town.households[0]!.id);
+    const child = await resident(database, town.households[0]!.id);
+    const now = new Date();
+    const from = new Date(now.getTime() + 86_400_000).toISOString().slice(0, 10);
+    const until = new Date(now.getTime() + 30 * 86_400_000).toISOString().slice(0, 10);
+    const made = await quietWork(database).run((uow) =>
+      createActivity(uow, secretary, { kind: 'after_school', title: '四点半课堂', venue: '社区活动室', communityId: town.community.id, capacity: 20, announce: false, schedule: { kind: 'series', from, until, weekday: 3, time: '16:30', durationMinutes: 90 } }, now, ACTIVITY_SETTINGS),
+    );
+    const chat = new EngineChat(dialog, database, parent.refs.web!);
+    await chat.choice(signUpButton(made.sessions[0]!.id));
+    expect(await chat.freshText()).toContain(a.askWho);
+    await chat.choose(a.member({ n: 1, name: '' }));
+    expect(await chat.freshText()).toContain('请输入孩子的姓名');
+    await chat.text('小明');
+    expect(await chat.freshText()).toContain(a.askGrade);
+    await chat.choose(a.skip);
+    expect(await chat.freshText()).toContain(a.askGuardian);
+    await chat.text('李红');
+    expect(await chat.freshText()).toContain(a.askPhone);
+    await chat.text('不是电话');
+    expect(await chat.freshText()).toContain(a.badPhone);
+    await chat.text('13800001234');
+    expect(await chat.freshText()).toContain('报名成功：四点半课堂');
+    const [s] = await database.db.select().from(activitySignups).where(eq(activitySignups.sessionId, made.sessions[0]!.id));
+    expect(s).toMatchObject({ personId: parent.personId, participantId: child.personId, status: 'confirmed' });
+    const [c] = await database.db.select().from(afterSchoolChildren).where(eq(afterSchoolChildren.signupId, s!.id));
+    expect(c).toMatchObject({ childName: '小明', childGrade: null, guardianName: '李红', guardianPhone: '13800001234' });
+  });
+});

@@ -1,0 +1,128 @@
+import { and, asc, eq } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { activitySessions, activitySignups, notices, timers } from '../../../db/schema/index.js';
+import { createActivity } from '../../../src/activities/create.js';
+import { ActivityError } from '../../../src/activities/errors.js';
+import { cancelSignup, confirmOffer, expireOffer, signUp } from '../../../src/activities/signups.js';
+import { OFFER_TIMER } from '../../../src/activities/timers.js';
+import type { Work } from '../../../src/work/unit.js';
+import { ACTIVITY_SETTINGS, lecture, quietWork, textsFor, TZ } from '../../support/activity-fixture.js';
+import { assign, makePerson } from '../../support/case-fixture.js';
+import { createTestDatabase } from '../../support/db.js';
+import { createSmallTown, type SmallTown } from '../../support/org-fixture.js';
+
+type TestDb = Awaited<ReturnType<typeof createTestDatabase>>;
+
+describe('activity sign-ups, waiting list and offers (real PostgreSQL)', () => {
+  let database: TestDb;
+  let town: SmallTown;
+  let work: Work;
+  let secretary: string;
+  let residents: string[];
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    town = await createSmallTown(database);
+    work = quietWork(database);
+    secretary = await makePerson(database);
+    await assign(database, secretary, 'community_secretary', town.community.id);
+    residents = [];
+    for (let i = 0; i < 200; i++) residents.push(await makePerson(database, { householdId: town.households[i % 3]!.id }));
+  }, 120_000);
+  afterAll(async () => {
+    await database?.drop();
+  });
+
+  const newLecture = async (capacity: number, startsInMs = 3 * 86_400_000) => {
+    const now = new Date();
+    return work.run((uow) => createActivity(uow, secretary, lecture(town.community.id, capacity, new Date(now.getTime() + startsInMs)), now, ACTIVITY_SETTINGS));
+  };
+  const signupsOf = (sessionId: string) =>
+    database.db.select().from(activitySignups).where(eq(activitySignups.sessionId, sessionId)).orderBy(asc(activitySignups.arrival));
+
+  it('announces a new activity through notices and arms its reminders', async () => {
+    const made = await newLecture(10);
+    const [n] = await database.db.select().from(notices).where(eq(notices.id, made.noticeId!));
+    expect(n).toMatchObject({ category: 'activity', status: 'sending', title: '法律常识讲座' });
+    expect(n!.body).toContain('王律师');
+    const armed = await database.db.select({ subjectId: timers.subjectId }).from(timers).where(eq(timers.kind, 'activity-reminder'));
+    expect(armed.map((t) => t.subjectId).filter((s) => s.startsWith(made.sessions[0]!.id)).sort()).toEqual([`${made.sessions[0]!.id}:1h`, `${made.sessions[0]!.id}:24h`]);
+  });
+
+  it('refuses an activity outside the creator’s area', async () => {
+    const worker = await makePerson(database);
+    await assign(database, worker, 'grid_worker', town.otherGrid.id);
+    const now = new Date();
+    await expect(work.run((uow) => createActivity(uow, worker, lecture(town.community.id, 5, new Date(now.getTime() + 86_400_000)), now, ACTIVITY_SETTINGS))).rejects.toMatchObject({ reason: 'outside_area' });
+  });
+
+  it('200 simultaneous sign-ups for 50 seats: exactly 50 confirmed, 150 waiting in arrival order', async () => {
+    const made = await newLecture(50);
+    const sessionId = made.sessions[0]!.id;
+    const results = await Promise.all(residents.map((personId) => work.run((uow) => signUp(uow, { sessionId, personId }, new Date(), TZ))));
+    expect(results.filter((r) => r.status === 'confirmed')).toHaveLength(50);
+    expect(results.filter((r) => r.status === 'waiting')).toHaveLength(150);
+    const [s] = await database.db.select().from(activitySessions).where(eq(activitySessions.id, sessionId));
+    expect(s).toMatchObject({ capacity: 50, taken: 50 });
+    const rows = await signupsOf(sessionId);
+    // Arrival order is lock order: the first 50 arrivals have the seats, the rest wait behind them.
+    expect(rows.slice(0, 50).every((r) => r.status === 'confirmed')).toBe(true);
+    expect(rows.slice(50).every((r) => r.status === 'waiting')).toBe(true);
+    // Each waiting person was told their true place in the line.
+    const positions = new Map(results.filter((r) => r.status === 'waiting').map((r) => [r.signupId, r.position]));
+    expect(rows.slice(50).map((r) => positions.get(r.id))).toEqual(Array.from({ length: 150 }, (_, i) => i + 1));
+  }, 120_000);
+
+  it('cancellations promote in arrival order; a confirmed offer keeps the seat; a lapsed one passes on', async () => {
+    const made = await newLecture(2);
+    const sessionId = made.sessions[0]!.id;
+    const [a, b, c, d, e] = residents;
+    for (const personId of [a!, b!, c!, d!, e!]) await work.run((uow) => signUp(uow, { sessionId, personId }, new Date(), TZ));
+    const ids = (await signupsOf(sessionId)).map((r) => r.id);
+
+    await work.run((uow) => cancelSignup(uow, ids[0]!, a!, new Date(), TZ));
+    let rows = await signupsOf(sessionId);
+    expect(rows.map((r) => r.status)).toEqual(['cancelled', 'confirmed', 'offered', 'waiting', 'waiting']);
+    expect((await textsFor(database, c!)).at(-1)).toContain('有空位了');
+    const [timer] = await database.db.select().from(timers).where(and(eq(timers.kind, OFFER_TIMER), eq(timers.subjectId, ids[2]!)));
+    expect(timer!.seq).toBe(1);
+    expect(Math.abs(timer!.dueAt.getTime() - rows[2]!.offerExpiresAt!.getTime())).toBe(0);
+
+    expect(await work.run((uow) => confirmOffer(uow, ids[2]!, c!, new Date(), TZ))).toBe('confirmed');
+    expect(await database.db.select().from(timers).where(and(eq(timers.kind, OFFER_TIMER), eq(timers.subjectId, ids[2]!)))).toHaveLength(0);
+
+    await work.run((uow) => cancelSignup(uow, ids[1]!, b!, new Date(), TZ));
+    rows = await signupsOf(sessionId);
+    expect(rows.map((r) => r.status)).toEqual(['cancelled', 'cancelled', 'confirmed', 'offered', 'waiting']);
+    // d does not answer: at expiry the seat goes to e.
+    const later = new Date(rows[3]!.offerExpiresAt!.getTime() + 1);
+    expect(await work.run((uow) => expireOffer(uow, ids[3]!, 1, later, TZ))).toBe('expired');
+    rows = await signupsOf(sessionId);
+    expect(rows.map((r) => [r.status, r.cancelReason])).toEqual([
+      ['cancelled', 'self'],
+      ['cancelled', 'self'],
+      ['confirmed', null],
+      ['cancelled', 'offer_expired'],
+      ['offered', null],
+    ]);
+    expect((await textsFor(database, d!)).at(-1)).toContain('已过期');
+    // A second firing of the same timer changes nothing.
+    expect(await work.run((uow) => expireOffer(uow, ids[3]!, 1, later, TZ))).toBe('stale');
+    const [s] = await database.db.select().from(activitySessions).where(eq(activitySessions.id, sessionId));
+    expect(s!.taken).toBe(2);
+  }, 60_000);
+
+  it('signs up a household member, not a stranger, and only people in the activity’s area', async () => {
+    const made = await newLecture(5);
+    const sessionId = made.sessions[0]!.id;
+    const [me, sameHome, otherHome] = [residents[0]!, residents[3]!, residents[1]!];
+    await work.run((uow) => signUp(uow, { sessionId, personId: me, participantId: sameHome }, new Date(), TZ));
+    await expect(work.run((uow) => signUp(uow, { sessionId, personId: me, participantId: otherHome }, new Date(), TZ))).rejects.toMatchObject({ reason: 'not_household' });
+    await expect(work.run((uow) => signUp(uow, { sessionId, personId: sameHome }, new Date(), TZ))).rejects.toMatchObject({ reason: 'already_signed_up' });
+    const outsider = await makePerson(database, { householdId: town.otherHousehold.id });
+    const gridOnly = await work.run((uow) =>
+      createActivity(uow, secretary, lecture(town.community.id, 5, new Date(Date.now() + 86_400_000), { scopeUnitIds: [town.grid.id] }), new Date(), ACTIVITY_SETTINGS),
+    );
+    await expect(work.run((uow) => signUp(uow, { sessionId: gridOnly.sessions[0]!.id, personId: outsider }, new Date(), TZ))).rejects.toBeInstanceOf(ActivityError);
+  });
+});
