@@ -6,3 +6,4 @@ export * from './audience.js';
 export * from './notices.js';
 export * from './limits.js';
 export * from './timers.js';
+export * from './consultations.js';
