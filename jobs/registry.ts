@@ -1,5 +1,6 @@
 import type { JobDefinition, JobServices } from './define.js';
 import { caseDeadlineTimer, caseRouteJob, caseSweepJob } from './cases.js';
+import { consultationCloseTimer, consultationRemindTimer } from './consultations.js';
 import { deliverJobFor } from './deliver.js';
 import { noticeFanoutJob, noticeReleaseTimer, noticeSweepJob } from './notices.js';
 import { outboxSweepJob } from './outbox-sweep.js';
@@ -46,6 +47,11 @@ export const WORKER_JOBS: readonly JobDefinition[] = [
 ];
 
 /** Timer handlers by kind (src/timers/timers.ts); a module registers its kinds here. */
-export const TIMER_HANDLERS: readonly ((s: Omit<JobServices, 'timerHandlers'>) => TimerHandler)[] = [caseDeadlineTimer, noticeReleaseTimer];
+export const TIMER_HANDLERS: readonly ((s: Omit<JobServices, 'timerHandlers'>) => TimerHandler)[] = [
+  caseDeadlineTimer,
+  noticeReleaseTimer,
+  consultationCloseTimer,
+  consultationRemindTimer,
+];
 
 export { deliverJobFor, timerWakeJob };

@@ -1,0 +1,264 @@
+import { and, eq, sql } from 'drizzle-orm';
+import { z } from 'zod';
+import { adultDeclarations, consultationProxies, consultations, consultationScopes, consultationVoters, orgUnits, people } from '../../db/schema/index.js';
+import type { Queryable, Tx } from '../../db/client.js';
+import { anyOf } from '../../db/sql.js';
+import { recordAudit } from '../audit/audit.js';
+import { checkScopes, type ScopeRefusal } from '../staff/scope.js';
+import { ballotHash, receiptOf, voterToken } from './chain.js';
+import { areaUnits, BASES, canonicalChoices, checkChoices, eligibility, RULES, type Ineligible } from './rules.js';
+
+/**
+ * 社区协商 commands that shape a consultation and take ballots. Each takes a transaction, checks
+ * who may do it, audits staff actions, and returns what happened; the lifecycle (open, close,
+ * publish) is in lifecycle.ts.
+ */
+
+export type ConsultationRow = typeof consultations.$inferSelect;
+export type Via = 'chat' | 'paper' | 'proxy';
+
+export type ConsultationErrorReason =
+  | ScopeRefusal
+  | 'no_such_unit'
+  | 'scope_kind'
+  | 'not_found'
+  | 'status'
+  | 'in_past'
+  | 'ineligible'
+  | 'bad_choices'
+  | 'already_voted'
+  | 'not_changeable'
+  | 'paper_needs_household'
+  | 'not_in_scope'
+  | 'early_close_not_allowed'
+  | 'frozen';
+
+/** A refusal the person can act on (mapped to their language at the edge, explain.ts). */
+export class ConsultationError extends Error {
+  constructor(
+    readonly reason: ConsultationErrorReason,
+    readonly detail: { ineligible?: Ineligible; via?: Via; unitId?: number; status?: string; choices?: string } = {},
+  ) {
+    super(`consultation refused: ${reason}${detail.ineligible ? ` (${detail.ineligible})` : ''}`);
+  }
+}
+
+/** Units a consultation may cover: a community, grids, buildings (and wider for street/county staff). */
+export const SCOPE_KINDS = ['county', 'street', 'community', 'grid', 'building'] as const;
+
+export const consultationDraftSchema = z
+  .object({
+    title: z.string().trim().min(2).max(60),
+    background: z.string().trim().min(2).max(900),
+    options: z.array(z.string().trim().min(1).max(40)).min(2).max(9),
+    multiple: z.boolean().default(false),
+    maxChoices: z.number().int().min(1).max(9).default(1),
+    scopeUnitIds: z.array(z.number().int().positive()).min(1).max(10),
+    basis: z.enum(BASES),
+    rule: z.enum(RULES).default('simple_majority'),
+    quorumPct: z.number().int().min(1).max(100).default(50),
+    majorityPct: z.number().int().min(50).max(99).default(50),
+    weighty: z.boolean().default(false),
+    secret: z.boolean().default(true),
+    showNames: z.boolean().default(false),
+    changeable: z.boolean().default(true),
+    earlyClose: z.boolean().default(false),
+    closesAt: z.coerce.date(),
+    topicId: z.number().int().positive().optional(),
+  })
+  .refine((d) => d.maxChoices <= d.options.length && (d.multiple || d.maxChoices === 1), { message: 'maxChoices must fit the options', path: ['maxChoices'] })
+  .refine((d) => d.rule !== 'civil_code_278' || d.basis === 'owners', { message: 'art. 278 is for owners’ votes', path: ['rule'] })
+  .refine((d) => !(d.secret && d.showNames), { message: 'a secret ballot names nobody', path: ['showNames'] });
+export type ConsultationDraft = z.input<typeof consultationDraftSchema>;
+
+export async function mustReach(db: Queryable, actorId: string, unitIds: readonly number[]): Promise<void> {
+  const decision = await checkScopes(db, actorId, unitIds);
+  if (!decision.ok) throw new ConsultationError(decision.reason, { unitId: decision.unitId });
+}
+
+export async function scopesOf(db: Queryable, consultationId: string): Promise<number[]> {
+  const rows = await db.select({ id: consultationScopes.orgUnitId }).from(consultationScopes).where(eq(consultationScopes.consultationId, consultationId));
+  return rows.map((r) => r.id);
+}
+
+export async function getConsultation(db: Queryable, id: string): Promise<ConsultationRow | undefined> {
+  if (!z.uuid().safeParse(id).success) return undefined;
+  const [row] = await db.select().from(consultations).where(eq(consultations.id, id));
+  return row;
+}
+
+/** Locks the consultation row: every ballot of one consultation is appended under this lock (one chain). */
+export async function lockConsultation(tx: Tx, id: string): Promise<ConsultationRow> {
+  const [row] = z.uuid().safeParse(id).success ? await tx.select().from(consultations).where(eq(consultations.id, id)).for('update') : [];
+  if (!row) throw new ConsultationError('not_found');
+  return row;
+}
+
+/** 发起协商: a draft over units the author reaches; nothing is announced until it opens. */
+export async function createConsultation(tx: Tx, authorId: string, input: ConsultationDraft, now: Date): Promise<ConsultationRow> {
+  const d = consultationDraftSchema.parse(input);
+  const unitIds = [...new Set(d.scopeUnitIds)];
+  await mustReach(tx, authorId, unitIds);
+  const units = await tx.select({ id: orgUnits.id, kind: orgUnits.kind }).from(orgUnits).where(anyOf(orgUnits.id, unitIds));
+  const wrong = units.find((u) => !(SCOPE_KINDS as readonly string[]).includes(u.kind));
+  if (wrong) throw new ConsultationError('scope_kind', { unitId: wrong.id });
+  if (d.closesAt.getTime() <= now.getTime()) throw new ConsultationError('in_past');
+  const { scopeUnitIds: _, ...fields } = d;
+  const [row] = await tx
+    .insert(consultations)
+    .values({ ...fields, authorId, createdAt: now, updatedAt: now })
+    .returning();
+  await tx.insert(consultationScopes).values(unitIds.map((orgUnitId) => ({ consultationId: row!.id, orgUnitId })));
+  await recordAudit(tx, { actorId: authorId, action: 'consultation.create', subjectType: 'consultation', subjectId: row!.id, details: { basis: d.basis, rule: d.rule, scopes: unitIds } });
+  return row!;
+}
+
+/** 年满18周岁: what the person said, asked once and kept (no birth date). */
+export async function declareAdult(tx: Tx, personId: string, adult: boolean, now: Date): Promise<void> {
+  await tx.insert(adultDeclarations).values({ personId, adult, declaredAt: now }).onConflictDoUpdate({ target: adultDeclarations.personId, set: { adult, declaredAt: now } });
+}
+
+async function householdFacts(db: Queryable, consultationId: string, householdId: number): Promise<{ inScope: boolean; owner: boolean; area: number }> {
+  const [r] = (await db.execute(sql`
+    select exists (select 1 from consultation_scopes s join org_units su on su.id = s.org_unit_id where s.consultation_id = ${consultationId} and h.path like su.path || '%') as "inScope",
+           exists (select 1 from audience_memberships am where am."group" = 'owners' and am.household_id = h.id) as owner,
+           h.floor_area_m2 as area
+    from org_units h where h.id = ${householdId} and h.kind = 'household'`)) as unknown as { inScope: boolean; owner: boolean; area: string | null }[];
+  return r ? { inScope: r.inScope, owner: r.owner, area: areaUnits(r.area) } : { inScope: false, owner: false, area: 0 };
+}
+
+/** Whom a person votes as in a consultation, or why not (in a locked or read transaction). */
+export async function voterFor(db: Queryable, c: ConsultationRow, personId: string, now: Date): Promise<ReturnType<typeof eligibility>> {
+  const [p] = await db
+    .select({ householdId: people.householdId, status: people.householdStatus, erased: people.erasedAt, adult: adultDeclarations.adult })
+    .from(people)
+    .leftJoin(adultDeclarations, eq(adultDeclarations.personId, people.id))
+    .where(eq(people.id, personId));
+  const facts = p?.householdId ? await householdFacts(db, c.id, p.householdId) : { inScope: false, owner: false, area: 0 };
+  return eligibility({
+    basis: c.basis,
+    open: c.status === 'open' && now.getTime() < c.closesAt.getTime(),
+    personId,
+    bound: !!p && p.status === 'bound' && !p.erased,
+    householdId: p?.householdId ?? null,
+    inScope: facts.inScope,
+    adult: p?.adult ?? undefined,
+    owner: facts.owner,
+  });
+}
+
+export interface CastResult {
+  receipt: string;
+  /** false: the same choices were already the voter's ballot (a retry); nothing was added. */
+  stored: boolean;
+  changed: boolean;
+  choices: number[];
+}
+
+/**
+ * Appends a ballot under the consultation's row lock: checks the choices, the one-per-voter rule
+ * across chat, paper and proxy (a household that voted one way is refused the other, with which
+ * way it voted), whether a change is allowed, then writes the next link of the chain. A retry
+ * with the same choices returns the existing receipt.
+ */
+async function appendBallot(
+  tx: Tx,
+  c: ConsultationRow,
+  key: string,
+  v: { voterKey: string; householdId: number; personId: string | null; via: Via; proxyId?: number },
+  rawChoices: readonly number[],
+  now: Date,
+): Promise<CastResult> {
+  const check = checkChoices(rawChoices, { optionCount: c.options.length, multiple: c.multiple, maxChoices: c.maxChoices });
+  if (check !== 'ok') throw new ConsultationError('bad_choices', { choices: check });
+  const choices = canonicalChoices(rawChoices);
+  const token = voterToken(key, c.id, v.voterKey);
+  const [prior] = await tx.select().from(consultationVoters).where(and(eq(consultationVoters.consultationId, c.id), eq(consultationVoters.voterKey, v.voterKey)));
+  let replacesSeq: number | null = null;
+  if (prior) {
+    if (prior.via !== v.via) throw new ConsultationError('already_voted', { via: prior.via });
+    const [last] = (await tx.execute(sql`
+      select seq, choices, receipt from ballots where consultation_id = ${c.id} and voter_token = ${token} order by seq desc limit 1`)) as unknown as { seq: number; choices: number[]; receipt: string }[];
+    if (last && last.choices.join(',') === choices.join(',')) return { receipt: last.receipt, stored: false, changed: false, choices };
+    if (!c.changeable) throw new ConsultationError('not_changeable');
+    replacesSeq = last?.seq ?? null;
+  }
+  const facts = c.basis === 'owners' ? await householdFacts(tx, c.id, v.householdId) : { area: 0 };
+  const weight = c.basis === 'owners' ? facts.area : 0;
+  const seq = c.ballotSeq + 1;
+  const content = { consultationId: c.id, seq, voterToken: token, choices, weight, via: v.via, replacesSeq, castAt: now, prevHash: c.chainHead };
+  const hash = ballotHash(content);
+  const receipt = receiptOf(hash);
+  await tx.execute(sql`
+    insert into ballots (consultation_id, seq, voter_token, choices, weight, via, replaces_seq, cast_at, prev_hash, hash, receipt)
+    values (${c.id}, ${seq}, ${token}, ${`{${choices.join(',')}}`}::smallint[], ${weight}, ${v.via}, ${replacesSeq}, ${now.toISOString()}, ${c.chainHead}, ${hash}, ${receipt})`);
+  await tx.update(consultations).set({ ballotSeq: seq, chainHead: hash }).where(eq(consultations.id, c.id));
+  // Kept on the locked row object too: a caller appending twice in one transaction continues the chain.
+  c.ballotSeq = seq;
+  c.chainHead = hash;
+  await tx
+    .insert(consultationVoters)
+    .values({ consultationId: c.id, voterKey: v.voterKey, via: v.via, personId: v.personId, householdId: v.householdId, weight, proxyId: v.proxyId ?? null, voterToken: c.secret ? null : token, firstAt: now, lastAt: now })
+    .onConflictDoUpdate({ target: [consultationVoters.consultationId, consultationVoters.voterKey], set: { lastAt: now, personId: v.personId, weight } });
+  return { receipt, stored: true, changed: replacesSeq !== null, choices };
+}
+
+/** 投票 in chat: the person's eligibility (with the reason when not), then their ballot. */
+export async function castBallot(tx: Tx, key: string, consultationId: string, personId: string, choices: readonly number[], now: Date): Promise<CastResult> {
+  const c = await lockConsultation(tx, consultationId);
+  const who = await voterFor(tx, c, personId, now);
+  if (!who.ok) throw new ConsultationError('ineligible', { ineligible: who.reason });
+  return appendBallot(tx, c, key, { voterKey: who.voterKey, householdId: who.householdId, personId, via: 'chat' }, choices, now);
+}
+
+/** A household's ballot entered by staff: from the paper form (纸质票), or for a proxy (委托) whose authorisation is recorded. */
+export async function enterBallot(
+  tx: Tx,
+  key: string,
+  actorId: string | null,
+  consultationId: string,
+  householdId: number,
+  choices: readonly number[],
+  now: Date,
+  proxy?: { grantor: string; proxy: string; documentRef: string },
+): Promise<CastResult> {
+  const c = await lockConsultation(tx, consultationId);
+  if (actorId) await mustReach(tx, actorId, await scopesOf(tx, c.id));
+  if (c.status !== 'open' || now.getTime() >= c.closesAt.getTime()) throw new ConsultationError('status', { status: c.status });
+  if (c.basis === 'adults') throw new ConsultationError('paper_needs_household');
+  const facts = await householdFacts(tx, c.id, householdId);
+  if (!facts.inScope) throw new ConsultationError('not_in_scope');
+  if (c.basis === 'owners' && !facts.owner) throw new ConsultationError('ineligible', { ineligible: 'not_owner' });
+  let proxyId: number | undefined;
+  if (proxy) {
+    const p = z.object({ grantor: z.string().trim().min(1).max(60), proxy: z.string().trim().min(1).max(60), documentRef: z.string().trim().min(1).max(120) }).parse(proxy);
+    const [row] = await tx
+      .insert(consultationProxies)
+      .values({ consultationId: c.id, householdId, ...p, recordedBy: actorId, recordedAt: now })
+      .onConflictDoUpdate({ target: [consultationProxies.consultationId, consultationProxies.householdId], set: { ...p, recordedBy: actorId, recordedAt: now } })
+      .returning({ id: consultationProxies.id });
+    proxyId = row!.id;
+  }
+  const via: Via = proxy ? 'proxy' : 'paper';
+  const result = await appendBallot(tx, c, key, { voterKey: `h:${householdId}`, householdId, personId: null, via, proxyId }, choices, now);
+  // The audit names the household and the receipt, never the choices of a secret ballot.
+  await recordAudit(tx, { actorId, action: `consultation.${via}`, subjectType: 'consultation', subjectId: c.id, details: { householdId, receipt: result.receipt, ...(proxyId && { proxyId }), ...(!c.secret && { choices: result.choices }) } });
+  return result;
+}
+
+/** The voter's current ballot (their own, so choices may be shown to them) or undefined. */
+export async function myBallot(db: Queryable, key: string, c: ConsultationRow, voterKey: string): Promise<{ choices: number[]; receipt: string; via: Via; castAt: Date } | undefined> {
+  const [row] = (await db.execute(sql`
+    select choices, receipt, via, cast_at as "castAt" from ballots where consultation_id = ${c.id} and voter_token = ${voterToken(key, c.id, voterKey)}
+    order by seq desc limit 1`)) as unknown as { choices: number[]; receipt: string; via: Via; castAt: string }[];
+  return row ? { ...row, castAt: new Date(row.castAt) } : undefined;
+}
+
+/** 回执查询: a published consultation's ballot with this receipt, and whether it was counted. */
+export async function findReceipt(db: Queryable, consultationId: string, receipt: string): Promise<{ choices: number[]; counted: boolean } | undefined> {
+  const [row] = (await db.execute(sql`
+    select b.choices, not exists (select 1 from ballots r where r.consultation_id = b.consultation_id and r.replaces_seq = b.seq) as counted
+    from ballots b join consultations c on c.id = b.consultation_id
+    where b.consultation_id = ${consultationId} and b.receipt = ${receipt.trim().toLowerCase()} and c.status = 'published' limit 1`)) as unknown as { choices: number[]; counted: boolean }[];
+  return row;
+}
