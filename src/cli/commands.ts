@@ -13,6 +13,7 @@ import { placeLabel } from '../residents/household.js';
 import { issueHouseholdInvite } from '../residents/invites.js';
 import { issueStaffCode, type SubCommittee } from '../staff/codes.js';
 import { NOTICE_USAGE } from '../notices/cli.js';
+import { CONSULTATION_USAGE, verifyBallots } from '../consultations/cli.js';
 import { codeKey } from '../secrets.js';
 import { text } from './text.js';
 
@@ -25,6 +26,13 @@ import { text } from './text.js';
 
 /** A mistake on the command line or in what it names: printed with the usage, exit status 2. */
 export class UsageError extends Error {}
+
+/** A check that found a problem (verify-ballots): exit status 1, its findings already printed. */
+export class VerifyFailed extends Error {
+  constructor() {
+    super('verification failed');
+  }
+}
 
 export interface CliContext {
   database: Database;
@@ -270,6 +278,15 @@ export const COMMANDS = {
       out(text.deadlinesSet({ priority: args.priority, category: args.category, accept: args.accept, resolve: args.resolve, escalate: args.escalate }));
     },
   }),
+  'verify-ballots': command({
+    usage: 'verify-ballots CONSULTATION_ID',
+    about: 'recompute a consultation’s ballot chain and tally; names the first row that does not match',
+    positionals: ['id'],
+    schema: z.object({ id: z.uuid({ error: 'CONSULTATION_ID is the consultation’s id' }) }),
+    async run(args, { database, config, out }) {
+      if (!(await verifyBallots(database.db, args.id, config.defaultLocale, out))) throw new VerifyFailed();
+    },
+  }),
   help: command({
     usage: 'help',
     about: 'this list',
@@ -290,5 +307,5 @@ export function usage(): string {
   const lines = Object.values(COMMANDS as Record<string, CommandSpec>).map((c) =>
     c.usage.length < 42 ? `  ${c.usage.padEnd(42)}${c.about}` : `  ${c.usage}\n  ${' '.repeat(42)}${c.about}`,
   );
-  return [text.usageTitle, '', ...lines, NOTICE_USAGE, '', `  ROLE: ${staffRole.enumValues.join(', ')}`, `  NAME: ${subCommittee.enumValues.join(', ')}`].join('\n');
+  return [text.usageTitle, '', ...lines, NOTICE_USAGE, CONSULTATION_USAGE, '', `  ROLE: ${staffRole.enumValues.join(', ')}`, `  NAME: ${subCommittee.enumValues.join(', ')}`].join('\n');
 }
