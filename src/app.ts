@@ -18,6 +18,7 @@ import { uncoveredUnits } from './cases/coverage.js';
 import { claimOnStaffBound, createCaseFlows } from './cases/flows.js';
 import { createFolderStore, storePhoto } from './photos/store.js';
 import { createNoticeFlows } from './notices/flows.js';
+import { createConsultationFlows } from './consultations/flows.js';
 import { registerPublicNotices } from './http/public-notices.js';
 import type { Config } from './config.js';
 import type { DeliveryQueue } from './outbox/outbox.js';
@@ -164,7 +165,7 @@ export function createApp(config: Config, opts: AppOptions = {}) {
         }
       },
     });
-    const flows = [...createResidentFlows({ onStaffBound: claimOnStaffBound({ scheduler }) }), ...caseFlows, ...noticeFlows, ...(opts.flows ?? [])];
+    const flows = [...createResidentFlows({ onStaffBound: claimOnStaffBound({ scheduler }) }), ...caseFlows, ...noticeFlows, ...createConsultationFlows(), ...(opts.flows ?? [])];
     const limits = createLimitStore({ database, redisUrl: config.queue.redisUrl, prefix: config.queue.prefix, logger });
     stops.push(() => limits.close());
     // Replies to web chats are delivered by the process that wrote them (jobs/inline-delivery.ts).

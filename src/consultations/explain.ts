@@ -32,8 +32,8 @@ export function explainResult(m: Messages, c: Pick<ConsultationRow, 'rule' | 'ba
   }
   const count = (i: number) => (is278 ? t.optionCount278({ option: c.options[i]!, count: tally.options[i]!.count, area: formatArea(tally.options[i]!.area) }) : t.optionCount({ option: c.options[i]!, count: tally.options[i]!.count }));
   const threshold = is278 ? (c.weighty ? t.threshold278Weighty : t.threshold278) : c.rule === 'quorum_majority' && c.majorityPct !== 50 ? t.thresholdPct({ pct: c.majorityPct }) : t.thresholdHalf;
-  const counts = c.options.map((_, i) => count(i)).join(', ');
-  if (decision.passed) return t.explainPassed({ rule, turnout, winners: decision.winners.map(count).join(', '), threshold });
+  const counts = c.options.map((_, i) => count(i)).join(t.listSep);
+  if (decision.passed) return t.explainPassed({ rule, turnout, winners: decision.winners.map(count).join(t.listSep), threshold });
   if (decision.tie) return t.explainTie({ rule, turnout, counts });
   return t.explainNotPassed({ rule, turnout, counts, threshold });
 }

@@ -13,6 +13,7 @@ import type { UnitOfWork } from '../work/unit.js';
 import { ConsultationError, lockConsultation, mustReach, scopesOf, type ConsultationRow } from './commands.js';
 import { explainResult, optionLines } from './explain.js';
 import { decide, mayClose, reminderAt, type Decision, type Tally } from './rules.js';
+import { adoptTopic } from './topics.js';
 import { eligibleFor, eligibleSnapshot, tallyOf, type EligibleSnapshot } from './tally.js';
 
 /**
@@ -64,6 +65,7 @@ export async function openConsultation(uow: UnitOfWork, actorId: string, id: str
   await uow.timers.set({ kind: CONSULTATION_CLOSE_TIMER, subjectId: id, seq: 1, dueAt: c.closesAt });
   const remind = reminderAt(now, c.closesAt);
   if (remind.getTime() > now.getTime()) await uow.timers.set({ kind: CONSULTATION_REMIND_TIMER, subjectId: id, seq: 1, dueAt: remind });
+  if (c.topicId) await adoptTopic(uow, c.topicId, c, now);
   await recordAudit(uow.tx, { actorId, action: 'consultation.open', subjectType: 'consultation', subjectId: id, details: { ...eligible } });
   return row!;
 }
