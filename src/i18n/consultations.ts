@@ -221,7 +221,7 @@ export const consultations = defineMessages(
     thresholdPct: (p: { pct: number }) => `투표수의 ${p.pct}% 초과`,
     threshold278: '참여 면적과 참여 인원의 과반',
     threshold278Weighty: '참여 면적과 참여 인원의 4분의 3 이상',
-    explainPassed: (p: { rule: string; turnout: string; winners: string; threshold: string }) => `${p.rule} 규칙: ${p.turnout}; ${p.winners}, ${p.threshold}로 통과되었습니다.`,
+    explainPassed: (p: { rule: string; turnout: string; winners: string; threshold: string }) => `${p.rule} 규칙: ${p.turnout}; ${p.winners}, ${p.threshold} 충족으로 통과되었습니다.`,
     explainNotPassed: (p: { rule: string; turnout: string; counts: string; threshold: string }) => `${p.rule} 규칙: ${p.turnout}; ${p.counts}, ${p.threshold}를 얻은 선택지가 없어 통과되지 않았습니다.`,
     explainTie: (p: { rule: string; turnout: string; counts: string }) => `${p.rule} 규칙: ${p.turnout}; ${p.counts}, 동수로 통과되지 않았습니다.`,
     createFromTopic: '주민이 제안한 의제(지지 순)에서 시작하거나 새로 만들 수 있습니다:',
