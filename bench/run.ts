@@ -2,14 +2,15 @@
  * Benchmarks for the case pipeline and the web chat's inbound path on both BullMQ backends; every figure is printed next to the
  * raw limit measured in the same run on this machine. Not part of `npm test`.
  *
- *   npx tsx bench/run.ts [--only intake|routing|lateness|fanout[,…]] [--backend redis|postgres|both]
+ *   npx tsx bench/run.ts [--only intake|routing|lateness|fanout|ballots[,…]] [--backend redis|postgres|both]
  *                        [--n N] [--raw-n N] [--concurrency C] [--timers N] [--due N|all] [--window S] [--burst N]
  *                        [--lateness-concurrency C] [--quiet-wait S]
  *                        [--web-active N] [--web-idle N] [--web-steps R,R,…] [--web-step-s S] [--idle-s S]
- *                        [--broadcast-n N] [--broadcast-rate R]
+ *                        [--broadcast-n N] [--broadcast-rate R] [--ballots-n N] [--vote-households N] [--million N]
  */
 import { parseArgs } from 'node:util';
 import { machineIdle, type BackendKind, type ResultRow } from './common.js';
+import { benchBallots } from './ballots.js';
 import { benchBroadcast, benchInbound } from './inbound.js';
 import { benchFanout } from './fanout.js';
 import { benchIntake } from './intake.js';
@@ -19,7 +20,10 @@ import { benchRouting } from './routing.js';
 
 const { values } = parseArgs({
   options: {
-    only: { type: 'string', default: 'intake,routing,lateness,roundtrips,inbound,broadcast,fanout' },
+    only: { type: 'string', default: 'intake,routing,lateness,roundtrips,inbound,broadcast,fanout,ballots' },
+    'ballots-n': { type: 'string', default: '3000' },
+    'vote-households': { type: 'string', default: '10000' },
+    million: { type: 'string', default: '1000000' },
     households: { type: 'string', default: '10000,100000' },
     backend: { type: 'string', default: 'both' },
     n: { type: 'string', default: '3000' },
@@ -64,7 +68,10 @@ if (values.help) {
   --web-step-s S                   (c) seconds per step (default 8)
   --idle-s S                       (c) seconds of CPU measurement with and without the idle chats (default 30)
   --broadcast-n N                  (d) broadcast rows to web chats (default 10000)
-  --broadcast-rate R               (d) conversation messages/s offered while it drains (default 100)`);
+  --broadcast-rate R               (d) conversation messages/s offered while it drains (default 100)
+  --ballots-n N                    (f) ballots cast for the stored-per-second figure (default 3000)
+  --vote-households N              (f) households voting within one minute (default 10000)
+  --million N                      (f) ballots in the chain that is tallied and verified (default 1000000)`);
   process.exit(0);
 }
 
@@ -74,7 +81,7 @@ const int = (name: string, v: string | undefined) => {
   return n;
 };
 const only = new Set(values.only!.split(',').map((s) => s.trim()));
-for (const o of only) if (!['intake', 'routing', 'lateness', 'roundtrips', 'inbound', 'broadcast', 'fanout'].includes(o)) throw new Error(`unknown benchmark ${o}`);
+for (const o of only) if (!['intake', 'routing', 'lateness', 'roundtrips', 'inbound', 'broadcast', 'fanout', 'ballots'].includes(o)) throw new Error(`unknown benchmark ${o}`);
 const backends: BackendKind[] = values.backend === 'both' ? ['redis', 'postgres'] : [values.backend as BackendKind];
 for (const b of backends) if (b !== 'redis' && b !== 'postgres') throw new Error(`unknown backend ${b}`);
 const n = int('n', values.n);
@@ -149,6 +156,13 @@ if (only.has('fanout')) {
   await settle('fan-out');
   process.stderr.write('fan-out…\n');
   rows.push(...(await benchFanout({ households: values.households!.split(',').map((h) => int('households', h.trim())) })));
+}
+
+if (only.has('ballots')) {
+  // Database only: ballots, their chain and their tally are rows; no queue backend is involved.
+  await settle('ballots');
+  process.stderr.write('ballots…\n');
+  rows.push(...(await benchBallots({ n: int('ballots-n', values['ballots-n']), concurrency, households: int('vote-households', values['vote-households']), million: int('million', values.million) })));
 }
 
 const header = ['backend', 'metric', 'value', 'raw limit', 'ratio', 'aim', ''];

@@ -55,38 +55,43 @@ export interface ChainCheck {
 }
 
 /**
- * Recomputes the whole chain in one set-based statement: every row's hash from its content, its
- * link to the row before, no gap in the numbering, its receipt, that a replacement replaces an
- * earlier ballot of the same voter once; then that the consultation's head is the last row.
+ * Recomputes the whole chain set-based: every row's hash from its content and its receipt, its
+ * link to the row before and no gap in the numbering, that a replacement replaces an earlier
+ * ballot of the same voter once, then that the consultation's head is the last row. The hashes
+ * are recomputed in two halves and the links alongside, as separate statements: on a pool they
+ * run at once, one core each.
  */
 export async function verifyChain(db: Queryable, consultationId: string): Promise<ChainCheck> {
-  const [bad] = (await db.execute(sql`
-    with b as (
-      select b.seq, b.hash, b.prev_hash, b.receipt, b.replaces_seq, b.voter_token,
-             encode(sha256(convert_to(${contentSql('b')}, 'UTF8')), 'hex') as calc,
-             lag(b.hash) over w as prior, lag(b.seq) over w as prior_seq
-      from ballots b where b.consultation_id = ${consultationId}
-      window w as (order by b.seq)
-    ), replaced as (
-      select r.seq, bool_or(o.seq is null or o.seq >= r.seq or o.voter_token <> r.voter_token) or count(*) over (partition by r.replaces_seq) > 1 as wrong
-      from ballots r left join ballots o on o.consultation_id = r.consultation_id and o.seq = r.replaces_seq
-      where r.consultation_id = ${consultationId} and r.replaces_seq is not null
-      group by r.seq, r.replaces_seq
-    )
-    select seq, problem from (
-      select seq, case when calc <> hash then 'hash' when prev_hash <> coalesce(prior, '') then 'link'
-                       when seq <> coalesce(prior_seq, 0) + 1 then 'gap' when receipt <> left(hash, ${RECEIPT_LENGTH}) then 'receipt' end as problem
-      from b
-      union all
-      select seq, 'replaces' from replaced where wrong
-    ) x where problem is not null order by seq limit 1`)) as unknown as { seq: number; problem: ChainProblem }[];
   const [head] = (await db.execute(sql`
     select c.ballot_seq as "ballotSeq", c.chain_head as "chainHead",
            (select count(*)::int from ballots where consultation_id = c.id) as rows,
            (select hash from ballots where consultation_id = c.id order by seq desc limit 1) as last
     from consultations c where c.id = ${consultationId}`)) as unknown as { ballotSeq: number; chainHead: string; rows: number; last: string | null }[];
   const rows = head?.rows ?? 0;
-  if (bad) return { ok: false, rows, first: { seq: Number(bad.seq), problem: bad.problem } };
+  const mid = Math.floor((head?.ballotSeq ?? 0) / 2);
+  const hashes = (range: SQL) => sql`
+    select min(b.seq) filter (where encode(sha256(convert_to(${contentSql('b')}, 'UTF8')), 'hex') <> b.hash) as hash,
+           min(b.seq) filter (where b.receipt <> left(b.hash, ${RECEIPT_LENGTH})) as receipt
+    from ballots b where b.consultation_id = ${consultationId} and ${range}`;
+  const found = (await Promise.all([
+    db.execute(hashes(sql`b.seq <= ${mid}`)),
+    db.execute(hashes(sql`b.seq > ${mid}`)),
+    db.execute(sql`
+      select min(b.seq) filter (where p.seq is null and b.seq > 1) as gap,
+             min(b.seq) filter (where coalesce(p.hash, '') <> b.prev_hash and not (p.seq is null and b.seq > 1)) as link
+      from ballots b left join ballots p on p.consultation_id = b.consultation_id and p.seq = b.seq - 1
+      where b.consultation_id = ${consultationId}`),
+    db.execute(sql`
+      select min(r.seq) as replaces from ballots r left join ballots o on o.consultation_id = r.consultation_id and o.seq = r.replaces_seq
+      where r.consultation_id = ${consultationId} and r.replaces_seq is not null
+        and (o.seq is null or o.seq >= r.seq or o.voter_token <> r.voter_token
+             or exists (select 1 from ballots d where d.consultation_id = r.consultation_id and d.replaces_seq = r.replaces_seq and d.seq <> r.seq))`),
+  ])) as unknown as Record<string, number | null>[][];
+  const problems = found.flatMap((rs) => Object.entries(rs[0] ?? {}).filter(([, seq]) => seq !== null).map(([problem, seq]) => ({ seq: Number(seq), problem: problem as ChainProblem })));
+  // The first row wrong, and for one row the most telling problem first.
+  const order: ChainProblem[] = ['hash', 'link', 'gap', 'receipt', 'replaces'];
+  const first = problems.sort((a, b) => a.seq - b.seq || order.indexOf(a.problem) - order.indexOf(b.problem))[0];
+  if (first) return { ok: false, rows, first };
   if (head && (head.ballotSeq !== rows || head.chainHead !== (head.last ?? ''))) return { ok: false, rows, first: { seq: rows + 1, problem: 'head' } };
   return { ok: true, rows };
 }

@@ -165,7 +165,7 @@ async function appendBallot(
   tx: Tx,
   c: ConsultationRow,
   key: string,
-  v: { voterKey: string; householdId: number; personId: string | null; via: Via; proxyId?: number },
+  v: { voterKey: string; householdId: number; personId: string | null; via: Via; proxyId?: number; weight: number },
   rawChoices: readonly number[],
   now: Date,
 ): Promise<CastResult> {
@@ -183,8 +183,7 @@ async function appendBallot(
     if (!c.changeable) throw new ConsultationError('not_changeable');
     replacesSeq = last?.seq ?? null;
   }
-  const facts = c.basis === 'owners' ? await householdFacts(tx, c.id, v.householdId) : { area: 0 };
-  const weight = c.basis === 'owners' ? facts.area : 0;
+  const weight = c.basis === 'owners' ? v.weight : 0;
   const seq = c.ballotSeq + 1;
   const content = { consultationId: c.id, seq, voterToken: token, choices, weight, via: v.via, replacesSeq, castAt: now, prevHash: c.chainHead };
   const hash = ballotHash(content);
@@ -203,12 +202,25 @@ async function appendBallot(
   return { receipt, stored: true, changed: replacesSeq !== null, choices };
 }
 
-/** 投票 in chat: the person's eligibility (with the reason when not), then their ballot. */
+/** Still open for ballots (re-checked under the lock: closing may have come meanwhile). */
+function mustBeOpen(c: ConsultationRow, now: Date): void {
+  if (c.status !== 'open' || now.getTime() >= c.closesAt.getTime()) throw new ConsultationError('ineligible', { ineligible: 'not_open' });
+}
+
+/**
+ * 投票 in chat: the person's eligibility (with the reason when not), then their ballot. Who the
+ * voter is and what their home weighs are read before the consultation's lock is taken, so the
+ * lock (one chain per consultation) covers only the append.
+ */
 export async function castBallot(tx: Tx, key: string, consultationId: string, personId: string, choices: readonly number[], now: Date): Promise<CastResult> {
-  const c = await lockConsultation(tx, consultationId);
-  const who = await voterFor(tx, c, personId, now);
+  const seen = await getConsultation(tx, consultationId);
+  if (!seen) throw new ConsultationError('not_found');
+  const who = await voterFor(tx, seen, personId, now);
   if (!who.ok) throw new ConsultationError('ineligible', { ineligible: who.reason });
-  return appendBallot(tx, c, key, { voterKey: who.voterKey, householdId: who.householdId, personId, via: 'chat' }, choices, now);
+  const weight = seen.basis === 'owners' ? (await householdFacts(tx, seen.id, who.householdId)).area : 0;
+  const c = await lockConsultation(tx, consultationId);
+  mustBeOpen(c, now);
+  return appendBallot(tx, c, key, { voterKey: who.voterKey, householdId: who.householdId, personId, via: 'chat', weight }, choices, now);
 }
 
 /** A household's ballot entered by staff: from the paper form (纸质票), or for a proxy (委托) whose authorisation is recorded. */
@@ -222,11 +234,13 @@ export async function enterBallot(
   now: Date,
   proxy?: { grantor: string; proxy: string; documentRef: string },
 ): Promise<CastResult> {
+  const seen = await getConsultation(tx, consultationId);
+  if (!seen) throw new ConsultationError('not_found');
+  if (actorId) await mustReach(tx, actorId, await scopesOf(tx, seen.id));
+  if (seen.basis === 'adults') throw new ConsultationError('paper_needs_household');
+  const facts = await householdFacts(tx, seen.id, householdId);
   const c = await lockConsultation(tx, consultationId);
-  if (actorId) await mustReach(tx, actorId, await scopesOf(tx, c.id));
   if (c.status !== 'open' || now.getTime() >= c.closesAt.getTime()) throw new ConsultationError('status', { status: c.status });
-  if (c.basis === 'adults') throw new ConsultationError('paper_needs_household');
-  const facts = await householdFacts(tx, c.id, householdId);
   if (!facts.inScope) throw new ConsultationError('not_in_scope');
   if (c.basis === 'owners' && !facts.owner) throw new ConsultationError('ineligible', { ineligible: 'not_owner' });
   let proxyId: number | undefined;
@@ -240,7 +254,7 @@ export async function enterBallot(
     proxyId = row!.id;
   }
   const via: Via = proxy ? 'proxy' : 'paper';
-  const result = await appendBallot(tx, c, key, { voterKey: `h:${householdId}`, householdId, personId: null, via, proxyId }, choices, now);
+  const result = await appendBallot(tx, c, key, { voterKey: `h:${householdId}`, householdId, personId: null, via, proxyId, weight: facts.area }, choices, now);
   // The audit names the household and the receipt, never the choices of a secret ballot.
   await recordAudit(tx, { actorId, action: `consultation.${via}`, subjectType: 'consultation', subjectId: c.id, details: { householdId, receipt: result.receipt, ...(proxyId && { proxyId }), ...(!c.secret && { choices: result.choices }) } });
   return result;

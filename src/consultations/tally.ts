@@ -15,19 +15,22 @@ const owned = sql`exists (select 1 from audience_memberships am where am."group"
 
 /** The tally of the counted ballots, one row per option (options no ballot chose count 0). */
 export async function tallyOf(db: Queryable, consultationId: string, optionCount: number): Promise<Tally> {
+  // Grouped by the choice set itself (a handful of distinct sets), then spread over the options here.
   const rows = (await db.execute(sql`
-    with counted as (
-      select b.choices, b.weight from ballots b
-      where b.consultation_id = ${consultationId}
-        and not exists (select 1 from ballots r where r.consultation_id = b.consultation_id and r.replaces_seq = b.seq)
-    )
-    select -1 as option, count(*)::bigint as count, coalesce(sum(weight), 0)::bigint as area from counted
-    union all
-    select o, count(*)::bigint, coalesce(sum(weight), 0)::bigint from counted, unnest(choices) as o group by o`)) as unknown as { option: number; count: string; area: string }[];
-  const total = rows.find((r) => Number(r.option) === -1);
+    select b.choices, count(*)::bigint as count, coalesce(sum(b.weight), 0)::bigint as area from ballots b
+    where b.consultation_id = ${consultationId}
+      and not exists (select 1 from ballots r where r.consultation_id = b.consultation_id and r.replaces_seq = b.seq)
+    group by b.choices`)) as unknown as { choices: number[]; count: string; area: string }[];
   const options = Array.from({ length: optionCount }, () => ({ count: 0, area: 0 }));
-  for (const r of rows) if (Number(r.option) >= 0 && Number(r.option) < optionCount) options[Number(r.option)] = { count: Number(r.count), area: Number(r.area) };
-  return { ballots: Number(total?.count ?? 0), area: Number(total?.area ?? 0), options };
+  let ballots = 0;
+  let area = 0;
+  for (const r of rows) {
+    const [n, a] = [Number(r.count), Number(r.area)];
+    ballots += n;
+    area += a;
+    for (const o of r.choices) if (o >= 0 && o < optionCount) options[o] = { count: options[o]!.count + n, area: options[o]!.area + a };
+  }
+  return { ballots, area, options };
 }
 
 export interface EligibleSnapshot {
