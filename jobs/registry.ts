@@ -1,6 +1,6 @@
 import type { JobDefinition, JobServices } from './define.js';
 import { caseDeadlineTimer, caseRouteJob, caseSweepJob } from './cases.js';
-import { consultationCloseTimer, consultationRemindTimer } from './consultations.js';
+import { consultationCloseTimer, consultationLinkJob, consultationRemindTimer } from './consultations.js';
 import { deliverJobFor } from './deliver.js';
 import { noticeFanoutJob, noticeReleaseTimer, noticeSweepJob } from './notices.js';
 import { outboxSweepJob } from './outbox-sweep.js';
@@ -31,6 +31,8 @@ export const JOBS = {
   noticeFanout: noticeFanoutJob,
   /** Periodic: restart fan-outs that did not finish (scheduled releases are timers). */
   noticeSweep: noticeSweepJob,
+  /** Ballots cast → their links on the consultation's hash chain. */
+  consultationLink: consultationLinkJob,
 } as const satisfies Record<string, JobDefinition>;
 
 export const ALL_JOBS: readonly JobDefinition[] = Object.values(JOBS);
@@ -44,6 +46,7 @@ export const WORKER_JOBS: readonly JobDefinition[] = [
   JOBS.timerSweep,
   JOBS.noticeFanout,
   JOBS.noticeSweep,
+  JOBS.consultationLink,
 ];
 
 /** Timer handlers by kind (src/timers/timers.ts); a module registers its kinds here. */

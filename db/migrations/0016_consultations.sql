@@ -75,27 +75,38 @@ CREATE TABLE "consultation_voters" (
 );
 --> statement-breakpoint
 CREATE INDEX "consultation_voters_household_idx" ON "consultation_voters" USING btree ("consultation_id", "household_id");--> statement-breakpoint
--- The ballot log: append-only, each row hashing the previous row's hash and its own content.
+-- The ballot log: append-only. A ballot is written at once with its content hash (its receipt);
+-- the linker then puts it on the consultation's hash chain (seq, prev_hash, hash), filled once.
 CREATE TABLE "ballots" (
+	"id" bigserial PRIMARY KEY NOT NULL,
 	"consultation_id" uuid NOT NULL REFERENCES "consultations"("id"),
-	"seq" integer NOT NULL,
 	"voter_token" text NOT NULL,
 	"choices" smallint[] NOT NULL,
 	"weight" integer DEFAULT 0 NOT NULL,
 	"via" text NOT NULL,
-	"replaces_seq" integer,
+	"replaces_id" bigint,
 	"cast_at" timestamp with time zone NOT NULL,
-	"prev_hash" text NOT NULL,
-	"hash" text NOT NULL,
+	"nonce" text NOT NULL,
+	"content_hash" text NOT NULL,
 	"receipt" text NOT NULL,
-	CONSTRAINT "ballots_pk" PRIMARY KEY ("consultation_id", "seq")
+	"seq" integer,
+	"prev_hash" text,
+	"hash" text
 );
 --> statement-breakpoint
-CREATE INDEX "ballots_voter_idx" ON "ballots" USING btree ("consultation_id", "voter_token", "seq");--> statement-breakpoint
-CREATE UNIQUE INDEX "ballots_receipt_key" ON "ballots" USING btree ("consultation_id", "receipt");--> statement-breakpoint
-CREATE INDEX "ballots_replaces_idx" ON "ballots" USING btree ("consultation_id", "replaces_seq") WHERE "replaces_seq" IS NOT NULL;--> statement-breakpoint
+CREATE UNIQUE INDEX "ballots_seq_key" ON "ballots" USING btree ("consultation_id", "seq");--> statement-breakpoint
+CREATE INDEX "ballots_voter_idx" ON "ballots" USING btree ("consultation_id", "voter_token", "id");--> statement-breakpoint
+CREATE INDEX "ballots_receipt_idx" ON "ballots" USING btree ("consultation_id", "receipt");--> statement-breakpoint
+CREATE INDEX "ballots_replaces_idx" ON "ballots" USING btree ("consultation_id", "replaces_id") WHERE "replaces_id" IS NOT NULL;--> statement-breakpoint
+CREATE INDEX "ballots_unlinked_idx" ON "ballots" USING btree ("consultation_id", "id") WHERE "seq" IS NULL;--> statement-breakpoint
 CREATE FUNCTION "ballots_append_only"() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+	-- The one change allowed: linking an unlinked ballot into the chain, its content untouched.
+	IF TG_OP = 'UPDATE' AND OLD.seq IS NULL AND NEW.seq IS NOT NULL AND NEW.hash IS NOT NULL
+		AND (NEW.id, NEW.consultation_id, NEW.voter_token, NEW.choices, NEW.weight, NEW.via, NEW.replaces_id, NEW.cast_at, NEW.nonce, NEW.content_hash, NEW.receipt)
+			IS NOT DISTINCT FROM (OLD.id, OLD.consultation_id, OLD.voter_token, OLD.choices, OLD.weight, OLD.via, OLD.replaces_id, OLD.cast_at, OLD.nonce, OLD.content_hash, OLD.receipt) THEN
+		RETURN NEW;
+	END IF;
 	RAISE EXCEPTION 'ballots are append-only';
 END;
 $$;

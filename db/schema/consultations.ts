@@ -127,35 +127,44 @@ export const consultationVoters = pgTable(
 );
 
 /**
- * The ballot log: append-only (a trigger refuses UPDATE and DELETE), hash-chained — `hash` =
- * sha256 of the row's content and `prevHash` (src/consultations/chain.ts). A changed ballot is a
- * new row that `replacesSeq` the voter's previous one. `receipt` is the short hash the voter keeps.
+ * The ballot log: append-only (a trigger refuses UPDATE and DELETE, except linking). A ballot is
+ * written with `contentHash` = sha256 of its content (src/consultations/chain.ts), whose start is
+ * the voter's `receipt`; the linker then puts it on the consultation's chain, once: `seq`, and
+ * `hash` = sha256 of `prevHash`, `seq` and `contentHash`. Casting never waits for the chain, so
+ * ballots commit in parallel. A changed ballot is a new row that `replacesId` the earlier one.
  */
 export const ballots = pgTable(
   'ballots',
   {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
     consultationId: uuid('consultation_id')
       .notNull()
       .references(() => consultations.id),
-    seq: integer('seq').notNull(),
     /** HMAC of (consultation, voter key): the same voter's ballots share it; it names nobody. */
     voterToken: text('voter_token').notNull(),
     choices: smallint('choices').array().notNull(),
     weight: integer('weight').notNull().default(0),
     via: text('via', { enum: ['chat', 'paper', 'proxy'] }).notNull(),
-    replacesSeq: integer('replaces_seq'),
+    replacesId: bigint('replaces_id', { mode: 'number' }),
     castAt: timestamp('cast_at', { withTimezone: true }).notNull(),
-    prevHash: text('prev_hash').notNull(),
-    hash: text('hash').notNull(),
+    /** Random, so two equal ballots get different receipts. */
+    nonce: text('nonce').notNull(),
+    contentHash: text('content_hash').notNull(),
     receipt: text('receipt').notNull(),
+    seq: integer('seq'),
+    prevHash: text('prev_hash'),
+    hash: text('hash'),
   },
   (t) => [
-    primaryKey({ name: 'ballots_pk', columns: [t.consultationId, t.seq] }),
-    index('ballots_voter_idx').on(t.consultationId, t.voterToken, t.seq),
-    uniqueIndex('ballots_receipt_key').on(t.consultationId, t.receipt),
+    uniqueIndex('ballots_seq_key').on(t.consultationId, t.seq),
+    index('ballots_voter_idx').on(t.consultationId, t.voterToken, t.id),
+    index('ballots_receipt_idx').on(t.consultationId, t.receipt),
     index('ballots_replaces_idx')
-      .on(t.consultationId, t.replacesSeq)
-      .where(sql`${t.replacesSeq} IS NOT NULL`),
+      .on(t.consultationId, t.replacesId)
+      .where(sql`${t.replacesId} IS NOT NULL`),
+    index('ballots_unlinked_idx')
+      .on(t.consultationId, t.id)
+      .where(sql`${t.seq} IS NULL`),
   ],
 );
 

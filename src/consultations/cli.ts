@@ -185,10 +185,10 @@ export async function runConsultationCli(argv: string[], config: Config, databas
       if (c.status !== 'published') throw new Error(m.consultations.wrongStatus);
       let after = 0;
       for (;;) {
-        const page = await publishedBallots(db, c, { afterSeq: after, limit: 1000 });
+        const page = await publishedBallots(db, c, { afterId: after, limit: 1000 });
         for (const b of page) out(`${b.receipt}\t${choiceLabels(c, b.choices)}${b.counted ? '' : '\t(replaced)'}${b.name ? `\t${b.name}` : ''}`);
         if (page.length < 1000) break;
-        after = page.at(-1)!.seq;
+        after = Number(page.at(-1)!.id);
       }
       return;
     }
@@ -206,10 +206,11 @@ export async function verifyBallots(db: Database['db'], id: string, locale: Conf
   if (!c) throw new Error(messages(locale).consultations.notFound);
   const chain = await verifyChain(db, id);
   if (!chain.ok) {
-    out(`chain BROKEN at ballot #${chain.first!.seq} (${chain.first!.problem}); ${chain.rows} rows`);
+    const f = chain.first!;
+    out(`chain BROKEN at ballot ${f.seq === null ? `id ${f.id} (not linked)` : `#${f.seq}`} (${f.problem}); ${chain.rows} rows`);
     return false;
   }
-  out(`chain ok: ${chain.rows} ballots`);
+  out(`chain ok: ${chain.rows} ballots${chain.unlinked ? ` (${chain.unlinked} not linked yet)` : ''}`);
   const tally = await tallyOf(db, id, c.options.length);
   const frozen = (c.result as { tally?: Tally } | null)?.tally;
   const same = (a: Tally, b: Tally) => a.ballots === b.ballots && a.area === b.area && a.options.length === b.options.length && a.options.every((o, i) => o.count === b.options[i]!.count && o.area === b.options[i]!.area);

@@ -5,7 +5,7 @@ import type { Queryable, Tx } from '../../db/client.js';
 import { anyOf } from '../../db/sql.js';
 import { recordAudit } from '../audit/audit.js';
 import { checkScopes, type ScopeRefusal } from '../staff/scope.js';
-import { ballotHash, receiptOf, voterToken } from './chain.js';
+import { contentHash, newNonce, receiptOf, voterToken } from './chain.js';
 import { areaUnits, BASES, canonicalChoices, checkChoices, eligibility, RULES, type Ineligible } from './rules.js';
 
 /**
@@ -156,10 +156,22 @@ export interface CastResult {
 }
 
 /**
- * Appends a ballot under the consultation's row lock: checks the choices, the one-per-voter rule
- * across chat, paper and proxy (a household that voted one way is refused the other, with which
- * way it voted), whether a change is allowed, then writes the next link of the chain. A retry
- * with the same choices returns the existing receipt.
+ * The consultation, held open for one ballot: FOR KEY SHARE, which ballots of many voters take
+ * side by side and the linker does not block, but closing (FOR UPDATE) waits for and then stops.
+ */
+async function holdOpen(tx: Tx, id: string, now: Date): Promise<ConsultationRow> {
+  const [c] = await tx.select().from(consultations).where(eq(consultations.id, id)).for('key share');
+  if (!c) throw new ConsultationError('not_found');
+  if (c.status !== 'open' || now.getTime() >= c.closesAt.getTime()) throw new ConsultationError('ineligible', { ineligible: 'not_open' });
+  return c;
+}
+
+/**
+ * Writes a ballot: checks the choices, takes the voter's row (the one-per-voter rule across chat,
+ * paper and proxy: a household that voted one way is refused the other, told which way it voted),
+ * whether a change is allowed, then appends the ballot with its content hash and receipt. A retry
+ * with the same choices returns the existing receipt. Only the voter's row is locked, so ballots
+ * of different voters commit in parallel; the chain is linked after commit (chain.ts).
  */
 async function appendBallot(
   tx: Tx,
@@ -173,53 +185,45 @@ async function appendBallot(
   if (check !== 'ok') throw new ConsultationError('bad_choices', { choices: check });
   const choices = canonicalChoices(rawChoices);
   const token = voterToken(key, c.id, v.voterKey);
-  const [prior] = await tx.select().from(consultationVoters).where(and(eq(consultationVoters.consultationId, c.id), eq(consultationVoters.voterKey, v.voterKey)));
-  let replacesSeq: number | null = null;
-  if (prior) {
-    if (prior.via !== v.via) throw new ConsultationError('already_voted', { via: prior.via });
+  const weight = c.basis === 'owners' ? v.weight : 0;
+  const voter = { consultationId: c.id, voterKey: v.voterKey, via: v.via, personId: v.personId, householdId: v.householdId, weight, proxyId: v.proxyId ?? null, voterToken: c.secret ? null : token, firstAt: now, lastAt: now };
+  const fresh = await tx.insert(consultationVoters).values(voter).onConflictDoNothing().returning({ via: consultationVoters.via });
+  let replacesId: number | null = null;
+  if (fresh.length === 0) {
+    const [prior] = await tx
+      .select({ via: consultationVoters.via })
+      .from(consultationVoters)
+      .where(and(eq(consultationVoters.consultationId, c.id), eq(consultationVoters.voterKey, v.voterKey)))
+      .for('update');
+    if (prior!.via !== v.via) throw new ConsultationError('already_voted', { via: prior!.via });
     const [last] = (await tx.execute(sql`
-      select seq, choices, receipt from ballots where consultation_id = ${c.id} and voter_token = ${token} order by seq desc limit 1`)) as unknown as { seq: number; choices: number[]; receipt: string }[];
+      select id, choices, receipt from ballots where consultation_id = ${c.id} and voter_token = ${token} order by id desc limit 1`)) as unknown as { id: string; choices: number[]; receipt: string }[];
     if (last && last.choices.join(',') === choices.join(',')) return { receipt: last.receipt, stored: false, changed: false, choices };
     if (!c.changeable) throw new ConsultationError('not_changeable');
-    replacesSeq = last?.seq ?? null;
+    replacesId = last ? Number(last.id) : null;
+    await tx
+      .update(consultationVoters)
+      .set({ lastAt: now, personId: v.personId, weight })
+      .where(and(eq(consultationVoters.consultationId, c.id), eq(consultationVoters.voterKey, v.voterKey)));
   }
-  const weight = c.basis === 'owners' ? v.weight : 0;
-  const seq = c.ballotSeq + 1;
-  const content = { consultationId: c.id, seq, voterToken: token, choices, weight, via: v.via, replacesSeq, castAt: now, prevHash: c.chainHead };
-  const hash = ballotHash(content);
+  const content = { consultationId: c.id, voterToken: token, choices, weight, via: v.via, replacesId, castAt: now, nonce: newNonce() };
+  const hash = contentHash(content);
   const receipt = receiptOf(hash);
   await tx.execute(sql`
-    insert into ballots (consultation_id, seq, voter_token, choices, weight, via, replaces_seq, cast_at, prev_hash, hash, receipt)
-    values (${c.id}, ${seq}, ${token}, ${`{${choices.join(',')}}`}::smallint[], ${weight}, ${v.via}, ${replacesSeq}, ${now.toISOString()}, ${c.chainHead}, ${hash}, ${receipt})`);
-  await tx.update(consultations).set({ ballotSeq: seq, chainHead: hash }).where(eq(consultations.id, c.id));
-  // Kept on the locked row object too: a caller appending twice in one transaction continues the chain.
-  c.ballotSeq = seq;
-  c.chainHead = hash;
-  await tx
-    .insert(consultationVoters)
-    .values({ consultationId: c.id, voterKey: v.voterKey, via: v.via, personId: v.personId, householdId: v.householdId, weight, proxyId: v.proxyId ?? null, voterToken: c.secret ? null : token, firstAt: now, lastAt: now })
-    .onConflictDoUpdate({ target: [consultationVoters.consultationId, consultationVoters.voterKey], set: { lastAt: now, personId: v.personId, weight } });
-  return { receipt, stored: true, changed: replacesSeq !== null, choices };
-}
-
-/** Still open for ballots (re-checked under the lock: closing may have come meanwhile). */
-function mustBeOpen(c: ConsultationRow, now: Date): void {
-  if (c.status !== 'open' || now.getTime() >= c.closesAt.getTime()) throw new ConsultationError('ineligible', { ineligible: 'not_open' });
+    insert into ballots (consultation_id, voter_token, choices, weight, via, replaces_id, cast_at, nonce, content_hash, receipt)
+    values (${c.id}, ${token}, ${`{${choices.join(',')}}`}::smallint[], ${weight}, ${v.via}, ${replacesId}, ${now.toISOString()}, ${content.nonce}, ${hash}, ${receipt})`);
+  return { receipt, stored: true, changed: replacesId !== null, choices };
 }
 
 /**
- * 投票 in chat: the person's eligibility (with the reason when not), then their ballot. Who the
- * voter is and what their home weighs are read before the consultation's lock is taken, so the
- * lock (one chain per consultation) covers only the append.
+ * 投票 in chat: the person's eligibility (with the reason when not), then their ballot. The
+ * caller links it into the chain after commit (`CONSULTATION_LINK_JOB`); closing links the rest.
  */
 export async function castBallot(tx: Tx, key: string, consultationId: string, personId: string, choices: readonly number[], now: Date): Promise<CastResult> {
-  const seen = await getConsultation(tx, consultationId);
-  if (!seen) throw new ConsultationError('not_found');
-  const who = await voterFor(tx, seen, personId, now);
+  const c = await holdOpen(tx, consultationId, now);
+  const who = await voterFor(tx, c, personId, now);
   if (!who.ok) throw new ConsultationError('ineligible', { ineligible: who.reason });
-  const weight = seen.basis === 'owners' ? (await householdFacts(tx, seen.id, who.householdId)).area : 0;
-  const c = await lockConsultation(tx, consultationId);
-  mustBeOpen(c, now);
+  const weight = c.basis === 'owners' ? (await householdFacts(tx, c.id, who.householdId)).area : 0;
   return appendBallot(tx, c, key, { voterKey: who.voterKey, householdId: who.householdId, personId, via: 'chat', weight }, choices, now);
 }
 
@@ -234,13 +238,12 @@ export async function enterBallot(
   now: Date,
   proxy?: { grantor: string; proxy: string; documentRef: string },
 ): Promise<CastResult> {
-  const seen = await getConsultation(tx, consultationId);
-  if (!seen) throw new ConsultationError('not_found');
-  if (actorId) await mustReach(tx, actorId, await scopesOf(tx, seen.id));
-  if (seen.basis === 'adults') throw new ConsultationError('paper_needs_household');
-  const facts = await householdFacts(tx, seen.id, householdId);
-  const c = await lockConsultation(tx, consultationId);
-  if (c.status !== 'open' || now.getTime() >= c.closesAt.getTime()) throw new ConsultationError('status', { status: c.status });
+  const c = await holdOpen(tx, consultationId, now).catch((err: unknown) => {
+    throw err instanceof ConsultationError && err.reason === 'ineligible' ? new ConsultationError('status') : err;
+  });
+  if (actorId) await mustReach(tx, actorId, await scopesOf(tx, c.id));
+  if (c.basis === 'adults') throw new ConsultationError('paper_needs_household');
+  const facts = await householdFacts(tx, c.id, householdId);
   if (!facts.inScope) throw new ConsultationError('not_in_scope');
   if (c.basis === 'owners' && !facts.owner) throw new ConsultationError('ineligible', { ineligible: 'not_owner' });
   let proxyId: number | undefined;
@@ -264,14 +267,14 @@ export async function enterBallot(
 export async function myBallot(db: Queryable, key: string, c: ConsultationRow, voterKey: string): Promise<{ choices: number[]; receipt: string; via: Via; castAt: Date } | undefined> {
   const [row] = (await db.execute(sql`
     select choices, receipt, via, cast_at as "castAt" from ballots where consultation_id = ${c.id} and voter_token = ${voterToken(key, c.id, voterKey)}
-    order by seq desc limit 1`)) as unknown as { choices: number[]; receipt: string; via: Via; castAt: string }[];
+    order by id desc limit 1`)) as unknown as { choices: number[]; receipt: string; via: Via; castAt: string }[];
   return row ? { ...row, castAt: new Date(row.castAt) } : undefined;
 }
 
 /** 回执查询: a published consultation's ballot with this receipt, and whether it was counted. */
 export async function findReceipt(db: Queryable, consultationId: string, receipt: string): Promise<{ choices: number[]; counted: boolean } | undefined> {
   const [row] = (await db.execute(sql`
-    select b.choices, not exists (select 1 from ballots r where r.consultation_id = b.consultation_id and r.replaces_seq = b.seq) as counted
+    select b.choices, not exists (select 1 from ballots r where r.consultation_id = b.consultation_id and r.replaces_id = b.id) as counted
     from ballots b join consultations c on c.id = b.consultation_id
     where b.consultation_id = ${consultationId} and b.receipt = ${receipt.trim().toLowerCase()} and c.status = 'published' limit 1`)) as unknown as { choices: number[]; counted: boolean }[];
   return row;

@@ -10,6 +10,7 @@ import { confirmNotice, createNotice } from '../notices/commands.js';
 import { followUpIn } from '../notices/follow.js';
 import { formatLocal, type QuietHours } from '../notices/rules.js';
 import type { UnitOfWork } from '../work/unit.js';
+import { linkBallots } from './chain.js';
 import { ConsultationError, lockConsultation, mustReach, scopesOf, type ConsultationRow } from './commands.js';
 import { explainResult, optionLines } from './explain.js';
 import { decide, mayClose, reminderAt, type Decision, type Tally } from './rules.js';
@@ -97,6 +98,8 @@ export async function closeConsultation(uow: UnitOfWork, id: string, now: Date, 
     reason = z.string().trim().min(2, 'a reason for closing early').max(200).parse(by.reason ?? '');
   }
   if (by) await mustReach(uow.tx, by.actorId, await scopesOf(uow.tx, id));
+  // Under this lock no ballot can come any more: the rest go on the chain, then the count.
+  await linkBallots(uow.tx, id, { wait: true });
   const result = await currentResult(uow.tx, c);
   await uow.tx.update(consultations).set({ status: 'closed', closedAt: now, closeReason: reason, result: result as never, updatedAt: now }).where(eq(consultations.id, id));
   await uow.timers.cancel({ kind: CONSULTATION_CLOSE_TIMER, subjectId: id });

@@ -6,7 +6,8 @@ import type { ConsultationRow } from './commands.js';
 /** Read-only views of consultations: the published ballot list, what a resident can see. */
 
 export interface PublishedBallot {
-  seq: number;
+  id: number;
+  seq: number | null;
   receipt: string;
   choices: number[];
   counted: boolean;
@@ -19,17 +20,17 @@ export interface PublishedBallot {
  * counted (a later ballot of the same voter replaced it). Never an identity for a secret ballot:
  * its voters' rows carry no token to join on.
  */
-export async function publishedBallots(db: Queryable, c: ConsultationRow, opts: { afterSeq?: number; limit?: number } = {}): Promise<PublishedBallot[]> {
+export async function publishedBallots(db: Queryable, c: ConsultationRow, opts: { afterId?: number; limit?: number } = {}): Promise<PublishedBallot[]> {
   const names = !c.secret && c.showNames;
   const rows = (await db.execute(sql`
-    select b.seq, b.receipt, b.choices,
-           not exists (select 1 from ballots r where r.consultation_id = b.consultation_id and r.replaces_seq = b.seq) as counted
+    select b.id, b.seq, b.receipt, b.choices,
+           not exists (select 1 from ballots r where r.consultation_id = b.consultation_id and r.replaces_id = b.id) as counted
            ${names ? sql`, (select coalesce(p.display_name, h.name) from consultation_voters v left join people p on p.id = v.person_id left join org_units h on h.id = v.household_id
                         where v.consultation_id = b.consultation_id and v.voter_token = b.voter_token limit 1) as name` : sql``}
     from ballots b
-    where b.consultation_id = ${c.id} and b.seq > ${opts.afterSeq ?? 0}
+    where b.consultation_id = ${c.id} and b.id > ${opts.afterId ?? 0}
       and exists (select 1 from consultations c where c.id = b.consultation_id and c.status = 'published')
-    order by b.seq limit ${opts.limit ?? 1000}`)) as unknown as PublishedBallot[];
+    order by b.id limit ${opts.limit ?? 1000}`)) as unknown as PublishedBallot[];
   return rows;
 }
 

@@ -19,7 +19,7 @@ export async function tallyOf(db: Queryable, consultationId: string, optionCount
   const rows = (await db.execute(sql`
     select b.choices, count(*)::bigint as count, coalesce(sum(b.weight), 0)::bigint as area from ballots b
     where b.consultation_id = ${consultationId}
-      and not exists (select 1 from ballots r where r.consultation_id = b.consultation_id and r.replaces_seq = b.seq)
+      and not exists (select 1 from ballots r where r.consultation_id = b.consultation_id and r.replaces_id = b.id)
     group by b.choices`)) as unknown as { choices: number[]; count: string; area: string }[];
   const options = Array.from({ length: optionCount }, () => ({ count: 0, area: 0 }));
   let ballots = 0;

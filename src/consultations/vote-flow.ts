@@ -4,6 +4,7 @@ import type { Flow, FlowContext, PersonView, StepOutcome } from '../dialog/flow.
 import { formatLocal } from '../notices/rules.js';
 import { codeKey } from '../secrets.js';
 import { MENU, optionPress, pickPress, VOTE } from './buttons.js';
+import { CONSULTATION_LINK_JOB } from './chain.js';
 import { castBallot, ConsultationError, declareAdult, findReceipt, getConsultation, myBallot, voterFor, type ConsultationRow } from './commands.js';
 import { choiceLabels, explainResult, refusalText, viaLabel } from './explain.js';
 import { currentResult, type ConsultationResult } from './lifecycle.js';
@@ -144,6 +145,7 @@ export function createVoteFlows(): Flow[] {
         }
         try {
           const r = await castBallot(ctx.tx, codeKey(ctx.config), c.id, ctx.person.id, chosen, ctx.now);
+          if (r.stored) ctx.uow.enqueue(CONSULTATION_LINK_JOB, { consultationId: c.id, at: Math.floor(ctx.now.getTime() / 1000) });
           const t = ctx.t.consultations;
           ctx.reply({ text: r.stored ? (r.changed ? t.castChanged({ receipt: r.receipt }) : t.cast({ receipt: r.receipt })) : t.castSame({ receipt: r.receipt }) });
           return { done: true, silent: true };

@@ -1,7 +1,7 @@
 import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditLog, ballots, consultations, consultationVoters, notices, timers } from '../../../db/schema/index.js';
-import { verifyChain } from '../../../src/consultations/chain.js';
+import { linkBallots, verifyChain } from '../../../src/consultations/chain.js';
 import { castBallot, ConsultationError, createConsultation, declareAdult, enterBallot, myBallot, findReceipt, type ConsultationDraft } from '../../../src/consultations/commands.js';
 import { refusalText, explainResult } from '../../../src/consultations/explain.js';
 import { closeConsultation, CONSULTATION_CLOSE_TIMER, openConsultation, publishConsultation } from '../../../src/consultations/lifecycle.js';
@@ -70,7 +70,8 @@ describe('consultation ballots (real PostgreSQL)', () => {
     expect(counted[0]!.n).toBe(50);
     const tally = await tallyOf(database.db, c.id, 3);
     expect(tally).toEqual({ ballots: 50, area: 0, options: [{ count: 25, area: 0 }, { count: 25, area: 0 }, { count: 0, area: 0 }] });
-    expect(await verifyChain(database.db, c.id)).toEqual({ ok: true, rows: 50 });
+    await database.db.transaction((tx) => linkBallots(tx, c.id, { wait: true }));
+    expect(await verifyChain(database.db, c.id)).toEqual({ ok: true, rows: 50, unlinked: 0 });
     // Turnout by building: 25 of 25 homes in each.
     const turnout = await turnoutByBuilding(database.db, c.id, 'households');
     expect(turnout.map((t) => [t.building, t.households, t.eligibleHouseholds])).toEqual([['1号楼', 25, 25], ['2号楼', 25, 25]]);
@@ -84,7 +85,7 @@ describe('consultation ballots (real PostgreSQL)', () => {
     expect(second.receipt).not.toBe(first.receipt);
     expect((await tallyOf(database.db, c.id, 3)).options.map((o) => o.count)).toEqual([0, 1, 0]);
     expect(await myBallot(database.db, KEY, c, `h:${estate.households[0]!.id}`)).toMatchObject({ choices: [1], receipt: second.receipt });
-    expect(await verifyChain(database.db, c.id)).toEqual({ ok: true, rows: 2 });
+    expect(await verifyChain(database.db, c.id)).toEqual({ ok: true, rows: 2, unlinked: 2 });
   });
 
   it('a chat ballot and a paper ballot for the same household: one counted, the other refused with a clear answer', async () => {
@@ -133,22 +134,26 @@ describe('consultation ballots (real PostgreSQL)', () => {
   it('finds the first tampered ballot row', async () => {
     const c = await openOne();
     for (let i = 0; i < 10; i++) await cast(c.id, residents[i]![0]!, [0]);
-    // The log refuses changes…
+    expect(await verifyChain(database.db, c.id)).toMatchObject({ ok: true, rows: 10, unlinked: 10 });
+    expect(await database.db.transaction((tx) => linkBallots(tx, c.id, { wait: true }))).toBe(10);
+    // The log refuses changes, linked or not…
     await expect(database.db.execute(sql`update ballots set choices = '{1}' where consultation_id = ${c.id} and seq = 7`)).rejects.toThrow();
+    await expect(database.db.execute(sql`update ballots set seq = null where consultation_id = ${c.id} and seq = 7`)).rejects.toThrow();
     // …so the tamperer bypasses the trigger (superuser) and edits row 7.
     await database.db.transaction(async (tx) => {
       await tx.execute(sql`set local session_replication_role = replica`);
       await tx.execute(sql`update ballots set choices = '{1}' where consultation_id = ${c.id} and seq = 7`);
     });
-    expect(await verifyChain(database.db, c.id)).toEqual({ ok: false, rows: 10, first: { seq: 7, problem: 'hash' } });
+    expect(await verifyChain(database.db, c.id)).toMatchObject({ ok: false, rows: 10, first: { seq: 7, problem: 'content' } });
     // Deleting the last row is found too (the head no longer matches).
     const d = await openOne();
     for (let i = 0; i < 3; i++) await cast(d.id, residents[i]![0]!, [0]);
+    await database.db.transaction((tx) => linkBallots(tx, d.id, { wait: true }));
     await database.db.transaction(async (tx) => {
       await tx.execute(sql`set local session_replication_role = replica`);
       await tx.execute(sql`delete from ballots where consultation_id = ${d.id} and seq = 3`);
     });
-    expect((await verifyChain(database.db, d.id)).first).toEqual({ seq: 3, problem: 'head' });
+    expect((await verifyChain(database.db, d.id)).first).toMatchObject({ seq: 3, problem: 'head' });
   });
 
   it('closes by the timer sweep alone (no wake-up), then publishes a frozen result and a 居务公开 notice', async () => {

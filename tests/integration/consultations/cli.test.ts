@@ -67,6 +67,6 @@ describe('npm run linli -- consultation … and verify-ballots (real PostgreSQL 
       await tx.execute(sql`set local session_replication_role = replica`);
       await tx.execute(sql`update ballots set weight = 1 where consultation_id = ${id} and seq = 2`);
     });
-    expect(await verify(id)).toEqual({ outcome: 'verification failed', text: 'chain BROKEN at ballot #2 (hash); 5 rows' });
+    expect(await verify(id)).toEqual({ outcome: 'verification failed', text: 'chain BROKEN at ballot #2 (content); 5 rows' });
   }, 60_000);
 });
