@@ -114,7 +114,7 @@ export function createConsultationCreateFlow(): Flow {
         return ask(ctx, 'options', { ...d, background }, t(ctx).createAskOptions);
       }),
       ...step('options', (ctx, input, d) => {
-        const options = textOf(input).split(/\n+/).map((o) => o.replace(/^\s*\d+[.、)]\s*/, '').trim()).filter(Boolean);
+        const options = textOf(input).split(/[\n、，,;；]+/).map((o) => o.replace(/^\s*\d+[.、)]\s*/, '').trim()).filter(Boolean);
         if (options.length < 2 || options.length > 9 || options.some((o) => o.length > 40)) return invalid(ctx, 'options', d, t(ctx).createAskOptions);
         return ask(ctx, 'multiple', { ...d, options }, t(ctx).createAskMultiple, [{ id: CREATE.single, label: t(ctx).single }, { id: CREATE.multiple, label: t(ctx).multiple }]);
       }),

@@ -45,7 +45,7 @@ export async function consultationStory(cast: { secretary: ChatDriver; resident:
   await secretary.expectMessage(t.createFromTopic, ms);
   await secretary.choose('加装电梯');
   await secretary.expectMessage(/每行一个/, ms);
-  await secretary.sendText('同意\n不同意');
+  await secretary.sendText('同意、不同意');
   await secretary.expectMessage(t.createAskMultiple, ms);
   await secretary.choose(t.single);
   await secretary.expectMessage(t.createAskBasis, ms);
