@@ -13,6 +13,7 @@ import { ConsultationError, createConsultation, enterBallot, getConsultation, mu
 import { choiceLabels, explainResult, refusalText } from './explain.js';
 import { closeConsultation, currentResult, openConsultation, publishConsultation, type LifecycleDeps } from './lifecycle.js';
 import { publishedBallots } from './queries.js';
+import { answerTopic, rankedTopics } from './topics.js';
 import { BASES, decide, formatArea, RULES, type Tally } from './rules.js';
 import { eligibleFor, tallyOf, turnoutByBuilding } from './tally.js';
 
@@ -30,6 +31,9 @@ export const CONSULTATION_USAGE = `  consultation create --as PERSON --to UNIT_C
   consultation proxy ID --as PERSON --household UNIT_CODE --choice N --grantor G --proxy P --document D
   consultation turnout|result ID --as PERSON       live turnout by building / the result once closed
   consultation ballots ID                          the published ballot list (receipts, choices)
+  consultation topics COMMUNITY_CODE --as PERSON   议题征集: topics by support
+  consultation answer TOPIC_ID --as PERSON --text X [--decline]   answer (or decline) a topic; its proposer is told
+  (turn a topic into a vote: create … --topic TOPIC_ID; the proposer is told when it opens)
   verify-ballots ID                                recompute the ballot chain and the tally`;
 
 const options = {
@@ -55,6 +59,8 @@ const options = {
   grantor: { type: 'string' },
   proxy: { type: 'string' },
   document: { type: 'string' },
+  topic: { type: 'string' },
+  decline: { type: 'boolean' },
 } as const;
 
 const actor = z.uuid({ error: '--as takes the staff member’s person id' });
@@ -118,6 +124,7 @@ export async function runConsultationCli(argv: string[], config: Config, databas
               changeable: !values.final,
               earlyClose: values['early-close'] ?? false,
               closesAt,
+              topicId: values.topic === undefined ? undefined : z.coerce.number().int().positive().parse(values.topic),
             },
             now,
           ),
@@ -190,6 +197,20 @@ export async function runConsultationCli(argv: string[], config: Config, databas
         if (page.length < 1000) break;
         after = Number(page.at(-1)!.id);
       }
+      return;
+    }
+    case 'topics': {
+      const as = actor.parse(values.as);
+      const community = arg ? await findUnitByCode(db, arg) : undefined;
+      if (community?.kind !== 'community') throw new Error('give a community code (see `units`)');
+      await mustReach(db, as, [community.id]).catch(explain);
+      for (const p of await rankedTopics(db, community.id, 50)) out(`${p.id}\t${p.supports} support\t[${p.status}]\t${p.title}`);
+      return;
+    }
+    case 'answer': {
+      const topicId = z.coerce.number().int().positive({ error: 'give the topic id' }).parse(arg);
+      await runCliWork(config, database, (uow) => answerTopic(uow, actor.parse(values.as), topicId, values.text ?? '', values.decline ? 'declined' : 'answered', now)).catch(explain);
+      out(values.decline ? 'declined; the proposer was told' : 'answered; the proposer was told');
       return;
     }
     default:

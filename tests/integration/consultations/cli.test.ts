@@ -69,4 +69,19 @@ describe('npm run linli -- consultation … and verify-ballots (real PostgreSQL 
     });
     expect(await verify(id)).toEqual({ outcome: 'verification failed', text: 'chain BROKEN at ballot #2 (content); 5 rows' });
   }, 60_000);
+
+  it('lists a community’s topics by support and answers one, telling its proposer', async () => {
+    const as = estate.secretary;
+    const { proposeTopic, supportTopic } = await import('../../../src/consultations/topics.js');
+    const [h0, h1] = estate.households;
+    const topic = await database.db.transaction((tx) => proposeTopic(tx, residents[0]!, h0!.id, { title: '楼道照明', body: '2号楼楼道灯坏了很久。' }, new Date()));
+    await database.db.transaction((tx) => proposeTopic(tx, residents[1]!, h1!.id, { title: '垃圾分类', body: '希望增加分类垃圾桶。' }, new Date()));
+    await database.db.transaction((tx) => supportTopic(tx, topic.id, residents[2]!, estate.households[2]!.id, new Date()));
+    expect((await run('topics', estate.community.code, '--as', as)).split('\n').map((l) => l.split('\t').slice(1).join(' '))).toEqual(['1 support [open] 楼道照明', '0 support [open] 垃圾分类']);
+    expect(await run('answer', String(topic.id), '--as', as, '--text', '已报物业，本周内修好。')).toBe('answered; the proposer was told');
+    const [row] = (await database.db.execute(sql`select status, answer from consultation_topics where id = ${topic.id}`)) as unknown as { status: string; answer: string }[];
+    expect(row).toEqual({ status: 'answered', answer: '已报物业，本周内修好。' });
+    const told = (await database.db.execute(sql`select o.payload->>'text' as text from outbox o join channel_identities ci on ci.id = o.identity_id where ci.person_id = ${residents[0]!}`)) as unknown as { text: string }[];
+    expect(told.map((r) => r.text)).toContain('您提出的议题「楼道照明」有了结果：社区答复：已报物业，本周内修好。');
+  });
 });
