@@ -127,24 +127,39 @@ async function householdFacts(db: Queryable, consultationId: string, householdId
   return r ? { inScope: r.inScope, owner: r.owner, area: areaUnits(r.area) } : { inScope: false, owner: false, area: 0 };
 }
 
-/** Whom a person votes as in a consultation, or why not (in a locked or read transaction). */
-export async function voterFor(db: Queryable, c: ConsultationRow, personId: string, now: Date): Promise<ReturnType<typeof eligibility>> {
-  const [p] = await db
-    .select({ householdId: people.householdId, status: people.householdStatus, erased: people.erasedAt, adult: adultDeclarations.adult })
-    .from(people)
+/** The consultation and what decides whether a person votes in it, read in one statement. */
+async function voterFacts(db: Queryable, consultationId: string, personId: string) {
+  const inScope = sql<boolean>`exists (select 1 from consultation_scopes s join org_units su on su.id = s.org_unit_id where s.consultation_id = ${consultations.id} and ${orgUnits.path} like su.path || '%')`;
+  const owner = sql<boolean>`exists (select 1 from audience_memberships am where am."group" = 'owners' and am.household_id = ${orgUnits.id})`;
+  const [r] = await db
+    .select({ c: consultations, householdId: people.householdId, status: people.householdStatus, erased: people.erasedAt, adult: adultDeclarations.adult, inScope, owner, area: orgUnits.floorAreaM2 })
+    .from(consultations)
+    .leftJoin(people, eq(people.id, personId))
     .leftJoin(adultDeclarations, eq(adultDeclarations.personId, people.id))
-    .where(eq(people.id, personId));
-  const facts = p?.householdId ? await householdFacts(db, c.id, p.householdId) : { inScope: false, owner: false, area: 0 };
+    .leftJoin(orgUnits, and(eq(orgUnits.id, people.householdId), eq(orgUnits.kind, 'household')))
+    .where(eq(consultations.id, consultationId));
+  return r;
+}
+
+type Facts = NonNullable<Awaited<ReturnType<typeof voterFacts>>>;
+
+function decideVoter(c: ConsultationRow, f: Omit<Facts, 'c'>, personId: string, now: Date) {
   return eligibility({
     basis: c.basis,
     open: c.status === 'open' && now.getTime() < c.closesAt.getTime(),
     personId,
-    bound: !!p && p.status === 'bound' && !p.erased,
-    householdId: p?.householdId ?? null,
-    inScope: facts.inScope,
-    adult: p?.adult ?? undefined,
-    owner: facts.owner,
+    bound: f.status === 'bound' && !f.erased,
+    householdId: f.householdId ?? null,
+    inScope: f.householdId !== null && !!f.inScope,
+    adult: f.adult ?? undefined,
+    owner: !!f.owner,
   });
+}
+
+/** Whom a person votes as in a consultation, or why not. */
+export async function voterFor(db: Queryable, c: ConsultationRow, personId: string, now: Date): Promise<ReturnType<typeof eligibility>> {
+  const f = await voterFacts(db, c.id, personId);
+  return f ? decideVoter(c, f, personId, now) : { ok: false, reason: 'not_open' };
 }
 
 export interface CastResult {
@@ -186,26 +201,39 @@ async function appendBallot(
   const choices = canonicalChoices(rawChoices);
   const token = voterToken(key, c.id, v.voterKey);
   const weight = c.basis === 'owners' ? v.weight : 0;
-  const voter = { consultationId: c.id, voterKey: v.voterKey, via: v.via, personId: v.personId, householdId: v.householdId, weight, proxyId: v.proxyId ?? null, voterToken: c.secret ? null : token, firstAt: now, lastAt: now };
-  const fresh = await tx.insert(consultationVoters).values(voter).onConflictDoNothing().returning({ via: consultationVoters.via });
-  let replacesId: number | null = null;
-  if (fresh.length === 0) {
-    const [prior] = await tx
-      .select({ via: consultationVoters.via })
-      .from(consultationVoters)
-      .where(and(eq(consultationVoters.consultationId, c.id), eq(consultationVoters.voterKey, v.voterKey)))
-      .for('update');
-    if (prior!.via !== v.via) throw new ConsultationError('already_voted', { via: prior!.via });
-    const [last] = (await tx.execute(sql`
-      select id, choices, receipt from ballots where consultation_id = ${c.id} and voter_token = ${token} order by id desc limit 1`)) as unknown as { id: string; choices: number[]; receipt: string }[];
-    if (last && last.choices.join(',') === choices.join(',')) return { receipt: last.receipt, stored: false, changed: false, choices };
-    if (!c.changeable) throw new ConsultationError('not_changeable');
-    replacesId = last ? Number(last.id) : null;
-    await tx
-      .update(consultationVoters)
-      .set({ lastAt: now, personId: v.personId, weight })
-      .where(and(eq(consultationVoters.consultationId, c.id), eq(consultationVoters.voterKey, v.voterKey)));
-  }
+  // A first ballot, in one statement: the consultation still open (held FOR KEY SHARE, which
+  // closing waits for), the voter row, the ballot. Taken only if the voter row is new.
+  const first = { consultationId: c.id, voterToken: token, choices, weight, via: v.via, replacesId: null, castAt: now, nonce: newNonce() };
+  const firstHash = contentHash(first);
+  const [fast] = (await tx.execute(sql`
+    with open as (select id from consultations where id = ${c.id} and status = 'open' and closes_at > ${now.toISOString()} for key share),
+    v as (
+      insert into consultation_voters (consultation_id, voter_key, via, person_id, household_id, weight, proxy_id, voter_token, first_at, last_at)
+      select id, ${v.voterKey}, ${v.via}, ${v.personId}, ${v.householdId}, ${weight}, ${v.proxyId ?? null}, ${c.secret ? null : token}, ${now.toISOString()}, ${now.toISOString()} from open
+      on conflict do nothing returning consultation_id),
+    b as (
+      insert into ballots (consultation_id, voter_token, choices, weight, via, replaces_id, cast_at, nonce, content_hash, receipt)
+      select consultation_id, ${token}, ${`{${choices.join(',')}}`}::smallint[], ${weight}, ${v.via}, null, ${now.toISOString()}, ${first.nonce}, ${firstHash}, ${receiptOf(firstHash)} from v
+      returning id)
+    select (select count(*)::int from open) as open, (select count(*)::int from b) as stored`)) as unknown as { open: number; stored: number }[];
+  if (!fast!.open) throw new ConsultationError('ineligible', { ineligible: 'not_open' });
+  if (fast!.stored) return { receipt: receiptOf(firstHash), stored: true, changed: false, choices };
+  // A later ballot of the same voter: the way must match, a change must be allowed.
+  const [prior] = await tx
+    .select({ via: consultationVoters.via })
+    .from(consultationVoters)
+    .where(and(eq(consultationVoters.consultationId, c.id), eq(consultationVoters.voterKey, v.voterKey)))
+    .for('update');
+  if (prior!.via !== v.via) throw new ConsultationError('already_voted', { via: prior!.via });
+  const [last] = (await tx.execute(sql`
+    select id, choices, receipt from ballots where consultation_id = ${c.id} and voter_token = ${token} order by id desc limit 1`)) as unknown as { id: string; choices: number[]; receipt: string }[];
+  if (last && last.choices.join(',') === choices.join(',')) return { receipt: last.receipt, stored: false, changed: false, choices };
+  if (!c.changeable) throw new ConsultationError('not_changeable');
+  const replacesId = last ? Number(last.id) : null;
+  await tx
+    .update(consultationVoters)
+    .set({ lastAt: now, personId: v.personId, weight })
+    .where(and(eq(consultationVoters.consultationId, c.id), eq(consultationVoters.voterKey, v.voterKey)));
   const content = { consultationId: c.id, voterToken: token, choices, weight, via: v.via, replacesId, castAt: now, nonce: newNonce() };
   const hash = contentHash(content);
   const receipt = receiptOf(hash);
@@ -220,11 +248,11 @@ async function appendBallot(
  * caller links it into the chain after commit (`CONSULTATION_LINK_JOB`); closing links the rest.
  */
 export async function castBallot(tx: Tx, key: string, consultationId: string, personId: string, choices: readonly number[], now: Date): Promise<CastResult> {
-  const c = await holdOpen(tx, consultationId, now);
-  const who = await voterFor(tx, c, personId, now);
+  const f = z.uuid().safeParse(consultationId).success ? await voterFacts(tx, consultationId, personId) : undefined;
+  if (!f) throw new ConsultationError('not_found');
+  const who = decideVoter(f.c, f, personId, now);
   if (!who.ok) throw new ConsultationError('ineligible', { ineligible: who.reason });
-  const weight = c.basis === 'owners' ? (await householdFacts(tx, c.id, who.householdId)).area : 0;
-  return appendBallot(tx, c, key, { voterKey: who.voterKey, householdId: who.householdId, personId, via: 'chat', weight }, choices, now);
+  return appendBallot(tx, f.c, key, { voterKey: who.voterKey, householdId: who.householdId, personId, via: 'chat', weight: areaUnits(f.area) }, choices, now);
 }
 
 /** A household's ballot entered by staff: from the paper form (纸质票), or for a proxy (委托) whose authorisation is recorded. */
