@@ -10,8 +10,8 @@ import { seedStreet } from './fanout.js';
 
 /**
  * (f) 社区协商 ballots, database only:
- * - ballots stored per second by `castBallot` (eligibility, the one-per-voter check, the next
- *   link of the hash chain, the voter row: one transaction each, `concurrency` at once) against
+ * - ballots stored per second by `castBallot` (the voter's facts read, then the consultation held
+ *   open, the voter row and the ballot in one statement; `concurrency` at once) against
  *   the raw limit, `INSERT … ON CONFLICT` of the same number of (consultation, voter) rows;
  * - households voting within a minute of opening: `households` ballots offered evenly over 60 s,
  *   each ballot's latency (the command, as a chat step runs it, without the channel);
@@ -92,7 +92,7 @@ export async function benchBallots(opts: { n: number; concurrency: number; house
     // Ballots stored per second vs the raw INSERT … ON CONFLICT, the raw one measured before and after.
     const vote = await openVote(database, street.streetId, street.secretary, '存储速率');
     const raw1 = await rawRate(database, opts.n, opts.concurrency);
-    const s = await runConcurrent(opts.n, opts.concurrency, (i) => database.db.transaction((tx) => castBallot(tx, KEY, vote, people[i]!, [i % 3], new Date())));
+    const s = await runConcurrent(opts.n, opts.concurrency, (i) => castBallot(database.db, KEY, vote, people[i]!, [i % 3], new Date()));
     const raw2 = await rawRate(database, opts.n, opts.concurrency);
     const rate = opts.n / s;
     const raw = (raw1 + raw2) / 2;
@@ -120,7 +120,7 @@ export async function benchBallots(opts: { n: number; concurrency: number; house
       people.slice(0, opts.households).map(async (p, i) => {
         await new Promise((r) => setTimeout(r, i * gap));
         const t0 = performance.now();
-        await database.db.transaction((tx) => castBallot(tx, KEY, minute, p, [i % 3], new Date()));
+        await castBallot(database.db, KEY, minute, p, [i % 3], new Date());
         latencies.push(performance.now() - t0);
       }),
     );

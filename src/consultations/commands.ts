@@ -189,7 +189,7 @@ async function holdOpen(tx: Tx, id: string, now: Date): Promise<ConsultationRow>
  * of different voters commit in parallel; the chain is linked after commit (chain.ts).
  */
 async function appendBallot(
-  tx: Tx,
+  db: Queryable,
   c: ConsultationRow,
   key: string,
   v: { voterKey: string; householdId: number; personId: string | null; via: Via; proxyId?: number; weight: number },
@@ -205,7 +205,7 @@ async function appendBallot(
   // closing waits for), the voter row, the ballot. Taken only if the voter row is new.
   const first = { consultationId: c.id, voterToken: token, choices, weight, via: v.via, replacesId: null, castAt: now, nonce: newNonce() };
   const firstHash = contentHash(first);
-  const [fast] = (await tx.execute(sql`
+  const [fast] = (await db.execute(sql`
     with open as (select id from consultations where id = ${c.id} and status = 'open' and closes_at > ${now.toISOString()} for key share),
     v as (
       insert into consultation_voters (consultation_id, voter_key, via, person_id, household_id, weight, proxy_id, voter_token, first_at, last_at)
@@ -218,7 +218,20 @@ async function appendBallot(
     select (select count(*)::int from open) as open, (select count(*)::int from b) as stored`)) as unknown as { open: number; stored: number }[];
   if (!fast!.open) throw new ConsultationError('ineligible', { ineligible: 'not_open' });
   if (fast!.stored) return { receipt: receiptOf(firstHash), stored: true, changed: false, choices };
-  // A later ballot of the same voter: the way must match, a change must be allowed.
+  return db.transaction((tx) => nextBallot(tx, c, token, v, choices, weight, now));
+}
+
+/** A later ballot of the same voter (in its own transaction or savepoint): the way must match, a change must be allowed. */
+async function nextBallot(
+  tx: Tx,
+  c: ConsultationRow,
+  token: string,
+  v: { voterKey: string; personId: string | null; via: Via },
+  choices: number[],
+  weight: number,
+  now: Date,
+): Promise<CastResult> {
+  await holdOpen(tx, c.id, now);
   const [prior] = await tx
     .select({ via: consultationVoters.via })
     .from(consultationVoters)
@@ -244,15 +257,17 @@ async function appendBallot(
 }
 
 /**
- * 投票 in chat: the person's eligibility (with the reason when not), then their ballot. The
- * caller links it into the chain after commit (`CONSULTATION_LINK_JOB`); closing links the rest.
+ * 投票 in chat: the person's eligibility (with the reason when not), then their ballot: in the
+ * caller's transaction (a chat step), or on its own as two statements, a first ballot being one
+ * (a change takes a transaction of its own). The caller links it into the chain after commit
+ * (`CONSULTATION_LINK_JOB`); closing links the rest.
  */
-export async function castBallot(tx: Tx, key: string, consultationId: string, personId: string, choices: readonly number[], now: Date): Promise<CastResult> {
-  const f = z.uuid().safeParse(consultationId).success ? await voterFacts(tx, consultationId, personId) : undefined;
+export async function castBallot(db: Queryable, key: string, consultationId: string, personId: string, choices: readonly number[], now: Date): Promise<CastResult> {
+  const f = z.uuid().safeParse(consultationId).success ? await voterFacts(db, consultationId, personId) : undefined;
   if (!f) throw new ConsultationError('not_found');
   const who = decideVoter(f.c, f, personId, now);
   if (!who.ok) throw new ConsultationError('ineligible', { ineligible: who.reason });
-  return appendBallot(tx, f.c, key, { voterKey: who.voterKey, householdId: who.householdId, personId, via: 'chat', weight: areaUnits(f.area) }, choices, now);
+  return appendBallot(db, f.c, key, { voterKey: who.voterKey, householdId: who.householdId, personId, via: 'chat', weight: areaUnits(f.area) }, choices, now);
 }
 
 /** A household's ballot entered by staff: from the paper form (纸质票), or for a proxy (委托) whose authorisation is recorded. */
