@@ -4,7 +4,7 @@ import { auditLog, ballots, consultations, consultationVoters, notices, timers }
 import { linkBallots, verifyChain } from '../../../src/consultations/chain.js';
 import { castBallot, ConsultationError, createConsultation, declareAdult, enterBallot, myBallot, findReceipt, type ConsultationDraft } from '../../../src/consultations/commands.js';
 import { refusalText, explainResult } from '../../../src/consultations/explain.js';
-import { closeConsultation, CONSULTATION_CLOSE_TIMER, openConsultation, publishConsultation } from '../../../src/consultations/lifecycle.js';
+import { closeConsultation, openConsultation, publishConsultation, remindNonVoters } from '../../../src/consultations/lifecycle.js';
 import { tallyOf, turnoutByBuilding } from '../../../src/consultations/tally.js';
 import { messages } from '../../../src/i18n/index.js';
 import { createLogger } from '../../../src/log.js';
@@ -189,6 +189,18 @@ describe('consultation ballots (real PostgreSQL)', () => {
     expect(await database.db.select().from(timers).where(eq(timers.subjectId, early.id))).toEqual([]);
     // A closing timer firing afterwards changes nothing.
     expect(await work.run((uow) => closeConsultation(uow, early.id, new Date()))).toEqual({ closed: false });
+  });
+
+  it('reminds before closing only those whose household has not voted, once per chat', async () => {
+    const c = await openOne({ closesAt: new Date(Date.now() + 3600_000) });
+    const [remind] = await database.db.select().from(timers).where(eq(timers.subjectId, c.id));
+    expect(remind).toBeDefined();
+    for (let i = 0; i < 48; i++) await cast(c.id, residents[i]![0]!, [0]);
+    const { work: w, sent } = recordingWork(database);
+    expect(await w.run((uow) => remindNonVoters(uow, c.id, new Date(), 'Asia/Shanghai'))).toBe(4);
+    // Homes 48 and 49: both residents of each; a second run writes nothing new (dedupe keys).
+    expect(sent.messages).toHaveLength(4);
+    expect(await w.run((uow) => remindNonVoters(uow, c.id, new Date(), 'Asia/Shanghai'))).toBe(0);
   });
 
   it('weights owners by floor area under art. 278 (a home with no area weighs nothing)', async () => {
