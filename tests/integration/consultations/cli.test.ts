@@ -44,7 +44,7 @@ describe('npm run linli -- consultation … and verify-ballots (real PostgreSQL 
       '--option', '同意', '--option', '不同意', '--basis', 'owners', '--rule', 'civil_code_278', '--weighty', '--early-close', '--closes', '2099-01-01 12:00');
     const id = created.split(/\s+/)[0]!;
     expect(await run('open', id, '--as', as)).toBe('open: 6 residents, 6 households, 6 owners (495 m²); announced');
-    const [h0, h1, h2, h3] = estate.households;
+    const [h0, h1] = estate.households;
     expect(await run('paper', id, '--as', as, '--household', h0!.code, '--choice', '1')).toMatch(/^paper ballot for .*: stored; receipt [0-9a-f]{12}$/);
     await run('proxy', id, '--as', as, '--household', h1!.code, '--choice', '1', '--grantor', '业主李某', '--proxy', '邻居张某', '--document', '委托书 017');
     await expect(run('paper', id, '--as', as, '--household', h1!.code, '--choice', '2')).rejects.toThrow('您家已经以「委托投票」方式投过票');

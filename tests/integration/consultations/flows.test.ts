@@ -1,4 +1,4 @@
-import { eq, sql } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { consultations, consultationTopics } from '../../../db/schema/index.js';
 import { verifyChain } from '../../../src/consultations/chain.js';
