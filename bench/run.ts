@@ -2,15 +2,17 @@
  * Benchmarks for the case pipeline and the web chat's inbound path on both BullMQ backends; every figure is printed next to the
  * raw limit measured in the same run on this machine. Not part of `npm test`.
  *
- *   npx tsx bench/run.ts [--only intake|routing|lateness|fanout[,…]] [--backend redis|postgres|both]
+ *   npx tsx bench/run.ts [--only intake|routing|lateness|…|signups|ballots[,…]] [--backend redis|postgres|both]
  *                        [--n N] [--raw-n N] [--concurrency C] [--timers N] [--due N|all] [--window S] [--burst N]
  *                        [--lateness-concurrency C] [--quiet-wait S]
  *                        [--web-active N] [--web-idle N] [--web-steps R,R,…] [--web-step-s S] [--idle-s S]
  *                        [--broadcast-n N] [--broadcast-rate R] [--limit-n N] [--limit-rates R,R]
  *                        [--signups N] [--offers N] [--offer-due N] [--offer-window S]
+ *                        [--ballots-n N] [--vote-households N] [--million N]
  */
 import { parseArgs } from 'node:util';
 import { machineIdle, type BackendKind, type ResultRow } from './common.js';
+import { benchBallots } from './ballots.js';
 import { benchBroadcast, benchInbound } from './inbound.js';
 import { benchBroadcastAtLimit } from './broadcast-limit.js';
 import { benchFanout } from './fanout.js';
@@ -22,7 +24,10 @@ import { benchSignups } from './signups.js';
 
 const { values } = parseArgs({
   options: {
-    only: { type: 'string', default: 'intake,routing,lateness,roundtrips,inbound,broadcast,fanout,at-limit,signups' },
+    only: { type: 'string', default: 'intake,routing,lateness,roundtrips,inbound,broadcast,fanout,at-limit,signups,ballots' },
+    'ballots-n': { type: 'string', default: '3000' },
+    'vote-households': { type: 'string', default: '10000' },
+    million: { type: 'string', default: '1000000' },
     households: { type: 'string', default: '10000,100000' },
     backend: { type: 'string', default: 'both' },
     n: { type: 'string', default: '3000' },
@@ -76,11 +81,13 @@ if (values.help) {
   --broadcast-rate R               (d) conversation messages/s offered while it drains (default 100)
   --limit-n N                      (a, b) Telegram residents a notice goes to (default 2000)
   --limit-rates R,R                (a, b) the emulated Telegram global limits, one run each (default 30,1000)
-
   --signups N                      (g) sign-ups in one burst for one session of N/4 seats (default 2000; --concurrency)
   --offers N                       (g) pending waiting-list offers (default 100000)
   --offer-due N                    (g) how many of them expire within the window (default 2000)
-  --offer-window S                 (g) seconds over which those expire (default 30)`);
+  --offer-window S                 (g) seconds over which those expire (default 30)
+  --ballots-n N                    (ballots) ballots cast for the stored-per-second figure (default 3000)
+  --vote-households N              (ballots) households voting within one minute (default 10000)
+  --million N                      (ballots) ballots in the chain that is tallied and verified (default 1000000)`);
   process.exit(0);
 }
 
@@ -90,7 +97,7 @@ const int = (name: string, v: string | undefined) => {
   return n;
 };
 const only = new Set(values.only!.split(',').map((s) => s.trim()));
-for (const o of only) if (!['intake', 'routing', 'lateness', 'roundtrips', 'inbound', 'broadcast', 'fanout', 'at-limit', 'signups'].includes(o)) throw new Error(`unknown benchmark ${o}`);
+for (const o of only) if (!['intake', 'routing', 'lateness', 'roundtrips', 'inbound', 'broadcast', 'fanout', 'at-limit', 'signups', 'ballots'].includes(o)) throw new Error(`unknown benchmark ${o}`);
 const backends: BackendKind[] = values.backend === 'both' ? ['redis', 'postgres'] : [values.backend as BackendKind];
 for (const b of backends) if (b !== 'redis' && b !== 'postgres') throw new Error(`unknown backend ${b}`);
 const n = int('n', values.n);
@@ -182,6 +189,13 @@ if (only.has('fanout')) {
   await settle('fan-out');
   process.stderr.write('fan-out…\n');
   rows.push(...(await benchFanout({ households: values.households!.split(',').map((h) => int('households', h.trim())) })));
+}
+
+if (only.has('ballots')) {
+  // Database only: ballots, their chain and their tally are rows; no queue backend is involved.
+  await settle('ballots');
+  process.stderr.write('ballots…\n');
+  rows.push(...(await benchBallots({ n: int('ballots-n', values['ballots-n']), concurrency, households: int('vote-households', values['vote-households']), million: int('million', values.million) })));
 }
 
 const header = ['backend', 'metric', 'value', 'raw limit', 'ratio', 'aim', ''];

@@ -1,6 +1,7 @@
 import type { JobDefinition, JobServices } from './define.js';
 import { activityOfferTimer, activityReminderTimer, activityTermEndTimer } from './activities.js';
 import { caseDeadlineTimer, caseRouteJob, caseSweepJob } from './cases.js';
+import { consultationCloseTimer, consultationLinkJob, consultationRemindTimer } from './consultations.js';
 import { deliverJobFor } from './deliver.js';
 import { noticeFanoutJob, noticeReleaseTimer, noticeSweepJob } from './notices.js';
 import { outboxSweepJob } from './outbox-sweep.js';
@@ -32,6 +33,8 @@ export const JOBS = {
   noticeFanout: noticeFanoutJob,
   /** Periodic: restart fan-outs that did not finish (scheduled releases are timers). */
   noticeSweep: noticeSweepJob,
+  /** Ballots cast → their links on the consultation's hash chain. */
+  consultationLink: consultationLinkJob,
 } as const satisfies Record<string, JobDefinition>;
 
 export const ALL_JOBS: readonly JobDefinition[] = Object.values(JOBS);
@@ -45,6 +48,7 @@ export const WORKER_JOBS: readonly JobDefinition[] = [
   JOBS.timerSweep,
   JOBS.noticeFanout,
   JOBS.noticeSweep,
+  JOBS.consultationLink,
 ];
 
 /** Timer handlers by kind (src/timers/timers.ts); a module registers its kinds here. */
@@ -55,6 +59,8 @@ export const TIMER_HANDLERS: readonly ((s: Omit<JobServices, 'timerHandlers'>) =
   activityReminderTimer,
   activityTermEndTimer,
   visitDueTimer,
+  consultationCloseTimer,
+  consultationRemindTimer,
 ];
 
 export { deliverJobFor, timerWakeJob };

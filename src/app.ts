@@ -19,6 +19,7 @@ import { claimOnStaffBound, createCaseFlows } from './cases/flows.js';
 import { createFolderStore, storePhoto } from './photos/store.js';
 import { createNoticeFlows } from './notices/flows.js';
 import { createActivityFlows } from './activities/flows.js';
+import { createConsultationFlows } from './consultations/flows.js';
 import { registerPublicNotices } from './http/public-notices.js';
 import type { Config } from './config.js';
 import type { DeliveryQueue } from './outbox/outbox.js';
@@ -166,7 +167,7 @@ export function createApp(config: Config, opts: AppOptions = {}) {
       },
     });
     const activityFlows = createActivityFlows({ timeZone: config.notices.timeZone, quiet: { hours: config.notices.quietHours, timeZone: config.notices.timeZone }, locale: config.defaultLocale });
-    const flows = [...createResidentFlows({ onStaffBound: claimOnStaffBound({ scheduler }) }), ...caseFlows, ...noticeFlows, ...activityFlows, ...(opts.flows ?? [])];
+    const flows = [...createResidentFlows({ onStaffBound: claimOnStaffBound({ scheduler }) }), ...caseFlows, ...noticeFlows, ...activityFlows, ...createConsultationFlows(), ...(opts.flows ?? [])];
     const limits = createLimitStore({ database, redisUrl: config.queue.redisUrl, prefix: config.queue.prefix, logger });
     stops.push(() => limits.close());
     // Replies to web chats are delivered by the process that wrote them (jobs/inline-delivery.ts).

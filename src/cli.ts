@@ -7,6 +7,7 @@ import { COMMANDS, UsageError, usage, type CliCommand, type CommandSpec } from '
 import { text } from './cli/text.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { runNoticeCli } from './notices/cli.js';
+import { runConsultationCli } from './consultations/cli.js';
 
 /**
  * `npm run linli -- <command>`: the operator's tool for what the chat can't do by itself —
@@ -94,7 +95,8 @@ async function main() {
   let command: CliCommand;
   try {
     config = loadConfig(process.env);
-    if (process.argv[2] === 'notice') return await noticeMain(config);
+    if (process.argv[2] === 'notice') return await subMain(config, runNoticeCli);
+    if (process.argv[2] === 'consultation') return await subMain(config, runConsultationCli);
     command = parseCliArgs(process.argv.slice(2));
   } catch (err) {
     if (err instanceof ConfigError || err instanceof UsageError) {
@@ -112,12 +114,12 @@ async function main() {
   }
 }
 
-/** `notice …` has its own sub-commands and parser (src/notices/cli.ts). */
-async function noticeMain(config: Config) {
+/** `notice …` and `consultation …` have their own sub-commands and parsers (src/<module>/cli.ts). */
+async function subMain(config: Config, run: typeof runNoticeCli) {
   const { database, stop } = await openDatabase(config);
   try {
     await migrateDatabase(database);
-    await runNoticeCli(process.argv.slice(3), config, database, (line) => console.log(line));
+    await run(process.argv.slice(3), config, database, (line) => console.log(line));
   } catch (err) {
     console.error(err instanceof Error ? err.message : err);
     process.exitCode = 1;

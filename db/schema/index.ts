@@ -8,3 +8,4 @@ export * from './limits.js';
 export * from './timers.js';
 export * from './activities.js';
 export * from './volunteers.js';
+export * from './consultations.js';

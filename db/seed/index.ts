@@ -145,6 +145,10 @@ async function seedDemo(tx: Tx, config: Config) {
       }
     }
   }
+  // 业主: the owners register kept by staff (the 'owners' group on a home); in the demo every home
+  // but each tenth (a rented one) is an owner's, with the floor area set above (art. 278 votes).
+  await tx.execute(sql`insert into audience_memberships ("group", household_id, source)
+    select 'owners', id, 'staff' from org_units where kind = 'household' and id % 10 <> 0 on conflict do nothing`);
   await seedModuleDefaults(tx);
   return { counts, staff, invites };
 }

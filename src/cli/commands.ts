@@ -15,6 +15,7 @@ import { issueStaffCode, type SubCommittee } from '../staff/codes.js';
 import { NOTICE_USAGE } from '../notices/cli.js';
 import { ACTIVITY_OPTIONS, ACTIVITY_USAGE, runActivityCli } from '../activities/cli.js';
 import { runVolunteerCli, VOLUNTEER_OPTIONS, VOLUNTEER_USAGE } from '../volunteers/cli.js';
+import { CONSULTATION_USAGE, verifyBallots } from '../consultations/cli.js';
 import { codeKey } from '../secrets.js';
 import { text } from './text.js';
 
@@ -27,6 +28,13 @@ import { text } from './text.js';
 
 /** A mistake on the command line or in what it names: printed with the usage, exit status 2. */
 export class UsageError extends Error {}
+
+/** A check that found a problem (verify-ballots): exit status 1, its findings already printed. */
+export class VerifyFailed extends Error {
+  constructor() {
+    super('verification failed');
+  }
+}
 
 export interface CliContext {
   database: Database;
@@ -284,6 +292,15 @@ export const COMMANDS = {
   activity: subCommand('activity SUB [ID] --as PERSON …', 'activities and series: create, report, children, attend, coverage (below)', ACTIVITY_OPTIONS, runActivityCli),
   /** 志愿服务 (src/volunteers/cli.ts): its sub-commands are listed in VOLUNTEER_USAGE. */
   volunteer: subCommand('volunteer SUB [ID] …', 'volunteers: profile, party-report, reported, task, hours, ledger, summary, roster, missed (below)', VOLUNTEER_OPTIONS, runVolunteerCli),
+  'verify-ballots': command({
+    usage: 'verify-ballots CONSULTATION_ID',
+    about: 'recompute a consultation’s ballot chain and tally; names the first row that does not match',
+    positionals: ['id'],
+    schema: z.object({ id: z.uuid({ error: 'CONSULTATION_ID is the consultation’s id' }) }),
+    async run(args, { database, config, out }) {
+      if (!(await verifyBallots(database.db, args.id, config.defaultLocale, out))) throw new VerifyFailed();
+    },
+  }),
   help: command({
     usage: 'help',
     about: 'this list',
@@ -304,5 +321,5 @@ export function usage(): string {
   const lines = Object.values(COMMANDS as Record<string, CommandSpec>).map((c) =>
     c.usage.length < 42 ? `  ${c.usage.padEnd(42)}${c.about}` : `  ${c.usage}\n  ${' '.repeat(42)}${c.about}`,
   );
-  return [text.usageTitle, '', ...lines, NOTICE_USAGE, ACTIVITY_USAGE, VOLUNTEER_USAGE, '', `  ROLE: ${staffRole.enumValues.join(', ')}`, `  NAME: ${subCommittee.enumValues.join(', ')}`].join('\n');
+  return [text.usageTitle, '', ...lines, NOTICE_USAGE, CONSULTATION_USAGE, ACTIVITY_USAGE, VOLUNTEER_USAGE, '', `  ROLE: ${staffRole.enumValues.join(', ')}`, `  NAME: ${subCommittee.enumValues.join(', ')}`].join('\n');
 }

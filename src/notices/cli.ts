@@ -3,11 +3,8 @@ import { eq } from 'drizzle-orm';
 import { z } from 'zod';
 import { orgUnits, people } from '../../db/schema/index.js';
 import type { Database } from '../../db/client.js';
-import { createQueueBackend } from '../../jobs/backend.js';
-import { createJobs } from '../../jobs/producer.js';
-import { createWork } from '../work/unit.js';
+import { runCliWork } from '../cli/work.js';
 import type { Tx } from '../../db/client.js';
-import { createLogger } from '../log.js';
 import { followUpIn } from './follow.js';
 import { recordAudit } from '../audit/audit.js';
 import { previewAudience } from '../audience/audience.js';
@@ -64,21 +61,12 @@ export async function runNoticeCli(argv: string[], config: Config, database: Dat
     throw new Error(await refusalText(t, err, async () => (err.detail.unitId ? ((await getUnit(db, err.detail.unitId))?.name ?? '') : '')));
   };
   /** A notice command and what it asks for (a fan-out job, a release timer) in one unit of work. */
-  const command = async (run: (tx: Tx) => Promise<NoticeFollowUp>): Promise<NoticeFollowUp> => {
-    const backend = createQueueBackend(config.queue.redisUrl ? { kind: 'redis', url: config.queue.redisUrl, prefix: config.queue.prefix } : { kind: 'postgres', url: database.url, schema: config.queue.prefix });
-    const jobs = createJobs(backend);
-    try {
-      const work = createWork({ database, sink: jobs.sink, logger: createLogger('warn') });
-      return await work.run(async (uow) => {
-        const follow = await run(uow.tx);
-        await followUpIn(uow, follow);
-        return follow;
-      });
-    } finally {
-      await jobs.close();
-      await backend.close();
-    }
-  };
+  const command = (run: (tx: Tx) => Promise<NoticeFollowUp>): Promise<NoticeFollowUp> =>
+    runCliWork(config, database, async (uow) => {
+      const follow = await run(uow.tx);
+      await followUpIn(uow, follow);
+      return follow;
+    });
   const printPreview = async (noticeId: string) => {
     const n = (await getNotice(db, noticeId))!;
     const p = await previewAudience(db, audienceOf(n, await scopesOf(db, noticeId)));

@@ -1,0 +1,58 @@
+import { z } from 'zod';
+import { BASES } from './rules.js';
+
+/**
+ * Every button id of the consultation flows, in one place: the builders the flows render with
+ * and the zod parsers their steps read presses with.
+ */
+
+export const MENU = { vote: 'menu.consultations', topics: 'menu.topics', create: 'menu.consultationCreate' } as const;
+
+/** Voting (社区协商投票). */
+export const VOTE = {
+  pick: (id: string) => `cv.p.${id}`,
+  option: (i: number) => `cv.o.${i}`,
+  done: 'cv.done',
+  confirm: 'cv.yes',
+  again: 'cv.again',
+  cancel: 'cv.cancel',
+  change: 'cv.change',
+  keep: 'cv.keep',
+  adult: 'cv.adult',
+  minor: 'cv.minor',
+} as const;
+export const pickPress = z.templateLiteral(['cv.p.', z.uuid()]).transform((s) => s.slice(5));
+export const optionPress = z.templateLiteral(['cv.o.', z.string()]).transform((s, ctx) => {
+  const n = Number(s.slice(5));
+  if (!Number.isInteger(n) || n < 0 || n > 8) ctx.addIssue({ code: 'custom', message: 'option' });
+  return n;
+});
+
+/** 议题征集. */
+export const TOPIC = {
+  view: (id: number) => `tp.v.${id}`,
+  propose: 'tp.new',
+  support: 'tp.support',
+  comment: 'tp.comment',
+  back: 'tp.back',
+} as const;
+export const topicPress = z.templateLiteral(['tp.v.', z.string()]).transform((s) => z.coerce.number().int().positive().parse(s.slice(5)));
+
+/** 发起协商 (staff). */
+export const CREATE = {
+  single: 'cc.single',
+  multiple: 'cc.multi',
+  basis: (b: (typeof BASES)[number]) => `cc.b.${b}`,
+  rule: (r: CreateRule) => `cc.r.${r}`,
+  secret: 'cc.secret',
+  open: 'cc.open',
+  changeable: 'cc.chg',
+  final: 'cc.final',
+  publish: 'cc.publish',
+  blank: 'cc.blank',
+  cancel: 'cc.cancel',
+} as const;
+export const CREATE_RULES = ['simple_majority', 'quorum_majority', 'civil_code_278', 'civil_code_278_weighty'] as const;
+export type CreateRule = (typeof CREATE_RULES)[number];
+export const basisPress = z.templateLiteral(['cc.b.', z.enum(BASES)]).transform((s) => s.slice(5) as (typeof BASES)[number]);
+export const rulePress = z.templateLiteral(['cc.r.', z.enum(CREATE_RULES)]).transform((s) => s.slice(5) as CreateRule);

@@ -1,0 +1,9 @@
+import type { Flow } from '../dialog/flow.js';
+import { createConsultationCreateFlow } from './create-flow.js';
+import { createTopicFlow } from './topic-flow.js';
+import { createVoteFlows } from './vote-flow.js';
+
+/** Every chat flow of 社区协商: residents' (vote, receipt, topics) and staff's (create). */
+export function createConsultationFlows(): Flow[] {
+  return [...createVoteFlows(), createTopicFlow(), createConsultationCreateFlow()];
+}

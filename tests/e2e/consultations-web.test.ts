@@ -1,0 +1,33 @@
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, it } from 'vitest';
+import { messages } from '../../src/i18n/index.js';
+import { startTestApp, type TestApp } from '../support/app.js';
+import { launchChromium, WebChatDriver } from '../support/web-driver.js';
+import { consultationStory } from './consultation-script.js';
+import { bindStaff, inviteFor, onboard } from './notice-script.js';
+
+const zh = messages('zh-CN');
+
+describe('consultations end to end in the web chat (headless Chromium)', () => {
+  let t: TestApp;
+  let browser: Browser;
+  beforeAll(async () => {
+    [t, browser] = await Promise.all([startTestApp({ NOTICE_QUIET_HOURS: '00:00-00:00' }, { queue: 'redis' }), launchChromium()]);
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await t?.stop();
+  });
+
+  it('propose, support, create from the topic, vote, change, close by the timer, publish, look up the receipt, verify', async () => {
+    const open = () => WebChatDriver.open(browser, t.app.url);
+    const cast = { secretary: await open(), resident: await open(), neighbour: await open() };
+    await Promise.all([
+      bindStaff(cast.secretary, t.town.staffCodes.secretary, zh.staff.role_community_secretary, '民主街道 · 幸福社区', 15_000),
+      onboard(cast.resident, t.town.inviteCode, 15_000),
+      onboard(cast.neighbour, await inviteFor(t.app.database, t.town.households[1]!.id), 15_000),
+    ]);
+    await consultationStory(cast, t.app, { timeoutMs: 20_000 });
+    for (const d of Object.values(cast)) await d.close();
+  }, 200_000);
+});

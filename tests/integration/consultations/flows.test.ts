@@ -1,0 +1,158 @@
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { consultations, consultationTopics } from '../../../db/schema/index.js';
+import { verifyChain } from '../../../src/consultations/chain.js';
+import { enterBallot } from '../../../src/consultations/commands.js';
+import { createConsultationFlows } from '../../../src/consultations/flows.js';
+import { closeConsultation, publishConsultation } from '../../../src/consultations/lifecycle.js';
+import { addMembership } from '../../../src/audience/groups.js';
+import { loadConfig } from '../../../src/config.js';
+import { createDialog, type Dialog } from '../../../src/dialog/engine.js';
+import { messages } from '../../../src/i18n/index.js';
+import { createLogger } from '../../../src/log.js';
+import { residentFlows } from '../../../src/residents/flows.js';
+import { codeKey } from '../../../src/secrets.js';
+import { recordingWork } from '../../support/consultation-fixture.js';
+import { createTestDatabase, TEST_CODE_SECRET, TEST_REDIS_URL, uniqueQueuePrefix } from '../../support/db.js';
+import { EngineChat } from '../../support/engine-chat.js';
+import { createSmallTown, type SmallTown } from '../../support/org-fixture.js';
+
+const zh = messages('zh-CN');
+const t = zh.consultations;
+
+describe('consultations in chat (dialog engine, real PostgreSQL)', () => {
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  let town: SmallTown;
+  let dialog: Dialog;
+  let config: ReturnType<typeof loadConfig>;
+  let n = 0;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    town = await createSmallTown(database);
+    config = loadConfig({ CODE_SECRET: TEST_CODE_SECRET, DATABASE_URL: database.url, REDIS_URL: TEST_REDIS_URL, QUEUE_PREFIX: uniqueQueuePrefix(), LOG_LEVEL: 'silent', NOTICE_QUIET_HOURS: '00:00-00:00' });
+    const { work } = recordingWork(database);
+    dialog = createDialog({ database, sink: work.sink, config, logger: createLogger('silent'), flows: [...residentFlows, ...createConsultationFlows()] });
+  });
+  afterAll(async () => {
+    await database?.drop();
+  });
+
+  const onboard = async (bind: boolean) => {
+    const chat = new EngineChat(dialog, database, `cf-${++n}`);
+    await chat.text('你好');
+    await chat.choose('简体中文');
+    await chat.choose(zh.onboarding.agree);
+    if (bind) {
+      await chat.choose(zh.onboarding.bindInvite);
+      await chat.text(town.inviteCode);
+    }
+    await chat.fresh();
+    return chat;
+  };
+  const last = async (chat: EngineChat) => (await chat.fresh()).map((r) => r.text).join('\n');
+
+  it('residents propose and support topics (once each), staff create a vote in the guided flow, residents vote, change, and check their receipt after publication', async () => {
+    const alice = await onboard(true);
+    const bob = await onboard(true);
+    // 议题征集
+    await alice.choose(t.menuTopics);
+    await alice.choose(t.topicPropose);
+    await alice.text('加装电梯');
+    await alice.text('3号楼老人多，上下楼困难，建议加装电梯。');
+    expect(await last(alice)).toContain(t.topicProposed({ title: '加装电梯' }));
+    await bob.choose(t.menuTopics);
+    await bob.choose('加装电梯');
+    await bob.choose(t.topicSupport);
+    expect(await last(bob)).toContain(t.topicSupported);
+    await bob.choose(t.topicSupport);
+    expect(await last(bob)).toContain(t.topicAlreadySupported);
+    await bob.choose(t.topicComment);
+    await bob.text('支持，费用要公开透明。');
+    expect(await last(bob)).toContain('💬 支持，费用要公开透明。');
+    const [topic] = await database.db.select().from(consultationTopics);
+    expect(topic).toMatchObject({ supports: 1, status: 'open' });
+
+    // 发起协商 by the community secretary, in chat.
+    const staff = await onboard(false);
+    await staff.text(`/staff ${town.staffCodes.secretary}`);
+    await staff.choose(t.menuCreate);
+    expect(await last(staff)).toContain(t.createFromTopic);
+    await staff.choose('加装电梯');
+    await staff.text('同意\n不同意\n弃权');
+    await staff.choose(t.single);
+    await staff.choose(t.basis_households);
+    await staff.choose(t.rule_simple_majority);
+    await staff.text('3');
+    await staff.choose(t.secretBallot);
+    await staff.choose(t.changeableYes);
+    expect(await last(staff)).toContain('选项：\n1. 同意\n2. 不同意\n3. 弃权');
+    await staff.choose(t.createOpen);
+    expect(await last(staff)).toContain('协商「加装电梯」已开始投票');
+    const [c] = await database.db.select().from(consultations);
+    expect(c).toMatchObject({ status: 'open', basis: 'households', secret: true });
+
+    // Alice votes; Bob (same household) changes the household's ballot.
+    await alice.choose(t.menuVote);
+    expect(await last(alice)).toContain(t.pickOne);
+    await alice.choose('同意');
+    expect(await last(alice)).toContain(t.confirmAsk({ choices: '同意' }));
+    await alice.choose(t.confirm);
+    const cast = await last(alice);
+    const firstReceipt = /回执号：([0-9a-f]{12})/.exec(cast)![1]!;
+    await bob.text('投票');
+    expect(await last(bob)).toContain(`您（户）当前的投票：同意\n方式：线上　回执号：${firstReceipt}`);
+    await bob.choose(t.changeBallot);
+    await bob.choose('不同意');
+    await bob.choose(t.confirm);
+    const changed = /新回执号：([0-9a-f]{12})/.exec(await last(bob))![1]!;
+
+    // A paper ballot for the other household of the building; an owner-only vote would refuse Alice.
+    await database.db.transaction((tx) => enterBallot(tx, codeKey(config), null, c!.id, town.households[1]!.id, [0], new Date()));
+
+    // Closing time comes (the timer's path, no actor), then the secretary publishes.
+    await database.db.execute(sql`update consultations set closes_at = now() - interval '1 second' where id = ${c!.id}`);
+    const { work } = recordingWork(database);
+    await work.run((uow) => closeConsultation(uow, c!.id, new Date()));
+    const staffId = (await staff.personId())!;
+    await work.run((uow) => publishConsultation(uow, staffId, c!.id, new Date(), { quiet: { hours: { startSec: 0, endSec: 0 }, timeZone: 'Asia/Shanghai' }, locale: 'zh-CN' }));
+    expect((await database.db.select().from(consultationTopics))[0]).toMatchObject({ status: 'adopted' });
+
+    await alice.choose(t.menuVote);
+    expect(await last(alice)).toContain('按简单多数规则：参与 2/4（50.0%）；「同意」1 票、「不同意」1 票、「弃权」0 票，票数相同，未获通过。');
+    await alice.text(`回执 ${changed}`);
+    expect(await last(alice)).toBe(`加装电梯: ${t.receiptFound({ choices: '不同意', counted: t.receiptCounted })}`);
+    await alice.text(`回执 ${firstReceipt}`);
+    expect(await last(alice)).toBe(`加装电梯: ${t.receiptFound({ choices: '同意', counted: t.receiptReplaced })}`);
+    expect(await verifyChain(database.db, c!.id)).toEqual({ ok: true, rows: 3, unlinked: 0 });
+  }, 120_000);
+
+  it('tells a resident who is not an owner why they may not vote in an owners’ vote, and asks adults their age once', async () => {
+    const carol = await onboard(true);
+    const staff = (await database.db.execute(sql`select person_id from staff_assignments limit 1`)) as unknown as { person_id: string }[];
+    const { work } = recordingWork(database);
+    const { createConsultation } = await import('../../../src/consultations/commands.js');
+    const { openConsultation } = await import('../../../src/consultations/lifecycle.js');
+    const quiet = { hours: { startSec: 0, endSec: 0 }, timeZone: 'Asia/Shanghai' };
+    await database.db.transaction((tx) => addMembership(tx, 'owners', { householdId: town.households[2]!.id }, { personId: staff[0]!.person_id, source: 'staff' }));
+    for (const basis of ['owners', 'adults'] as const) {
+      await work.run(async (uow) => {
+        const c = await createConsultation(uow.tx, staff[0]!.person_id, { title: `${basis}票`, background: '测试背景', options: ['同意', '不同意'], scopeUnitIds: [town.building.id], basis, closesAt: new Date(Date.now() + 86400_000) }, new Date());
+        await openConsultation(uow, staff[0]!.person_id, c.id, new Date(), { quiet, locale: 'zh-CN' });
+      });
+    }
+    await carol.choose(t.menuVote);
+    await carol.choose('owners票');
+    expect(await last(carol)).toContain(t.ineligible_not_owner);
+    await carol.choose(t.menuVote);
+    await carol.choose('adults票');
+    expect(await last(carol)).toContain(t.askAdult);
+    await carol.choose(t.yes);
+    expect(await last(carol)).toContain(t.pickOne);
+    await carol.text('菜单');
+    await carol.fresh();
+    await carol.choose(t.menuVote);
+    await carol.choose('adults票');
+    expect(await last(carol)).not.toContain(t.askAdult);
+  }, 60_000);
+});
