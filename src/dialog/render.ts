@@ -7,6 +7,6 @@ import type { Reply } from './reply.js';
  */
 export function renderNumbered(reply: Reply): string {
   if (!reply.choices?.length) return reply.text;
-  const lines = reply.choices.map((c, i) => `${i + 1}. ${c.label}`);
+  const lines = reply.choices.map((c, i) => `${i + (reply.numberFrom ?? 1)}. ${c.label}`);
   return `${reply.text}\n\n${lines.join('\n')}\n（${messages(reply.locale).common.numberedHint}）`;
 }

@@ -27,11 +27,14 @@ export const replySchema = z.object({
     .max(10)
     .optional(),
   /**
-   * A broadcast's choices on a channel that answers them by number (WeChat): they are offered
-   * only if the chat is idle when the message is delivered (a bare "1" must not be taken from
-   * the flow the person is in). Otherwise this text goes instead, without the choices.
+   * A broadcast's choices on a channel that answers them by number (WeChat): when it is
+   * delivered they are numbered on after the choices the chat has now (src/outbox/shown.ts), so
+   * they never take a number the menu or a flow is using. `plainText` goes instead, without
+   * choices, where the chat has no room left for them.
    */
-  busyText: z.string().min(1).max(4000).optional(),
+  appendChoices: z.object({ plainText: z.string().min(1).max(4000) }).strict().optional(),
+  /** The number of the first choice: 1, or where appended choices start (set at delivery). */
+  numberFrom: z.number().int().min(1).max(20).optional(),
 });
 
 export type Choice = z.infer<typeof choiceSchema>;

@@ -36,9 +36,9 @@ const PAGES_IN_FLIGHT = 2;
 export const dedupeKey = (noticeId: string, wave: number, personId: string, channel: string) => `n:${noticeId}:${wave}:${personId}:${channel}`;
 
 /**
- * How a notice asks for 收到: a button (Telegram, web), or on WeChat a numbered line "1. 收到"
- * that only an idle chat is offered, with a typed 收到 asked of a chat in the middle of a flow
- * (`busyText`, decided when it is delivered: src/outbox/shown.ts).
+ * How a notice asks for 收到: a button (Telegram, web), or on WeChat a numbered line "9. 收到"
+ * numbered on after whatever the chat is answering now (decided when it is delivered:
+ * src/outbox/shown.ts), with a typed 收到 asked where there is no room for it.
  */
 export type AckStyle = 'button' | 'numbered';
 
@@ -51,7 +51,7 @@ export function noticeMessage(n: NoticeRow, wave: number, locale: Locale, ack: A
   return {
     text: ack === 'button' ? `${text}\n\n${t.ackHint}` : text,
     choices: [{ id: readButton(n.id), label: t.received }],
-    ...(ack === 'numbered' && { busyText: `${text}\n\n${t.ackReply}` }),
+    ...(ack === 'numbered' && { appendChoices: { plainText: `${text}\n\n${t.ackReply}` } }),
     ...(n.photoKey && { media: [{ kind: 'photo' as const, fileRef: n.photoKey }] }),
   };
 }

@@ -30,16 +30,38 @@ export async function recordChoicesShown(q: Queryable, row: { identityId: string
   return recorded.length > 0;
 }
 
+/** Choices a chat can answer by number at most (what one reply may offer). */
+const MAX_NUMBERED = 20;
+
 /**
- * The reply as it goes out now. A broadcast with a `busyText` (its choices answered by number)
- * takes the number keys before it is sent, and only if the chat is idle; a chat in the middle of
- * a flow gets the busy text without choices. Recorded before the send, not after: the person may
- * answer "1" the moment it arrives.
+ * The reply as it goes out now. A broadcast whose choices are answered by number (WeChat's
+ * 收到, `appendChoices`) has them added after the chat's current choices just before it is sent,
+ * and numbered on from there: "3" still answers the menu or the flow's question, "9" the notice
+ * (an action that leaves the person where they were). Recorded before the send, not after: the
+ * person may answer the moment it arrives. With no room left (20 choices), or in a step that
+ * asks for free text (where a bare number is an answer, not a choice), it goes as its plain
+ * text, which asks for a typed 收到.
  */
 export async function replyToSend(q: Queryable, row: { identityId: string; priority: number }, reply: Reply): Promise<{ reply: Reply; recorded: boolean }> {
-  const { busyText, ...rest } = reply;
-  if (busyText === undefined || !rest.choices?.length) return { reply: rest, recorded: false };
-  if (await recordChoicesShown(q, { ...row, choices: rest.choices })) return { reply: rest, recorded: true };
-  const { choices: _shownOnlyWhenIdle, ...plain } = rest;
-  return { reply: { ...plain, text: busyText }, recorded: true };
+  const { appendChoices, ...rest } = reply;
+  if (!appendChoices || !rest.choices?.length) return { reply: rest, recorded: false };
+  const added = JSON.stringify(rest.choices);
+  // Sent again (a retry): the choices are there already and keep their numbers.
+  const rows = await q.execute<{ choices: Choice[] }>(sql`
+    insert into dialog_states (identity_id, flow, step, choices)
+    values (${row.identityId}, ${IDLE_FLOW}, ${IDLE_STEP}, ${added}::jsonb)
+    on conflict (identity_id) do update
+      set choices = case when dialog_states.choices @> ${added}::jsonb then dialog_states.choices else dialog_states.choices || ${added}::jsonb end
+      where dialog_states.choices @> ${added}::jsonb
+         or (jsonb_array_length(dialog_states.choices) + ${rest.choices.length} <= ${MAX_NUMBERED}
+             -- A step that asks for free text (hours, a room number) takes a bare number as text: no choices there.
+             and (jsonb_array_length(dialog_states.choices) > 0 or (dialog_states.flow = ${IDLE_FLOW} and dialog_states.step = ${IDLE_STEP})))
+    returning choices`);
+  const shown = rows[0]?.choices;
+  const first = shown?.findIndex((c) => c.id === rest.choices![0]!.id) ?? -1;
+  if (first < 0) {
+    const { choices: _noRoom, ...plain } = rest;
+    return { reply: { ...plain, text: appendChoices.plainText }, recorded: true };
+  }
+  return { reply: { ...rest, numberFrom: first + 1 }, recorded: true };
 }

@@ -16,6 +16,7 @@ import { startWorkers } from '../../jobs/workers.js';
 import { loadConfig } from '../../src/config.js';
 import type { Channel } from '../../src/dialog/events.js';
 import type { Reply } from '../../src/dialog/reply.js';
+import { renderNumbered } from '../../src/dialog/render.js';
 import { messages } from '../../src/i18n/index.js';
 import { createLogger } from '../../src/log.js';
 import { notifyPerson } from '../../src/outbox/notify.js';
@@ -568,23 +569,36 @@ describe.each(['redis', 'postgres'] as const)('delivery on the %s queue backend'
     for (const m of page) await settled('web', deliverId(m.outboxId));
     expect(await stateOf(busy)).toMatchObject({ flow: 'form', step: 'colour', choices: step });
     expect(await stateOf(idle)).toMatchObject({ flow: 'menu', step: 'idle', choices: poll });
-    // 应急 jumps the queue but is a broadcast too; with a busy text (WeChat) the chat in a flow
-    // gets that text without the numbered choices, the idle chat the choices.
+    // 应急 jumps the queue but is a broadcast too. Its numbered 收到 (WeChat) is numbered on after
+    // what each chat answers now, so the flow's "1" and the card's "1" stay theirs; a chat with
+    // no room left (20 choices) or at a free-text step gets the plain text, without choices.
     await database.db.update(dialogStates).set({ choices: card }).where(eq(dialogStates.identityId, idle.identityId));
+    const full = await newRecipient('web');
+    const twenty = Array.from({ length: 20 }, (_, i) => ({ id: `menu.${i}`, label: `Entry ${i}` }));
+    await database.db.insert(dialogStates).values({ identityId: full.identityId, flow: 'menu', step: 'idle', choices: twenty });
+    const typing = await newRecipient('web');
+    await database.db.insert(dialogStates).values({ identityId: typing.identityId, flow: 'form', step: 'hours', choices: [] });
     const [gas, typed] = [text('gas leak'), text('gas leak, type 收到')];
     const urgent = await writeOutbox(
       database.db,
-      [busy, idle].map((to) => ({ to, reply: { locale: 'zh-CN' as const, text: gas, choices: poll, busyText: typed }, priority: 'emergency' as const })),
+      [busy, idle, full, typing].map((to) => ({ to, reply: { locale: 'zh-CN' as const, text: gas, choices: poll, appendChoices: { plainText: typed } }, priority: 'emergency' as const })),
     );
     await delivery.enqueue(urgent);
     for (const m of urgent) await settled('web', deliverId(m.outboxId));
-    expect(await stateOf(busy)).toMatchObject({ flow: 'form', step: 'colour', choices: step });
-    expect(await stateOf(idle)).toMatchObject({ flow: 'menu', step: 'idle', choices: poll });
+    expect(await stateOf(busy)).toMatchObject({ flow: 'form', step: 'colour', choices: [...step, ...poll] });
+    expect(await stateOf(idle)).toMatchObject({ flow: 'menu', step: 'idle', choices: [...card, ...poll] });
+    expect((await stateOf(full))!.choices).toEqual(twenty);
     const sent = (to: Recipient) => adapters.get('web')!.sends.filter((s) => s.chatRef === to.chatRef && s.result.ok).at(-1)!.reply;
-    expect(sent(busy)).toMatchObject({ text: typed });
-    expect(sent(busy).choices).toBeUndefined();
-    expect(sent(idle)).toMatchObject({ text: gas, choices: poll });
-    expect(sent(idle)).not.toHaveProperty('busyText');
+    expect(sent(busy)).toMatchObject({ text: gas, choices: poll, numberFrom: 2 });
+    expect(sent(idle)).toMatchObject({ text: gas, choices: poll, numberFrom: 2 });
+    expect(sent(full)).toMatchObject({ text: typed });
+    expect(sent(full).choices).toBeUndefined();
+    // A step asking for free text (hours, a room number): "2" must stay text there.
+    expect((await stateOf(typing))!.choices).toEqual([]);
+    expect(sent(typing)).toMatchObject({ text: typed });
+    expect(sent(typing).choices).toBeUndefined();
+    expect(sent(busy)).not.toHaveProperty('appendChoices');
+    expect(renderNumbered(sent(busy))).toContain('\n2. 收到\n');
   });
 
   it('never sent the same message twice', () => {
