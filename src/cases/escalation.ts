@@ -70,7 +70,8 @@ export async function deadlinesPassed(
 
   const climbing = steps.filter((s) => s.do === 'escalate').map((s) => s.c);
   const [refs, policies, categories, followers, photos] = await Promise.all([
-    climbing.length ? loadRoutingRefs(tx, climbing) : undefined,
+    // Only the org tree and its staff: no duty list (leaders are by level).
+    climbing.length ? loadRoutingRefs(tx, climbing.map((c) => ({ communityId: c.communityId, placeId: c.placeId }))) : undefined,
     climbing.length ? tx.select().from(slaPolicies).where(anyOf(slaPolicies.priority, [...new Set(climbing.map((c) => c.priority))])) : [],
     climbing.length
       ? tx

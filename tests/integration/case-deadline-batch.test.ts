@@ -35,6 +35,10 @@ describe('a batch of case deadlines', () => {
   const logger = createLogger('silent');
   let work: ReturnType<typeof createWork>;
   let fire: () => ReturnType<typeof fireDueTimers>;
+  /** The same, on a pool that counts the statements it sends (BEGIN and COMMIT included). */
+  let counted: ReturnType<typeof connect>;
+  let statements = 0;
+  let fireCounted: () => ReturnType<typeof fireDueTimers>;
 
   beforeAll(async () => {
     // A pool opened after the migrations: postgres.js learns the enum array types when a
@@ -47,8 +51,13 @@ describe('a batch of case deadlines', () => {
     work = createWork({ database, logger, sink: { deliver: async () => {}, enqueue: async () => {}, wake: async (t) => void woken.push(...t) } });
     const handler = caseDeadlineTimer({ caseSettings: settings } as Parameters<typeof caseDeadlineTimer>[0]);
     fire = () => fireDueTimers({ work, logger, handlers: new Map([[handler.kind, handler]]) }, { kind: CASE_DEADLINE_TIMER, limit: 200 });
+    // Statements the work sends; not the type lookup postgres.js makes when it opens a connection.
+    counted = connect(migrated.url, { onQuery: (q) => void (q.includes('pg_catalog.pg_type') || statements++) });
+    const countedWork = createWork({ database: counted, logger, sink: { deliver: async () => {}, enqueue: async () => {}, wake: async () => {} } });
+    fireCounted = () => fireDueTimers({ work: countedWork, logger, handlers: new Map([[handler.kind, handler]]) }, { kind: CASE_DEADLINE_TIMER, limit: 200 });
   });
   afterAll(async () => {
+    await counted?.close();
     await database?.close();
     await database?.drop();
   });
@@ -121,6 +130,21 @@ describe('a batch of case deadlines', () => {
     expect(again.every((r) => r === 'skipped')).toBe(true);
     expect(await eventsOf(open, 'escalated')).toHaveLength(open.length);
     expect((await textsTo(who.secretary)).length).toBe(secretaryBefore + open.length);
+  });
+
+  it('costs the same statements for 3 deadlines as for 30: set-based, not one escalation after another', async () => {
+    const cost = async (n: number) => {
+      const ids = await routed(n);
+      await overdue(ids);
+      statements = 0;
+      expect(await fireCounted()).toEqual({ claimed: n, fired: n, failed: 0 });
+      expect(await eventsOf(ids, 'escalated')).toHaveLength(n);
+      return statements;
+    };
+    const few = await cost(3);
+    expect(await cost(30)).toBe(few);
+    // BEGIN, claim, lock, six reads, update, timeline, recipients, outbox, finish, next timers, COMMIT.
+    expect(few).toBeLessThanOrEqual(17);
   });
 
   it('tells a timer that fires early to come back at the deadline, beside others that escalate', async () => {
