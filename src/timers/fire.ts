@@ -14,7 +14,7 @@ type Deps = { work: Work; handlers: ReadonlyMap<string, TimerHandler>; logger: L
  * the handler asked to fire again, then commits; messages and new timers go out after commit.
  * 1,000 deadlines falling due at once are five batches, not 1,000 transactions. A handler with
  * `fireMany` gets all the batch's timers of its kind in one call (case deadlines escalate
- * set-based: a dozen statements per batch, not per timer); the others one at a time.
+ * set-based: 16 statements per batch, not 15 per timer); the others one at a time.
  *
  * No savepoint per timer: more than 64 subtransactions in one transaction make PostgreSQL look
  * up pg_subtrans on every row it reads, which made a batch of 200 escalations take a minute.
