@@ -64,11 +64,24 @@ export async function benchLateness(
       const pending = (await sql<{ n: number }[]>`select count(*)::int as n from timers`)[0]!.n;
       progress(`${kind} lateness[${tag}]: ${pending} timers pending; ${count} fall due over ${spanMs / 1000} s from ${((base - Date.now()) / 1000).toFixed(1)} s on (c=${concurrency})`);
       let timedOut = false;
+      // When escalations became visible (committed), polled: an event's `at` is the time its
+      // batch began, so it says nothing of how long the batch took to commit.
+      const seen: { ms: number; n: number }[] = [];
       try {
-        await waitUntil(async () => (await escalatedOf(tag)) >= count, 'escalations', leadMs + spanMs + 180_000, 250);
+        await waitUntil(
+          async () => {
+            const n = await escalatedOf(tag);
+            seen.push({ ms: Date.now() - base, n });
+            return n >= count;
+          },
+          'escalations',
+          leadMs + spanMs + 180_000,
+          spanMs === 0 ? 20 : 250,
+        );
       } catch {
         timedOut = true;
       }
+      const visibleBy = (share: number) => seen.find((s) => s.n >= Math.ceil(count * share))?.ms ?? NaN;
       const late = (
         await sql<{ ms: number }[]>`
           select (extract(epoch from (e.at - b.due_at)) * 1000)::float8 as ms
@@ -78,9 +91,17 @@ export async function benchLateness(
       const [span] = await sql<{ secs: number }[]>`
         select extract(epoch from (max(e.at) - min(b.due_at)))::float8 as secs
         from case_events e join bench_due b using (case_id) where e.kind = 'escalated' and b.tag = ${tag}`;
-      const stats = { pending, p50: percentile(late, 50), p99: percentile(late, 99), max: late.at(-1) ?? NaN, min: late[0] ?? NaN, drainSecs: span!.secs };
+      const stats = {
+        pending,
+        p50: percentile(late, 50),
+        p99: percentile(late, 99),
+        max: late.at(-1) ?? NaN,
+        min: late[0] ?? NaN,
+        drainSecs: span!.secs,
+        committed: { p50: visibleBy(0.5), p99: visibleBy(0.99), all: visibleBy(1) },
+      };
       progress(
-        `${kind} lateness[${tag}]: p50 ${fmtMs(stats.p50)} p99 ${fmtMs(stats.p99)} max ${fmtMs(stats.max)} min ${fmtMs(stats.min)}; last escalation ${stats.drainSecs.toFixed(1)} s after the first due time${timedOut ? ' (TIMED OUT)' : ''}${addedInTime ? '' : ' (timers were still being added at the first due time)'}`,
+        `${kind} lateness[${tag}]: p50 ${fmtMs(stats.p50)} p99 ${fmtMs(stats.p99)} max ${fmtMs(stats.max)} min ${fmtMs(stats.min)}; last escalation ${stats.drainSecs.toFixed(1)} s after the first due time; committed (polled): half ${fmtMs(stats.committed.p50)}, 99 % ${fmtMs(stats.committed.p99)}, all ${fmtMs(stats.committed.all)} after it${timedOut ? ' (TIMED OUT)' : ''}${addedInTime ? '' : ' (timers were still being added at the first due time)'}`,
       );
       return stats;
     };
@@ -126,6 +147,15 @@ export async function benchLateness(
         ratio: '-',
         aim: kind === 'redis' ? `all ≤ 1 s (max ${fmtMs(burst.max)})` : `(all ≤ 1 s on redis; max ${fmtMs(burst.max)})`,
         ok: kind === 'redis' ? burst.max <= 1000 : undefined,
+      });
+      rows.push({
+        backend: kind,
+        metric: `burst: committed (visible, polled every 20 ms), half / 99 % / all`,
+        value: `${fmtMs(burst.committed.p50)} / ${fmtMs(burst.committed.p99)} / ${fmtMs(burst.committed.all)}`,
+        raw: `drain ${(opts.burst / Math.max(burst.committed.all / 1000, 0.001)).toFixed(0)}/s`,
+        ratio: '-',
+        aim: kind === 'redis' ? 'all ≤ 1 s' : '(all ≤ 1 s on redis)',
+        ok: kind === 'redis' ? burst.committed.all <= 1000 : undefined,
       });
     }
     rows.push({

@@ -2,12 +2,12 @@ import { and, asc, eq, lt } from 'drizzle-orm';
 import { z } from 'zod';
 import { cases } from '../db/schema/index.js';
 import type { CaseSettings } from '../src/cases/effects.js';
-import { deadlinePassed, remindHolder } from '../src/cases/escalation.js';
+import { deadlinesPassed, remindHolder } from '../src/cases/escalation.js';
 import { routeCase, routeCases } from '../src/cases/routing.js';
 import { CASE_DEADLINE_TIMER, CASE_ROUTE_JOB, caseDeadlineData, caseEffects, runCaseTx } from '../src/cases/run.js';
 import type { Logger } from '../src/log.js';
-import type { TimerHandler } from '../src/timers/timers.js';
-import type { Work } from '../src/work/unit.js';
+import type { DueTimer, TimerHandler, TimerOutcome } from '../src/timers/timers.js';
+import type { UnitOfWork, Work } from '../src/work/unit.js';
 import { defineJob, type JobServices } from './define.js';
 
 /** Cases younger than this are still on their normal path (commit → route job). */
@@ -110,21 +110,26 @@ export const caseSweepJob = defineJob({
 /**
  * A case deadline (timer kind `case-deadline`): before the deadline it reminds whoever holds the
  * case (the latest reminder due; after a late wake, one, not two) and sleeps to its next wake;
- * at the deadline it escalates one level, or closes an unrated resolved case as 默认满意.
+ * at the deadline it escalates one level, or closes an unrated resolved case as 默认满意. A batch
+ * of deadlines that passed (a burst falling due together) escalates set-based, in one go.
  */
-export const caseDeadlineTimer = (s: Omit<JobServices, 'timerHandlers'>): TimerHandler => ({
-  kind: CASE_DEADLINE_TIMER,
-  async fire(uow, timer) {
-    const { dueAt, remindAt = [] } = caseDeadlineData.parse(timer.data);
+export const caseDeadlineTimer = (s: Omit<JobServices, 'timerHandlers'>): TimerHandler => {
+  const fireMany = async (uow: UnitOfWork, batch: readonly DueTimer[]): Promise<TimerOutcome[]> => {
     const fx = caseEffects(uow);
     const now = Date.now();
-    if (dueAt !== undefined && now < dueAt) {
-      const n = remindAt.filter((at) => at <= now).length;
-      if (n > 0 && (await remindHolder(uow.tx, fx, timer.subjectId, timer.seq, n, new Date())) === 'stale') return 'done';
-      return { again: new Date(remindAt.find((at) => at > now) ?? dueAt) };
+    const outcomes: TimerOutcome[] = [];
+    const passed: { at: number; caseId: string; seq: number }[] = [];
+    for (const [at, timer] of batch.entries()) {
+      const { dueAt, remindAt = [] } = caseDeadlineData.parse(timer.data);
+      if (dueAt !== undefined && now < dueAt) {
+        const n = remindAt.filter((t) => t <= now).length;
+        if (n > 0 && (await remindHolder(uow.tx, fx, timer.subjectId, timer.seq, n, new Date())) === 'stale') outcomes[at] = 'done';
+        else outcomes[at] = { again: new Date(remindAt.find((t) => t > now) ?? dueAt) };
+      } else passed.push({ at, caseId: timer.subjectId, seq: timer.seq });
     }
-    const result = await deadlinePassed(uow.tx, fx, timer.subjectId, timer.seq, s.caseSettings, new Date());
-    if (typeof result === 'object') return { again: result.early };
-    return 'done';
-  },
-});
+    const results = await deadlinesPassed(uow.tx, fx, passed, s.caseSettings, new Date());
+    results.forEach((r, i) => (outcomes[passed[i]!.at] = typeof r === 'object' ? { again: r.early } : 'done'));
+    return outcomes;
+  };
+  return { kind: CASE_DEADLINE_TIMER, fire: async (uow, timer) => (await fireMany(uow, [timer]))[0], fireMany };
+};

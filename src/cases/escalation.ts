@@ -1,14 +1,17 @@
-import { and, eq, sql } from 'drizzle-orm';
-import { caseEvents, cases } from '../../db/schema/index.js';
+import { and, asc, eq, sql } from 'drizzle-orm';
+import { caseCategories, caseEvents, caseFollowers, casePhotos, cases, slaPolicies } from '../../db/schema/index.js';
 import type { Tx } from '../../db/client.js';
-import { leadersIn, loadRoutingRefs } from '../routing/route.js';
-import { caseView, formatDue, photoMedia } from './card.js';
-import type { CaseSettings, Effects } from './effects.js';
+import { anyOf } from '../../db/sql.js';
+import { leadersIn, lineageIn, loadRoutingRefs } from '../routing/route.js';
+import { formatDue, photoMedia, viewOf } from './card.js';
+import type { CaseSettings, Effects, Notice } from './effects.js';
 import { startWork } from './holder.js';
-import { event, lockCase, mustBeHolder, slaOf, tellFollowers } from './record.js';
-import { allowed, deadline, nextLevel, type Level } from './rules.js';
+import { CaseError, event, eventRow, insertEvents, lockCase, mustBeHolder, type CaseRow, type EventRow } from './record.js';
+import { allowed, deadline, nextLevel, slaFor, type Level } from './rules.js';
 
 // ── Deadlines ──────────────────────────────────────────────────────────────────────────────
+
+export type DeadlineOutcome = 'escalated' | 'closed' | 'skipped' | { early: Date };
 
 /**
  * A deadline passed. Does nothing unless `seq` is still the case's running deadline and has not
@@ -16,67 +19,156 @@ import { allowed, deadline, nextLevel, type Level } from './rules.js';
  * cases climb one level (county stays county and is told again); resolved cases nobody rated
  * close as 默认满意.
  */
-export async function deadlinePassed(
+export async function deadlinePassed(tx: Tx, fx: Effects, caseId: string, seq: number, settings: CaseSettings, now: Date): Promise<DeadlineOutcome> {
+  return (await deadlinesPassed(tx, fx, [{ caseId, seq }], settings, now))[0]!;
+}
+
+/** What a case deadline decides for one case, before anything is written (plain data). */
+type Step =
+  | { c: CaseRow; seq: number; do: 'close' }
+  | { c: CaseRow; seq: number; do: 'escalate'; to: Exclude<Level, 'grid'>; leaders: string[]; due: Date };
+
+/**
+ * deadlinePassed for a batch of deadlines (a burst of timers falling due together), set-based as
+ * routing is: the cases are locked in one statement (id order), what the decisions need is read
+ * once for the batch, and every write — case rows, timeline rows, cards and the residents' notes,
+ * next deadlines — is one statement for the whole batch. One outcome per item, in order. A case
+ * whose decision throws (the org tree lacks a level) throws for the batch: the timer batch then
+ * fires its timers one by one (src/timers/fire.ts), so the others still escalate.
+ */
+export async function deadlinesPassed(
   tx: Tx,
   fx: Effects,
-  caseId: string,
-  seq: number,
+  items: readonly { caseId: string; seq: number }[],
   settings: CaseSettings,
   now: Date,
-): Promise<'escalated' | 'closed' | 'skipped' | { early: Date }> {
-  const c = await lockCase(tx, caseId);
-  if (c.deadlineSeq !== seq || c.escalatedSeq >= seq || !c.dueAt) return 'skipped';
-  // A timer that fires before its time (clocks of two machines disagree) tries again at the due time.
-  if (c.dueAt > now) return { early: c.dueAt };
-  if (c.status === 'resolved') {
-    await tx
-      .update(cases)
-      .set({ status: 'closed', closeReason: 'default_satisfied', closedAt: now, escalatedSeq: seq, dueAt: null, updatedAt: now })
-      .where(eq(cases.id, c.id));
-    await event(tx, c, 'closed', { toStatus: 'closed', reason: 'default_satisfied', at: now });
-    await tellFollowers(tx, fx, c.id, (t) => ({ text: t.cases.toldClosed({ number: c.number, reason: t.cases.close_default_satisfied }) }));
-    return 'closed';
+): Promise<DeadlineOutcome[]> {
+  if (items.length === 0) return [];
+  const rows = await tx.select().from(cases).where(anyOf(cases.id, [...new Set(items.map((i) => i.caseId))])).orderBy(asc(cases.id)).for('update');
+  const current = new Map(rows.map((r) => [r.id, r]));
+  const outcomes: DeadlineOutcome[] = [];
+  const steps: Step[] = [];
+  for (const { caseId, seq } of items) {
+    const c = current.get(caseId);
+    if (!c) throw new CaseError('not_found');
+    if (c.deadlineSeq !== seq || c.escalatedSeq >= seq || !c.dueAt) outcomes.push('skipped');
+    // A timer that fires before its time (clocks of two machines disagree) tries again at the due time.
+    else if (c.dueAt > now) outcomes.push({ early: c.dueAt });
+    else if (c.status === 'resolved') {
+      outcomes.push('closed');
+      steps.push({ c, seq, do: 'close' });
+      current.set(c.id, { ...c, status: 'closed', escalatedSeq: seq, dueAt: null });
+    } else if (!allowed('escalate', c.status)) outcomes.push('skipped');
+    else {
+      outcomes.push('escalated');
+      // Filled in below, once the batch's references are read; the same case twice sees itself escalated.
+      steps.push({ c, seq, do: 'escalate', to: 'county', leaders: [], due: now });
+      current.set(c.id, { ...c, escalatedSeq: seq, deadlineSeq: seq + 1 });
+    }
   }
-  if (!allowed('escalate', c.status)) return 'skipped';
-  // The nearest level up that has someone bound (a level nobody answers for is skipped); the county at the top.
-  const refs = await loadRoutingRefs(tx, [{ communityId: c.communityId }]);
-  let to: Exclude<Level, 'grid'> = (nextLevel(c.level) ?? 'county') as Exclude<Level, 'grid'>;
-  let leaders = leadersIn(refs, c.communityId, to).people;
-  while (leaders.length === 0 && to !== 'county') {
-    to = nextLevel(to) as Exclude<Level, 'grid'>;
-    leaders = leadersIn(refs, c.communityId, to).people;
+  if (steps.length === 0) return outcomes;
+
+  const climbing = steps.filter((s) => s.do === 'escalate').map((s) => s.c);
+  const [refs, policies, categories, followers, photos] = await Promise.all([
+    // Only the org tree and its staff: no duty list (leaders are by level).
+    climbing.length ? loadRoutingRefs(tx, climbing.map((c) => ({ communityId: c.communityId, placeId: c.placeId }))) : undefined,
+    climbing.length ? tx.select().from(slaPolicies).where(anyOf(slaPolicies.priority, [...new Set(climbing.map((c) => c.priority))])) : [],
+    climbing.length
+      ? tx
+          .select({ id: caseCategories.id, names: caseCategories.names, emergency: caseCategories.emergency })
+          .from(caseCategories)
+          .where(anyOf(caseCategories.id, [...new Set(climbing.map((c) => c.categoryId))]))
+      : [],
+    tx
+      .select({ caseId: caseFollowers.caseId, personId: caseFollowers.personId })
+      .from(caseFollowers)
+      .where(anyOf(caseFollowers.caseId, [...new Set(steps.filter((s) => s.do === 'close' || s.c.level === 'grid').map((s) => s.c.id))]))
+      .orderBy(asc(caseFollowers.since)),
+    climbing.length
+      ? tx
+          .select({ caseId: casePhotos.caseId, key: casePhotos.storageKey })
+          .from(casePhotos)
+          .where(and(anyOf(casePhotos.caseId, [...new Set(climbing.map((c) => c.id))]), eq(casePhotos.purpose, 'report')))
+          .orderBy(asc(casePhotos.id))
+      : [],
+  ]);
+  const followersOf = (caseId: string) => followers.filter((f) => f.caseId === caseId).map((f) => f.personId);
+
+  const closes: { id: string; seq: number }[] = [];
+  const climbs: { id: string; level: Level; seq: number; next: number; due_at: string }[] = [];
+  const events: EventRow[] = [];
+  const notices: Notice[] = [];
+  for (const step of steps) {
+    const c = step.c;
+    if (step.do === 'close') {
+      closes.push({ id: c.id, seq: step.seq });
+      events.push(eventRow(c, 'closed', { toStatus: 'closed', reason: 'default_satisfied', at: now }));
+      for (const personId of followersOf(c.id)) {
+        notices.push({ personId, build: (t) => ({ text: t.cases.toldClosed({ number: c.number, reason: t.cases.close_default_satisfied }) }) });
+      }
+      continue;
+    }
+    // The nearest level up that has someone bound (a level nobody answers for is skipped); the county at the top.
+    let to: Exclude<Level, 'grid'> = (nextLevel(c.level) ?? 'county') as Exclude<Level, 'grid'>;
+    let leaders = leadersIn(refs!, c.communityId, to).people;
+    while (leaders.length === 0 && to !== 'county') {
+      to = nextLevel(to) as Exclude<Level, 'grid'>;
+      leaders = leadersIn(refs!, c.communityId, to).people;
+    }
+    const due = deadline(slaFor(policies, c.categoryId, c.priority), 'escalation', now, { scale: settings.deadlineScale });
+    const next = step.seq + 1;
+    fx.schedule({ kind: 'escalate', caseId: c.id, seq: next, at: due });
+    climbs.push({ id: c.id, level: to, seq: step.seq, next, due_at: due.toISOString() });
+    const missed = c.status === 'accepted' ? 'resolve' : 'accept';
+    events.push(
+      eventRow(c, 'escalated', { level: to, reason: `missed_${missed}`, details: { from: c.level, to, seq: step.seq, dueAt: due.toISOString(), leaders: leaders.length }, at: now }),
+    );
+    const category = categories.find((cat) => cat.id === c.categoryId);
+    const view = viewOf(c, category, c.placeId === null ? [] : lineageIn(refs!, c.placeId), photos.filter((p) => p.caseId === c.id).map((p) => p.key));
+    const level = to;
+    for (const personId of leaders) {
+      notices.push({
+        personId,
+        build: (t, locale) => ({
+          text: t.cases.escalatedCard({
+            number: view.number,
+            level: t.cases[`level_${level}`],
+            category: view.category(locale),
+            place: view.place(t),
+            description: view.description,
+            due: formatDue(due),
+          }),
+          media: photoMedia(view),
+          choices: [
+            { id: `co:${c.id}`, label: t.cases.takeOver },
+            { id: `cg:${c.id}`, label: t.cases.reassign },
+            { id: `cm:${c.id}`, label: t.cases.comment },
+          ],
+        }),
+      });
+    }
+    if (c.level === 'grid') for (const personId of followersOf(c.id)) notices.push({ personId, build: (t) => ({ text: t.cases.toldEscalated({ number: c.number }) }) });
   }
-  const sla = await slaOf(tx, c);
-  const due = deadline(sla, 'escalation', now, { scale: settings.deadlineScale });
-  const next = seq + 1;
-  fx.schedule({ kind: 'escalate', caseId: c.id, seq: next, at: due });
-  await tx
-    .update(cases)
-    .set({ level: to, escalatedSeq: seq, deadlineSeq: next, dueAt: due, updatedAt: now })
-    .where(eq(cases.id, c.id));
-  const missed = c.status === 'accepted' ? 'resolve' : 'accept';
-  await event(tx, c, 'escalated', { level: to, reason: `missed_${missed}`, details: { from: c.level, to, seq, dueAt: due.toISOString(), leaders: leaders.length }, at: now });
-  const view = await caseView(tx, c);
-  for (const personId of leaders) {
-    await fx.notify(personId, (t, locale) => ({
-      text: t.cases.escalatedCard({
-        number: view.number,
-        level: t.cases[`level_${to}`],
-        category: view.category(locale),
-        place: view.place(t),
-        description: view.description,
-        due: formatDue(due),
-      }),
-      media: photoMedia(view),
-      choices: [
-        { id: `co:${c.id}`, label: t.cases.takeOver },
-        { id: `cg:${c.id}`, label: t.cases.reassign },
-        { id: `cm:${c.id}`, label: t.cases.comment },
-      ],
-    }));
+
+  // Whole-batch writes, the rows as one JSON parameter (one prepared statement whatever the size).
+  // A case listed twice (never from timers: one per case) keeps its last row.
+  const last = <T extends { id: string }>(list: T[]) => [...new Map(list.map((r) => [r.id, r])).values()];
+  if (closes.length) {
+    await tx.execute(sql`
+      update cases set status = 'closed', close_reason = 'default_satisfied', closed_at = ${now.toISOString()}::timestamptz, escalated_seq = v.seq,
+                       due_at = null, updated_at = ${now.toISOString()}::timestamptz
+      from jsonb_to_recordset(${JSON.stringify(last(closes))}::jsonb) as v (id uuid, seq int)
+      where cases.id = v.id`);
   }
-  if (c.level === 'grid') await tellFollowers(tx, fx, c.id, (t) => ({ text: t.cases.toldEscalated({ number: c.number }) }));
-  return 'escalated';
+  if (climbs.length) {
+    await tx.execute(sql`
+      update cases set level = v.level, escalated_seq = v.seq, deadline_seq = v.next, due_at = v.due_at, updated_at = ${now.toISOString()}::timestamptz
+      from jsonb_to_recordset(${JSON.stringify(last(climbs))}::jsonb) as v (id uuid, level escalation_level, seq int, next int, due_at timestamptz)
+      where cases.id = v.id`);
+  }
+  await insertEvents(tx, events);
+  await fx.notifyAll(notices);
+  return outcomes;
 }
 
 /**

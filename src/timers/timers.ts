@@ -53,6 +53,12 @@ export interface TimerHandler {
   kind: string;
   /** Runs inside the batch's transaction (its own savepoint): change state, queue messages, set timers. */
   fire(uow: UnitOfWork, timer: DueTimer): Promise<TimerOutcome>;
+  /**
+   * Optional: fires several due timers of this kind at once (set-based, a burst falling due
+   * together), one outcome per timer in order. Same transaction; if it throws, the batch rolls
+   * back and its timers are fired one by one with `fire`.
+   */
+  fireMany?(uow: UnitOfWork, timers: readonly DueTimer[]): Promise<TimerOutcome[]>;
 }
 
 /** Arms a timer (seq-guarded). Returns the spec when written, undefined when a newer one exists. */
@@ -135,9 +141,12 @@ export async function retryTimer(tx: Tx, t: DueTimer, error: string, now: Date):
   return at;
 }
 
-/** The same version fires again later (a case deadline wakes for its reminders first). */
-export async function rearmTimer(tx: Tx, t: DueTimer, at: Date, data: Record<string, unknown>): Promise<void> {
+/** The same versions fire again later (a case deadline wakes for its reminders first): one statement. */
+export async function rearmTimers(tx: Tx, list: readonly { timer: DueTimer; at: Date; data: Record<string, unknown> }[]): Promise<void> {
+  if (list.length === 0) return;
+  const rows = list.map(({ timer: t, at, data }) => ({ kind: t.kind, subject_id: t.subjectId, seq: t.seq, due_at: at.toISOString(), data }));
   await tx.execute(sql`
-    update timers set due_at = ${at.toISOString()}, data = ${JSON.stringify(data)}::jsonb
-    where kind = ${t.kind} and subject_id = ${t.subjectId} and seq = ${t.seq}`);
+    update timers t set due_at = x.due_at, data = x.data
+    from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as x (kind text, subject_id text, seq integer, due_at timestamptz, data jsonb)
+    where t.kind = x.kind and t.subject_id = x.subject_id and t.seq = x.seq`);
 }
