@@ -73,7 +73,10 @@ export async function migrateDatabase(database: Database): Promise<void> {
   const lock = postgres(database.url, { max: 1, onnotice: () => {} });
   try {
     await lock`select pg_advisory_lock(${MIGRATION_LOCK_KEY.toString()}::bigint)`;
-    await migrate(database.db, { migrationsFolder });
+    // On this connection, not the pool's: postgres.js learns the array types (enum[] for
+    // `= any(…)`) when a pool first connects, so a pool whose first query was the migration
+    // would not know the types it created.
+    await migrate(drizzle(lock), { migrationsFolder });
     await lock`select pg_advisory_unlock(${MIGRATION_LOCK_KEY.toString()}::bigint)`;
   } finally {
     await lock.end({ timeout: 5 });

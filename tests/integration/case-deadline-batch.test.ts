@@ -41,10 +41,9 @@ describe('a batch of case deadlines', () => {
   let fireCounted: () => ReturnType<typeof fireDueTimers>;
 
   beforeAll(async () => {
-    // A pool opened after the migrations: postgres.js learns the enum array types when a
-    // connection opens, and the test database's first connection opened before they existed.
-    const migrated = await createTestDatabase();
-    database = { ...connect(migrated.url), drop: async () => migrated.drop() };
+    // The pool that was open while the migrations ran serves the test: they run on a connection of
+    // their own (db/client.ts), so this pool learns the enum array types routeCases binds.
+    database = await createTestDatabase();
     town = await createSmallTown(database);
     who = await casePeople(database, town);
     // No queues: what reaches people stays in the outbox, wake-ups are only recorded.
@@ -52,7 +51,7 @@ describe('a batch of case deadlines', () => {
     const handler = caseDeadlineTimer({ caseSettings: settings } as Parameters<typeof caseDeadlineTimer>[0]);
     fire = () => fireDueTimers({ work, logger, handlers: new Map([[handler.kind, handler]]) }, { kind: CASE_DEADLINE_TIMER, limit: 200 });
     // Statements the work sends; not the type lookup postgres.js makes when it opens a connection.
-    counted = connect(migrated.url, { onQuery: (q) => void (q.includes('pg_catalog.pg_type') || statements++) });
+    counted = connect(database.url, { onQuery: (q) => void (q.includes('pg_catalog.pg_type') || statements++) });
     const countedWork = createWork({ database: counted, logger, sink: { deliver: async () => {}, enqueue: async () => {}, wake: async () => {} } });
     fireCounted = () => fireDueTimers({ work: countedWork, logger, handlers: new Map([[handler.kind, handler]]) }, { kind: CASE_DEADLINE_TIMER, limit: 200 });
   });
