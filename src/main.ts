@@ -34,7 +34,7 @@ async function main() {
   let pending: string | undefined;
   process.on('SIGINT', () => void (running ? stop('SIGINT') : (pending = 'SIGINT')));
   process.on('SIGTERM', () => void (running ? stop('SIGTERM') : (pending = 'SIGTERM')));
-  running = await createApp(config, { logger, showCodes: process.stdout.isTTY === true }).start();
+  running = await createApp(config, { logger, showCodes: process.stdout.isTTY === true, ownSignals: true }).start();
   console.log(running.summary);
   if (pending) await stop(pending);
 }
