@@ -1,28 +1,17 @@
-import { afterAll, beforeAll, describe, it } from 'vitest';
+import { describe, it } from 'vitest';
 import { messages } from '../../src/i18n/index.js';
-import { startTestApp, type TestApp } from '../support/app.js';
+import { telegramApp } from '../support/channel-apps.js';
 import { TelegramDriver } from '../support/telegram-driver.js';
-import { TelegramEmulator } from '../support/telegram-emulator.js';
 import { activityStory } from './activity-script.js';
 import { bindStaff, inviteFor, onboard } from './notice-script.js';
 
-const TOKEN = '123456:TEST-token';
 const zh = messages('zh-CN');
 
 describe('幸福学堂 and volunteers end to end through the Telegram Bot API emulator', () => {
-  let emulator: TelegramEmulator;
-  let t: TestApp;
-
-  beforeAll(async () => {
-    emulator = await TelegramEmulator.start({ token: TOKEN });
-    t = await startTestApp({ TELEGRAM_BOT_TOKEN: TOKEN, TELEGRAM_API_ROOT: emulator.url, NOTICE_QUIET_HOURS: '00:00-00:00' }, { queue: 'redis' });
-  });
-  afterAll(async () => {
-    await t?.stop();
-    await emulator?.close();
-  });
+  const app = telegramApp({ NOTICE_QUIET_HOURS: '00:00-00:00' });
 
   it('creates a series, signs up, fills, waits, offers, confirms, checks in, rates; a volunteer’s confirmed hours reach the ledger', async () => {
+    const { t, emulator } = app;
     const cast = {
       secretary: new TelegramDriver(emulator, 9101),
       first: new TelegramDriver(emulator, 9102),

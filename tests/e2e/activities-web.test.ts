@@ -1,25 +1,17 @@
-import { afterAll, beforeAll, describe, it } from 'vitest';
-import type { Browser } from 'playwright-core';
+import { describe, it } from 'vitest';
 import { messages } from '../../src/i18n/index.js';
-import { startTestApp, type TestApp } from '../support/app.js';
-import { launchChromium, WebChatDriver } from '../support/web-driver.js';
+import { webApp } from '../support/channel-apps.js';
+import { WebChatDriver } from '../support/web-driver.js';
 import { activityStory } from './activity-script.js';
 import { bindStaff, inviteFor, onboard } from './notice-script.js';
 
 const zh = messages('zh-CN');
 
 describe('幸福学堂 and volunteers end to end in the web chat (headless Chromium)', () => {
-  let t: TestApp;
-  let browser: Browser;
-  beforeAll(async () => {
-    [t, browser] = await Promise.all([startTestApp({ NOTICE_QUIET_HOURS: '00:00-00:00' }, { queue: 'redis' }), launchChromium()]);
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await t?.stop();
-  });
+  const app = webApp({ NOTICE_QUIET_HOURS: '00:00-00:00' });
 
   it('creates a series, signs up, fills, waits, offers, confirms, checks in, rates; a volunteer’s confirmed hours reach the ledger', async () => {
+    const { t, browser } = app;
     const open = () => WebChatDriver.open(browser, t.app.url);
     const cast = { secretary: await open(), first: await open(), second: await open(), volunteer: await open() };
     const h = t.town.households;

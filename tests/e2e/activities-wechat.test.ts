@@ -5,10 +5,9 @@ vi.hoisted(() => {
   process.env.WECHATY_LOG ??= 'silent';
 });
 
-import { afterAll, beforeAll, describe, it } from 'vitest';
+import { describe, it } from 'vitest';
 import { messages } from '../../src/i18n/index.js';
-import { startTestApp, type TestApp } from '../support/app.js';
-import { WechatEmulator, type WechatDriver } from '../support/wechat-driver.js';
+import { wechatApp } from '../support/channel-apps.js';
 import { activityStory } from './activity-script.js';
 import { bindStaff, inviteFor, onboard } from './notice-script.js';
 
@@ -17,27 +16,11 @@ const zh = messages('zh-CN');
 const WAIT = 30_000;
 
 describe('幸福学堂 and volunteers end to end through wechaty-puppet-mock (numbered replies)', () => {
-  let t: TestApp;
-  let wx: WechatEmulator;
-  const drivers: WechatDriver[] = [];
-  const contact = (name: string) => {
-    const d = wx.contact(name);
-    drivers.push(d);
-    return d;
-  };
-
-  beforeAll(async () => {
-    wx = new WechatEmulator('邻里');
-    t = await startTestApp({ WECHATY_PUPPET: 'wechaty-puppet-mock', NOTICE_QUIET_HOURS: '00:00-00:00' }, { queue: 'redis', wechatPuppet: wx.puppet });
-    await wx.loggedIn();
-  });
-  afterAll(async () => {
-    for (const d of drivers) await d.close();
-    await t?.stop();
-    wx?.stop();
-  });
+  const app = wechatApp({ NOTICE_QUIET_HOURS: '00:00-00:00' });
 
   it('creates a series, signs up, fills, waits, offers, confirms, checks in, rates; a volunteer’s confirmed hours reach the ledger', async () => {
+    const { t } = app;
+    const contact = app.contact;
     const cast = { secretary: contact('社区书记'), first: contact('居民甲'), second: contact('居民乙'), volunteer: contact('志愿者丙') };
     const h = t.town.households;
     await Promise.all([

@@ -1,25 +1,17 @@
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, it } from 'vitest';
+import { describe, it } from 'vitest';
 import { messages } from '../../src/i18n/index.js';
-import { startTestApp, type TestApp } from '../support/app.js';
-import { launchChromium, WebChatDriver } from '../support/web-driver.js';
+import { webApp } from '../support/channel-apps.js';
+import { WebChatDriver } from '../support/web-driver.js';
 import { consultationStory } from './consultation-script.js';
 import { bindStaff, inviteFor, onboard } from './notice-script.js';
 
 const zh = messages('zh-CN');
 
 describe('consultations end to end in the web chat (headless Chromium)', () => {
-  let t: TestApp;
-  let browser: Browser;
-  beforeAll(async () => {
-    [t, browser] = await Promise.all([startTestApp({ NOTICE_QUIET_HOURS: '00:00-00:00' }, { queue: 'redis' }), launchChromium()]);
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await t?.stop();
-  });
+  const app = webApp({ NOTICE_QUIET_HOURS: '00:00-00:00' });
 
   it('propose, support, create from the topic, vote, change, close by the timer, publish, look up the receipt, verify', async () => {
+    const { t, browser } = app;
     const open = () => WebChatDriver.open(browser, t.app.url);
     const cast = { secretary: await open(), resident: await open(), neighbour: await open() };
     await Promise.all([

@@ -5,10 +5,9 @@ vi.hoisted(() => {
   process.env.WECHATY_LOG ??= 'silent';
 });
 
-import { afterAll, beforeAll, describe, it } from 'vitest';
+import { describe, it } from 'vitest';
 import { messages } from '../../src/i18n/index.js';
-import { startTestApp, type TestApp } from '../support/app.js';
-import { WechatEmulator, type WechatDriver } from '../support/wechat-driver.js';
+import { wechatApp } from '../support/channel-apps.js';
 import { consultationStory } from './consultation-script.js';
 import { bindStaff, inviteFor, onboard } from './notice-script.js';
 
@@ -17,27 +16,11 @@ const zh = messages('zh-CN');
 const WAIT = 30_000;
 
 describe('consultations end to end through wechaty-puppet-mock (numbered replies)', () => {
-  let t: TestApp;
-  let wx: WechatEmulator;
-  const drivers: WechatDriver[] = [];
-  const contact = (name: string) => {
-    const d = wx.contact(name);
-    drivers.push(d);
-    return d;
-  };
-
-  beforeAll(async () => {
-    wx = new WechatEmulator('邻里');
-    t = await startTestApp({ WECHATY_PUPPET: 'wechaty-puppet-mock', NOTICE_QUIET_HOURS: '00:00-00:00' }, { queue: 'redis', wechatPuppet: wx.puppet });
-    await wx.loggedIn();
-  });
-  afterAll(async () => {
-    for (const d of drivers) await d.close();
-    await t?.stop();
-    wx?.stop();
-  });
+  const app = wechatApp({ NOTICE_QUIET_HOURS: '00:00-00:00' });
 
   it('propose, support, create from the topic, vote, change, close by the timer, publish, look up the receipt, verify', async () => {
+    const { t } = app;
+    const contact = app.contact;
     const cast = { secretary: contact('社区书记'), resident: contact('居民甲'), neighbour: contact('居民乙') };
     await Promise.all([
       bindStaff(cast.secretary, t.town.staffCodes.secretary, zh.staff.role_community_secretary, '民主街道 · 幸福社区', WAIT),

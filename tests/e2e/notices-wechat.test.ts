@@ -5,10 +5,9 @@ vi.hoisted(() => {
   process.env.WECHATY_LOG ??= 'silent';
 });
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { messages } from '../../src/i18n/index.js';
-import { startTestApp, type TestApp } from '../support/app.js';
-import { WechatEmulator, type WechatDriver } from '../support/wechat-driver.js';
+import { wechatApp } from '../support/channel-apps.js';
 import { bindStaff, composeToBuilding, inviteFor, noticeStory, onboard, quietHoursEndingIn } from './notice-script.js';
 
 const zh = messages('zh-CN');
@@ -16,28 +15,12 @@ const zh = messages('zh-CN');
 const WAIT = 30_000;
 
 describe('notices end to end through wechaty-puppet-mock', () => {
-  let t: TestApp;
-  let wx: WechatEmulator;
-  const drivers: WechatDriver[] = [];
-  const contact = (name: string) => {
-    const d = wx.contact(name);
-    drivers.push(d);
-    return d;
-  };
   const quiet = quietHoursEndingIn(100);
-
-  beforeAll(async () => {
-    wx = new WechatEmulator('邻里');
-    t = await startTestApp({ WECHATY_PUPPET: 'wechaty-puppet-mock', NOTICE_QUIET_HOURS: quiet.env }, { queue: 'redis', wechatPuppet: wx.puppet });
-    await wx.loggedIn();
-  });
-  afterAll(async () => {
-    for (const d of drivers) await d.close();
-    await t?.stop();
-    wx?.stop();
-  });
+  const app = wechatApp({ NOTICE_QUIET_HOURS: quiet.env });
 
   it('sends to exactly one building, holds 活动 through quiet hours, 应急 at once, counts a numbered 收到 (never a number a flow is using), and keeps a grid worker to their grid', async () => {
+    const { t } = app;
+    const contact = app.contact;
     const cast = { secretary: contact('社区书记'), resident: contact('居民甲'), neighbour: contact('邻楼居民'), otherWorker: contact('二网格员') };
     await Promise.all([
       bindStaff(cast.secretary, t.town.staffCodes.secretary, zh.staff.role_community_secretary, '民主街道 · 幸福社区', WAIT),
