@@ -214,7 +214,7 @@ export function createDeliverProcessor(deps: DeliverDeps) {
             adapter.delivered?.(message.chatRef);
             // Its choices are now what a bare number answers in this chat (src/outbox/shown.ts).
             const shown = reply.choices;
-            if (shown?.length && !recorded) await persistently(() => recordChoicesShown(database.db, { identityId: message.identityId, priority: message.priority, choices: shown }));
+            if (shown?.length && !recorded) await persistently(() => recordChoicesShown(database.db, { id: message.id, identityId: message.identityId, priority: message.priority, choices: shown }));
             deps.onResult?.(channel, 'sent');
             sent++;
             continue;

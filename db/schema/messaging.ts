@@ -27,6 +27,7 @@ export const dialogStates = pgTable('dialog_states', {
   data: jsonb('data').$type<Record<string, unknown>>().notNull().default({}),
   /** The choices last shown, so "回复 1" on a channel without buttons maps to the right one. */
   choices: jsonb('choices').$type<{ id: string; label: string }[]>().notNull().default([]),
+  /** When the person's last turn saved this state (delivery, recording choices shown, leaves it alone). */
   updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
 });
 

@@ -172,7 +172,7 @@ export function createDialog(deps: DialogDeps) {
     }
     const state = (from: SQL) => sql`saved as (
           insert into dialog_states (identity_id, flow, step, data, choices, updated_at)
-          select ${row.identityId}, ${row.flow}, ${row.step}, ${JSON.stringify(row.data)}::jsonb, ${JSON.stringify(row.choices)}::jsonb, ${row.updatedAt.toISOString()}::timestamptz
+          select ${row.identityId}, ${row.flow}, ${row.step}, ${JSON.stringify(row.data)}::jsonb, ${JSON.stringify(row.choices)}::jsonb, now()
           ${from}
           on conflict (identity_id) do update
             set flow = excluded.flow, step = excluded.step, data = excluded.data, choices = excluded.choices, updated_at = excluded.updated_at

@@ -58,7 +58,8 @@ export function toRow(identityId: string, state: SavedState, choices: Choice[]) 
     step: state.step,
     data: { ...state.data, [PROMPTS_KEY]: state.prompts, [HISTORY_KEY]: state.history.slice(-HISTORY_LIMIT) },
     choices,
-    updatedAt: new Date(),
+    // The turn's time on the database's clock, the one outbox.created_at is on (src/outbox/shown.ts).
+    updatedAt: sql`now()`,
   };
 }
 

@@ -13,19 +13,27 @@ import { OUTBOX_PRIORITY } from './outbox.js';
  * they are recorded only while the chat is idle (main menu). Its buttons still work by tapping
  * (their ids are global actions); only the bare number stays with the flow.
  *
- * The conversation's own replies are also recorded by the dialog engine with the turn (the step
- * state and its choices commit together); recording them again on delivery is the same list.
+ * Nor do a message's choices replace those of a turn the person took after it was queued
+ * (`dialog_states.updated_at` is the last turn's time; delivery never moves it). The person
+ * answers the moment a message arrives, often before this runs: the turn's own choices, saved
+ * with its state, are then the ones that count, and its reply reaches the chat after this
+ * message in any case (one chat's rows go in id order). Recording here regardless once put the
+ * question just answered back under the number keys of the next one.
  */
-export async function recordChoicesShown(q: Queryable, row: { identityId: string; priority: number; choices: readonly Choice[] | undefined }): Promise<boolean> {
+export async function recordChoicesShown(q: Queryable, row: { id: number; identityId: string; priority: number; choices: readonly Choice[] | undefined }): Promise<boolean> {
   if (!row.choices?.length) return false;
   const choices = JSON.stringify(row.choices);
   // 应急 goes ahead of replies but is a broadcast all the same: it must not take a flow's numbers.
   const broadcast = row.priority !== OUTBOX_PRIORITY.conversation;
+  // '-infinity': a row made by delivery records no turn.
   const recorded = await q.execute(sql`
-    insert into dialog_states (identity_id, flow, step, choices)
-    values (${row.identityId}, ${IDLE_FLOW}, ${IDLE_STEP}, ${choices}::jsonb)
-    on conflict (identity_id) do update set choices = excluded.choices, updated_at = now()
-      where ${!broadcast} or (dialog_states.flow = ${IDLE_FLOW} and dialog_states.step = ${IDLE_STEP})
+    insert into dialog_states (identity_id, flow, step, choices, updated_at)
+    values (${row.identityId}, ${IDLE_FLOW}, ${IDLE_STEP}, ${choices}::jsonb, '-infinity')
+    on conflict (identity_id) do update set choices = excluded.choices
+      where case when ${broadcast}
+        then dialog_states.flow = ${IDLE_FLOW} and dialog_states.step = ${IDLE_STEP}
+        else dialog_states.updated_at <= (select created_at from outbox where id = ${row.id})
+      end
     returning 1`);
   return recorded.length > 0;
 }
@@ -48,8 +56,8 @@ export async function replyToSend(q: Queryable, row: { identityId: string; prior
   const added = JSON.stringify(rest.choices);
   // Sent again (a retry): the choices are there already and keep their numbers.
   const rows = await q.execute<{ choices: Choice[] }>(sql`
-    insert into dialog_states (identity_id, flow, step, choices)
-    values (${row.identityId}, ${IDLE_FLOW}, ${IDLE_STEP}, ${added}::jsonb)
+    insert into dialog_states (identity_id, flow, step, choices, updated_at)
+    values (${row.identityId}, ${IDLE_FLOW}, ${IDLE_STEP}, ${added}::jsonb, '-infinity')
     on conflict (identity_id) do update
       set choices = case when dialog_states.choices @> ${added}::jsonb then dialog_states.choices else dialog_states.choices || ${added}::jsonb end
       where dialog_states.choices @> ${added}::jsonb

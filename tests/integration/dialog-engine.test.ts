@@ -199,7 +199,7 @@ class RecordingDelivery implements DeliveryQueue {
     // Delivered at once: what the deliver job does once the platform accepted each row.
     for (const m of [...items].sort((a, b) => a.outboxId - b.outboxId)) {
       const [row] = await database.db.select().from(outbox).where(eq(outbox.id, m.outboxId));
-      await recordChoicesShown(database.db, { identityId: row!.identityId, priority: row!.priority, choices: (row!.payload as Reply).choices });
+      await recordChoicesShown(database.db, { id: row!.id, identityId: row!.identityId, priority: row!.priority, choices: (row!.payload as Reply).choices });
     }
   }
 }
@@ -386,6 +386,29 @@ describe('dialog engine', () => {
     expect(await chat.texts()).toEqual(['saved', zh.dialog.menuTitle]);
     const [audit] = await database.db.select().from(auditLog).where(eq(auditLog.subjectId, 'Bo'));
     expect(audit).toMatchObject({ action: 'form.saved', actorId: (await chat.identity()).personId, details: { colour: 'c.blue' } });
+  });
+
+  it('keeps the number keys on the newest question when an answered message is recorded as delivered late', async () => {
+    const chat = await inForm('Cy');
+    const { id: identityId } = await chat.identity();
+    const chatRows = () => database.db.select().from(outbox).where(eq(outbox.identityId, identityId)).orderBy(asc(outbox.id));
+    const asked = (await chatRows()).at(-1)!; // Q2 colour? (Red, Blue)
+    // The person answers the moment Q2 arrives, before the deliver job has recorded its choices.
+    await chat.text('2');
+    expect(await chat.texts()).toEqual(['Q3 Cy Blue?']);
+    // Now the job records Q2 as delivered: it must not put Red/Blue back under "1".
+    expect(await recordChoicesShown(database.db, { id: asked.id, identityId, priority: asked.priority, choices: (asked.payload as Reply).choices })).toBe(false);
+    expect((await chat.state())!.choices).toEqual([{ id: 'yes', label: 'Yes' }]);
+    await chat.text('1');
+    expect(await chat.texts()).toEqual(['saved', zh.dialog.menuTitle]);
+
+    // A message queued after the person's last turn (a card from a job) does take the number keys.
+    await database.db.transaction(async (tx) => {
+      await tx.insert(outbox).values({ identityId, channel: 'telegram', chatRef: `chat-${chat.userRef}`, payload: { text: 'card', choices: [{ id: 'ca:7', label: 'Card 7' }] } });
+    });
+    const card = (await chatRows()).at(-1)!;
+    expect(await recordChoicesShown(database.db, { id: card.id, identityId, priority: card.priority, choices: (card.payload as Reply).choices })).toBe(true);
+    expect((await chat.state())!.choices).toEqual([{ id: 'ca:7', label: 'Card 7' }]);
   });
 
   it('obeys global commands from inside a flow', async () => {
