@@ -1,13 +1,12 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { ZodError } from 'zod';
 import { connect, migrateDatabase, startEmbeddedPostgres, type Database, embeddedUrl } from '../db/client.js';
 import { CatalogueError } from './cases/catalogue-admin.js';
 import { COMMANDS, UsageError, usage, type CliCommand, type CommandSpec } from './cli/commands.js';
 import { text } from './cli/text.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
-import { runNoticeCli } from './notices/cli.js';
-import { runConsultationCli } from './consultations/cli.js';
 
 /**
  * `npm run linli -- <command>`: the operator's tool for what the chat can't do by itself —
@@ -26,6 +25,7 @@ export function parseCliArgs(argv: string[]): CliCommand {
   const [name = 'help', ...rest] = argv;
   const spec = (COMMANDS as Record<string, CommandSpec>)[name];
   if (!spec || !Object.hasOwn(COMMANDS, name)) throw new UsageError(text.unknownCommand(name));
+  if (spec.ownParser) return { command: name, argv: rest } as CliCommand;
   let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({
@@ -84,6 +84,8 @@ export async function runCli(command: CliCommand, config: Config, out: (line: st
     await spec.run(command, { database, config, out });
   } catch (err) {
     if (err instanceof CatalogueError) throw new UsageError(text.catalogue[err.reason]('unit' in command ? String(command.unit) : '', err.code));
+    // A module's own parser checks its options with zod: say what is wrong, not the issue list.
+    if (err instanceof ZodError) throw new UsageError(err.issues.map((i) => i.message).join('; '));
     throw err;
   } finally {
     await stop();
@@ -95,8 +97,6 @@ async function main() {
   let command: CliCommand;
   try {
     config = loadConfig(process.env);
-    if (process.argv[2] === 'notice') return await subMain(config, runNoticeCli);
-    if (process.argv[2] === 'consultation') return await subMain(config, runConsultationCli);
     command = parseCliArgs(process.argv.slice(2));
   } catch (err) {
     if (err instanceof ConfigError || err instanceof UsageError) {
@@ -111,20 +111,6 @@ async function main() {
   } catch (err) {
     console.error(err instanceof Error ? err.message : err);
     process.exit(err instanceof UsageError ? 2 : 1);
-  }
-}
-
-/** `notice …` and `consultation …` have their own sub-commands and parsers (src/<module>/cli.ts). */
-async function subMain(config: Config, run: typeof runNoticeCli) {
-  const { database, stop } = await openDatabase(config);
-  try {
-    await migrateDatabase(database);
-    await run(process.argv.slice(3), config, database, (line) => console.log(line));
-  } catch (err) {
-    console.error(err instanceof Error ? err.message : err);
-    process.exitCode = 1;
-  } finally {
-    await stop();
   }
 }
 

@@ -12,10 +12,10 @@ import { childUnits, findUnitByCode } from '../org/tree.js';
 import { placeLabel } from '../residents/household.js';
 import { issueHouseholdInvite } from '../residents/invites.js';
 import { issueStaffCode, type SubCommittee } from '../staff/codes.js';
-import { NOTICE_USAGE } from '../notices/cli.js';
+import { NOTICE_USAGE, runNoticeCli } from '../notices/cli.js';
 import { ACTIVITY_OPTIONS, ACTIVITY_USAGE, runActivityCli } from '../activities/cli.js';
 import { runVolunteerCli, VOLUNTEER_OPTIONS, VOLUNTEER_USAGE } from '../volunteers/cli.js';
-import { CONSULTATION_USAGE, verifyBallots } from '../consultations/cli.js';
+import { CONSULTATION_USAGE, runConsultationCli, verifyBallots } from '../consultations/cli.js';
 import { codeKey } from '../secrets.js';
 import { text } from './text.js';
 
@@ -51,6 +51,11 @@ export interface CommandSpec<S extends z.ZodObject = z.ZodObject> {
   /** Options (`--name value` or `--name=value`); `--sub-committee` fills `subCommittee`. */
   options?: readonly string[];
   schema: S;
+  /**
+   * True for a module that parses its own sub-commands (src/notices/cli.ts, src/consultations/cli.ts):
+   * the words after the command name reach it as `argv`, unparsed.
+   */
+  ownParser?: true;
   /** False for commands that need no database (help). */
   database?: false;
   run(args: z.infer<S>, ctx: CliContext): Promise<void>;
@@ -72,6 +77,12 @@ type SubCommandArgs = z.infer<typeof subCommandSchema>;
 
 function subCommand(usage: string, about: string, options: readonly string[], run: (args: SubCommandArgs, config: Config, database: Database, out: (line: string) => void) => Promise<void>) {
   return command({ usage, about, positionals: ['sub', 'id'], options, schema: subCommandSchema, run: (args, { database, config, out }) => run(args, config, database, out) });
+}
+
+/** A module with its own parser (node:util parseArgs in the module): the rest of the line as it came. */
+const ownParserSchema = z.object({ argv: z.array(z.string()) });
+function ownParser(usage: string, about: string, run: (argv: string[], config: Config, database: Database, out: (line: string) => void) => Promise<void>) {
+  return command({ usage, about, ownParser: true, schema: ownParserSchema, run: (args, { database, config, out }) => run(args.argv, config, database, out) });
 }
 
 const dutyOwner = z.union(
@@ -288,6 +299,10 @@ export const COMMANDS = {
       out(text.deadlinesSet({ priority: args.priority, category: args.category, accept: args.accept, resolve: args.resolve, escalate: args.escalate }));
     },
   }),
+  /** 通知公告 (src/notices/cli.ts): its sub-commands are listed in NOTICE_USAGE. */
+  notice: ownParser('notice SUB …', 'notices: draft, send, stats, unread, correct, withdraw, group (below)', runNoticeCli),
+  /** 社区协商 (src/consultations/cli.ts): its sub-commands are listed in CONSULTATION_USAGE. */
+  consultation: ownParser('consultation SUB …', 'consultations: create, open, close, publish, paper, proxy, turnout, result, ballots, topics, answer (below)', runConsultationCli),
   /** 幸福学堂 (src/activities/cli.ts): its sub-commands are listed in ACTIVITY_USAGE. */
   activity: subCommand('activity SUB [ID] --as PERSON …', 'activities and series: create, report, children, attend, coverage (below)', ACTIVITY_OPTIONS, runActivityCli),
   /** 志愿服务 (src/volunteers/cli.ts): its sub-commands are listed in VOLUNTEER_USAGE. */

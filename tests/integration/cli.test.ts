@@ -19,6 +19,9 @@ describe('parsing operator commands', () => {
       days: 2,
     });
     expect(parseCliArgs([])).toEqual({ command: 'help' });
+    // Modules with sub-commands of their own get the rest of the line as it came.
+    expect(parseCliArgs(['notice', 'stats', 'N-1', '--as', 'P'])).toEqual({ command: 'notice', argv: ['stats', 'N-1', '--as', 'P'] });
+    expect(parseCliArgs(['consultation', 'turnout', 'C-1', '--as=P'])).toEqual({ command: 'consultation', argv: ['turnout', 'C-1', '--as=P'] });
   });
 
   it('says what is wrong with a bad command line', () => {
@@ -145,6 +148,13 @@ describe('running operator commands against PostgreSQL', () => {
       ['deadlines.policy_set', expect.objectContaining({ via: 'cli', priority: 'urgent', category: null, acceptMinutes: 16 })],
     ]);
     // Refused changes wrote nothing: no row for the duplicate category, the county-wide retire or the unknown category.
+  });
+
+  it('runs a module’s own sub-commands through the same entry, refusing an unknown one with its usage', async () => {
+    await expect(run('notice', 'frobnicate', '--as', '00000000-0000-4000-8000-000000000000')).rejects.toThrow(/unknown notice command frobnicate[\s\S]*notice draft/);
+    // An option the module checks is refused in words, as a usage mistake.
+    await expect(run('notice', 'stats', 'x')).rejects.toThrow(new UsageError('--as takes the staff member’s person id'));
+    await expect(run('consultation', 'ballots', '00000000-0000-4000-8000-000000000000')).rejects.toThrow();
   });
 
   it('exits with status 2 and the usage on a bad command line', () => {
