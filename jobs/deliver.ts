@@ -7,6 +7,7 @@ import type { Channel } from '../src/dialog/events.js';
 import { replySchema } from '../src/dialog/reply.js';
 import { deliverLockKey } from '../src/outbox/outbox.js';
 import { recordChoicesShown, replyToSend } from '../src/outbox/shown.js';
+import { createSlots } from '../src/work/slots.js';
 import { unlimitedCalls, type CallLimits } from '../src/limits/calls.js';
 import type { Logger } from '../src/log.js';
 import { perChatWaitMs } from '../src/ratelimit.js';
@@ -142,7 +143,7 @@ class HeldUntil extends Error {
  */
 export function createDeliverProcessor(deps: DeliverDeps) {
   const { database } = deps;
-  const slots = semaphore(deps.maxConcurrentBatches ?? Math.max(1, Math.floor((database.sql.options.max ?? 10) / 2)));
+  const slots = createSlots(deps.maxConcurrentBatches ?? Math.max(1, Math.floor((database.sql.options.max ?? 10) / 2)));
   return async (job: Job, token?: string): Promise<{ sent: number }> => {
     const { outboxId, channel } = parsePayload({ name: 'deliver', payload: deliverPayload }, job.data);
     const adapter = deps.adapters.get(channel);
@@ -153,7 +154,7 @@ export function createDeliverProcessor(deps: DeliverDeps) {
       throw new DelayedError();
     }
     try {
-      return await slots(() => database.db.transaction(async (tx) => {
+      return await slots.run(() => database.db.transaction(async (tx) => {
         const [row] = await tx
           .select({ identityId: outbox.identityId, status: outbox.status, priority: outbox.priority, notBefore: outbox.notBefore })
           .from(outbox)
@@ -287,21 +288,4 @@ async function persistently<T>(write: () => Promise<T>): Promise<T> {
       await new Promise((r) => setTimeout(r, 200 * 2 ** attempt));
     }
   }
-}
-
-/** Runs at most `size` tasks at once; the rest wait in order. */
-function semaphore(size: number) {
-  let running = 0;
-  const waiting: (() => void)[] = [];
-  return async <T>(task: () => Promise<T>): Promise<T> => {
-    if (running >= size) await new Promise<void>((resolve) => waiting.push(resolve));
-    else running++;
-    try {
-      return await task();
-    } finally {
-      const next = waiting.shift();
-      if (next) next();
-      else running--;
-    }
-  };
 }

@@ -1,3 +1,5 @@
+import { createSlots } from '../work/slots.js';
+
 /** What `Admission.run` returns instead of running the task when too much is already waiting. */
 export const OVERLOADED = Symbol('overloaded');
 
@@ -10,28 +12,15 @@ export const OVERLOADED = Symbol('overloaded');
  * without bound on the database pool and every reply slows down together.
  */
 export function createAdmission(opts: { concurrency: number; maxWaiting: number }) {
-  let running = 0;
-  const waiting: (() => void)[] = [];
+  const slots = createSlots(opts.concurrency);
   return {
     /** `mustRun`: wait in line however long it is (for what has nobody to retry it, e.g. a greeting). */
     async run<T>(task: () => Promise<T>, mustRun = false): Promise<T | typeof OVERLOADED> {
-      if (running >= opts.concurrency) {
-        if (waiting.length >= opts.maxWaiting && !mustRun) return OVERLOADED;
-        // The slot is handed over by the task that finishes, so `running` stays counted.
-        await new Promise<void>((resolve) => waiting.push(resolve));
-      } else {
-        running++;
-      }
-      try {
-        return await task();
-      } finally {
-        const next = waiting.shift();
-        if (next) next();
-        else running--;
-      }
+      if (!mustRun && slots.full(opts.maxWaiting)) return OVERLOADED;
+      return slots.run(task);
     },
     /** Messages being handled and waiting now (for /metrics and the benchmark). */
-    load: () => ({ running, waiting: waiting.length }),
+    load: slots.load,
   };
 }
 
