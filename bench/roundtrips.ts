@@ -37,7 +37,7 @@ export async function benchRoundTrips(opts: { n?: number } = {}): Promise<Result
   });
   const queued: QueuedMessage[] = [];
   const dialog = createDialog({ database, config: loadConfig({ LOG_LEVEL: 'silent' }), logger, flows: residentFlows, delivery: { enqueue: async (m) => void queued.push(...m.filter((q) => !q.sent)) }, sentOnCommit: new Set(['web']) });
-  const deliver = createDeliverProcessor({ database, adapters: new Map([['web', { channel: 'web', start: async () => {}, stop: async () => {}, send: async () => ({ ok: true }), fetchMedia: async () => { throw new Error('none'); } }]]), perChatPerSec: {}, logger });
+  const deliver = createDeliverProcessor({ database, adapters: new Map([['web', { channel: 'web', start: async () => {}, stop: async () => {}, send: async () => ({ ok: true }), fetchMedia: async () => { throw new Error('none'); } }]]), logger });
   const measure = async (fn: () => Promise<unknown>) => {
     count = 0;
     counting = true;

@@ -1,5 +1,5 @@
 import { DelayedError, type Job } from 'bullmq';
-import { and, asc, eq, inArray, isNull, lte, max, or, sql } from 'drizzle-orm';
+import { and, asc, eq, isNull, lte, or, sql } from 'drizzle-orm';
 import { channelIdentities, outbox } from '../db/schema/index.js';
 import type { Database } from '../db/client.js';
 import type { ChannelAdapter } from '../bots/channel.js';
@@ -8,12 +8,10 @@ import { replySchema } from '../src/dialog/reply.js';
 import { deliverLockKey } from '../src/outbox/outbox.js';
 import { recordChoicesShown, replyToSend } from '../src/outbox/shown.js';
 import { createSlots } from '../src/work/slots.js';
-import { unlimitedCalls, type CallLimits } from '../src/limits/calls.js';
+import type { CallLimits } from '../src/limits/calls.js';
 import type { Logger } from '../src/log.js';
-import { perChatWaitMs } from '../src/ratelimit.js';
 import { z } from 'zod';
 import { channelSchema } from '../src/dialog/events.js';
-import { limiterFor } from '../src/ratelimit.js';
 import { defineJob, parsePayload, type JobDefinition, type JobServices } from './define.js';
 
 /**
@@ -47,8 +45,6 @@ function deliverJob(channel: Channel): JobDefinition<DeliverJob> {
     /** The job id is the outbox id: a second enqueue of the same row is a no-op. */
     id: (p) => `out-${p.outboxId}`,
     concurrency: 8,
-    // Without shared call limits, BullMQ's per-queue job limiter is the global limit (per job, not per call).
-    workerOptions: (s) => (s.callLimits === unlimitedCalls ? { limiter: limiterFor(channelRates(s.config)[channel].globalPerSec) } : {}),
     handler: (s) => {
       const process = processorFor(s);
       return (_payload, handle) => process(handle.job, handle.token);
@@ -65,14 +61,12 @@ const processors = new WeakMap<JobServices, ReturnType<typeof createDeliverProce
 function processorFor(s: JobServices) {
   let p = processors.get(s);
   if (!p) {
-    const rates = channelRates(s.config);
     p = createDeliverProcessor({
       database: s.database,
       adapters: s.adapters,
-      perChatPerSec: { telegram: rates.telegram.perChatPerSec, wechat: rates.wechat.perChatPerSec },
       logger: s.logger,
       onResult: s.onDeliverResult,
-      callLimits: s.callLimits === unlimitedCalls ? undefined : s.callLimits,
+      callLimits: s.callLimits,
       conversationBusy: s.conversationBusy,
     });
     processors.set(s, p);
@@ -90,13 +84,11 @@ export const deliverJobFor: Record<Channel, JobDefinition<DeliverJob>> = {
 export interface DeliverDeps {
   database: Database;
   adapters: Map<Channel, ChannelAdapter>;
-  /** Messages per second one chat may receive, per channel (Telegram: 1). */
-  perChatPerSec: Partial<Record<Channel, number>>;
   logger: Logger;
   onResult?: (channel: Channel, result: 'sent' | 'blocked' | 'failed' | 'retry_after') => void;
   /**
    * Most batches this process runs at once. A batch holds one pooled connection for its
-   * transaction and briefly needs a second one (spacing, marking rows), so it must stay below the
+   * transaction and briefly needs a second one (marking rows), so it must stay below the
    * pool size or a burst leaves every connection held by a batch waiting for one more. Defaults to
    * half the pool, leaving the rest for everything else sharing it.
    */
@@ -104,7 +96,8 @@ export interface DeliverDeps {
   /**
    * Per-call limits shared by every process (src/limits/call-limits.ts). When given, each platform
    * call takes a permit first and a refused one puts the job back as a delayed job (nothing sleeps
-   * inside the batch's transaction); without, the old per-chat spacing applies.
+   * inside the batch's transaction). Without (the web chat's inline delivery, whose "send" is a
+   * row update), nothing is limited; workers always have them (jobs/workers.ts).
    */
   callLimits?: CallLimits;
   /**
@@ -182,7 +175,6 @@ export function createDeliverProcessor(deps: DeliverDeps) {
         let sent = 0;
         let failure: string | undefined;
         for (const message of batch) {
-          if (!deps.callLimits) await spaceOut(message.identityId, deps.perChatPerSec[channel]);
           const limits = deps.callLimits;
           const { reply, recorded } = await replyToSend(database.db, message, replySchema.parse(message.payload));
           const result = await adapter.send(message.chatRef, reply, {
@@ -265,17 +257,6 @@ export function createDeliverProcessor(deps: DeliverDeps) {
       throw err;
     }
   };
-
-  /** Waits until this chat may receive the next message (e.g. Telegram's 1 message/s per chat). */
-  async function spaceOut(identityId: string, perSec: number | undefined) {
-    if (!perSec) return;
-    const [last] = await database.db
-      .select({ at: max(outbox.sentAt) })
-      .from(outbox)
-      .where(and(eq(outbox.identityId, identityId), inArray(outbox.status, ['sent'])));
-    const wait = perChatWaitMs(last?.at ? new Date(last.at).getTime() : undefined, Date.now(), perSec);
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-  }
 }
 
 /** Retries a database write a few times with backoff (about 6 s in all) before giving up. */

@@ -5,7 +5,10 @@ import type { CaseSettings } from '../src/cases/effects.js';
 import type { Config } from '../src/config.js';
 import type { Channel } from '../src/dialog/events.js';
 import type { Logger } from '../src/log.js';
-import { unlimitedCalls, type CallLimits } from '../src/limits/calls.js';
+import type { CallLimits } from '../src/limits/calls.js';
+import { createCallLimits } from '../src/limits/call-limits.js';
+import { createLimitStore } from '../src/limits/store.js';
+import { channelRates } from './deliver.js';
 import { createWork, type Work } from '../src/work/unit.js';
 import type { QueueBackend } from './backend.js';
 import { jobHandle, parsePayload, type JobDefinition, type JobServices } from './define.js';
@@ -24,6 +27,10 @@ export interface WorkerDeps {
   /** The producer (default: one of its own on `backend`). */
   producer?: Jobs;
   caseSettings?: CaseSettings;
+  /**
+   * Per-call platform limits (the app passes the ones its processes share). Without, the worker
+   * makes its own on the limit store, so delivery is limited the same one way everywhere.
+   */
   callLimits?: CallLimits;
   onDeliverResult?: JobServices['onDeliverResult'];
   conversationBusy?: JobServices['conversationBusy'];
@@ -47,6 +54,8 @@ export { WORKER_JOBS };
  */
 export async function startWorkers(deps: WorkerDeps): Promise<{ close(): Promise<void>; services: JobServices }> {
   const { backend, logger } = deps;
+  const ownLimitStore = deps.callLimits ? undefined : createLimitStore({ database: deps.database, redisUrl: deps.config.queue.redisUrl, prefix: deps.config.queue.prefix, logger });
+  const callLimits = deps.callLimits ?? createCallLimits({ rates: channelRates(deps.config), store: ownLimitStore!, logger });
   const producer = deps.producer ?? createJobs(backend);
   const ownProducer = !deps.producer;
   const work: Work = createWork({ database: deps.database, sink: producer.sink, logger });
@@ -58,7 +67,7 @@ export async function startWorkers(deps: WorkerDeps): Promise<{ close(): Promise
     delivery: producer.delivery,
     adapters: deps.adapters,
     caseSettings: deps.caseSettings ?? { deadlineScale: deps.config.cases.deadlineScale, autoCloseDays: deps.config.cases.autoCloseDays },
-    callLimits: deps.callLimits ?? unlimitedCalls,
+    callLimits,
     onDeliverResult: deps.onDeliverResult,
     conversationBusy: deps.conversationBusy,
     sweeps: {
@@ -108,6 +117,7 @@ export async function startWorkers(deps: WorkerDeps): Promise<{ close(): Promise
       await Promise.all(sweeps.map((s) => s.running));
       await Promise.all(workers.map((w) => w.close()));
       if (ownProducer) await producer.close();
+      await ownLimitStore?.close();
     },
   };
 }

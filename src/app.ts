@@ -202,7 +202,6 @@ export function createApp(config: Config, opts: AppOptions = {}) {
         const inline = createDeliverProcessor({
           database,
           adapters: new Map([['web', web.adapter]]),
-          perChatPerSec: {},
           logger,
           maxConcurrentBatches: 4,
           onResult: (channel, result) => metrics.delivered.inc({ channel, result }),

@@ -70,7 +70,7 @@ export function createActivityCreateFlow(settings: ActivitySettings): Flow {
 
   return {
     name: 'activityCreate',
-    menu: [{ id: MENU.create, label: (t) => t.activities.menuCreate, visible: isStaff, order: 62 }],
+    menu: [{ id: MENU.create, label: (t) => t.activities.menuCreate, visible: isStaff, order: 62, section: 'manage' }],
     commands: { words: ['/activity', '发布活动', '행사 등록'] },
     async start(ctx) {
       const t = ctx.t.activities;

@@ -35,7 +35,7 @@ export function createResidentActivityFlows(opts: { timeZone: string }): Flow[] 
   /** 活动报名: what is coming in my area; a press signs up (the action works from anywhere). */
   const browse: Flow = {
     name: 'activities',
-    menu: [{ id: MENU.browse, label: (t) => t.activities.menuBrowse, visible: resident, order: 40 }],
+    menu: [{ id: MENU.browse, label: (t) => t.activities.menuBrowse, visible: resident, order: 40, section: 'activities' }],
     actions: {
       [ACTION.signUp]: async (_ctx, sessionId) => ({ goto: 'activitySignup', args: { sessionId } }),
       [ACTION.confirmOffer]: async (ctx, signupId) => tryActivity(ctx, (uow) => confirmOffer(uow, signupId, ctx.person.id, ctx.now, settings)),
@@ -134,7 +134,7 @@ export function createResidentActivityFlows(opts: { timeZone: string }): Flow[] 
   /** 我的报名: each live sign-up with what can be done with it now. */
   const mine: Flow = {
     name: 'myActivities',
-    menu: [{ id: MENU.mine, label: (t) => t.activities.menuMine, visible: resident, order: 41 }],
+    menu: [{ id: MENU.mine, label: (t) => t.activities.menuMine, visible: resident, order: 41, section: 'activities' }],
     async start(ctx) {
       const t = ctx.t.activities;
       const list = await mySignups(ctx.tx, ctx.person.id, ctx.now);
@@ -165,7 +165,7 @@ export function createResidentActivityFlows(opts: { timeZone: string }): Flow[] 
   /** 活动签到: the code shown at the venue → checked in, and the rating question. */
   const checkin: Flow = {
     name: 'activityCheckin',
-    menu: [{ id: MENU.checkin, label: (t) => t.activities.menuCheckin, visible: resident, order: 42 }],
+    menu: [{ id: MENU.checkin, label: (t) => t.activities.menuCheckin, visible: resident, order: 42, section: 'activities' }],
     commands: { words: ['签到', '출석', 'check in', '/checkin'] },
     async start(ctx) {
       ctx.reply({ text: ctx.t.activities.askCode });

@@ -77,7 +77,7 @@ export function createConsultationCreateFlow(): Flow {
 
   return {
     name: 'consultationCreate',
-    menu: [{ id: MENU.create, label: (m) => m.consultations.menuCreate, visible: isStaff, order: 72 }],
+    menu: [{ id: MENU.create, label: (m) => m.consultations.menuCreate, visible: isStaff, order: 72, section: 'manage' }],
     async start(ctx) {
       const roots = reachRoots(await scopedAssignments(ctx.tx, ctx.person.id)).filter((u) => (SCOPE_KINDS as readonly string[]).includes(u.kind));
       const root = roots[0];

@@ -41,7 +41,7 @@ export function createTopicFlow(): Flow {
 
   return {
     name: 'topics',
-    menu: [{ id: MENU.topics, label: (t) => t.consultations.menuTopics, visible: resident, order: 41 }],
+    menu: [{ id: MENU.topics, label: (t) => t.consultations.menuTopics, visible: resident, order: 51, section: 'consultations' }],
     commands: { words: ['议题', '/topics', 'topics', '의제'] },
     start: showList,
     steps: {

@@ -104,7 +104,7 @@ export function createVoteFlows(): Flow[] {
 
   const vote: Flow = {
     name: 'consultations',
-    menu: [{ id: MENU.vote, label: (t) => t.consultations.menuVote, visible: resident, order: 40 }],
+    menu: [{ id: MENU.vote, label: (t) => t.consultations.menuVote, visible: resident, order: 50, section: 'consultations' }],
     commands: { words: ['投票', '/vote', 'vote', '투표'] },
     start: showList,
     steps: {

@@ -13,6 +13,7 @@ import { createCodeAttempts } from '../limits/attempts.js';
 import { createLimitStore, type LimitStore } from '../limits/store.js';
 import { interpret } from './input.js';
 import { runTurn } from './turn.js';
+import { checkMenu } from './menu.js';
 import { openTurn, toRow, toState, upsertIdentity } from './state.js';
 
 export { loadPerson } from './state.js';
@@ -70,6 +71,7 @@ export function createDialog(deps: DialogDeps) {
     actions: new Map<string, Flow>(),
     menu: deps.flows.flatMap((f) => (f.menu ?? []).map((m) => ({ ...m, flow: f.name }))),
   };
+  checkMenu(rules.menu);
   for (const f of deps.flows) {
     if (rules.flows.has(f.name)) throw new Error(`two flows are named ${f.name}`);
     rules.flows.set(f.name, f);

@@ -1,3 +1,4 @@
+import type { MenuSection } from './menu.js';
 import type { CodeAttempts } from '../limits/attempts.js';
 import type { UnitOfWork } from '../work/unit.js';
 import type { Tx } from '../../db/client.js';
@@ -106,6 +107,8 @@ export interface MenuEntry {
   visible(person: PersonView): boolean;
   /** Lower comes first. */
   order: number;
+  /** The main-menu section it belongs to (src/dialog/menu.ts); none: a line of its own. */
+  section?: MenuSection;
 }
 
 export interface Flow {

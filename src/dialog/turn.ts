@@ -2,6 +2,7 @@ import type { Locale } from '../config.js';
 import type { InboundPayload } from './events.js';
 import type { Flow, FlowContext, MenuEntry, PersonView, Say, StepOutcome } from './flow.js';
 import type { CommandMatch, GlobalCommand, Interpretation } from './input.js';
+import { MENU_HOME, MENU_SECTIONS, type MenuSection, mainMenuChoices, sectionChoices, sectionOfChoice, visibleEntries } from './menu.js';
 import { HISTORY_LIMIT, idle, isIdle, type SavedState } from './state.js';
 
 /** What the engine knows about its flows, built once in createDialog. */
@@ -36,15 +37,22 @@ export async function runTurn(
 
   const say = (s: Say) => void out.push({ say: s, locale: person.locale });
   const onboarded = () => rules.isOnboarded(person);
-  const visibleMenu = () =>
-    rules.menu
-      .filter((m) => m.visible(person))
-      .sort((a, b) => a.order - b.order)
-      .slice(0, 20);
+  const visibleMenu = () => visibleEntries(rules.menu, person);
 
   const showMenu = (): SavedState => {
-    const choices = visibleMenu().map((m) => ({ id: m.id, label: m.label(ctx.t) }));
+    const choices = mainMenuChoices(visibleMenu(), ctx.t);
     say({ text: ctx.t.dialog.menuTitle, choices: choices.length ? choices : undefined });
+    return idle();
+  };
+
+  /** A section's sub-menu; the person stays at the menu (idle), so its numbers are menu choices. */
+  const showSection = (section: MenuSection): SavedState => {
+    const choices = sectionChoices(visibleMenu(), section, ctx.t);
+    if (!choices.length) return showMenu();
+    say({
+      text: ctx.t.dialog.sectionTitle({ section: MENU_SECTIONS[section].label(ctx.t) }),
+      choices: [...choices, { id: MENU_HOME, label: ctx.t.dialog.toMainMenu }],
+    });
     return idle();
   };
 
@@ -95,10 +103,12 @@ export async function runTurn(
       case 'help': {
         keepChoices = true;
         const entries = onboarded() ? visibleMenu() : [];
+        const lines = mainMenuChoices(entries, ctx.t);
         say({
+          // Every entry is listed, those in a section too; the buttons are the main menu's.
           text: ctx.t.dialog.help({ menu: entries.map((m) => `· ${m.label(ctx.t)}`).join('\n') }).trimEnd(),
           // In the main menu the menu buttons stay usable; inside a flow the step's choices do.
-          choices: isIdle(state) && entries.length ? entries.map((m) => ({ id: m.id, label: m.label(ctx.t) })) : undefined,
+          choices: isIdle(state) && lines.length ? lines : undefined,
         });
         return state;
       }
@@ -142,6 +152,9 @@ export async function runTurn(
       }
       const entry = rules.menu.find((m) => m.id === payload.choice);
       if (entry && entry.visible(person)) return startFlow(entry.flow);
+      if (payload.choice === MENU_HOME) return showMenu();
+      const section = sectionOfChoice(payload.choice);
+      if (section) return showSection(section);
     }
     const flow = rules.flows.get(state.flow);
     const step = flow?.steps[state.step];

@@ -122,7 +122,7 @@ export function createComposeFlow(deps: NoticeFlowDeps): Flow {
 
   return {
     name: 'noticeCompose',
-    menu: [{ id: MENU.compose, label: (t) => t.notices.menuCompose, visible: isStaff, order: 60 }],
+    menu: [{ id: MENU.compose, label: (t) => t.notices.menuCompose, visible: isStaff, order: 60, section: 'manage' }],
     commands: { words: ['/notice', '发通知', '发布通知', '공지', 'notice'] },
     async start(ctx) {
       const roots = reachRoots(await scopedAssignments(ctx.tx, ctx.person.id));

@@ -49,7 +49,7 @@ export function createManageFlows(deps: NoticeFlowDeps): Flow[] {
 
   const mine: Flow = {
     name: 'noticeMine',
-    menu: [{ id: MENU.mine, label: (t) => t.notices.menuMine, visible: isStaff, order: 61 }],
+    menu: [{ id: MENU.mine, label: (t) => t.notices.menuMine, visible: isStaff, order: 61, section: 'manage' }],
     actions: {
       [ACTION.manage]: showStats,
       [ACTION.unread]: async (ctx, raw) => {

@@ -22,7 +22,7 @@ export function createResidentNoticeFlows(opts: { timeZone: string }): Flow[] {
   /** 最新通知 from the menu, with 收到 for the unread ones. */
   const recent: Flow = {
     name: 'notices',
-    menu: [{ id: MENU.recent, label: (t) => t.notices.menuRecent, visible: resident, order: 30 }],
+    menu: [{ id: MENU.recent, label: (t) => t.notices.menuRecent, visible: resident, order: 30, section: 'notices' }],
     actions: {
       [ACTION.read]: async (ctx, noticeId) => confirmRead(ctx, noticeId, ctx.identity.channel === 'wechat' ? 'reply' : 'button'),
     },
@@ -72,7 +72,7 @@ export function createResidentNoticeFlows(opts: { timeZone: string }): Flow[] {
   }
   const prefs: Flow = {
     name: 'noticePrefs',
-    menu: [{ id: MENU.prefs, label: (t) => t.notices.menuPrefs, visible: resident, order: 31 }],
+    menu: [{ id: MENU.prefs, label: (t) => t.notices.menuPrefs, visible: resident, order: 31, section: 'notices' }],
     start: showPrefs,
     steps: {
       async toggle(ctx, input) {
@@ -102,7 +102,7 @@ export function createResidentNoticeFlows(opts: { timeZone: string }): Flow[] {
   }
   const groups: Flow = {
     name: 'noticeGroups',
-    menu: [{ id: MENU.groups, label: (t) => t.notices.menuGroups, visible: resident, order: 32 }],
+    menu: [{ id: MENU.groups, label: (t) => t.notices.menuGroups, visible: resident, order: 32, section: 'notices' }],
     start: showGroups,
     steps: {
       async toggle(ctx, input) {

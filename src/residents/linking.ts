@@ -103,7 +103,7 @@ async function attempt(ctx: FlowContext, typed: string): Promise<StepOutcome> {
 export const linkingFlow: Flow = {
   name: 'link',
   commands: { words: ['/link', '关联账号', '关联', '계정 연결', 'link'], takesArgument: true },
-  menu: [{ id: 'menu.link', label: (t) => t.linking.menu, visible: (p) => p.consented, order: 90 }],
+  menu: [{ id: 'menu.link', label: (t) => t.linking.menu, visible: (p) => p.consented, order: 90, section: 'settings' }],
   async start(ctx, args) {
     const argument = typeof args?.argument === 'string' ? args.argument.trim() : '';
     if (argument) return attempt(ctx, argument);

@@ -77,7 +77,7 @@ export const onboardingFlow: Flow = {
 export const languageFlow: Flow = {
   name: 'language',
   commands: { words: ['语言', '語言', 'language', '언어', '/lang', '/language'] },
-  menu: [{ id: 'menu.language', label: (t) => t.onboarding.menuLanguage, visible: () => true, order: 90 }],
+  menu: [{ id: 'menu.language', label: (t) => t.onboarding.menuLanguage, visible: () => true, order: 90, section: 'settings' }],
   async start(ctx) {
     ctx.reply({ text: ctx.t.onboarding.welcome, choices: languageChoices() });
     return { next: 'pick' };

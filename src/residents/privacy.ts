@@ -125,7 +125,7 @@ export async function erasePerson(tx: Tx, personId: string, keepIdentityId: stri
 export const privacyFlow: Flow = {
   name: 'privacy',
   commands: { words: ['/mydata', '我的数据', '내 정보', 'my data', 'mydata'] },
-  menu: [{ id: 'menu.mydata', label: (t) => t.privacy.menu, visible: (p) => p.consented, order: 95 }],
+  menu: [{ id: 'menu.mydata', label: (t) => t.privacy.menu, visible: (p) => p.consented, order: 95, section: 'settings' }],
   async start(ctx) {
     const t = ctx.t.privacy;
     await ctx.audit('privacy.view_own', 'person', ctx.person.id);

@@ -40,7 +40,7 @@ export function createConfirmHoursFlow(opts: { timeZone: string }): Flow {
 
   return {
     name: 'volunteerConfirm',
-    menu: [{ id: 'menu.volunteerConfirm', label: (t) => t.volunteers.menuConfirm, visible: isStaff, order: 63 }],
+    menu: [{ id: 'menu.volunteerConfirm', label: (t) => t.volunteers.menuConfirm, visible: isStaff, order: 63, section: 'manage' }],
     async start(ctx) {
       const t = ctx.t.volunteers;
       const tasks = await ctx.tx

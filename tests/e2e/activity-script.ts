@@ -43,6 +43,7 @@ export async function activityStory(cast: ActivityCast, town: SmallTown, databas
   const until = formatLocal(new Date(startsAt.getTime() + 15 * 86_400_000), TZ).slice(0, 10);
 
   // 发布活动: a weekly series.
+  await secretary.choose(zh.dialog.section_manage);
   await secretary.choose(a.menuCreate);
   await secretary.expectMessage(a.createKind, w);
   await secretary.choose(a.kind_lecture);
@@ -73,16 +74,19 @@ export async function activityStory(cast: ActivityCast, town: SmallTown, databas
 
   // Sign up: the first takes the only seat, the second waits.
   const line = a.sessionLine({ when: start.slice(5), title: '法律常识讲座', free: 1, mine: '' });
+  await first.choose(zh.dialog.section_activities);
   await first.choose(a.menuBrowse);
   await first.expectMessage(a.browseIntro, w);
   await first.choose(line);
   await first.expectMessage(/报名成功：法律常识讲座/, w);
+  await second.choose(zh.dialog.section_activities);
   await second.choose(a.menuBrowse);
   await second.expectMessage(a.browseIntro, w);
   await second.choose(a.sessionLine({ when: start.slice(5), title: '法律常识讲座', free: 0, mine: '' }));
   await second.expectMessage(/已满，您在候补名单第 1 位/, w);
 
   // The first cancels; the seat is offered to the second, who confirms it.
+  await first.choose(zh.dialog.section_activities);
   await first.choose(a.menuMine);
   await first.expectMessage(/法律常识讲座 ·已报名/, w);
   await first.choose(a.cancelThis({ title: '法律常识讲座' }));
@@ -92,6 +96,7 @@ export async function activityStory(cast: ActivityCast, town: SmallTown, databas
   await second.expectMessage(/报名成功：法律常识讲座/, w);
 
   // Check-in with the session's code, then a rating.
+  await second.choose(zh.dialog.section_activities);
   await second.choose(a.menuCheckin);
   await second.expectMessage(a.askCode, w);
   await second.sendText(code.toLowerCase());
@@ -117,6 +122,7 @@ export async function activityStory(cast: ActivityCast, town: SmallTown, databas
   // The organiser confirms in chat: the task, who came, the hours.
   await secretary.sendText('菜单');
   await secretary.expectMessage(zh.dialog.menuTitle, w);
+  await secretary.choose(zh.dialog.section_manage);
   await secretary.choose(v.menuConfirm);
   await secretary.expectMessage(v.confirmPick, w);
   await secretary.choose('独居老人巡访');

@@ -41,6 +41,7 @@ export async function consultationStory(cast: { secretary: ChatDriver; resident:
   await neighbour.expectMessage(t.topicSupported, ms);
 
   // 发起协商 from the topic, in the guided flow.
+  await secretary.choose(zh.dialog.section_manage);
   await secretary.choose(t.menuCreate);
   await secretary.expectMessage(t.createFromTopic, ms);
   await secretary.choose('加装电梯');

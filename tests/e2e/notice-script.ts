@@ -58,6 +58,7 @@ export async function bindStaff(chat: ChatDriver, code: string, role: string, ar
  * no photo → now → the preview (checked: one person, reachable) → 确认发送.
  */
 export async function composeToBuilding(secretary: ChatDriver, n: { category: string; title: string; body: string; quiet: boolean }, timeoutMs: number) {
+  await secretary.choose(zh.dialog.section_manage);
   await secretary.choose(t.menuCompose);
   await secretary.expectMessage(t.pickScope({ area: '幸福社区' }), timeoutMs);
   await secretary.choose('第一网格 ›');
@@ -122,6 +123,7 @@ export async function noticeStory(
   await resident.expectMessage(t.thanksRead, w);
 
   // The secretary sees it counted.
+  await secretary.choose(zh.dialog.section_manage);
   await secretary.choose(t.menuMine);
   await secretary.choose('燃气泄漏');
   await secretary.expectMessage(/已读 1/, w);
@@ -135,6 +137,7 @@ export async function noticeStory(
   // The grid worker of the other grid is offered their grid only, never 3号楼's.
   // (Only what compose shows: the binding message names the worker's whole place, 幸福社区 included.)
   const before = (await otherWorker.received()).length;
+  await otherWorker.choose(zh.dialog.section_manage);
   await otherWorker.choose(t.menuCompose);
   await otherWorker.expectMessage(t.pickScope({ area: '第二网格' }), w);
   await otherWorker.choose(t.scopeAll({ area: '第二网格' }));

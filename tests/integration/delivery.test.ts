@@ -1,3 +1,4 @@
+import { unlimitedCalls } from '../../src/limits/calls.js';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -187,6 +188,9 @@ describe.each(['redis', 'postgres'] as const)('delivery on the %s queue backend'
       config,
       logger: createLogger('silent'),
       sweepEveryMs: 300,
+      // Delivery's own semantics (order, parts, retries) are under test here, not the platform
+      // limits (tests/integration/call-limits.test.ts): no per-call limits in the way.
+      callLimits: unlimitedCalls,
       onDeliverResult: (channel, result) => void results.push({ channel, result }),
     });
   });

@@ -56,11 +56,13 @@ describe('consultations in chat (dialog engine, real PostgreSQL)', () => {
     const alice = await onboard(true);
     const bob = await onboard(true);
     // 议题征集
+    await alice.choose(zh.dialog.section_consultations);
     await alice.choose(t.menuTopics);
     await alice.choose(t.topicPropose);
     await alice.text('加装电梯');
     await alice.text('3号楼老人多，上下楼困难，建议加装电梯。');
     expect(await last(alice)).toContain(t.topicProposed({ title: '加装电梯' }));
+    await bob.choose(zh.dialog.section_consultations);
     await bob.choose(t.menuTopics);
     await bob.choose('加装电梯');
     await bob.choose(t.topicSupport);
@@ -93,6 +95,7 @@ describe('consultations in chat (dialog engine, real PostgreSQL)', () => {
     expect(c).toMatchObject({ status: 'open', basis: 'households', secret: true });
 
     // Alice votes; Bob (same household) changes the household's ballot.
+    await alice.choose(zh.dialog.section_consultations);
     await alice.choose(t.menuVote);
     expect(await last(alice)).toContain(t.pickOne);
     await alice.choose('同意');
@@ -118,6 +121,7 @@ describe('consultations in chat (dialog engine, real PostgreSQL)', () => {
     await work.run((uow) => publishConsultation(uow, staffId, c!.id, new Date(), { quiet: { hours: { startSec: 0, endSec: 0 }, timeZone: 'Asia/Shanghai' }, locale: 'zh-CN' }));
     expect((await database.db.select().from(consultationTopics))[0]).toMatchObject({ status: 'adopted' });
 
+    await alice.choose(zh.dialog.section_consultations);
     await alice.choose(t.menuVote);
     expect(await last(alice)).toContain('按简单多数规则：参与 2/4（50.0%）；「同意」1 票、「不同意」1 票、「弃权」0 票，票数相同，未获通过。');
     await alice.text(`回执 ${changed}`);
@@ -141,9 +145,11 @@ describe('consultations in chat (dialog engine, real PostgreSQL)', () => {
         await openConsultation(uow, staff[0]!.person_id, c.id, new Date(), { quiet, locale: 'zh-CN' });
       });
     }
+    await carol.choose(zh.dialog.section_consultations);
     await carol.choose(t.menuVote);
     await carol.choose('owners票');
     expect(await last(carol)).toContain(t.ineligible_not_owner);
+    await carol.choose(zh.dialog.section_consultations);
     await carol.choose(t.menuVote);
     await carol.choose('adults票');
     expect(await last(carol)).toContain(t.askAdult);
@@ -151,6 +157,7 @@ describe('consultations in chat (dialog engine, real PostgreSQL)', () => {
     expect(await last(carol)).toContain(t.pickOne);
     await carol.text('菜单');
     await carol.fresh();
+    await carol.choose(zh.dialog.section_consultations);
     await carol.choose(t.menuVote);
     await carol.choose('adults票');
     expect(await last(carol)).not.toContain(t.askAdult);

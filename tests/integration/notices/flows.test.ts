@@ -78,6 +78,7 @@ describe('notices in chat and on the job system (dialog engine, BullMQ on Redis)
 
   it('lets a resident switch categories off (never 应急) and declare only their own groups', async () => {
     const chat = await residentChat('prefs-1');
+    await chat.choose(zh.dialog.section_notices);
     await chat.choose(t.menuPrefs);
     const shown = await chat.fresh();
     const labels = shown.at(-1)!.choices!.map((c) => c.label);
@@ -92,6 +93,7 @@ describe('notices in chat and on the job system (dialog engine, BullMQ on Redis)
     const person = (await chat.personId())!;
     expect((await database.db.select().from(mutedTopics).where(eq(mutedTopics.personId, person))).map((m) => m.topic)).toEqual(['notice.activity']);
 
+    await chat.choose(zh.dialog.section_notices);
     await chat.choose(t.menuGroups);
     const offered = (await chat.fresh()).at(-1)!.choices!.map((c) => c.label);
     expect(offered).toContain(t.switchedOff({ name: t.group_elderly }));
@@ -134,6 +136,7 @@ describe('notices in chat and on the job system (dialog engine, BullMQ on Redis)
     const person = (await reader.personId())!;
     const reads = () => db.select().from(noticeReads).where(and(eq(noticeReads.noticeId, n.id), eq(noticeReads.personId, person)));
     expect(await reads()).toHaveLength(0);
+    await reader.choose(zh.dialog.section_notices);
     await reader.choose(t.menuRecent);
     expect(await reader.freshText()).toContain('楼道清扫');
     expect((await reads()).map((r) => r.via)).toEqual(['web']);
@@ -147,6 +150,7 @@ describe('notices in chat and on the job system (dialog engine, BullMQ on Redis)
     await staff.choose(zh.onboarding.bindSkip);
     const code = town.staffCodes.gridWorker;
     await staff.text(`/staff ${code}`);
+    await staff.choose(zh.dialog.section_manage);
     await staff.choose(t.menuCompose);
     expect(await staff.freshText()).toContain(t.pickScope({ area: '第一网格' }));
     await staff.choose(t.scopeAll({ area: '第一网格' }));

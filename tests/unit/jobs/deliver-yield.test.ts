@@ -23,7 +23,7 @@ describe('broadcast deliveries step aside while conversation is busy', () => {
 
   it('puts a broadcast job back for a moment, reading nothing, while turns are busy', async () => {
     let busy = true;
-    const deliver = createDeliverProcessor({ database, adapters, perChatPerSec: {}, logger: createLogger('silent'), conversationBusy: () => busy });
+    const deliver = createDeliverProcessor({ database, adapters, logger: createLogger('silent'), conversationBusy: () => busy });
     const broadcast = job(DELIVER_JOB_PRIORITY.broadcast);
     await expect(deliver(broadcast.job, 'token')).rejects.toBeInstanceOf(DelayedError);
     expect(broadcast.moved).toHaveLength(1);
