@@ -1,6 +1,6 @@
 import type { Messages } from '../i18n/index.js';
 import type { MenuEntry, PersonView } from './flow.js';
-import type { Choice } from './reply.js';
+import { MAX_CHOICES, type Choice } from './reply.js';
 
 /**
  * The main menu's sections. Every module adds entries, and a flat list had reached 21 for a
@@ -20,8 +20,6 @@ export const MENU_SECTIONS = {
 export type MenuSection = keyof typeof MENU_SECTIONS;
 
 const SECTION_PREFIX = 'menu.section.';
-/** What a chat can number in one message at most. */
-const MAX_CHOICES = 20;
 
 /** The sub-menu's way back to the main menu. */
 export const MENU_HOME = 'menu.home';
@@ -49,27 +47,26 @@ export function visibleEntries(menu: readonly Entry[], person: PersonView): Entr
  * line opening it, placed where its first entry would be.
  */
 export function mainMenuChoices(entries: readonly Entry[], t: Messages): Choice[] {
-  const bySection = new Map<MenuSection, Entry[]>();
-  for (const e of entries) if (e.section) bySection.set(e.section, [...(bySection.get(e.section) ?? []), e]);
+  const inSection = new Map<MenuSection, number>();
+  for (const e of entries) if (e.section) inSection.set(e.section, (inSection.get(e.section) ?? 0) + 1);
   const lines: Choice[] = [];
   const placed = new Set<MenuSection>();
   for (const e of entries) {
-    const members = e.section ? bySection.get(e.section)! : [e];
-    if (members.length === 1) lines.push({ id: e.id, label: e.label(t) });
-    else if (!placed.has(e.section!)) {
-      placed.add(e.section!);
-      lines.push({ id: sectionChoiceId(e.section!), label: MENU_SECTIONS[e.section!].label(t) });
+    if (!e.section || inSection.get(e.section) === 1) lines.push({ id: e.id, label: e.label(t) });
+    else if (!placed.has(e.section)) {
+      placed.add(e.section);
+      lines.push({ id: sectionChoiceId(e.section), label: MENU_SECTIONS[e.section].label(t) });
     }
   }
   return lines.slice(0, MAX_CHOICES);
 }
 
-/** One section's entries, as a sub-menu. */
+/** One section's entries, as a sub-menu, and last its way back to the main menu. */
 export function sectionChoices(entries: readonly Entry[], section: MenuSection, t: Messages): Choice[] {
-  return entries
-    .filter((e) => e.section === section)
-    .map((e) => ({ id: e.id, label: e.label(t) }))
-    .slice(0, MAX_CHOICES);
+  const members = entries.filter((e) => e.section === section).map((e) => ({ id: e.id, label: e.label(t) }));
+  if (!members.length) return [];
+  // Room for 主菜单 within what one reply may offer.
+  return [...members.slice(0, MAX_CHOICES - 1), { id: MENU_HOME, label: t.dialog.toMainMenu }];
 }
 
 /** Checks, once at start-up, that every section named by an entry exists and no two entries share an id. */
@@ -77,7 +74,7 @@ export function checkMenu(menu: readonly Entry[]): void {
   const ids = new Set<string>();
   for (const e of menu) {
     if (ids.has(e.id)) throw new Error(`menu entry id ${e.id} is used twice`);
-    if (e.id.startsWith(SECTION_PREFIX) || e.id === MENU_HOME) throw new Error(`menu entry id ${e.id} takes the sections' prefix`);
+    if (e.id.startsWith(SECTION_PREFIX) || e.id === MENU_HOME) throw new Error(`menu entry id ${e.id} is reserved for the menu's own lines`);
     if (e.section && !Object.hasOwn(MENU_SECTIONS, e.section)) throw new Error(`menu entry ${e.id}: no section ${String(e.section)}`);
     ids.add(e.id);
   }

@@ -15,11 +15,14 @@ export const choiceSchema = z.object({
   label: z.string().min(1).max(100),
 });
 
+/** Choices one reply may offer: what a chat can answer by number at most. */
+export const MAX_CHOICES = 20;
+
 export const replySchema = z.object({
   /** The recipient's language, so a channel can add its own hints ("回复数字选择") in it. */
   locale: z.enum(LOCALES),
   text: z.string().min(1).max(4000),
-  choices: z.array(choiceSchema).max(20).optional(),
+  choices: z.array(choiceSchema).max(MAX_CHOICES).optional(),
   /** Ask the channel for the person's location where it can (Telegram request_location, browser geolocation). */
   requestLocation: z.boolean().optional(),
   media: z
@@ -34,7 +37,7 @@ export const replySchema = z.object({
    */
   appendChoices: z.object({ plainText: z.string().min(1).max(4000) }).strict().optional(),
   /** The number of the first choice: 1, or where appended choices start (set at delivery). */
-  numberFrom: z.number().int().min(1).max(20).optional(),
+  numberFrom: z.number().int().min(1).max(MAX_CHOICES).optional(),
 });
 
 export type Choice = z.infer<typeof choiceSchema>;

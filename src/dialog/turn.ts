@@ -51,7 +51,7 @@ export async function runTurn(
     if (!choices.length) return showMenu();
     say({
       text: ctx.t.dialog.sectionTitle({ section: MENU_SECTIONS[section].label(ctx.t) }),
-      choices: [...choices, { id: MENU_HOME, label: ctx.t.dialog.toMainMenu }],
+      choices,
     });
     return idle();
   };

@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { Queryable } from '../../db/client.js';
 import { IDLE_FLOW, IDLE_STEP } from '../dialog/state.js';
-import type { Choice, Reply } from '../dialog/reply.js';
+import { MAX_CHOICES, type Choice, type Reply } from '../dialog/reply.js';
 import { OUTBOX_PRIORITY } from './outbox.js';
 
 /**
@@ -38,9 +38,6 @@ export async function recordChoicesShown(q: Queryable, row: { id: number; identi
   return recorded.length > 0;
 }
 
-/** Choices a chat can answer by number at most (what one reply may offer). */
-const MAX_NUMBERED = 20;
-
 /**
  * The reply as it goes out now. A broadcast whose choices are answered by number (WeChat's
  * 收到, `appendChoices`) has them added after the chat's current choices just before it is sent,
@@ -61,7 +58,7 @@ export async function replyToSend(q: Queryable, row: { identityId: string; prior
     on conflict (identity_id) do update
       set choices = case when dialog_states.choices @> ${added}::jsonb then dialog_states.choices else dialog_states.choices || ${added}::jsonb end
       where dialog_states.choices @> ${added}::jsonb
-         or (jsonb_array_length(dialog_states.choices) + ${rest.choices.length} <= ${MAX_NUMBERED}
+         or (jsonb_array_length(dialog_states.choices) + ${rest.choices.length} <= ${MAX_CHOICES}
              -- A step that asks for free text (hours, a room number) takes a bare number as text: no choices there.
              and (jsonb_array_length(dialog_states.choices) > 0 or (dialog_states.flow = ${IDLE_FLOW} and dialog_states.step = ${IDLE_STEP})))
     returning choices`);

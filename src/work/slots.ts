@@ -1,8 +1,8 @@
 /**
  * At most `size` tasks at once, the rest waiting in arrival order (oldest first): inbound
  * admission (src/dialog/admission.ts) and the deliver processor's batches (jobs/deliver.ts) both
- * bound how much holds the database pool this way. `tryRun` refuses instead of queueing once
- * `maxWaiting` are waiting.
+ * bound how much holds the database pool this way; `full` says when a caller that would rather
+ * refuse than queue (admission) should.
  */
 export function createSlots(size: number) {
   let running = 0;

@@ -38,7 +38,8 @@ describe('the main menu in sections', () => {
   });
 
   it("lists a section's entries in order for its sub-menu, and knows its own choice ids", () => {
-    expect(sectionChoices(visibleEntries(menu, person), 'settings', zh).map((c) => c.id)).toEqual(['menu.settings.a', 'menu.settings.b']);
+    expect(sectionChoices(visibleEntries(menu, person), 'settings', zh).map((c) => c.id)).toEqual(['menu.settings.a', 'menu.settings.b', MENU_HOME]);
+    expect(sectionChoices(visibleEntries(menu, person), 'consultations', zh)).toEqual([]);
     expect(sectionOfChoice(sectionChoiceId('notices'))).toBe('notices');
     expect(sectionOfChoice('menu.section.nosuch')).toBeUndefined();
     expect(sectionOfChoice('menu.report')).toBeUndefined();
@@ -48,12 +49,16 @@ describe('the main menu in sections', () => {
     const many = Array.from({ length: 30 }, (_, i) => entry(`menu.n${i}`, i, { section: 'notices' }));
     const lines = mainMenuChoices(visibleEntries([...many, entry('menu.report', 100)], person), zh);
     expect(lines.map((c) => c.id)).toEqual([sectionChoiceId('notices'), 'menu.report']);
+    // The sub-menu stays within one reply's choices, 主菜单 included.
+    const sub = sectionChoices(visibleEntries(many, person), 'notices', zh);
+    expect(sub).toHaveLength(20);
+    expect(sub.at(-1)!.id).toBe(MENU_HOME);
   });
 
   it('refuses a menu whose ids collide or take the reserved ones', () => {
     expect(() => checkMenu([entry('menu.a', 1), entry('menu.a', 2)])).toThrow(/twice/);
-    expect(() => checkMenu([entry(MENU_HOME, 1)])).toThrow(/prefix/);
-    expect(() => checkMenu([entry(sectionChoiceId('notices'), 1)])).toThrow(/prefix/);
+    expect(() => checkMenu([entry(MENU_HOME, 1)])).toThrow(/reserved/);
+    expect(() => checkMenu([entry(sectionChoiceId('notices'), 1)])).toThrow(/reserved/);
     expect(() => checkMenu(menu)).not.toThrow();
   });
 });
