@@ -31,6 +31,9 @@ export const unreadButton = (noticeId: string) => actionId(ACTION.unread, notice
 export const COMPOSE = {
   pick: (unitId: number) => `ns.pick.${unitId}`,
   into: (unitId: number) => `ns.into.${unitId}`,
+  /** After a pick: another area, or done picking. */
+  moreAreas: 'ns.area.more',
+  areasDone: 'ns.area.done',
   category: (c: (typeof NOTICE_CATEGORIES)[number]) => `ns.cat.${c}`,
   group: (g: (typeof AUDIENCE_GROUPS)[number] | 'all') => `ns.grp.${g}`,
   skip: 'ns.skip',
@@ -46,6 +49,7 @@ export const scopePress = z.union([
   z.templateLiteral(['ns.pick.', z.string()]).transform((s) => ({ pick: id.parse(s.slice(8)) })),
   z.templateLiteral(['ns.into.', z.string()]).transform((s) => ({ into: id.parse(s.slice(8)) })),
 ]);
+export const areaPress = z.enum([COMPOSE.moreAreas, COMPOSE.areasDone]).transform((s) => (s === COMPOSE.moreAreas ? ('more' as const) : ('done' as const)));
 export const categoryPress = z.templateLiteral(['ns.cat.', z.enum(NOTICE_CATEGORIES)]).transform((s) => s.slice(7) as (typeof NOTICE_CATEGORIES)[number]);
 export const groupPress = z.templateLiteral(['ns.grp.', z.enum([...AUDIENCE_GROUPS, 'all'])]).transform((s) => s.slice(7) as (typeof AUDIENCE_GROUPS)[number] | 'all');
 

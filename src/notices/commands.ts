@@ -29,12 +29,15 @@ export class NoticeError extends Error {
 /** Units a notice may address: county … building (a unit or one household is not a notice's audience). */
 export const SCOPE_KINDS = ['county', 'street', 'community', 'grid', 'building'] as const;
 
+/** How many areas one notice may address. */
+export const MAX_SCOPES = 10;
+
 export const noticeDraftSchema = z.object({
   title: z.string().trim().min(2).max(LIMITS.title),
   body: z.string().trim().min(2).max(LIMITS.body),
   photoKey: z.string().regex(PHOTO_KEY_PATTERN).optional(),
   category: z.enum(NOTICE_CATEGORIES),
-  scopeUnitIds: z.array(z.number().int().positive()).min(1).max(10),
+  scopeUnitIds: z.array(z.number().int().positive()).min(1).max(MAX_SCOPES),
   groups: z.array(z.enum(AUDIENCE_GROUPS)).max(AUDIENCE_GROUPS.length).default([]),
   /** Send at this time; omitted = on confirmation. */
   sendAt: z.coerce.date().optional(),

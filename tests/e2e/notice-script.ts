@@ -54,7 +54,7 @@ export async function bindStaff(chat: ChatDriver, code: string, role: string, ar
 }
 
 /**
- * 发布通知 in chat from the community down to 3号楼: area → category → everyone → title → text →
+ * 发布通知 in chat from the community down to 3号楼: area → 选好了 → category → everyone → title → text →
  * no photo → now → the preview (checked: one person, reachable) → 确认发送.
  */
 export async function composeToBuilding(secretary: ChatDriver, n: { category: string; title: string; body: string; quiet: boolean }, timeoutMs: number) {
@@ -66,6 +66,8 @@ export async function composeToBuilding(secretary: ChatDriver, n: { category: st
   await secretary.choose('3号楼 ›');
   await secretary.expectMessage(t.pickScope({ area: '3号楼' }), timeoutMs);
   await secretary.choose(t.scopeAll({ area: '3号楼' }));
+  await secretary.expectMessage(t.areasPicked({ areas: '3号楼' }), timeoutMs);
+  await secretary.choose(t.areasDone);
   await secretary.expectMessage(t.pickCategory, timeoutMs);
   await secretary.choose(n.category);
   await secretary.expectMessage(t.pickGroup, timeoutMs);
@@ -141,6 +143,8 @@ export async function noticeStory(
   await otherWorker.choose(t.menuCompose);
   await otherWorker.expectMessage(t.pickScope({ area: '第二网格' }), w);
   await otherWorker.choose(t.scopeAll({ area: '第二网格' }));
+  await otherWorker.expectMessage(t.areasPicked({ areas: '第二网格' }), w);
+  await otherWorker.choose(t.areasDone);
   await otherWorker.expectMessage(t.pickCategory, w);
   expect((await otherWorker.received()).slice(before).some((m) => m.includes('3号楼') || m.includes('幸福社区'))).toBe(false);
   await otherWorker.sendText('取消');
