@@ -5,6 +5,7 @@ import { localClock } from '../../src/notices/rules.js';
 import { issueHouseholdInvite } from '../../src/residents/invites.js';
 import { TEST_CODE_SECRET } from '../support/db.js';
 import type { ChatDriver } from '../support/chat-driver.js';
+import { canSendPhoto } from './case-script.js';
 import type { SmallTown } from '../support/org-fixture.js';
 
 const zh = messages('zh-CN');
@@ -55,9 +56,9 @@ export async function bindStaff(chat: ChatDriver, code: string, role: string, ar
 
 /**
  * 发布通知 in chat from the community down to 3号楼: area → 选好了 → category → everyone → title → text →
- * no photo → now → the preview (checked: one person, reachable) → 确认发送.
+ * the photo (when given and the channel can send one; else 跳过) → now → the preview (checked: one person, reachable) → 确认发送.
  */
-export async function composeToBuilding(secretary: ChatDriver, n: { category: string; title: string; body: string; quiet: boolean }, timeoutMs: number) {
+export async function composeToBuilding(secretary: ChatDriver, n: { category: string; title: string; body: string; quiet: boolean; photo?: Buffer }, timeoutMs: number) {
   await secretary.choose(zh.dialog.section_manage);
   await secretary.choose(t.menuCompose);
   await secretary.expectMessage(t.pickScope({ area: '幸福社区' }), timeoutMs);
@@ -77,7 +78,8 @@ export async function composeToBuilding(secretary: ChatDriver, n: { category: st
   await secretary.expectMessage(t.askBody({ max: 900 }), timeoutMs);
   await secretary.sendText(n.body);
   await secretary.expectMessage(t.askPhoto, timeoutMs);
-  await secretary.choose(t.skip);
+  if (n.photo && canSendPhoto(secretary)) await secretary.sendPhoto(n.photo);
+  else await secretary.choose(t.skip);
   await secretary.expectMessage(t.askWhen, timeoutMs);
   await secretary.choose(t.now);
   const preview = await secretary.expectMessage(/预览/, timeoutMs);
@@ -101,19 +103,20 @@ export interface NoticeCast {
 /**
  * The notice story every channel must carry, started while quiet hours are on: an 活动 notice
  * composed now waits for them to end; an 应急 notice arrives at once; 收到 is counted and shown to
- * the secretary; nobody in the next building gets either; a grid worker is offered only their
+ * the secretary; nobody in the next building gets either (nor the 活动 notice's photo); a grid worker is offered only their
  * own grid.
  */
 export async function noticeStory(
   cast: NoticeCast,
   town: SmallTown,
-  opts: { quietEndsAt: Date; timeoutMs: number; awaitHeld?: (resident: ChatDriver, pattern: string, timeoutMs: number) => Promise<string> },
+  opts: { quietEndsAt: Date; timeoutMs: number; photo?: Buffer; awaitHeld?: (resident: ChatDriver, pattern: string, timeoutMs: number) => Promise<string> },
 ) {
   const { secretary, resident, neighbour, otherWorker } = cast;
   const w = opts.timeoutMs;
   expect(Date.now()).toBeLessThan(opts.quietEndsAt.getTime() - 5000);
 
-  await composeToBuilding(secretary, { category: t.category_activity, title: '周末书法活动', body: '周六上午9点在活动室，欢迎参加。', quiet: true }, w);
+  // The 活动 notice carries the poster when the test gives one.
+  await composeToBuilding(secretary, { category: t.category_activity, title: '周末书法活动', body: '周六上午9点在活动室，欢迎参加。', quiet: true, photo: opts.photo }, w);
   await composeToBuilding(secretary, { category: t.category_emergency, title: '燃气泄漏', body: '3号楼燃气泄漏，请立即开窗并离开，勿用明火。', quiet: false }, w);
 
   // 应急 at once, in quiet hours; the 活动 notice is still held.
