@@ -112,6 +112,8 @@ export function createComposeFlow(deps: NoticeFlowDeps): Flow {
     name: 'noticeCompose',
     menu: [{ id: MENU.compose, label: (t) => t.notices.menuCompose, visible: isStaff, order: 60, section: 'manage' }],
     commands: { words: ['/notice', '发通知', '发布通知', '공지', 'notice'] },
+    // The web chat takes an upload only at a step that asks for one.
+    photoSteps: ['photo'],
     start: areas.start,
     steps: {
       ...areas.steps,
