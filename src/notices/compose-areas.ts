@@ -7,7 +7,8 @@ import type { FlowContext, StepHandler, StepOutcome } from '../dialog/flow.js';
 import { childUnits, getUnit } from '../org/tree.js';
 import { checkScopes, reachRoots, scopedAssignments } from '../staff/scope.js';
 import { areaPress, COMPOSE, scopePress } from './buttons.js';
-import { MAX_SCOPES, NoticeError, SCOPE_KINDS } from './commands.js';
+import { isAudienceScopeKind, MAX_SCOPES } from '../audience/scopes.js';
+import { NoticeError } from './commands.js';
 import { refusalText } from './explain.js';
 
 /**
@@ -37,7 +38,7 @@ export function createAreaPicker(onDone: (ctx: FlowContext, scopeUnitIds: number
     const t = ctx.t.notices;
     const unit = await getUnit(ctx.tx, at);
     if (!unit) return { done: true };
-    const children = (await childUnits(ctx.tx, at)).filter((u) => (SCOPE_KINDS as readonly string[]).includes(u.kind)).slice(0, 18);
+    const children = (await childUnits(ctx.tx, at)).filter((u) => isAudienceScopeKind(u.kind)).slice(0, 18);
     ctx.reply({
       text: t.pickScope({ area: unit.name }),
       choices: [{ id: COMPOSE.pick(unit.id), label: t.scopeAll({ area: unit.name }) }, ...children.map((c) => ({ id: COMPOSE.into(c.id), label: `${c.name} ›` }))],
