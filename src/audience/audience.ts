@@ -64,12 +64,21 @@ function personFilter(spec: AudienceSpec): SQL {
 const consented = sql`exists (select 1 from consents c where c.person_id = p.id and c.withdrawn_at is null)`;
 const muted = (topic: string | undefined) => (topic === undefined ? sql`false` : sql`exists (select 1 from muted_topics m where m.person_id = p.id and m.topic = ${topic})`);
 
+/**
+ * Overlapping scopes reduced to the outermost (pure): a unit inside another picked unit is
+ * dropped (its households are already in), and a unit picked twice is kept once, in input order.
+ * Paths are materialised ('/1/2/'), so "inside" is a prefix.
+ */
+export function outermostScopes<T extends { id: number; path: string }>(units: readonly T[]): T[] {
+  const once = [...new Map(units.map((u) => [u.id, u])).values()];
+  return once.filter((u) => !once.some((o) => o.id !== u.id && u.path.startsWith(o.path)));
+}
+
 /** The scopes' paths, top first, without any that lies inside another (its households are already counted). */
 export async function scopePaths(db: Queryable, spec: AudienceSpec): Promise<string[]> {
   if (spec.scopeUnitIds.length === 0) return [];
-  const rows = (await db.execute(sql`select path from org_units where id = any(${sql.param([...spec.scopeUnitIds])}::int[]) order by path`)) as unknown as { path: string }[];
-  const paths = rows.map((r) => r.path);
-  return paths.filter((p) => !paths.some((o) => o !== p && p.startsWith(o)));
+  const rows = (await db.execute(sql`select id, path from org_units where id = any(${sql.param([...spec.scopeUnitIds])}::int[]) order by path`)) as unknown as { id: number; path: string }[];
+  return outermostScopes(rows).map((r) => r.path);
 }
 
 /**

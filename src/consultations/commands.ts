@@ -2,9 +2,9 @@ import { and, eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { adultDeclarations, consultationProxies, consultations, consultationScopes, consultationVoters, orgUnits, people } from '../../db/schema/index.js';
 import type { Queryable, Tx } from '../../db/client.js';
-import { anyOf } from '../../db/sql.js';
 import { recordAudit } from '../audit/audit.js';
-import { checkScopes, type ScopeRefusal } from '../staff/scope.js';
+import { checkAudienceScopes, MAX_SCOPES, type AudienceScopeRefusal } from '../audience/scopes.js';
+import { checkScopes } from '../staff/scope.js';
 import { contentHash, newNonce, receiptOf, voterToken } from './chain.js';
 import { areaUnits, BASES, canonicalChoices, checkChoices, eligibility, RULES, type Ineligible } from './rules.js';
 
@@ -18,9 +18,7 @@ export type ConsultationRow = typeof consultations.$inferSelect;
 export type Via = 'chat' | 'paper' | 'proxy';
 
 export type ConsultationErrorReason =
-  | ScopeRefusal
-  | 'no_such_unit'
-  | 'scope_kind'
+  | AudienceScopeRefusal
   | 'not_found'
   | 'status'
   | 'in_past'
@@ -43,9 +41,6 @@ export class ConsultationError extends Error {
   }
 }
 
-/** Units a consultation may cover: a community, grids, buildings (and wider for street/county staff). */
-export const SCOPE_KINDS = ['county', 'street', 'community', 'grid', 'building'] as const;
-
 export const consultationDraftSchema = z
   .object({
     title: z.string().trim().min(2).max(60),
@@ -53,7 +48,7 @@ export const consultationDraftSchema = z
     options: z.array(z.string().trim().min(1).max(40)).min(2).max(9),
     multiple: z.boolean().default(false),
     maxChoices: z.number().int().min(1).max(9).default(1),
-    scopeUnitIds: z.array(z.number().int().positive()).min(1).max(10),
+    scopeUnitIds: z.array(z.number().int().positive()).min(1).max(MAX_SCOPES),
     basis: z.enum(BASES),
     rule: z.enum(RULES).default('simple_majority'),
     quorumPct: z.number().int().min(1).max(100).default(50),
@@ -97,11 +92,9 @@ export async function lockConsultation(tx: Tx, id: string): Promise<Consultation
 /** 发起协商: a draft over units the author reaches; nothing is announced until it opens. */
 export async function createConsultation(tx: Tx, authorId: string, input: ConsultationDraft, now: Date): Promise<ConsultationRow> {
   const d = consultationDraftSchema.parse(input);
-  const unitIds = [...new Set(d.scopeUnitIds)];
-  await mustReach(tx, authorId, unitIds);
-  const units = await tx.select({ id: orgUnits.id, kind: orgUnits.kind }).from(orgUnits).where(anyOf(orgUnits.id, unitIds));
-  const wrong = units.find((u) => !(SCOPE_KINDS as readonly string[]).includes(u.kind));
-  if (wrong) throw new ConsultationError('scope_kind', { unitId: wrong.id });
+  const scopes = await checkAudienceScopes(tx, authorId, d.scopeUnitIds);
+  if (!scopes.ok) throw new ConsultationError(scopes.reason, { unitId: scopes.unitId });
+  const { unitIds } = scopes;
   if (d.closesAt.getTime() <= now.getTime()) throw new ConsultationError('in_past');
   const { scopeUnitIds: _, ...fields } = d;
   const [row] = await tx

@@ -7,7 +7,8 @@ import { ancestorOfKind, getUnit } from '../org/tree.js';
 import { reachRoots, scopedAssignments } from '../staff/scope.js';
 import { basisPress, CREATE, CREATE_RULES, MENU, rulePress, TOPIC, topicPress, type CreateRule } from './buttons.js';
 import { getTopic, rankedTopics } from './topics.js';
-import { ConsultationError, createConsultation, SCOPE_KINDS } from './commands.js';
+import { ConsultationError, createConsultation } from './commands.js';
+import { isAudienceScopeKind } from '../audience/scopes.js';
 import { optionLines, refusalText } from './explain.js';
 import { openConsultation } from './lifecycle.js';
 import { BASES } from './rules.js';
@@ -79,7 +80,7 @@ export function createConsultationCreateFlow(): Flow {
     name: 'consultationCreate',
     menu: [{ id: MENU.create, label: (m) => m.consultations.menuCreate, visible: isStaff, order: 72, section: 'manage' }],
     async start(ctx) {
-      const roots = reachRoots(await scopedAssignments(ctx.tx, ctx.person.id)).filter((u) => (SCOPE_KINDS as readonly string[]).includes(u.kind));
+      const roots = reachRoots(await scopedAssignments(ctx.tx, ctx.person.id)).filter((u) => isAudienceScopeKind(u.kind));
       const root = roots[0];
       if (!root) {
         ctx.reply({ text: t(ctx).notStaff });

@@ -31,6 +31,9 @@ export const unreadButton = (noticeId: string) => actionId(ACTION.unread, notice
 export const COMPOSE = {
   pick: (unitId: number) => `ns.pick.${unitId}`,
   into: (unitId: number) => `ns.into.${unitId}`,
+  /** After a pick: another area, or done picking. */
+  moreAreas: 'ns.area.more',
+  areasDone: 'ns.area.done',
   category: (c: (typeof NOTICE_CATEGORIES)[number]) => `ns.cat.${c}`,
   group: (g: (typeof AUDIENCE_GROUPS)[number] | 'all') => `ns.grp.${g}`,
   skip: 'ns.skip',
@@ -40,12 +43,16 @@ export const COMPOSE = {
   cancel: 'ns.cancel',
 } as const;
 
-const id = z.coerce.number().int().positive();
+/** The unit id after `prefix`; a forged one (not a positive integer) is a failed parse, never a throw. */
+const unitAfter = (prefix: string) =>
+  z
+    .string()
+    .startsWith(prefix)
+    .transform((s) => s.slice(prefix.length))
+    .pipe(z.coerce.number<string>().int().positive());
 /** A press in the scope step: pick this unit, or open it to pick inside. */
-export const scopePress = z.union([
-  z.templateLiteral(['ns.pick.', z.string()]).transform((s) => ({ pick: id.parse(s.slice(8)) })),
-  z.templateLiteral(['ns.into.', z.string()]).transform((s) => ({ into: id.parse(s.slice(8)) })),
-]);
+export const scopePress = z.union([unitAfter('ns.pick.').transform((pick) => ({ pick })), unitAfter('ns.into.').transform((into) => ({ into }))]);
+export const areaPress = z.enum([COMPOSE.moreAreas, COMPOSE.areasDone]).transform((s) => (s === COMPOSE.moreAreas ? ('more' as const) : ('done' as const)));
 export const categoryPress = z.templateLiteral(['ns.cat.', z.enum(NOTICE_CATEGORIES)]).transform((s) => s.slice(7) as (typeof NOTICE_CATEGORIES)[number]);
 export const groupPress = z.templateLiteral(['ns.grp.', z.enum([...AUDIENCE_GROUPS, 'all'])]).transform((s) => s.slice(7) as (typeof AUDIENCE_GROUPS)[number] | 'all');
 

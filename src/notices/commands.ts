@@ -1,20 +1,20 @@
 import { and, eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
-import { noticeReads, noticeScopes, notices, orgUnits } from '../../db/schema/index.js';
+import { noticeReads, noticeScopes, notices } from '../../db/schema/index.js';
 import type { Queryable, Tx } from '../../db/client.js';
-import { anyOf } from '../../db/sql.js';
 import { recordAudit } from '../audit/audit.js';
 import { AUDIENCE_GROUPS } from '../audience/groups.js';
 import type { AudienceSpec } from '../audience/audience.js';
+import { checkAudienceScopes, MAX_SCOPES, type AudienceScopeRefusal } from '../audience/scopes.js';
 import { PHOTO_KEY_PATTERN } from '../photos/store.js';
-import { checkScopes, type ScopeRefusal } from '../staff/scope.js';
+import { checkScopes } from '../staff/scope.js';
 import { deliverFrom, isUrgent, LIMITS, NOTICE_CATEGORIES, NOTICE_TRANSITIONS, topicOf, type NoticeCategory, type NoticeStatus, type QuietHours } from './rules.js';
 
 /** 通知公告 commands: each takes a transaction, checks who may do it, audits, and says what happened. */
 
 export type NoticeRow = typeof notices.$inferSelect;
 
-export type NoticeErrorReason = ScopeRefusal | 'no_such_unit' | 'scope_kind' | 'not_found' | 'status' | 'in_past';
+export type NoticeErrorReason = AudienceScopeRefusal | 'not_found' | 'status' | 'in_past';
 
 /** A refusal the person can act on (mapped to their language at the edge). */
 export class NoticeError extends Error {
@@ -26,15 +26,12 @@ export class NoticeError extends Error {
   }
 }
 
-/** Units a notice may address: county … building (a unit or one household is not a notice's audience). */
-export const SCOPE_KINDS = ['county', 'street', 'community', 'grid', 'building'] as const;
-
 export const noticeDraftSchema = z.object({
   title: z.string().trim().min(2).max(LIMITS.title),
   body: z.string().trim().min(2).max(LIMITS.body),
   photoKey: z.string().regex(PHOTO_KEY_PATTERN).optional(),
   category: z.enum(NOTICE_CATEGORIES),
-  scopeUnitIds: z.array(z.number().int().positive()).min(1).max(10),
+  scopeUnitIds: z.array(z.number().int().positive()).min(1).max(MAX_SCOPES),
   groups: z.array(z.enum(AUDIENCE_GROUPS)).max(AUDIENCE_GROUPS.length).default([]),
   /** Send at this time; omitted = on confirmation. */
   sendAt: z.coerce.date().optional(),
@@ -54,11 +51,9 @@ async function mustReach(db: Queryable, actorId: string, unitIds: readonly numbe
 /** 起草: a draft addressed to units the author may reach (staff scope), nothing sent yet. */
 export async function createNotice(tx: Tx, authorId: string, input: NoticeDraft, now: Date): Promise<NoticeRow> {
   const draft = noticeDraftSchema.parse(input);
-  const unitIds = [...new Set(draft.scopeUnitIds)];
-  await mustReach(tx, authorId, unitIds);
-  const units = await tx.select({ id: orgUnits.id, kind: orgUnits.kind }).from(orgUnits).where(anyOf(orgUnits.id, unitIds));
-  const wrong = units.find((u) => !(SCOPE_KINDS as readonly string[]).includes(u.kind));
-  if (wrong) throw new NoticeError('scope_kind', { unitId: wrong.id });
+  const scopes = await checkAudienceScopes(tx, authorId, draft.scopeUnitIds);
+  if (!scopes.ok) throw new NoticeError(scopes.reason, { unitId: scopes.unitId });
+  const { unitIds } = scopes;
   if (draft.sendAt && draft.sendAt.getTime() <= now.getTime()) throw new NoticeError('in_past');
   const [row] = await tx
     .insert(notices)

@@ -6,10 +6,10 @@ import { previewAudience } from '../audience/audience.js';
 import { AUDIENCE_GROUPS } from '../audience/groups.js';
 import type { InboundPayload } from '../dialog/events.js';
 import type { Flow, FlowContext, PersonView, StepOutcome } from '../dialog/flow.js';
-import { childUnits, getUnit } from '../org/tree.js';
-import { checkScopes, reachRoots, scopedAssignments } from '../staff/scope.js';
-import { categoryPress, COMPOSE, groupPress, MENU, scopePress } from './buttons.js';
-import { audienceOf, confirmNotice, createNotice, NoticeError, SCOPE_KINDS, type NoticeFollowUp } from './commands.js';
+import { categoryPress, COMPOSE, groupPress, MENU } from './buttons.js';
+import { MAX_SCOPES } from '../audience/scopes.js';
+import { audienceOf, confirmNotice, createNotice, type NoticeFollowUp } from './commands.js';
+import { areaNames, createAreaPicker } from './compose-areas.js';
 import { explainRefusal } from './explain.js';
 import { deliverFrom, formatLocal, LIMITS, NOTICE_CATEGORIES, parseLocal, type QuietHours } from './rules.js';
 
@@ -20,8 +20,7 @@ export interface NoticeFlowDeps {
 }
 
 /** The typed data each step of 发布通知 keeps (parsed again on every step: dialog state is input too). */
-const base = z.object({ at: z.number().int().positive() });
-const withScope = z.object({ scopeUnitId: z.number().int().positive() });
+const withScope = z.object({ scopeUnitIds: z.array(z.number().int().positive()).min(1).max(MAX_SCOPES) });
 const withCategory = withScope.extend({ category: z.enum(NOTICE_CATEGORIES) });
 const withGroup = withCategory.extend({ groups: z.array(z.enum(AUDIENCE_GROUPS)) });
 const withTitle = withGroup.extend({ title: z.string() });
@@ -33,22 +32,10 @@ const drafted = withTime.extend({ noticeId: z.uuid() });
 const isStaff = (p: PersonView) => p.consented && p.staff.some((s) => !s.onLeave);
 const choiceOf = (input: InboundPayload) => (input.kind === 'choice' ? input.choice : undefined);
 
-/** 发布通知: area → category → group → title → text → photo → when → preview → confirm. */
+/** 发布通知: areas (one or more) → category → group → title → text → photo → when → preview → confirm. */
 export function createComposeFlow(deps: NoticeFlowDeps): Flow {
   const tz = deps.quiet.timeZone;
   const example = (ctx: FlowContext) => formatLocal(new Date(ctx.now.getTime() + 86_400_000), tz).slice(0, 11) + '09:00';
-
-  async function showScope(ctx: FlowContext, unitId: number): Promise<StepOutcome> {
-    const t = ctx.t.notices;
-    const unit = await getUnit(ctx.tx, unitId);
-    if (!unit) return { done: true };
-    const children = (await childUnits(ctx.tx, unitId)).filter((u) => (SCOPE_KINDS as readonly string[]).includes(u.kind)).slice(0, 18);
-    ctx.reply({
-      text: t.pickScope({ area: unit.name }),
-      choices: [{ id: COMPOSE.pick(unit.id), label: t.scopeAll({ area: unit.name }) }, ...children.map((c) => ({ id: COMPOSE.into(c.id), label: `${c.name} ›` }))],
-    });
-    return { next: 'scope', data: { at: unitId } };
-  }
 
   async function askCategory(ctx: FlowContext, data: z.infer<typeof withScope>): Promise<StepOutcome> {
     const t = ctx.t.notices;
@@ -91,15 +78,15 @@ export function createComposeFlow(deps: NoticeFlowDeps): Flow {
       const notice = await createNotice(
         ctx.tx,
         ctx.person.id,
-        { title: data.title, body: data.body, photoKey: data.photoKey, category: data.category, scopeUnitIds: [data.scopeUnitId], groups: data.groups, sendAt: data.sendAt ? new Date(data.sendAt) : undefined },
+        { title: data.title, body: data.body, photoKey: data.photoKey, category: data.category, scopeUnitIds: data.scopeUnitIds, groups: data.groups, sendAt: data.sendAt ? new Date(data.sendAt) : undefined },
         ctx.now,
       );
       noticeId = notice.id;
     } catch (err) {
       return explainRefusal(ctx, err);
     }
-    const p = await previewAudience(ctx.tx, audienceOf({ category: data.category, groups: data.groups }, [data.scopeUnitId]));
-    const area = (await getUnit(ctx.tx, data.scopeUnitId))?.name ?? '';
+    const p = await previewAudience(ctx.tx, audienceOf({ category: data.category, groups: data.groups }, data.scopeUnitIds));
+    const area = await areaNames(ctx, data.scopeUnitIds);
     const at = data.sendAt ? new Date(data.sendAt) : ctx.now;
     const from = deliverFrom(at, data.category, deps.quiet.hours, tz);
     const when = `${data.sendAt ? formatLocal(at, tz) : t.whenNow}${from.getTime() > at.getTime() ? t.quietNote({ time: formatLocal(from, tz) }) : ''}`;
@@ -120,32 +107,17 @@ export function createComposeFlow(deps: NoticeFlowDeps): Flow {
     return { next: 'confirm', data: { ...data, noticeId, reachable: p.reachable } };
   }
 
+  const areas = createAreaPicker((ctx, scopeUnitIds) => askCategory(ctx, { scopeUnitIds }));
+
   return {
     name: 'noticeCompose',
     menu: [{ id: MENU.compose, label: (t) => t.notices.menuCompose, visible: isStaff, order: 60, section: 'manage' }],
     commands: { words: ['/notice', '发通知', '发布通知', '공지', 'notice'] },
-    async start(ctx) {
-      const roots = reachRoots(await scopedAssignments(ctx.tx, ctx.person.id));
-      if (roots.length === 0) {
-        ctx.reply({ text: ctx.person.staff.length ? ctx.t.notices.refused_on_leave : ctx.t.notices.refused_not_staff });
-        return { done: true };
-      }
-      if (roots.length === 1) return showScope(ctx, roots[0]!.id);
-      const t = ctx.t.notices;
-      const units = await Promise.all(roots.map((r) => getUnit(ctx.tx, r.id)));
-      ctx.reply({ text: t.pickScope({ area: '' }).trim(), choices: units.flatMap((u) => (u ? [{ id: COMPOSE.into(u.id), label: `${u.name} ›` }] : [])) });
-      return { next: 'scope', data: { at: roots[0]!.id } };
-    },
+    // The web chat takes an upload only at a step that asks for one.
+    photoSteps: ['photo'],
+    start: areas.start,
     steps: {
-      async scope(ctx, input, raw) {
-        const { at } = base.parse(raw);
-        const press = scopePress.safeParse(choiceOf(input));
-        if (!press.success) return showScope(ctx, at);
-        const unitId = 'pick' in press.data ? press.data.pick : press.data.into;
-        const decision = await checkScopes(ctx.tx, ctx.person.id, [unitId]);
-        if (!decision.ok) return explainRefusal(ctx, new NoticeError(decision.reason, { unitId }));
-        return 'pick' in press.data ? askCategory(ctx, { scopeUnitId: unitId }) : showScope(ctx, unitId);
-      },
+      ...areas.steps,
       async category(ctx, input, raw) {
         const data = withScope.parse(raw);
         const press = categoryPress.safeParse(choiceOf(input));

@@ -32,7 +32,7 @@ export function like(rendered: string): RegExp {
 export interface PhotoSender {
   sendPhoto(bytes: Buffer): Promise<void>;
 }
-const canSendPhoto = (chat: ChatDriver): chat is ChatDriver & PhotoSender => typeof (chat as Partial<PhotoSender>).sendPhoto === 'function';
+export const canSendPhoto = (chat: ChatDriver): chat is ChatDriver & PhotoSender => typeof (chat as Partial<PhotoSender>).sendPhoto === 'function';
 
 /** Greeting, language (简体中文) and consent: the start every person goes through. */
 async function greetAndConsent(chat: ChatDriver, timeoutMs: number): Promise<void> {

@@ -5,6 +5,7 @@ import { localClock } from '../../src/notices/rules.js';
 import { issueHouseholdInvite } from '../../src/residents/invites.js';
 import { TEST_CODE_SECRET } from '../support/db.js';
 import type { ChatDriver } from '../support/chat-driver.js';
+import { canSendPhoto } from './case-script.js';
 import type { SmallTown } from '../support/org-fixture.js';
 
 const zh = messages('zh-CN');
@@ -54,10 +55,10 @@ export async function bindStaff(chat: ChatDriver, code: string, role: string, ar
 }
 
 /**
- * 发布通知 in chat from the community down to 3号楼: area → category → everyone → title → text →
- * no photo → now → the preview (checked: one person, reachable) → 确认发送.
+ * 发布通知 in chat from the community down to 3号楼: area → 选好了 → category → everyone → title → text →
+ * the photo (when given and the channel can send one; else 跳过) → now → the preview (checked: one person, reachable) → 确认发送.
  */
-export async function composeToBuilding(secretary: ChatDriver, n: { category: string; title: string; body: string; quiet: boolean }, timeoutMs: number) {
+export async function composeToBuilding(secretary: ChatDriver, n: { category: string; title: string; body: string; quiet: boolean; photo?: Buffer }, timeoutMs: number) {
   await secretary.choose(zh.dialog.section_manage);
   await secretary.choose(t.menuCompose);
   await secretary.expectMessage(t.pickScope({ area: '幸福社区' }), timeoutMs);
@@ -66,6 +67,8 @@ export async function composeToBuilding(secretary: ChatDriver, n: { category: st
   await secretary.choose('3号楼 ›');
   await secretary.expectMessage(t.pickScope({ area: '3号楼' }), timeoutMs);
   await secretary.choose(t.scopeAll({ area: '3号楼' }));
+  await secretary.expectMessage(t.areasPicked({ areas: '3号楼' }), timeoutMs);
+  await secretary.choose(t.areasDone);
   await secretary.expectMessage(t.pickCategory, timeoutMs);
   await secretary.choose(n.category);
   await secretary.expectMessage(t.pickGroup, timeoutMs);
@@ -75,7 +78,8 @@ export async function composeToBuilding(secretary: ChatDriver, n: { category: st
   await secretary.expectMessage(t.askBody({ max: 900 }), timeoutMs);
   await secretary.sendText(n.body);
   await secretary.expectMessage(t.askPhoto, timeoutMs);
-  await secretary.choose(t.skip);
+  if (n.photo && canSendPhoto(secretary)) await secretary.sendPhoto(n.photo);
+  else await secretary.choose(t.skip);
   await secretary.expectMessage(t.askWhen, timeoutMs);
   await secretary.choose(t.now);
   const preview = await secretary.expectMessage(/预览/, timeoutMs);
@@ -99,19 +103,20 @@ export interface NoticeCast {
 /**
  * The notice story every channel must carry, started while quiet hours are on: an 活动 notice
  * composed now waits for them to end; an 应急 notice arrives at once; 收到 is counted and shown to
- * the secretary; nobody in the next building gets either; a grid worker is offered only their
+ * the secretary; nobody in the next building gets either (nor the 活动 notice's photo); a grid worker is offered only their
  * own grid.
  */
 export async function noticeStory(
   cast: NoticeCast,
   town: SmallTown,
-  opts: { quietEndsAt: Date; timeoutMs: number; awaitHeld?: (resident: ChatDriver, pattern: string, timeoutMs: number) => Promise<string> },
+  opts: { quietEndsAt: Date; timeoutMs: number; photo?: Buffer; awaitHeld?: (resident: ChatDriver, pattern: string, timeoutMs: number) => Promise<string> },
 ) {
   const { secretary, resident, neighbour, otherWorker } = cast;
   const w = opts.timeoutMs;
   expect(Date.now()).toBeLessThan(opts.quietEndsAt.getTime() - 5000);
 
-  await composeToBuilding(secretary, { category: t.category_activity, title: '周末书法活动', body: '周六上午9点在活动室，欢迎参加。', quiet: true }, w);
+  // The 活动 notice carries the poster when the test gives one.
+  await composeToBuilding(secretary, { category: t.category_activity, title: '周末书法活动', body: '周六上午9点在活动室，欢迎参加。', quiet: true, photo: opts.photo }, w);
   await composeToBuilding(secretary, { category: t.category_emergency, title: '燃气泄漏', body: '3号楼燃气泄漏，请立即开窗并离开，勿用明火。', quiet: false }, w);
 
   // 应急 at once, in quiet hours; the 活动 notice is still held.
@@ -141,6 +146,8 @@ export async function noticeStory(
   await otherWorker.choose(t.menuCompose);
   await otherWorker.expectMessage(t.pickScope({ area: '第二网格' }), w);
   await otherWorker.choose(t.scopeAll({ area: '第二网格' }));
+  await otherWorker.expectMessage(t.areasPicked({ areas: '第二网格' }), w);
+  await otherWorker.choose(t.areasDone);
   await otherWorker.expectMessage(t.pickCategory, w);
   expect((await otherWorker.received()).slice(before).some((m) => m.includes('3号楼') || m.includes('幸福社区'))).toBe(false);
   await otherWorker.sendText('取消');

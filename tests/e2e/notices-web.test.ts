@@ -4,6 +4,7 @@ import { messages } from '../../src/i18n/index.js';
 import { confirmNotice, createNotice } from '../../src/notices/commands.js';
 import { assign, makePerson } from '../support/case-fixture.js';
 import { startTestApp, type TestApp } from '../support/app.js';
+import { phonePhoto } from '../support/images.js';
 import { launchChromium, WebChatDriver } from '../support/web-driver.js';
 import { bindStaff, inviteFor, noticeStory, onboard, quietHoursEndingIn } from './notice-script.js';
 
@@ -21,7 +22,7 @@ describe('notices end to end in the web chat (headless Chromium)', () => {
     await t?.stop();
   });
 
-  it('sends to exactly one building, holds 活动 through quiet hours, 应急 at once, counts 收到, and keeps a grid worker to their grid', async () => {
+  it('sends to exactly one building, holds 活动 (with its photo) through quiet hours, 应急 at once, counts 收到, and keeps a grid worker to their grid', async () => {
     const open = () => WebChatDriver.open(browser, t.app.url);
     const cast = { secretary: await open(), resident: await open(), neighbour: await open(), otherWorker: await open() };
     await Promise.all([
@@ -33,6 +34,8 @@ describe('notices end to end in the web chat (headless Chromium)', () => {
     await noticeStory(cast, t.town, {
       quietEndsAt: quiet.endsAt,
       timeoutMs: 15_000,
+      // Uploaded through the page's 📷 input at the photo step.
+      photo: await phonePhoto({ width: 640, height: 480 }),
       // The held notice was written before the 应急 one and sent after it; this branch's web chat
       // still reads sent rows by id, so its live poll has passed it (i13inbound's sent_seq cursor
       // fixes that). Reloading reads the history from the start: the notice is there once sent.
@@ -48,6 +51,13 @@ describe('notices end to end in the web chat (headless Chromium)', () => {
         }
       },
     });
+    // The resident's page shows the 活动 notice with its photo, loaded (the bytes were served);
+    // the neighbour's page has no photo at all.
+    const img = cast.resident.page.locator('#log .bot', { hasText: '周末书法活动' }).locator('img');
+    await img.first().waitFor({ timeout: 10_000 });
+    expect(await img.count()).toBe(1);
+    await expect.poll(() => img.first().evaluate((el) => (el as HTMLImageElement).naturalWidth), { timeout: 10_000 }).toBe(640);
+    expect(await cast.neighbour.page.locator('#log .bot img').count()).toBe(0);
     for (const d of Object.values(cast)) await d.close();
   }, 200_000);
 

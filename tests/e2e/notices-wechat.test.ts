@@ -7,7 +7,10 @@ vi.hoisted(() => {
 
 import { describe, expect, it } from 'vitest';
 import { messages } from '../../src/i18n/index.js';
+import { WECHAT_TYPES } from '../../bots/wechat/inbound.js';
 import { wechatApp } from '../support/channel-apps.js';
+import { phonePhoto } from '../support/images.js';
+import { waitFor } from '../support/wait.js';
 import { bindStaff, composeToBuilding, inviteFor, noticeStory, onboard, quietHoursEndingIn } from './notice-script.js';
 
 const zh = messages('zh-CN');
@@ -18,7 +21,7 @@ describe('notices end to end through wechaty-puppet-mock', () => {
   const quiet = quietHoursEndingIn(100);
   const app = wechatApp({ NOTICE_QUIET_HOURS: quiet.env });
 
-  it('sends to exactly one building, holds 活动 through quiet hours, 应急 at once, counts a numbered 收到 (never a number a flow is using), and keeps a grid worker to their grid', async () => {
+  it('sends to exactly one building, holds 活动 (with its photo) through quiet hours, 应急 at once, counts a numbered 收到 (never a number a flow is using), and keeps a grid worker to their grid', async () => {
     const { t } = app;
     const contact = app.contact;
     const cast = { secretary: contact('社区书记'), resident: contact('居民甲'), neighbour: contact('邻楼居民'), otherWorker: contact('二网格员') };
@@ -28,7 +31,12 @@ describe('notices end to end through wechaty-puppet-mock', () => {
       onboard(cast.neighbour, await inviteFor(t.app.database, t.town.otherHousehold.id), WAIT),
       bindStaff(cast.otherWorker, t.town.staffCodes.otherGridWorker, zh.staff.role_grid_worker, '民主街道 · 幸福社区 · 第二网格', WAIT),
     ]);
-    await noticeStory(cast, t.town, { quietEndsAt: quiet.endsAt, timeoutMs: WAIT });
+    await noticeStory(cast, t.town, { quietEndsAt: quiet.endsAt, timeoutMs: WAIT, photo: await phonePhoto({ width: 640, height: 480 }) });
+    // The 活动 notice's photo arrives as a WeChat picture, once; the neighbour gets none.
+    const pictures = (d: typeof cast.resident) => d.inbox.filter((m) => m.payload.type === WECHAT_TYPES.Image);
+    await waitFor(async () => pictures(cast.resident).length > 0, 'the notice photo on WeChat', WAIT);
+    expect(pictures(cast.resident)).toHaveLength(1);
+    expect(pictures(cast.neighbour)).toHaveLength(0);
     // The notice's 收到 was numbered on after the menu the resident had: their number counted it.
     const notice = cast.resident.inbox.find((m) => m.text.includes('燃气泄漏'))!;
     const ackLine = new RegExp(`^(\\d+)\\. ${zh.notices.received}$`, 'm');

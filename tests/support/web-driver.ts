@@ -71,6 +71,12 @@ export class WebChatDriver implements ChatDriver {
     await this.page.click('form button[type=submit]');
   }
 
+  /** Sends a photo through the page's 📷 file input, as a person picking one from their phone. */
+  async sendPhoto(bytes: Buffer, name = 'photo.jpg'): Promise<void> {
+    await this.mark();
+    await this.page.setInputFiles('#photo', { name, mimeType: 'image/jpeg', buffer: bytes });
+  }
+
   async choose(label: string): Promise<void> {
     await this.mark();
     // The latest enabled buttons offering the label; an exact label beats one that only contains it (同意 vs 不同意).

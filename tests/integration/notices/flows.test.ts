@@ -14,6 +14,8 @@ import { createLogger } from '../../../src/log.js';
 import { confirmNotice, createNotice } from '../../../src/notices/commands.js';
 import { createNoticeFlows } from '../../../src/notices/flows.js';
 import { residentFlows } from '../../../src/residents/flows.js';
+import { insertOrgUnit } from '../../../src/org/tree.js';
+import { resident } from '../../support/notice-fixture.js';
 import { assign, makePerson } from '../../support/case-fixture.js';
 import { createTestDatabase, TEST_CODE_SECRET, TEST_REDIS_URL, uniqueQueuePrefix } from '../../support/db.js';
 import { EngineChat } from '../../support/engine-chat.js';
@@ -154,6 +156,7 @@ describe('notices in chat and on the job system (dialog engine, BullMQ on Redis)
     await staff.choose(t.menuCompose);
     expect(await staff.freshText()).toContain(t.pickScope({ area: '第一网格' }));
     await staff.choose(t.scopeAll({ area: '第一网格' }));
+    await staff.choose(t.areasDone);
     await staff.choose(t.category_general);
     await staff.choose(t.everyone);
     await staff.text('x'.repeat(61));
@@ -169,5 +172,68 @@ describe('notices in chat and on the job system (dialog engine, BullMQ on Redis)
     await staff.choose(t.cancel);
     expect(await staff.freshText()).toContain(t.cancelled);
     expect(await database.db.select().from(notices).where(and(eq(notices.title, '电梯维修')))).toHaveLength(0);
+  });
+  it('sends to two buildings picked one after the other: each of their residents once, not the building beside them; a pick outside the area is refused and the flow goes on', async () => {
+    // A town of its own, so the counts are this test's people only; 5号楼 stands beside 3号楼 in 第一网格.
+    const own = await createSmallTown(database, 'MA');
+    const beside = await database.db.transaction(async (tx) => {
+      const b = await insertOrgUnit(tx, { kind: 'building', parentId: own.grid.id, code: 'MA-MZ-01-G1-B5', name: '5号楼' });
+      const u = await insertOrgUnit(tx, { kind: 'unit', parentId: b.id, code: 'MA-MZ-01-G1-B5-U1', name: '1单元' });
+      return insertOrgUnit(tx, { kind: 'household', parentId: u.id, code: 'MA-MZ-01-G1-B5-U1-101', name: '101' });
+    });
+    const inThree = await resident(database, own.households[0]!.id, { channels: ['web', 'telegram'] });
+    const alsoThree = await resident(database, own.households[1]!.id);
+    const inSeven = await resident(database, own.otherHousehold.id);
+    const inFive = await resident(database, beside.id);
+
+    const staff = new EngineChat(dialog, database, 'staff-areas');
+    await staff.text('你好');
+    await staff.choose('简体中文');
+    await staff.choose(zh.onboarding.agree);
+    await staff.choose(zh.onboarding.bindSkip);
+    await staff.text(`/staff ${own.staffCodes.secretary}`);
+    await staff.choose(zh.dialog.section_manage);
+    await staff.choose(t.menuCompose);
+    await staff.choose('第一网格 ›');
+    await staff.choose('3号楼 ›');
+    await staff.fresh();
+    await staff.choose(t.scopeAll({ area: '3号楼' }));
+    expect(await staff.freshText()).toContain(t.areasPicked({ areas: '3号楼' }));
+    await staff.choose(t.addArea);
+    expect(await staff.freshText()).toContain(t.pickScope({ area: '幸福社区' }));
+    // A forged press for the other town's 3号楼: refused with the reason, still picking, 3号楼 kept.
+    await staff.choice(`ns.pick.${town.building.id}`);
+    const refused = await staff.fresh();
+    expect(refused.map((r) => r.text)).toEqual([t.refused_outside_area({ area: '3号楼' }), t.pickScope({ area: '幸福社区' })]);
+    await staff.choose('第二网格 ›');
+    await staff.choose('7号楼 ›');
+    await staff.choose(t.scopeAll({ area: '7号楼' }));
+    expect(await staff.freshText()).toContain(t.areasPicked({ areas: '3号楼、7号楼' }));
+    // 3号楼 again changes nothing: an area is counted once.
+    await staff.choose(t.addArea);
+    await staff.choose('第一网格 ›');
+    await staff.choose('3号楼 ›');
+    await staff.choose(t.scopeAll({ area: '3号楼' }));
+    expect(await staff.freshText()).toContain(t.areasPicked({ areas: '3号楼、7号楼' }));
+    await staff.choose(t.areasDone);
+    await staff.choose(t.category_general);
+    await staff.choose(t.everyone);
+    await staff.text('停水通知');
+    await staff.text('周三上午 3 号楼和 7 号楼停水，请提前储水。');
+    await staff.choose(t.now);
+    const preview = await staff.freshText();
+    expect(preview).toContain('发送范围：3号楼、7号楼');
+    // Three people (the one on two channels counted once), none of 5号楼.
+    expect(preview).toContain('共 3 人，可送达 3 人（Telegram 1，微信 0，网页 3）');
+    await staff.choose(t.confirmSend);
+    expect(await staff.freshText()).toContain(t.sent({ reachable: 3 }));
+
+    const [n] = await database.db.select().from(notices).where(eq(notices.title, '停水通知'));
+    expect(n).toBeDefined();
+    const rows = () => database.db.select().from(outbox).where(like(outbox.dedupeKey, `n:${n!.id}:0:%`));
+    await waitFor(async () => (await database.db.select().from(notices).where(eq(notices.id, n!.id)))[0]!.status === 'sent', 'the notice marked sent', 15_000);
+    const chats = (await rows()).map((r) => r.chatRef).sort();
+    expect(chats).toEqual([inThree.refs.web!, inThree.refs.telegram!, alsoThree.refs.web!, inSeven.refs.web!].sort());
+    expect(chats).not.toContain(inFive.refs.web!);
   });
 });
