@@ -52,8 +52,35 @@ export const newNonce = () => randomBytes(8).toString('hex');
  */
 export const voterToken = (key: string, consultationId: string, voterKey: string) => createHmac('sha256', key).update(`${consultationId}\u0000${voterKey}`).digest('hex').slice(0, 32);
 
+/**
+ * HMAC-SHA256 as PostgreSQL's built-in sha256 computes it (RFC 2104, no pgcrypto, which the
+ * embedded server may lack): the key's inner and outer pads are made here once per key, and
+ * `voterTokenSql` hashes (consultation, voter key) with them so a ballot can be written in one
+ * statement before Node knows the voter key. Equal to `voterToken` (tests/integration/consultations).
+ */
+const padsByKey = new Map<string, { ipad: string; opad: string }>();
+/** The key's HMAC inner and outer pads, as hex. */
+export function hmacPads(key: string): { ipad: string; opad: string } {
+  let pads = padsByKey.get(key);
+  if (!pads) {
+    let k = Buffer.from(key, 'utf8');
+    if (k.length > 64) k = createHash('sha256').update(k).digest();
+    const block = Buffer.alloc(64);
+    k.copy(block);
+    pads = { ipad: Buffer.from(block.map((b) => b ^ 0x36)).toString('hex'), opad: Buffer.from(block.map((b) => b ^ 0x5c)).toString('hex') };
+    padsByKey.set(key, pads);
+  }
+  return pads;
+}
+
+/** `voterToken(key, consultation, voterKey)` in SQL over two text expressions. */
+export const voterTokenSql = (key: string, consultationId: SQL, voterKey: SQL): SQL => {
+  const { ipad, opad } = hmacPads(key);
+  return sql`left(encode(sha256(decode(${opad}::text, 'hex') || sha256(decode(${ipad}::text, 'hex') || convert_to(${consultationId}, 'UTF8') || '\\x00'::bytea || convert_to(${voterKey}, 'UTF8'))), 'hex'), 32)`;
+};
+
 /** `contentHash` and `linkHash` in SQL over a row alias of `ballots`. */
-const contentSql = (b: string): SQL =>
+export const contentSql = (b: string): SQL =>
   sql.raw(
     `encode(sha256(convert_to(${b}.consultation_id::text || '|' || ${b}.voter_token || '|' || array_to_string(${b}.choices, ',') || '|' || ${b}.weight || '|' || ${b}.via || '|' || coalesce(${b}.replaces_id::text, '') || '|' || (extract(epoch from ${b}.cast_at) * 1000)::bigint || '|' || ${b}.nonce, 'UTF8')), 'hex')`,
   );
