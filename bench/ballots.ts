@@ -41,7 +41,7 @@ async function rawRate(database: Db, n: number, concurrency: number): Promise<nu
 }
 
 /** A closed consultation with `n` ballots, all linked (every tenth a change of an earlier one), inserted in batches. */
-async function millionChain(database: Db, secretary: string, streetId: number, n: number): Promise<string> {
+export async function millionChain(database: Db, secretary: string, streetId: number, n: number): Promise<string> {
   const [c] = (await database.sql`
     insert into consultations (author_id, title, background, options, basis, rule, closes_at, status, opened_at, closed_at, eligible)
     values (${secretary}, '百万票', '基准测试', '{同意,不同意,弃权}', 'households', 'simple_majority', now(), 'closed', now(), now(), '{"people":1000000,"households":1000000,"owners":0,"area":0}')

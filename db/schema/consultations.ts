@@ -105,9 +105,8 @@ export const consultationProxies = pgTable(
 export const consultationVoters = pgTable(
   'consultation_voters',
   {
-    consultationId: uuid('consultation_id')
-      .notNull()
-      .references(() => consultations.id),
+    /** No foreign key: written only while the consultation is held FOR KEY SHARE (migration 0025). */
+    consultationId: uuid('consultation_id').notNull(),
     voterKey: text('voter_key').notNull(),
     via: text('via', { enum: ['chat', 'paper', 'proxy'] }).notNull(),
     personId: uuid('person_id').references(() => people.id, { onDelete: 'set null' }),
@@ -137,9 +136,8 @@ export const ballots = pgTable(
   'ballots',
   {
     id: bigserial('id', { mode: 'number' }).primaryKey(),
-    consultationId: uuid('consultation_id')
-      .notNull()
-      .references(() => consultations.id),
+    /** No foreign key: written only while the consultation is held FOR KEY SHARE (migration 0025). */
+    consultationId: uuid('consultation_id').notNull(),
     /** HMAC of (consultation, voter key): the same voter's ballots share it; it names nobody. */
     voterToken: text('voter_token').notNull(),
     choices: smallint('choices').array().notNull(),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { actionId } from '../dialog/flow.js';
 import { BASES } from './rules.js';
 
 /**
@@ -6,7 +7,18 @@ import { BASES } from './rules.js';
  * and the zod parsers their steps read presses with.
  */
 
-export const MENU = { vote: 'menu.consultations', topics: 'menu.topics', create: 'menu.consultationCreate' } as const;
+export const MENU = { vote: 'menu.consultations', topics: 'menu.topics', create: 'menu.consultationCreate', manage: 'menu.consultationManage' } as const;
+
+/** 管理协商 (staff): actions on one consultation (`<prefix>:<id>`, they work from anywhere), and the publish step's buttons. */
+const MANAGE_PREFIX = { show: 'km', close: 'ke', publish: 'kp' } as const;
+export const MANAGE = {
+  prefix: MANAGE_PREFIX,
+  show: (id: string) => actionId(MANAGE_PREFIX.show, id),
+  close: (id: string) => actionId(MANAGE_PREFIX.close, id),
+  publish: (id: string) => actionId(MANAGE_PREFIX.publish, id),
+  publishYes: 'km.yes',
+  cancel: 'km.cancel',
+} as const;
 
 /** Voting (社区协商投票). */
 export const VOTE = {

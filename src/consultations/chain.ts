@@ -52,12 +52,42 @@ export const newNonce = () => randomBytes(8).toString('hex');
  */
 export const voterToken = (key: string, consultationId: string, voterKey: string) => createHmac('sha256', key).update(`${consultationId}\u0000${voterKey}`).digest('hex').slice(0, 32);
 
-/** `contentHash` and `linkHash` in SQL over a row alias of `ballots`. */
-const contentSql = (b: string): SQL =>
-  sql.raw(
-    `encode(sha256(convert_to(${b}.consultation_id::text || '|' || ${b}.voter_token || '|' || array_to_string(${b}.choices, ',') || '|' || ${b}.weight || '|' || ${b}.via || '|' || coalesce(${b}.replaces_id::text, '') || '|' || (extract(epoch from ${b}.cast_at) * 1000)::bigint || '|' || ${b}.nonce, 'UTF8')), 'hex')`,
-  );
-const linkSql = (b: string): SQL => sql.raw(`encode(sha256(convert_to(${b}.prev_hash || '|' || ${b}.seq || '|' || ${b}.content_hash, 'UTF8')), 'hex')`);
+/**
+ * HMAC-SHA256 as PostgreSQL's built-in sha256 computes it (RFC 2104, no pgcrypto, which the
+ * embedded server may lack): the key's inner and outer pads are made here once per key, and
+ * `voterTokenSql` hashes (consultation, voter key) with them so a ballot can be written in one
+ * statement before Node knows the voter key. Equal to `voterToken` (tests/integration/consultations).
+ */
+const padsByKey = new Map<string, { ipad: string; opad: string }>();
+/** The key's HMAC inner and outer pads, as hex. */
+export function hmacPads(key: string): { ipad: string; opad: string } {
+  let pads = padsByKey.get(key);
+  if (!pads) {
+    let k = Buffer.from(key, 'utf8');
+    if (k.length > 64) k = createHash('sha256').update(k).digest();
+    const block = Buffer.alloc(64);
+    k.copy(block);
+    pads = { ipad: Buffer.from(block.map((b) => b ^ 0x36)).toString('hex'), opad: Buffer.from(block.map((b) => b ^ 0x5c)).toString('hex') };
+    padsByKey.set(key, pads);
+  }
+  return pads;
+}
+
+/** `voterToken(key, consultation, voterKey)` in SQL over two text expressions. */
+export const voterTokenSql = (key: string, consultationId: SQL, voterKey: SQL): SQL => {
+  const { ipad, opad } = hmacPads(key);
+  return sql`left(encode(sha256(decode(${opad}::text, 'hex') || sha256(decode(${ipad}::text, 'hex') || convert_to(${consultationId}, 'UTF8') || '\\x00'::bytea || convert_to(${voterKey}, 'UTF8'))), 'hex'), 32)`;
+};
+
+/**
+ * `contentHash` and `linkHash` in SQL over a row alias of `ballots`. Verification runs these on
+ * every row, so they are written for speed: one concat_ws instead of a chain of ||, the
+ * consultation id as a constant where the caller knows it, and the time in ms from the float
+ * epoch, rounded (cast_at comes from a JS Date, whole ms, so it is exact) instead of numeric.
+ */
+export const contentSql = (b: string, consultationId?: string): SQL =>
+  sql`encode(sha256(convert_to(concat_ws('|', ${consultationId === undefined ? sql.raw(`${b}.consultation_id::text`) : sql`${consultationId}::text`}, ${sql.raw(`${b}.voter_token, array_to_string(${b}.choices, ','), ${b}.weight, ${b}.via, coalesce(${b}.replaces_id::text, ''), round(date_part('epoch', ${b}.cast_at) * 1000)::bigint, ${b}.nonce`)}), 'UTF8')), 'hex')`;
+const linkSql = (b: string): SQL => sql.raw(`encode(sha256(convert_to(concat_ws('|', ${b}.prev_hash, ${b}.seq, ${b}.content_hash), 'UTF8')), 'hex')`);
 
 /** The link job as the core names it (jobs/consultations.ts gives it its handler); one per consultation and second. */
 export const CONSULTATION_LINK_JOB = {
@@ -112,37 +142,53 @@ export interface ChainCheck {
   first?: { seq: number | null; id: number; problem: ChainProblem };
 }
 
+/** Linked ballots per part of the verification: parts run at once, one core each. */
+const VERIFY_PARTS = 2;
+
 /**
  * Recomputes the whole log set-based: every row's content hash and receipt, every link's hash
  * and its link to the row before, no gap in the numbering, replacements of an earlier ballot of
  * the same voter, once; that a closed consultation has nothing unlinked and that its head is the
- * last link. The hashes are recomputed in two halves as separate statements: on a pool they run
- * at once, one core each.
+ * last link. The chain is cut into `VERIFY_PARTS` ranges of `seq`, each one statement on a
+ * connection of its own (one core each): one ordered scan computes both hashes of a row and, with
+ * lag(), compares its link with the row before (the row just before the range is read too, so
+ * the cut is checked). A million ballots are two million sha256, most of a core-second; one
+ * scan per range instead of one per check, and no self-join, is what keeps it near that.
  */
 export async function verifyChain(db: Queryable, consultationId: string): Promise<ChainCheck> {
   const [head] = (await db.execute(sql`
     select c.ballot_seq as "ballotSeq", c.chain_head as "chainHead", c.status,
            (select count(*)::int from ballots where consultation_id = c.id) as rows,
            (select count(*)::int from ballots where consultation_id = c.id and seq is null) as unlinked,
-           (select max(id) from ballots where consultation_id = c.id) as "maxId",
+           (select max(seq) from ballots where consultation_id = c.id) as "maxSeq",
            (select hash from ballots where consultation_id = c.id and seq is not null order by seq desc limit 1) as last
-    from consultations c where c.id = ${consultationId}`)) as unknown as { ballotSeq: number; chainHead: string; status: string; rows: number; unlinked: number; maxId: string | null; last: string | null }[];
+    from consultations c where c.id = ${consultationId}`)) as unknown as { ballotSeq: number; chainHead: string; status: string; rows: number; unlinked: number; maxSeq: number | null; last: string | null }[];
   if (!head) return { ok: false, rows: 0, unlinked: 0, first: { seq: null, id: 0, problem: 'head' } };
-  const mid = Math.floor(Number(head.maxId ?? 0) / 2);
-  const first = (problem: ChainProblem, cond: SQL) => sql`(select b.seq, b.id, ${problem}::text as problem from ballots b where b.consultation_id = ${consultationId} and ${cond} order by b.seq nulls last, b.id limit 1)`;
-  const hashes = (range: SQL) => sql`
-    ${first('content', sql`${range} and ${contentSql('b')} <> b.content_hash`)}
-    union all ${first('receipt', sql`${range} and b.receipt <> left(b.content_hash, ${RECEIPT_LENGTH})`)}
-    union all ${first('hash', sql`${range} and b.seq is not null and ${linkSql('b')} <> b.hash`)}`;
+  const maxSeq = Number(head.maxSeq ?? 0);
+  const step = Math.ceil(maxSeq / VERIFY_PARTS);
+  const linkedPart = (lo: number, hi: number) => sql`
+    select seq, id, case when content is distinct from content_hash then 'content'
+                         when link is distinct from hash then 'hash'
+                         when seq = 1 and prev_hash <> '' then 'link'
+                         when seq > 1 and pseq is distinct from seq - 1 then 'gap'
+                         when seq > 1 and phash is distinct from prev_hash then 'link'
+                         else 'receipt' end as problem
+    from (select b.seq, b.id, b.content_hash, b.receipt, b.hash, b.prev_hash, ${contentSql('b', consultationId)} as content, ${linkSql('b')} as link,
+                 lag(b.seq) over (order by b.seq) as pseq, lag(b.hash) over (order by b.seq) as phash
+          from ballots b where b.consultation_id = ${consultationId} and b.seq between ${lo - 1} and ${hi}) x
+    where seq >= ${lo} and (content is distinct from content_hash or link is distinct from hash or receipt <> left(content_hash, ${RECEIPT_LENGTH})
+                            or (seq = 1 and prev_hash <> '') or (seq > 1 and (pseq is distinct from seq - 1 or phash is distinct from prev_hash)))
+    order by seq limit 1`;
+  const parts: SQL[] = [];
+  for (let lo = 1; lo <= maxSeq; lo += step) parts.push(linkedPart(lo, Math.min(maxSeq, lo + step - 1)));
   const found = (await Promise.all([
-    db.execute(hashes(sql`b.id <= ${mid}`)),
-    db.execute(hashes(sql`b.id > ${mid}`)),
+    ...parts.map((q) => db.execute(q)),
+    // Not yet on the chain (an open consultation): their content and receipts.
     db.execute(sql`
-      select b.seq, b.id, case when p.seq is null then 'gap' else 'link' end as problem
-      from ballots b left join ballots p on p.consultation_id = b.consultation_id and p.seq = b.seq - 1
-      where b.consultation_id = ${consultationId} and b.seq is not null
-        and ((b.seq = 1 and b.prev_hash <> '') or (b.seq > 1 and (p.seq is null or p.hash <> b.prev_hash)))
-      order by b.seq limit 1`),
+      select b.seq, b.id, case when ${contentSql('b', consultationId)} <> b.content_hash then 'content' else 'receipt' end as problem
+      from ballots b where b.consultation_id = ${consultationId} and b.seq is null
+        and (${contentSql('b', consultationId)} <> b.content_hash or b.receipt <> left(b.content_hash, ${RECEIPT_LENGTH}))
+      order by b.id limit 1`),
     db.execute(sql`
       select r.seq, r.id, 'replaces' as problem from ballots r left join ballots o on o.id = r.replaces_id and o.consultation_id = r.consultation_id
       where r.consultation_id = ${consultationId} and r.replaces_id is not null
@@ -161,6 +207,6 @@ export async function verifyChain(db: Queryable, consultationId: string): Promis
     return { ok: false, ...base, first: { seq: null, id: Number(u!.id), problem: 'unlinked' } };
   }
   const linkedRows = head.rows - head.unlinked;
-  if (head.ballotSeq !== linkedRows || head.chainHead !== (head.last ?? '')) return { ok: false, ...base, first: { seq: linkedRows + 1, id: 0, problem: 'head' } };
+  if (head.ballotSeq !== linkedRows || maxSeq !== linkedRows || head.chainHead !== (head.last ?? '')) return { ok: false, ...base, first: { seq: linkedRows + 1, id: 0, problem: 'head' } };
   return { ok: true, ...base };
 }

@@ -6,6 +6,7 @@ import { recordAudit } from '../audit/audit.js';
 import { checkAudienceScopes, MAX_SCOPES, type AudienceScopeRefusal } from '../audience/scopes.js';
 import { checkScopes } from '../staff/scope.js';
 import { contentHash, newNonce, receiptOf, voterToken } from './chain.js';
+import { castFirstBallot } from './first-ballot.js';
 import { areaUnits, BASES, canonicalChoices, checkChoices, eligibility, RULES, type Ineligible } from './rules.js';
 
 /**
@@ -121,16 +122,29 @@ async function householdFacts(db: Queryable, consultationId: string, householdId
 }
 
 /** The consultation and what decides whether a person votes in it, read in one statement. */
-async function voterFacts(db: Queryable, consultationId: string, personId: string) {
+function voterFactsQuery(db: Queryable) {
   const inScope = sql<boolean>`exists (select 1 from consultation_scopes s join org_units su on su.id = s.org_unit_id where s.consultation_id = ${consultations.id} and ${orgUnits.path} like su.path || '%')`;
   const owner = sql<boolean>`exists (select 1 from audience_memberships am where am."group" = 'owners' and am.household_id = ${orgUnits.id})`;
-  const [r] = await db
+  return db
     .select({ c: consultations, householdId: people.householdId, status: people.householdStatus, erased: people.erasedAt, adult: adultDeclarations.adult, inScope, owner, area: orgUnits.floorAreaM2 })
     .from(consultations)
-    .leftJoin(people, eq(people.id, personId))
+    .leftJoin(people, eq(people.id, sql.placeholder('personId')))
     .leftJoin(adultDeclarations, eq(adultDeclarations.personId, people.id))
     .leftJoin(orgUnits, and(eq(orgUnits.id, people.householdId), eq(orgUnits.kind, 'household')))
-    .where(eq(consultations.id, consultationId));
+    .where(eq(consultations.id, sql.placeholder('consultationId')))
+    .prepare('consultation_voter_facts');
+}
+
+/**
+ * Built once per database handle: a ballot is the hottest statement of a vote, and building this
+ * join with drizzle cost more CPU than PostgreSQL spends running it (bench/ballots.ts profile).
+ */
+const preparedFacts = new WeakMap<object, ReturnType<typeof voterFactsQuery>>();
+
+async function voterFacts(db: Queryable, consultationId: string, personId: string) {
+  let q = preparedFacts.get(db);
+  if (!q) preparedFacts.set(db, (q = voterFactsQuery(db)));
+  const [r] = await q.execute({ consultationId, personId });
   return r;
 }
 
@@ -250,13 +264,16 @@ async function nextBallot(
 }
 
 /**
- * 投票 in chat: the person's eligibility (with the reason when not), then their ballot: in the
- * caller's transaction (a chat step), or on its own as two statements, a first ballot being one
- * (a change takes a transaction of its own). The caller links it into the chain after commit
+ * 投票 in chat: a first ballot in one statement (first-ballot.ts); anything else — a change, a
+ * refusal with its reason — reads the person's eligibility, then writes: in the caller's
+ * transaction (a chat step), or on its own (a change takes a transaction of its own). The caller links it into the chain after commit
  * (`CONSULTATION_LINK_JOB`); closing links the rest.
  */
 export async function castBallot(db: Queryable, key: string, consultationId: string, personId: string, choices: readonly number[], now: Date): Promise<CastResult> {
-  const f = z.uuid().safeParse(consultationId).success ? await voterFacts(db, consultationId, personId) : undefined;
+  if (!z.uuid().safeParse(consultationId).success) throw new ConsultationError('not_found');
+  const first = await castFirstBallot(db, key, consultationId, personId, choices, now);
+  if (first) return { ...first, stored: true, changed: false };
+  const f = await voterFacts(db, consultationId, personId);
   if (!f) throw new ConsultationError('not_found');
   const who = decideVoter(f.c, f, personId, now);
   if (!who.ok) throw new ConsultationError('ineligible', { ineligible: who.reason });

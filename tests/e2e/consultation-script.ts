@@ -1,12 +1,8 @@
 import { sql } from 'drizzle-orm';
 import { expect } from 'vitest';
-import { createJobs } from '../../jobs/producer.js';
 import { verifyBallots } from '../../src/consultations/cli.js';
-import { publishConsultation } from '../../src/consultations/lifecycle.js';
 import { messages } from '../../src/i18n/index.js';
-import { createLogger } from '../../src/log.js';
 import type { RunningApp } from '../../src/app.js';
-import { createWork } from '../../src/work/unit.js';
 import type { ChatDriver } from '../support/chat-driver.js';
 
 const zh = messages('zh-CN');
@@ -17,7 +13,7 @@ const t = zh.consultations;
  * neighbour supports it; the community secretary turns it into a vote in the guided flow; the
  * residents hear of it, vote with buttons (numbered replies on WeChat), confirm, and one changes
  * their ballot; closing comes by the timer sweep; the result is published to the voters and the
- * receipt is looked up; `verify-ballots` recomputes the chain and the tally.
+ * receipt is looked up (the secretary publishes in chat); `verify-ballots` recomputes the chain and the tally.
  */
 export async function consultationStory(cast: { secretary: ChatDriver; resident: ChatDriver; neighbour: ChatDriver }, app: RunningApp, opts: { timeoutMs: number }) {
   const { secretary, resident, neighbour } = cast;
@@ -94,15 +90,18 @@ export async function consultationStory(cast: { secretary: ChatDriver; resident:
   await db.execute(sql`update timers set due_at = now() where kind = 'consultation-close' and subject_id = ${id}`);
   await secretary.expectMessage(/已结束投票/, ms);
 
-  // Publish (as the CLI does: one unit of work on the app's queues).
-  const staffId = (await db.execute(sql`select person_id from staff_assignments where active and role = 'community_secretary' limit 1`)) as unknown as { person_id: string }[];
-  const jobs = createJobs(app.backend);
-  try {
-    const work = createWork({ database: app.database, sink: jobs.sink, logger: createLogger('silent') });
-    await work.run((uow) => publishConsultation(uow, staffId[0]!.person_id, id, new Date(), { quiet: { hours: { startSec: 0, endSec: 0 }, timeZone: 'Asia/Shanghai' }, locale: 'zh-CN' }));
-  } finally {
-    await jobs.close();
-  }
+  // The secretary publishes in chat (管理协商): the result as it stands, a confirmation, then frozen and sent.
+  const m = zh.consultationStaff;
+  await secretary.sendText('菜单');
+  await secretary.expectMessage(zh.dialog.menuTitle, ms);
+  await secretary.choose(zh.dialog.section_manage);
+  await secretary.choose(m.menuManage);
+  await secretary.choose(m.item({ status: m.status_closed, title: '加装电梯' }));
+  await secretary.expectMessage(/票数相同，未获通过/, ms);
+  await secretary.choose(m.publish);
+  await secretary.expectMessage(/确认公布吗？/, ms);
+  await secretary.choose(m.publishYes);
+  await secretary.expectMessage(m.published, ms);
   const result = await resident.expectMessage(/【协商结果】加装电梯/, ms);
   expect(result).toContain('「同意」1 票、「不同意」1 票，票数相同，未获通过。');
   await resident.sendText(`回执 ${changed}`);

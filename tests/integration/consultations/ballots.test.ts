@@ -154,6 +154,16 @@ describe('consultation ballots (real PostgreSQL)', () => {
       await tx.execute(sql`delete from ballots where consultation_id = ${d.id} and seq = 3`);
     });
     expect((await verifyChain(database.db, d.id)).first).toMatchObject({ seq: 3, problem: 'head' });
+    // The chain is verified in two ranges at once (1–5, 6–10 here): a row cut out at the seam is
+    // found, by the next row's link to the one before it, which lies in the other range.
+    const e = await openOne();
+    for (let i = 0; i < 10; i++) await cast(e.id, residents[i]![0]!, [0]);
+    await database.db.transaction((tx) => linkBallots(tx, e.id, { wait: true }));
+    await database.db.transaction(async (tx) => {
+      await tx.execute(sql`set local session_replication_role = replica`);
+      await tx.execute(sql`delete from ballots where consultation_id = ${e.id} and seq = 6`);
+    });
+    expect((await verifyChain(database.db, e.id)).first).toMatchObject({ seq: 7, problem: 'gap' });
   });
 
   it('closes by the timer sweep alone (no wake-up), then publishes a frozen result and a 居务公开 notice', async () => {

@@ -51,6 +51,7 @@ describe('consultations in chat (dialog engine, real PostgreSQL)', () => {
     return chat;
   };
   const last = async (chat: EngineChat) => (await chat.fresh()).map((r) => r.text).join('\n');
+  const lastOne = async (chat: EngineChat) => (await chat.fresh()).at(-1)?.text;
 
   it('residents propose and support topics (once each), staff create a vote in the guided flow, residents vote, change, and check their receipt after publication', async () => {
     const alice = await onboard(true);
@@ -78,6 +79,7 @@ describe('consultations in chat (dialog engine, real PostgreSQL)', () => {
     // 发起协商 by the community secretary, in chat.
     const staff = await onboard(false);
     await staff.text(`/staff ${town.staffCodes.secretary}`);
+    await staff.choose(zh.dialog.section_manage);
     await staff.choose(t.menuCreate);
     expect(await last(staff)).toContain(t.createFromTopic);
     await staff.choose('加装电梯');
@@ -110,6 +112,17 @@ describe('consultations in chat (dialog engine, real PostgreSQL)', () => {
     await bob.choose(t.confirm);
     const changed = /新回执号：([0-9a-f]{12})/.exec(await last(bob))![1]!;
 
+    // 管理协商 while it runs: turnout by building, no count per option, no early close (not allowed for this vote).
+    const m = zh.consultationStaff;
+    await staff.choose(zh.dialog.section_manage);
+    await staff.choose(m.menuManage);
+    await staff.choose(m.item({ status: m.status_open, title: '加装电梯' }));
+    const running = await staff.fresh();
+    expect(running.at(-1)!.text).toContain(`${m.totalHomes({ voters: 2, homes: 1, eligibleHomes: 4 })}\n`);
+    expect(running.at(-1)!.text).toContain(m.hiddenWhileOpen);
+    expect(running.at(-1)!.text).not.toMatch(/同意|弃权/);
+    expect(running.at(-1)!.choices ?? []).toEqual([]);
+
     // A paper ballot for the other household of the building; an owner-only vote would refuse Alice.
     await database.db.transaction((tx) => enterBallot(tx, codeKey(config), null, c!.id, town.households[1]!.id, [0], new Date()));
 
@@ -117,8 +130,17 @@ describe('consultations in chat (dialog engine, real PostgreSQL)', () => {
     await database.db.execute(sql`update consultations set closes_at = now() - interval '1 second' where id = ${c!.id}`);
     const { work } = recordingWork(database);
     await work.run((uow) => closeConsultation(uow, c!.id, new Date()));
-    const staffId = (await staff.personId())!;
-    await work.run((uow) => publishConsultation(uow, staffId, c!.id, new Date(), { quiet: { hours: { startSec: 0, endSec: 0 }, timeZone: 'Asia/Shanghai' }, locale: 'zh-CN' }));
+    // The secretary publishes in chat: the result as it stands, a confirmation, then frozen.
+    await staff.fresh();
+    await staff.choose(zh.dialog.section_manage);
+    await staff.choose(m.menuManage);
+    await staff.choose(m.item({ status: m.status_closed, title: '加装电梯' }));
+    expect(await last(staff)).toContain('参与 2/4（50.0%）');
+    await staff.choose(m.publish);
+    expect(await last(staff)).toContain('确认公布吗？');
+    await staff.choose(m.publishYes);
+    expect(await last(staff)).toBe(m.published);
+    expect((await database.db.select().from(consultations))[0]).toMatchObject({ status: 'published' });
     expect((await database.db.select().from(consultationTopics))[0]).toMatchObject({ status: 'adopted' });
 
     await alice.choose(zh.dialog.section_consultations);
@@ -161,5 +183,53 @@ describe('consultations in chat (dialog engine, real PostgreSQL)', () => {
     await carol.choose(t.menuVote);
     await carol.choose('adults票');
     expect(await last(carol)).not.toContain(t.askAdult);
+  }, 60_000);
+
+  it('staff close a vote early in chat only where it allows it, with a reason, and only in their own area', async () => {
+    const m = zh.consultationStaff;
+    const street = await onboard(false);
+    await street.text(`/staff ${town.staffCodes.street}`);
+    const streetId = (await street.personId())!;
+    const { work } = recordingWork(database);
+    const { createConsultation } = await import('../../../src/consultations/commands.js');
+    const { openConsultation } = await import('../../../src/consultations/lifecycle.js');
+    const quiet = { hours: { startSec: 0, endSec: 0 }, timeZone: 'Asia/Shanghai' };
+    const open = (title: string, earlyClose: boolean) =>
+      work.run(async (uow) => {
+        const c = await createConsultation(uow.tx, streetId, { title, background: '测试背景', options: ['同意', '不同意'], scopeUnitIds: [town.community.id], basis: 'households', earlyClose, closesAt: new Date(Date.now() + 86400_000) }, new Date());
+        return openConsultation(uow, streetId, c.id, new Date(), { quiet, locale: 'zh-CN' });
+      });
+    const early = await open('可提前结束', true);
+    const fixed = await open('不可提前结束', false);
+    await street.fresh();
+    await street.choose(zh.dialog.section_manage);
+    await street.choose(m.menuManage);
+    await street.choose(m.item({ status: m.status_open, title: '不可提前结束' }));
+    expect((await street.fresh()).at(-1)!.choices ?? []).toEqual([]);
+    // A press kept from elsewhere changes nothing where the vote does not allow it.
+    await street.send({ kind: 'choice', choice: `ke:${fixed.id}` });
+    expect(await lastOne(street)).toBe(t.earlyCloseNotAllowed);
+    await street.choose(zh.dialog.section_manage);
+    await street.choose(m.menuManage);
+    await street.choose(m.item({ status: m.status_open, title: '可提前结束' }));
+    await street.choose(m.closeEarly);
+    expect(await lastOne(street)).toBe(m.askReason);
+    await street.text('好');
+    expect(await lastOne(street)).toBe(m.badReason);
+    await street.text('全部住户已投票，提前结束');
+    expect(await last(street)).toContain(m.closed({ result: '' }).trim());
+    const rows = await database.db.execute(sql`select id, status, close_reason from consultations where id in (${early.id}, ${fixed.id}) order by id = ${early.id} desc`);
+    expect(rows.map((r) => [r.status, r.close_reason])).toEqual([['closed', '全部住户已投票，提前结束'], ['open', null]]);
+    const audits = await database.db.execute(sql`select action from audit_log where subject_id = ${early.id} and actor_id = ${streetId} order by id`);
+    expect(audits.map((a) => a.action)).toEqual(expect.arrayContaining(['consultation.view_turnout', 'consultation.close_early']));
+    // A grid worker does not reach the community's vote: not listed, and a forged press is refused.
+    const grid = await onboard(false);
+    await grid.text(`/staff ${town.staffCodes.gridWorker}`);
+    await grid.fresh();
+    await grid.send({ kind: 'choice', choice: `km:${fixed.id}` });
+    expect(await lastOne(grid)).toBe(t.outsideArea);
+    await grid.choose(zh.dialog.section_manage);
+    await grid.choose(m.menuManage);
+    expect(await last(grid)).not.toContain('不可提前结束');
   }, 60_000);
 });
