@@ -1,8 +1,11 @@
 import { sql } from 'drizzle-orm';
-import { bigint, index, integer, pgEnum, pgTable, primaryKey, smallint, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { bigint, index, integer, jsonb, pgEnum, pgTable, primaryKey, smallint, text, timestamp, uuid } from 'drizzle-orm/pg-core';
 import { audienceGroup } from './audience.js';
 import { orgUnits } from './org.js';
 import { channelIdentities, channelKind, people } from './people.js';
+
+/** A notice's title and body per language (see `notices.texts`). */
+export type NoticeTexts = Partial<Record<'zh-CN' | 'ko' | 'en', { title: string; body: string }>>;
 
 /**
  * 通知公告 categories. The first four are the 居务公开 catalogue (党务 / 居务 / 财务 / 服务) shown
@@ -24,6 +27,12 @@ export const notices = pgTable(
       .references(() => people.id),
     title: text('title').notNull(),
     body: text('body').notNull(),
+    /**
+     * The title and text in other languages, where the system writes the notice itself (a
+     * consultation's announcement and result: each voter reads it in their own language);
+     * `title`/`body` are the default language's. Staff notices have none: they write one text.
+     */
+    texts: jsonb('texts').$type<NoticeTexts>(),
     /** A stored photo key (src/photos/store.ts), optional. */
     photoKey: text('photo_key'),
     category: noticeCategory('category').notNull(),

@@ -4,8 +4,8 @@ import { consultations } from '../../db/schema/index.js';
 import type { Queryable } from '../../db/client.js';
 import { recordAudit } from '../audit/audit.js';
 import { audiencePages } from '../audience/audience.js';
-import type { Locale } from '../config.js';
-import { messages } from '../i18n/index.js';
+import { LOCALES, type Locale } from '../config.js';
+import { messages, type Messages } from '../i18n/index.js';
 import { confirmNotice, createNotice } from '../notices/commands.js';
 import { followUpIn } from '../notices/follow.js';
 import { formatLocal, type QuietHours } from '../notices/rules.js';
@@ -29,7 +29,7 @@ export const CONSULTATION_REMIND_TIMER = 'consultation-remind';
 
 export interface LifecycleDeps {
   quiet: { hours: QuietHours; timeZone: string };
-  /** The language of notices (one text for everyone). */
+  /** The main language of its notices (the public page's); each voter gets theirs. */
   locale: Locale;
 }
 
@@ -41,12 +41,21 @@ export interface ConsultationResult {
 
 const cut = (s: string, n: number) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
 
-/** A 居务公开 notice by `actorId` to the consultation's voters, sent now (fan-out after commit). */
-async function announce(uow: UnitOfWork, c: ConsultationRow, actorId: string, title: string, body: string, now: Date, deps: LifecycleDeps): Promise<string> {
+/**
+ * A 居务公开 notice by `actorId` to the consultation's voters, sent now (fan-out after commit),
+ * written in every language so each voter reads it in theirs; `deps.locale`'s is its main text
+ * (the public page's).
+ */
+async function announce(uow: UnitOfWork, c: ConsultationRow, actorId: string, write: (m: Messages) => { title: string; body: string }, now: Date, deps: LifecycleDeps): Promise<string> {
+  const inLocale = (l: Locale) => {
+    const w = write(messages(l));
+    return { title: cut(w.title, 60), body: cut(w.body, 900) };
+  };
+  const main = inLocale(deps.locale);
   const notice = await createNotice(
     uow.tx,
     actorId,
-    { title: cut(title, 60), body: cut(body, 900), category: 'affairs', scopeUnitIds: await scopesOf(uow.tx, c.id), groups: c.basis === 'owners' ? ['owners'] : [] },
+    { ...main, texts: Object.fromEntries(LOCALES.map((l) => [l, inLocale(l)])), category: 'affairs', scopeUnitIds: await scopesOf(uow.tx, c.id), groups: c.basis === 'owners' ? ['owners'] : [] },
     now,
   );
   await followUpIn(uow, await confirmNotice(uow.tx, actorId, notice.id, now, deps.quiet));
@@ -60,8 +69,14 @@ export async function openConsultation(uow: UnitOfWork, actorId: string, id: str
   await mustReach(uow.tx, actorId, await scopesOf(uow.tx, id));
   if (c.closesAt.getTime() <= now.getTime()) throw new ConsultationError('in_past');
   const eligible = await eligibleSnapshot(uow.tx, id, c.basis);
-  const t = messages(deps.locale).consultations;
-  const noticeId = await announce(uow, c, actorId, t.announceTitle({ title: c.title }), t.announceBody({ background: c.background, options: optionLines(c.options), closes: formatLocal(c.closesAt, deps.quiet.timeZone), how: t.howToVote }), now, deps);
+  const noticeId = await announce(
+    uow,
+    c,
+    actorId,
+    ({ consultations: t }) => ({ title: t.announceTitle({ title: c.title }), body: t.announceBody({ background: c.background, options: optionLines(c.options), closes: formatLocal(c.closesAt, deps.quiet.timeZone), how: t.howToVote }) }),
+    now,
+    deps,
+  );
   const [row] = await uow.tx.update(consultations).set({ status: 'open', openedAt: now, eligible, noticeId, updatedAt: now }).where(eq(consultations.id, id)).returning();
   await uow.timers.set({ kind: CONSULTATION_CLOSE_TIMER, subjectId: id, seq: 1, dueAt: c.closesAt });
   const remind = reminderAt(now, c.closesAt);
@@ -116,9 +131,8 @@ export async function publishConsultation(uow: UnitOfWork, actorId: string, id: 
   if (c.status !== 'closed') throw new ConsultationError('status', { status: c.status });
   await mustReach(uow.tx, actorId, await scopesOf(uow.tx, id));
   const result = await currentResult(uow.tx, c);
-  const t = messages(deps.locale);
-  const body = `${explainResult(t, c, result)}\n${t.consultations.receiptHint}`;
-  const resultNoticeId = await announce(uow, c, actorId, t.consultations.resultTitle({ title: c.title }), body, now, deps);
+  // The result explained in one plain sentence per rule, in each voter's language (explain.ts).
+  const resultNoticeId = await announce(uow, c, actorId, (m) => ({ title: m.consultations.resultTitle({ title: c.title }), body: `${explainResult(m, c, result)}\n${m.consultations.receiptHint}` }), now, deps);
   await uow.tx.update(consultations).set({ status: 'published', publishedAt: now, result: result as never, resultNoticeId, updatedAt: now }).where(eq(consultations.id, id));
   await recordAudit(uow.tx, { actorId, action: 'consultation.publish', subjectType: 'consultation', subjectId: id, details: { ballots: result.tally.ballots, passed: result.decision.passed } });
   return result;

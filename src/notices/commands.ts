@@ -6,6 +6,7 @@ import { recordAudit } from '../audit/audit.js';
 import { AUDIENCE_GROUPS } from '../audience/groups.js';
 import type { AudienceSpec } from '../audience/audience.js';
 import { checkAudienceScopes, MAX_SCOPES, type AudienceScopeRefusal } from '../audience/scopes.js';
+import { LOCALES, type Locale } from '../config.js';
 import { PHOTO_KEY_PATTERN } from '../photos/store.js';
 import { checkScopes } from '../staff/scope.js';
 import { deliverFrom, isUrgent, LIMITS, NOTICE_CATEGORIES, NOTICE_TRANSITIONS, topicOf, type NoticeCategory, type NoticeStatus, type QuietHours } from './rules.js';
@@ -35,7 +36,14 @@ export const noticeDraftSchema = z.object({
   groups: z.array(z.enum(AUDIENCE_GROUPS)).max(AUDIENCE_GROUPS.length).default([]),
   /** Send at this time; omitted = on confirmation. */
   sendAt: z.coerce.date().optional(),
+  /** The same notice in other languages (written by the system, not staff: db/schema/notices.ts). */
+  texts: z.partialRecord(z.enum(LOCALES), z.object({ title: z.string().trim().min(2).max(LIMITS.title), body: z.string().trim().min(2).max(LIMITS.body) }).strict()).optional(),
 });
+
+/** A notice's title and body in one language: its own text there, else the one it was written in. */
+export function noticeTextIn(n: Pick<NoticeRow, 'title' | 'body' | 'texts'>, locale: Locale): { title: string; body: string } {
+  return n.texts?.[locale] ?? { title: n.title, body: n.body };
+}
 export type NoticeDraft = z.input<typeof noticeDraftSchema>;
 
 /** The audience of a notice's first wave: its scopes and groups; 应急 ignores muted topics. */
@@ -65,6 +73,7 @@ export async function createNotice(tx: Tx, authorId: string, input: NoticeDraft,
       category: draft.category,
       groups: [...new Set(draft.groups)],
       sendAt: draft.sendAt ?? null,
+      texts: draft.texts ?? null,
       createdAt: now,
       updatedAt: now,
     })

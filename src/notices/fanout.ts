@@ -10,7 +10,7 @@ import type { Logger } from '../log.js';
 import { OUTBOX_PRIORITY, toQueued, type DeliveryQueue } from '../outbox/outbox.js';
 import { replySchema } from '../dialog/reply.js';
 import type { Channel } from '../dialog/events.js';
-import { audienceOf, scopesOf, WITHDRAWAL_WAVE, type NoticeRow } from './commands.js';
+import { audienceOf, noticeTextIn, scopesOf, WITHDRAWAL_WAVE, type NoticeRow } from './commands.js';
 import { readButton } from './buttons.js';
 import { deliverFrom, isUrgent, type QuietHours } from './rules.js';
 
@@ -45,9 +45,10 @@ export type AckStyle = 'button' | 'numbered';
 /** The message of a wave in one language: the notice (with 收到), its correction, or its withdrawal. */
 export function noticeMessage(n: NoticeRow, wave: number, locale: Locale, ack: AckStyle = 'button'): Say {
   const t = messages(locale).notices;
-  if (wave === WITHDRAWAL_WAVE) return { text: t.withdrawal({ title: n.title, reason: n.withdrawReason ?? '' }) };
-  if (wave > 0) return { text: t.correction({ title: n.title, correction: n.correction ?? '' }) };
-  const text = `${isUrgent(n.category) ? '⚠️ ' : ''}${t.message({ category: t[`category_${n.category}`], title: n.title, body: n.body })}`;
+  const { title, body } = noticeTextIn(n, locale);
+  if (wave === WITHDRAWAL_WAVE) return { text: t.withdrawal({ title, reason: n.withdrawReason ?? '' }) };
+  if (wave > 0) return { text: t.correction({ title, correction: n.correction ?? '' }) };
+  const text = `${isUrgent(n.category) ? '⚠️ ' : ''}${t.message({ category: t[`category_${n.category}`], title, body })}`;
   return {
     text: ack === 'button' ? `${text}\n\n${t.ackHint}` : text,
     choices: [{ id: readButton(n.id), label: t.received }],

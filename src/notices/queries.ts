@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import type { Queryable } from '../../db/client.js';
+import type { NoticeTexts } from '../../db/schema/index.js';
 import { PUBLIC_CATEGORIES, type NoticeCategory, type NoticeStatus } from './rules.js';
 
 /** Read side of 通知公告: counts for staff, the resident's list, the public 居务公开 page. */
@@ -53,6 +54,7 @@ export interface NoticeListItem {
   id: string;
   title: string;
   body: string;
+  texts: NoticeTexts | null;
   category: NoticeCategory;
   status: NoticeStatus;
   correction: string | null;
@@ -63,7 +65,7 @@ export interface NoticeListItem {
 /** The notices a resident got, newest first (withdrawn ones say so instead of their text). */
 export async function recentNoticesFor(db: Queryable, personId: string, limit = 5): Promise<NoticeListItem[]> {
   const rows = (await db.execute(sql`
-    select n.id, n.title, n.body, n.category, n.status, n.correction, n.released_at as "releasedAt",
+    select n.id, n.title, n.body, n.texts, n.category, n.status, n.correction, n.released_at as "releasedAt",
            exists (select 1 from notice_reads r where r.notice_id = n.id and r.person_id = ${personId}) as read
     from notices n
     where n.id in (select d.notice_id from notice_deliveries d where d.person_id = ${personId} and d.wave = 0)

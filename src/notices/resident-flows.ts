@@ -2,7 +2,7 @@ import type { Flow, FlowContext, PersonView, StepOutcome } from '../dialog/flow.
 import { groupsOf, addMembership, removeMembership, SELF_DECLARABLE } from '../audience/groups.js';
 import { mutedTopicsOf, setMuted } from '../audience/preferences.js';
 import { GROUPS, groupTogglePress, MENU, PREFS, prefPress, readButton, ACTION } from './buttons.js';
-import { latestUnread, recordRead } from './commands.js';
+import { latestUnread, noticeTextIn, recordRead } from './commands.js';
 import { recentNoticesFor } from './queries.js';
 import { formatLocal, NOTICE_CATEGORIES, topicOf, isUrgent } from './rules.js';
 
@@ -38,8 +38,9 @@ export function createResidentNoticeFlows(opts: { timeZone: string }): Flow[] {
       for (const n of items) {
         if (viewed && !n.read && n.status !== 'withdrawn') await recordRead(ctx.tx, n.id, ctx.person.id, 'web', ctx.now);
         const mark = n.status === 'withdrawn' ? t.markWithdrawn : `${n.correction ? t.markCorrected : ''}${n.read ? '' : t.markUnread}`;
-        const head = t.recentItem({ date: formatLocal(n.releasedAt, opts.timeZone).slice(5), category: t[`category_${n.category}`], title: n.title, mark });
-        const body = n.status === 'withdrawn' ? '' : `\n${n.body}${n.correction ? `\n${t.correction({ title: '', correction: n.correction }).trim()}` : ''}`;
+        const text = noticeTextIn(n, ctx.person.locale);
+        const head = t.recentItem({ date: formatLocal(n.releasedAt, opts.timeZone).slice(5), category: t[`category_${n.category}`], title: text.title, mark });
+        const body = n.status === 'withdrawn' ? '' : `\n${text.body}${n.correction ? `\n${t.correction({ title: '', correction: n.correction }).trim()}` : ''}`;
         const unread = !viewed && !n.read && n.status !== 'withdrawn';
         ctx.reply({ text: `${head}${body}`, choices: unread && ctx.identity.channel !== 'wechat' ? [{ id: readButton(n.id), label: t.received }] : undefined });
       }

@@ -183,6 +183,9 @@ describe('consultation ballots (real PostgreSQL)', () => {
     expect(pub!.status).toBe('published');
     const [notice] = await database.db.select().from(notices).where(eq(notices.id, pub!.resultNoticeId!));
     expect(notice).toMatchObject({ category: 'affairs', title: '【协商结果】是否加装电梯', status: 'sending' });
+    // Each voter reads the result explained in their own language.
+    for (const l of ['ko', 'en'] as const) expect(notice!.texts?.[l]?.body).toContain(explainResult(messages(l), closed!, result));
+    expect(notice!.texts?.ko?.title).toBe(messages('ko').consultations.resultTitle({ title: '是否加装电梯' }));
     expect((await refusal(work.run((uow) => publishConsultation(uow, estate.secretary, c.id, new Date(), deps)))).reason).toBe('frozen');
     // The receipt list: a voter finds their ballot, no identity involved.
     const [row] = await database.db.select().from(ballots).where(eq(ballots.consultationId, c.id)).limit(1);

@@ -131,6 +131,23 @@ describe('notice audience and fan-out (real PostgreSQL)', () => {
     expect(waves.filter((w) => w.wave === -1)).toHaveLength(4);
   });
 
+  it('sends a notice written in several languages to each resident in theirs, its withdrawal too', async () => {
+    const texts = { 'zh-CN': { title: '【协商结果】加装电梯', body: '按简单多数规则：获得通过。' }, ko: { title: '[협의 결과] 엘리베이터 설치', body: '단순 다수결 규칙: 통과되었습니다.' }, en: { title: '[Result] Installing a lift', body: 'Under simple majority: passed.' } };
+    const notice = await database.db.transaction((tx) => createNotice(tx, secretary, draft({ ...texts['zh-CN'], texts, category: 'affairs' }), DAY));
+    await database.db.transaction((tx) => confirmNotice(tx, secretary, notice.id, DAY, quiet));
+    expect((await fanOutNotice(deps(), notice.id, 0)).written).toBe(4);
+    const rows = await database.db.select().from(outbox).where(like(outbox.dedupeKey, `n:${notice.id}:0:%`));
+    const textOf = (row: (typeof rows)[number]) => (row.payload as { text: string; locale: string });
+    expect(rows.filter((row) => textOf(row).locale === 'ko').map((row) => textOf(row).text.includes('엘리베이터 설치') && textOf(row).text.includes('통과되었습니다'))).toEqual([true, true]);
+    expect(rows.filter((row) => textOf(row).locale === 'zh-CN').every((row) => textOf(row).text.includes('按简单多数规则') && !textOf(row).text.includes('엘리베이터'))).toBe(true);
+    await database.db.transaction((tx) => withdrawNotice(tx, secretary, notice.id, '误发', DAY));
+    await fanOutNotice(deps(), notice.id, -1);
+    const withdrawn = await database.db.select().from(outbox).where(like(outbox.dedupeKey, `n:${notice.id}:-1:%`));
+    expect(withdrawn.filter((row) => textOf(row).locale === 'ko').every((row) => textOf(row).text.includes('엘리베이터 설치'))).toBe(true);
+    // A language text that breaks the notice limits is refused like the main one.
+    await expect(database.db.transaction((tx) => createNotice(tx, secretary, draft({ texts: { en: { title: 'x', body: 'too short a title' } } }), DAY))).rejects.toThrow();
+  });
+
   it('holds a notice confirmed in quiet hours until they end, and sends 应急 at once to everyone ahead of other traffic', async () => {
     // 22:30 in Shanghai.
     const night = new Date('2026-12-01T14:30:00Z');
