@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { AUDIENCE_GROUPS } from '../audience/groups.js';
 import type { InboundPayload } from '../dialog/events.js';
 import type { Flow, FlowContext, PersonView, StepOutcome } from '../dialog/flow.js';
 import { formatLocal, parseLocal } from '../notices/rules.js';
@@ -10,7 +11,18 @@ import { ACTIVITY_KINDS, expandSeries, MAX_SESSIONS, SERVICE_LINES } from './rul
 import { tryActivity } from './resident-flows.js';
 
 /** Step buttons of 发布活动 (one registry: built and parsed here). */
-const CREATE = { kind: (k: (typeof ACTIVITY_KINDS)[number]) => `ak.${k}`, line: (l: (typeof SERVICE_LINES)[number]) => `al.${l}`, skip: 'ak.skip', once: 'ak.once', weekly: 'ak.weekly', publish: 'ak.publish', cancel: 'ak.cancel' } as const;
+const CREATE = {
+  kind: (k: (typeof ACTIVITY_KINDS)[number]) => `ak.${k}`,
+  line: (l: (typeof SERVICE_LINES)[number]) => `al.${l}`,
+  group: (g: (typeof AUDIENCE_GROUPS)[number]) => `ag.${g}`,
+  groupsDone: 'ag.done',
+  skip: 'ak.skip',
+  once: 'ak.once',
+  weekly: 'ak.weekly',
+  publish: 'ak.publish',
+  cancel: 'ak.cancel',
+} as const;
+const groupPress = z.templateLiteral(['ag.', z.enum(AUDIENCE_GROUPS)]).transform((s) => s.slice(3) as (typeof AUDIENCE_GROUPS)[number]);
 const linePress = z.templateLiteral(['al.', z.enum(SERVICE_LINES)]).transform((s) => s.slice(3) as (typeof SERVICE_LINES)[number]);
 const kindPress = z.templateLiteral(['ak.', z.enum(ACTIVITY_KINDS)]).transform((s) => s.slice(3) as (typeof ACTIVITY_KINDS)[number]);
 
@@ -28,6 +40,8 @@ const draft = z.object({
   startsAt: z.number().int().optional(),
   until: z.string().optional(),
   capacity: z.number().int().optional(),
+  /** 面向: the groups (elderly, parents …) its announcement goes to; none = everyone in the scope. */
+  groups: z.array(z.enum(AUDIENCE_GROUPS)).max(AUDIENCE_GROUPS.length).optional(),
 });
 type Draft = z.infer<typeof draft>;
 
@@ -36,7 +50,7 @@ const choiceOf = (input: InboundPayload) => (input.kind === 'choice' ? input.cho
 const textOf = (input: InboundPayload) => (input.kind === 'text' ? input.text.trim() : undefined);
 const DURATION_MIN = 90;
 
-/** 发布活动: kind (→ service line) → title → topic → speaker → venue or link → once / weekly → first start → (term end) → seats → publish. */
+/** 发布活动: kind (→ service line) → title → topic → speaker → venue or link → once / weekly → first start → (term end) → seats → groups → publish. */
 export function createActivityCreateFlow(settings: ActivitySettings): Flow {
   const tz = settings.timeZone;
   const example = (ctx: FlowContext, days: number, time = '16:30') => `${formatLocal(new Date(ctx.now.getTime() + days * 86_400_000), tz).slice(0, 10)} ${time}`;
@@ -64,9 +78,19 @@ export function createActivityCreateFlow(settings: ActivitySettings): Flow {
       communityId: data.communityId,
       scopeUnitIds: [data.scopeUnitId],
       capacity: data.capacity!,
+      groups: data.groups ?? [],
       schedule,
     };
   };
+
+  /** Who it is for: toggles (✓ on what is picked), then done; nothing picked = everyone in the area. */
+  const groupsLine = (ctx: FlowContext, data: Draft) =>
+    ctx.t.activities.createGroupsPicked({ groups: data.groups?.length ? data.groups.map((g) => ctx.t.notices[`group_${g}`]).join('、') : ctx.t.activities.groupsEveryone });
+  const askGroups = (ctx: FlowContext, data: Draft) =>
+    ask(ctx, 'groups', `${ctx.t.activities.createGroups}\n${groupsLine(ctx, data)}`, data, [
+      ...AUDIENCE_GROUPS.map((g) => ({ id: CREATE.group(g), label: `${data.groups?.includes(g) ? '✓ ' : ''}${ctx.t.notices[`group_${g}`]}` })),
+      { id: CREATE.groupsDone, label: ctx.t.activities.groupsDone },
+    ]);
 
   return {
     name: 'activityCreate',
@@ -144,13 +168,24 @@ export function createActivityCreateFlow(settings: ActivitySettings): Flow {
       },
       async capacity(ctx, inp, raw) {
         const data = draft.parse(raw);
-        const t = ctx.t.activities;
         const n = z.coerce.number().int().min(1).max(10_000).safeParse(textOf(inp));
-        if (!n.success) return ask(ctx, 'capacity', t.badNumber, data);
-        const next = { ...data, capacity: n.data };
-        const schedule = input(next).schedule;
-        const sessions = schedule.kind === 'series' ? Math.min(MAX_SESSIONS, expandSeries({ ...schedule, capacity: n.data, timeZone: tz }).length) : 1;
-        return ask(ctx, 'confirm', t.createConfirm({ kind: t[`kind_${data.kind!}`], title: data.title!, when: formatLocal(new Date(data.startsAt!), tz), sessions, capacity: n.data }), next, [
+        if (!n.success) return ask(ctx, 'capacity', ctx.t.activities.badNumber, data);
+        return askGroups(ctx, { ...data, capacity: n.data, groups: [] });
+      },
+      async groups(ctx, inp, raw) {
+        const data = draft.parse(raw);
+        const picked = new Set(data.groups ?? []);
+        const g = groupPress.safeParse(choiceOf(inp));
+        if (g.success) {
+          if (picked.has(g.data)) picked.delete(g.data);
+          else picked.add(g.data);
+          return askGroups(ctx, { ...data, groups: AUDIENCE_GROUPS.filter((x) => picked.has(x)) });
+        }
+        if (choiceOf(inp) !== CREATE.groupsDone) return askGroups(ctx, data);
+        const t = ctx.t.activities;
+        const schedule = input(data).schedule;
+        const sessions = schedule.kind === 'series' ? Math.min(MAX_SESSIONS, expandSeries({ ...schedule, capacity: data.capacity!, timeZone: tz }).length) : 1;
+        return ask(ctx, 'confirm', t.createConfirm({ kind: t[`kind_${data.kind!}`], title: data.title!, when: formatLocal(new Date(data.startsAt!), tz), sessions, capacity: data.capacity! }) + `\n${groupsLine(ctx, data)}`, data, [
           { id: CREATE.publish, label: t.publish },
           { id: CREATE.cancel, label: t.cancel },
         ]);

@@ -63,6 +63,9 @@ export async function activityStory(cast: ActivityCast, town: SmallTown, databas
   await secretary.sendText(until);
   await secretary.expectMessage(a.createCapacity, w);
   await secretary.sendText('1');
+  // For everyone in the community: no group picked.
+  await secretary.expectMessage(a.createGroupsPicked({ groups: a.groupsEveryone }), w);
+  await secretary.choose(a.groupsDone);
   const summary = await secretary.expectMessage(/共 3 次，每次 1 人/, w);
   expect(summary).toContain('法律常识讲座');
   await secretary.choose(a.publish);

@@ -1,6 +1,6 @@
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { activitySignups, afterSchoolChildren } from '../../../db/schema/index.js';
+import { activities, activitySignups, afterSchoolChildren, notices } from '../../../db/schema/index.js';
 import { signUpButton } from '../../../src/activities/buttons.js';
 import { createActivity } from '../../../src/activities/create.js';
 import { createActivityFlows } from '../../../src/activities/flows.js';
@@ -64,5 +64,37 @@ describe('四点半课堂 sign-up in chat (dialog engine, real PostgreSQL)', () 
     expect(s).toMatchObject({ personId: parent.personId, participantId: child.personId, status: 'confirmed' });
     const [c] = await database.db.select().from(afterSchoolChildren).where(eq(afterSchoolChildren.signupId, s!.id));
     expect(c).toMatchObject({ childName: '小明', childGrade: null, guardianName: '李红', guardianPhone: '13800001234' });
+  });
+
+  it('staff choose in chat whom an activity is for; its announcement goes to those groups only', async () => {
+    const n = messages('zh-CN').notices;
+    const secretary = await resident(database, town.households[1]!.id);
+    await assign(database, secretary.personId, 'community_secretary', town.community.id);
+    const chat = new EngineChat(dialog, database, secretary.refs.web!);
+    await chat.text('发布活动');
+    await chat.choose(a.kind_lecture);
+    await chat.text('冬季养生讲座');
+    await chat.choose(a.skip);
+    await chat.choose(a.skip);
+    await chat.text('社区活动室');
+    await chat.choose(a.once);
+    const at = new Date(Date.now() + 3 * 86_400_000).toISOString().slice(0, 10);
+    await chat.text(`${at} 09:30`);
+    await chat.text('30');
+    expect(await chat.freshText()).toContain(a.createGroups);
+    await chat.choose(n.group_elderly);
+    await chat.choose(n.group_volunteers);
+    expect(await chat.freshText()).toContain(a.createGroupsPicked({ groups: `${n.group_elderly}、${n.group_volunteers}` }));
+    await chat.choose(`✓ ${n.group_volunteers}`);
+    await chat.choose(a.groupsDone);
+    const summary = await chat.freshText();
+    expect(summary).toContain('冬季养生讲座');
+    expect(summary).toContain(a.createGroupsPicked({ groups: n.group_elderly }));
+    await chat.choose(a.publish);
+    expect(await chat.freshText()).toContain('已发布');
+    const [made] = await database.db.select().from(activities).where(eq(activities.title, '冬季养生讲座'));
+    expect(made!.groups).toEqual(['elderly']);
+    const [announced] = await database.db.select().from(notices).where(eq(notices.authorId, secretary.personId));
+    expect(announced!.groups).toEqual(['elderly']);
   });
 });
