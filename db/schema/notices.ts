@@ -84,12 +84,9 @@ export const noticeDeliveries = pgTable(
       .notNull()
       .references(() => notices.id, { onDelete: 'cascade' }),
     wave: smallint('wave').notNull(),
-    identityId: uuid('identity_id')
-      .notNull()
-      .references(() => channelIdentities.id, { onDelete: 'cascade' }),
-    personId: uuid('person_id')
-      .notNull()
-      .references(() => people.id, { onDelete: 'cascade' }),
+    /** No foreign key (migration 0027): erasure and linking delete or move these rows themselves. */
+    identityId: uuid('identity_id').notNull(),
+    personId: uuid('person_id').notNull(),
     /** The household the person was bound to when it went out (for the 应急 "nobody read it" list). */
     householdId: integer('household_id'),
     channel: channelKind('channel').notNull(),

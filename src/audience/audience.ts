@@ -201,13 +201,18 @@ export async function* audienceRanges(db: Queryable, paths: readonly string[], h
     const path = paths[scope]!;
     let after = '';
     for (;;) {
-      const [end] = (await db.execute(sql`
-        select h.path from org_units h
-        where h.path ~>=~ ${path} and h.path ~<~ ${scopeEnd(path)} and h.path ~>~ ${after} and h.kind = 'household'
-        order by h.path using ~<~ offset ${householdsPerPage - 1} limit 1`)) as unknown as { path: string }[];
-      yield { scope, after, upto: end?.path ?? null };
-      if (!end) break;
-      after = end.path;
+      // The page's last household and how many there are: a short page is the scope's last, and
+      // an empty one is no page at all (an audience of whole pages ends without a statement that writes nothing).
+      const [page] = (await db.execute(sql`
+        with pg as (
+          select h.path from org_units h
+          where h.path ~>=~ ${path} and h.path ~<~ ${scopeEnd(path)} and h.path ~>~ ${after} and h.kind = 'household'
+          order by h.path using ~<~ limit ${householdsPerPage})
+        select (select count(*)::int from pg) as n, (select pg.path from pg order by pg.path using ~>~ limit 1) as last`)) as unknown as { n: number; last: string | null }[];
+      if (!page || page.n === 0) break;
+      yield { scope, after, upto: page.n < householdsPerPage ? null : page.last };
+      if (page.n < householdsPerPage) break;
+      after = page.last!;
     }
   }
 }

@@ -1,5 +1,5 @@
 import { and, asc, count, eq, gt, isNull } from 'drizzle-orm';
-import { cases, channelIdentities, linkCodes, people } from '../../db/schema/index.js';
+import { cases, channelIdentities, linkCodes, noticeDeliveries, people } from '../../db/schema/index.js';
 import type { Tx } from '../../db/client.js';
 import type { Channel } from '../dialog/events.js';
 import type { Flow, FlowContext, PersonView, StepOutcome } from '../dialog/flow.js';
@@ -55,6 +55,8 @@ export async function redeemLinkCode(
   if (!used.length) throw new LinkCodeInvalid();
   await tx.update(channelIdentities).set({ personId: target.id }).where(eq(channelIdentities.id, identityId));
   const [left] = await tx.select({ n: count() }).from(channelIdentities).where(eq(channelIdentities.personId, joining.id));
+  // What the chat received as the joining person is now the target's (the person row may go next).
+  await tx.update(noticeDeliveries).set({ personId: target.id }).where(eq(noticeDeliveries.identityId, identityId));
   if ((left?.n ?? 0) === 0) await tx.delete(people).where(eq(people.id, joining.id));
   return { personId: target.id };
 }

@@ -1,5 +1,6 @@
 import { and, count, eq, inArray, isNull, ne, or, sql } from 'drizzle-orm';
 import {
+  audienceMemberships,
   auditLog,
   caseEvents,
   caseFollowers,
@@ -11,6 +12,9 @@ import {
   householdClaims,
   inboundMessages,
   linkCodes,
+  mutedTopics,
+  noticeDeliveries,
+  noticeReads,
   outbox,
   people,
   staffAssignments,
@@ -81,6 +85,12 @@ export async function erasePerson(tx: Tx, personId: string, keepIdentityId: stri
   await tx.update(staffAssignments).set({ active: false }).where(eq(staffAssignments.personId, personId));
   await tx.delete(linkCodes).where(eq(linkCodes.personId, personId));
   await tx.delete(caseFollowers).where(eq(caseFollowers.personId, personId));
+  // Notices: which ones reached them and which they read, their muted topics and the groups kept
+  // on them as a person (a household's facts stay with the household).
+  await tx.delete(noticeDeliveries).where(or(eq(noticeDeliveries.personId, personId), identityIds.length ? inArray(noticeDeliveries.identityId, identityIds) : sql`false`));
+  await tx.delete(noticeReads).where(eq(noticeReads.personId, personId));
+  await tx.delete(mutedTopics).where(eq(mutedTopics.personId, personId));
+  await tx.delete(audienceMemberships).where(eq(audienceMemberships.personId, personId));
 
   // Cases: the record stays for the community, the person and their words go.
   const homes = person?.householdId ? [person.householdId] : [];
