@@ -20,6 +20,9 @@ export { loadPerson } from './state.js';
 
 export type HandleResult = 'handled' | 'duplicate' | 'invalid';
 
+/** Thrown inside a turn's transaction for a message seen before, so that it rolls back. */
+const DUPLICATE = Symbol('duplicate inbound message');
+
 export interface DialogDeps {
   database: Database;
   /** Where committed work goes (jobs/producer.ts `sink`): deliveries, timer wake-ups, jobs. */
@@ -108,6 +111,8 @@ export function createDialog(deps: DialogDeps) {
         return out;
       });
     } catch (err) {
+      // Seen before: rolled back (the pipelined openTurn touched the identity), nothing to answer.
+      if (err === DUPLICATE) return 'duplicate';
       // Everything the step wrote is rolled back; the person still gets an answer, and the
       // message is recorded so a platform retry does not run the failing step again.
       log.error({ err, ...ids }, 'dialog step failed; answering with an apology');
@@ -198,9 +203,12 @@ export function createDialog(deps: DialogDeps) {
     log: Logger,
     ids: { identityId?: string; personId?: string },
   ): Promise<HandleResult> {
-    if (!(await recordInbound(tx, event))) return 'duplicate';
     const now = new Date();
-    const { identity, person, stateRow } = (await openTurn(tx, event, now)) ?? (await firstTurn(tx, event, now));
+    // The lock + duplicate guard and the turn's opening read, pipelined into one round trip. They
+    // stay two statements, run in this order, so openTurn's snapshot is taken once the lock is held.
+    const [fresh, opened] = await Promise.all([recordInbound(tx, event), openTurn(tx, event, now)]);
+    if (!fresh) throw DUPLICATE;
+    const { identity, person, stateRow } = opened ?? (await firstTurn(tx, event, now));
     ids.identityId = identity.id;
     ids.personId = person.id;
     const choicesShown = stateRow?.choices ?? [];
