@@ -4,7 +4,7 @@ import type { Database, Tx } from '../../db/client.js';
 import type { UnitOfWork } from '../work/unit.js';
 import type { Config, Locale } from '../config.js';
 import { messages, type Messages } from '../i18n/index.js';
-import type { Logger } from '../log.js';
+import { lazyChild, type Logger } from '../log.js';
 import { chatLockCte, outboxInsert, outboxInsertSent, queuedFrom, type DeliveryQueue, type OutboxItem, type QueuedMessage } from '../outbox/outbox.js';
 import { flushUnit, openUnit, type AfterCommitSink } from '../work/unit.js';
 import { inboundEventSchema, type Channel, type InboundEvent } from './events.js';
@@ -100,7 +100,7 @@ export function createDialog(deps: DialogDeps) {
     }
     const event = parsed.data;
     const ids: { identityId?: string; personId?: string } = {};
-    const log = deps.logger.child({ channel: event.channel, messageRef: event.messageRef });
+    const log = lazyChild(deps.logger, () => ({ channel: event.channel, messageRef: event.messageRef }));
     let unit: ReturnType<typeof openUnit> | undefined;
     let result: HandleResult;
     try {
@@ -131,7 +131,7 @@ export function createDialog(deps: DialogDeps) {
         return 'handled';
       });
     }
-    if (unit) await flushUnit(unit.collected(), sink, log.child(ids));
+    if (unit) await flushUnit(unit.collected(), sink, lazyChild(log, () => ids));
     return result;
   }
 
@@ -218,7 +218,7 @@ export function createDialog(deps: DialogDeps) {
       tx,
       uow,
       config: deps.config,
-      logger: log.child({ identityId: identity.id, personId: person.id }),
+      logger: lazyChild(log, () => ({ identityId: identity.id, personId: person.id })),
       now,
       person,
       identity,
@@ -250,7 +250,7 @@ export function createDialog(deps: DialogDeps) {
         reply: { ...say, locale },
       })),
     );
-    ctx.logger.debug({ flow: turn?.state.flow, step: turn?.state.step, replies: own.length }, 'message handled');
+    if (deps.logger.isLevelEnabled('debug')) ctx.logger.debug({ flow: turn?.state.flow, step: turn?.state.step, replies: own.length }, 'message handled');
     return 'handled';
   }
 
