@@ -6,6 +6,7 @@ import { drizzle, type PostgresJsDatabase } from 'drizzle-orm/postgres-js';
 import { migrate } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
 import * as schema from './schema/index.js';
+import { pipelinedBegin } from './pipelined-tx.js';
 import { loadOrCreateSecret } from '../src/secrets.js';
 
 export type Db = PostgresJsDatabase<typeof schema>;
@@ -46,6 +47,13 @@ export function preparedStatements<T extends postgres.Sql | postgres.Transaction
     get(target, prop) {
       if (prop === 'unsafe') {
         return (query: string, params?: unknown[], opts?: Record<string, unknown>) => target.unsafe(query, params as never, { ...opts, prepare: true });
+      }
+      // The pool's own transactions (drizzle's db.transaction(fn)): BEGIN pipelined with the first statement.
+      if (prop === 'begin' && 'reserve' in target) {
+        return (...args: unknown[]) => {
+          if (args.length !== 1 || typeof args[0] !== 'function') return (target as any).begin(...args);
+          return pipelinedBegin(target as postgres.Sql, args[0] as (tx: postgres.TransactionSql) => unknown, preparedStatements);
+        };
       }
       if (prop === 'begin' || prop === 'savepoint') {
         return (...args: unknown[]) => {

@@ -4,7 +4,7 @@ import type { Database, Tx } from '../../db/client.js';
 import type { UnitOfWork } from '../work/unit.js';
 import type { Config, Locale } from '../config.js';
 import { messages, type Messages } from '../i18n/index.js';
-import type { Logger } from '../log.js';
+import { lazyChild, type Logger } from '../log.js';
 import { chatLockCte, outboxInsert, outboxInsertSent, queuedFrom, type DeliveryQueue, type OutboxItem, type QueuedMessage } from '../outbox/outbox.js';
 import { flushUnit, openUnit, type AfterCommitSink } from '../work/unit.js';
 import { inboundEventSchema, type Channel, type InboundEvent } from './events.js';
@@ -19,6 +19,9 @@ import { openTurn, toRow, toState, upsertIdentity } from './state.js';
 export { loadPerson } from './state.js';
 
 export type HandleResult = 'handled' | 'duplicate' | 'invalid';
+
+/** Thrown inside a turn's transaction for a message seen before, so that it rolls back. */
+const DUPLICATE = Symbol('duplicate inbound message');
 
 export interface DialogDeps {
   database: Database;
@@ -97,7 +100,7 @@ export function createDialog(deps: DialogDeps) {
     }
     const event = parsed.data;
     const ids: { identityId?: string; personId?: string } = {};
-    const log = deps.logger.child({ channel: event.channel, messageRef: event.messageRef });
+    const log = lazyChild(deps.logger, () => ({ channel: event.channel, messageRef: event.messageRef }));
     let unit: ReturnType<typeof openUnit> | undefined;
     let result: HandleResult;
     try {
@@ -108,6 +111,8 @@ export function createDialog(deps: DialogDeps) {
         return out;
       });
     } catch (err) {
+      // Seen before: rolled back (the pipelined openTurn touched the identity), nothing to answer.
+      if (err === DUPLICATE) return 'duplicate';
       // Everything the step wrote is rolled back; the person still gets an answer, and the
       // message is recorded so a platform retry does not run the failing step again.
       log.error({ err, ...ids }, 'dialog step failed; answering with an apology');
@@ -126,7 +131,7 @@ export function createDialog(deps: DialogDeps) {
         return 'handled';
       });
     }
-    if (unit) await flushUnit(unit.collected(), sink, log.child(ids));
+    if (unit) await flushUnit(unit.collected(), sink, lazyChild(log, () => ids));
     return result;
   }
 
@@ -198,9 +203,12 @@ export function createDialog(deps: DialogDeps) {
     log: Logger,
     ids: { identityId?: string; personId?: string },
   ): Promise<HandleResult> {
-    if (!(await recordInbound(tx, event))) return 'duplicate';
     const now = new Date();
-    const { identity, person, stateRow } = (await openTurn(tx, event, now)) ?? (await firstTurn(tx, event, now));
+    // The lock + duplicate guard and the turn's opening read, pipelined into one round trip. They
+    // stay two statements, run in this order, so openTurn's snapshot is taken once the lock is held.
+    const [fresh, opened] = await Promise.all([recordInbound(tx, event), openTurn(tx, event, now)]);
+    if (!fresh) throw DUPLICATE;
+    const { identity, person, stateRow } = opened ?? (await firstTurn(tx, event, now));
     ids.identityId = identity.id;
     ids.personId = person.id;
     const choicesShown = stateRow?.choices ?? [];
@@ -210,7 +218,7 @@ export function createDialog(deps: DialogDeps) {
       tx,
       uow,
       config: deps.config,
-      logger: log.child({ identityId: identity.id, personId: person.id }),
+      logger: lazyChild(log, () => ({ identityId: identity.id, personId: person.id })),
       now,
       person,
       identity,
@@ -242,7 +250,7 @@ export function createDialog(deps: DialogDeps) {
         reply: { ...say, locale },
       })),
     );
-    ctx.logger.debug({ flow: turn?.state.flow, step: turn?.state.step, replies: own.length }, 'message handled');
+    if (deps.logger.isLevelEnabled('debug')) ctx.logger.debug({ flow: turn?.state.flow, step: turn?.state.step, replies: own.length }, 'message handled');
     return 'handled';
   }
 

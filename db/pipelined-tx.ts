@@ -1,0 +1,77 @@
+import type postgres from 'postgres';
+
+/**
+ * Transactions whose BEGIN travels with their first statement. postgres.js's `sql.begin` sends
+ * BEGIN and waits for its answer before running the work, so every transaction pays one round
+ * trip (a socket write and a wake-up on both sides) for BEGIN alone; in a web chat turn that was
+ * one of six round trips per reply, and socket writes to PostgreSQL were a fifth of the app's CPU.
+ * Here BEGIN is queued on a reserved connection without waiting, so postgres.js pipelines it with
+ * whatever the work sends first; the statements still run in order on that one connection, so
+ * everything after BEGIN is inside the transaction.
+ *
+ * What postgres.js's begin guarantees is kept: a statement that failed fails the transaction even
+ * if the work caught its error (PostgreSQL would otherwise answer COMMIT of an aborted transaction
+ * with a silent ROLLBACK), the work's error rolls back, savepoints (drizzle's nested
+ * `tx.transaction`) roll back alone, and the connection goes back to the pool either way.
+ */
+export async function pipelinedBegin<T>(
+  pool: postgres.Sql,
+  work: (tx: postgres.TransactionSql) => T | Promise<T>,
+  wrap: (tx: postgres.TransactionSql) => postgres.TransactionSql,
+): Promise<T> {
+  const conn = await pool.reserve();
+  let savepoints = 0;
+  const quietly = (q: Promise<unknown>) => q.then(() => {}, () => {});
+  try {
+    // Queued now, before anything the work sends; postgres.js writes them together.
+    const begun = conn.unsafe('begin').execute();
+    const scope = async <R>(fn: (tx: postgres.TransactionSql) => R | Promise<R>, name?: string): Promise<R> => {
+      let failed: unknown;
+      const handle = scoped(conn, (e) => (failed ??= e), (inner) => scope(inner, `s${savepoints++}`));
+      if (name) await conn.unsafe(`savepoint ${name}`);
+      try {
+        const result = await fn(handle);
+        if (failed !== undefined) throw failed;
+        if (name) await conn.unsafe(`release savepoint ${name}`);
+        return result;
+      } catch (err) {
+        // The work's own error is the one to report, not a rollback's on a broken connection.
+        await quietly(conn.unsafe(name ? `rollback to savepoint ${name}` : 'rollback'));
+        throw err;
+      }
+    };
+    const result = await scope(async (tx) => (await Promise.all([begun, work(wrap(tx))]))[1]);
+    await conn.unsafe('commit');
+    return result;
+  } finally {
+    conn.release();
+  }
+}
+
+/**
+ * The reserved connection as one scope of the transaction sees it: every statement it sends
+ * reports its failure to `failed`; `savepoint` opens a nested scope.
+ */
+function scoped(
+  conn: postgres.ReservedSql,
+  failed: (err: unknown) => void,
+  savepoint: (fn: (tx: postgres.TransactionSql) => unknown) => Promise<unknown>,
+): postgres.TransactionSql {
+  const track = <Q>(q: Q): Q => {
+    if (q instanceof Promise) q.catch(failed);
+    return q;
+  };
+  return new Proxy(conn, {
+    // sql`…` (helpers such as sql(name) return no query and are passed through).
+    apply: (target, _this, args: unknown[]) => track((target as unknown as (...a: unknown[]) => unknown)(...args)),
+    get(target, prop) {
+      if (prop === 'unsafe') {
+        return (...args: Parameters<postgres.Sql['unsafe']>) => track(target.unsafe(...args));
+      }
+      if (prop === 'savepoint') return (fn: (tx: postgres.TransactionSql) => unknown) => savepoint(fn);
+      if (prop === 'begin' || prop === 'release' || prop === 'reserve') throw new Error(`${String(prop)} is not available inside a transaction`);
+      const value = Reflect.get(target, prop, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  }) as unknown as postgres.TransactionSql;
+}
