@@ -119,7 +119,7 @@ export interface DeliverDeps {
 
 /**
  * Companions per channel from its global rate: a batch of about a tenth of a second's budget
- * (at most 32 chats), so at Telegram's 30/s a job takes 3 others along and the limit refuses
+ * (at most 32 chats), so at Telegram's 30/s a job takes 2 others along and the limit refuses
  * little of a batch, while at 1,000/s it takes 31.
  */
 export function companionsFor(rates: Record<Channel, { globalPerSec: number }>): Record<Channel, number> {
