@@ -12,7 +12,7 @@ import type { CallLimits } from '../src/limits/calls.js';
 import type { Logger } from '../src/log.js';
 import { z } from 'zod';
 import { channelSchema } from '../src/dialog/events.js';
-import { sendChatRows, type ChatSendContext, type Halt } from './deliver-chat.js';
+import { sendChatRows, type ChatOutcome, type ChatSendContext, type Halt } from './deliver-chat.js';
 import { defineJob, parsePayload, type JobDefinition, type JobServices } from './define.js';
 
 /**
@@ -214,14 +214,16 @@ export function createDeliverProcessor(deps: DeliverDeps) {
           : [];
         const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
         const sends = createSlots(deps.sendsAtOnce ?? 16);
-        const ownRun = sends.run(() => sendChatRows(ctx, batch, { lastAttempt }));
-        // Every send is waited for before the transaction (and the chats' locks) ends.
-        const others = await Promise.allSettled(companions.map((c) => sends.run(() => sendChatRows(ctx, [c], undefined))));
-        const own = await ownRun;
-        const broken = others.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+        // Every send is waited for (settled, none left unobserved) before the transaction, and
+        // with it the chats' locks, ends.
+        const settled = await Promise.allSettled([
+          sends.run(() => sendChatRows(ctx, batch, { lastAttempt })),
+          ...companions.map((c) => sends.run(() => sendChatRows(ctx, [c], undefined))),
+        ]);
+        const broken = settled.find((o): o is PromiseRejectedResult => o.status === 'rejected');
         if (broken) throw broken.reason;
-        const sent = own.sent + others.reduce((n, o) => n + (o.status === 'fulfilled' ? o.value.sent : 0), 0);
-        return { kind: 'sent' as const, sent, own };
+        const outcomes = settled.map((o) => (o as PromiseFulfilledResult<ChatOutcome>).value);
+        return { kind: 'sent' as const, sent: outcomes.reduce((n, o) => n + o.sent, 0), own: outcomes[0]! };
       }),
     );
     if (outcome.kind === 'done') return { sent: 0 };
