@@ -101,8 +101,17 @@ export async function sendChatRows(ctx: ChatSendContext, rows: OutboxRow[], own:
     }
     if ('retryAfterMs' in result) {
       ctx.onResult?.(channel, 'retry_after');
-      halt.current ??= { ms: result.retryAfterMs, retry: true };
-      return { sent, done: false, waitMs: result.retryAfterMs, failure };
+      // The platform said when this chat may be written to again: the row says so too, so no
+      // batch takes it (nor a later row of its chat) along before then, whichever process runs it.
+      const ms = result.retryAfterMs;
+      await ctx.retry(() =>
+        database.db
+          .update(outbox)
+          .set({ notBefore: sql`greatest(coalesce(${outbox.notBefore}, now()), now() + ${ms} * interval '1 millisecond')` })
+          .where(eq(outbox.id, message.id)),
+      );
+      halt.current ??= { ms, retry: true };
+      return { sent, done: false, waitMs: ms, failure };
     }
     if ('blocked' in result) {
       // 用户已屏蔽: mark, and stop sending to this chat until they write again.

@@ -9,13 +9,13 @@ export type OutboxRow = typeof outbox.$inferSelect;
 const LOCK_CHUNK = 8;
 
 /**
- * No earlier row of the same chat is waiting to go out (one that is due): only such a row may be
- * sent by a batch other than its chat's own, or it would overtake the earlier one.
+ * No earlier row of the same chat is pending, due or not: only such a row may be sent by a batch
+ * other than its chat's own, or it would overtake the earlier one, or write to a chat the
+ * platform told to wait (a 429 holds its row back until retry_after, jobs/deliver-chat.ts).
  */
 const headOfChat = sql`not exists (
   select 1 from outbox e
-  where e.identity_id = ${outbox.identityId} and e.status = 'pending' and e.id < ${outbox.id}
-    and (e.not_before is null or e.not_before <= now()))`;
+  where e.identity_id = ${outbox.identityId} and e.status = 'pending' and e.id < ${outbox.id})`;
 
 /**
  * 群发搭车: pending broadcast rows of other chats (the same channel and class, due, each the next
