@@ -15,10 +15,17 @@ import { createTestDatabase } from '../support/db.js';
 class RecordingAdapter implements ChannelAdapter {
   readonly channel = 'web' as const;
   readonly sends: { chatRef: string; text: string }[] = [];
+  /** Chats whose next send the platform refuses with 429 and this retry_after (ms). */
+  readonly tooMany = new Map<string, number>();
   async start() {}
   async stop() {}
   async send(chatRef: string, reply: Reply, progress?: { beforePart?(): Promise<void> }): Promise<SendResult> {
     await progress?.beforePart?.();
+    const wait = this.tooMany.get(chatRef);
+    if (wait !== undefined) {
+      this.tooMany.delete(chatRef);
+      return { ok: false, retryAfterMs: wait };
+    }
     this.sends.push({ chatRef, text: reply.text });
     return { ok: true, sentRef: `s${this.sends.length}` };
   }
@@ -149,6 +156,29 @@ describe('a broadcast delivery takes other chats along (群发搭车)', () => {
     const open = createDeliverProcessor({ database, adapters: new Map([['web', adapter]]), logger: createLogger('silent'), companions: { web: 5 } });
     expect(await open(job(b1.outboxId).job)).toEqual({ sent: 1 });
     expect(adapter.sends.map((s) => s.text).sort()).toEqual(['A 通知', 'B 通知', 'C 通知']);
+  });
+
+  it('holds a companion the platform refused with 429 back until retry_after, from every batch and its own job', async () => {
+    const [a, b, c] = await Promise.all(Array.from({ length: 3 }, () => recipient()));
+    const a1 = await broadcastTo(a!, 'A 通告');
+    const b1 = await broadcastTo(b!, 'B 通告');
+    const adapter = new RecordingAdapter();
+    adapter.tooMany.set(b!.chatRef, 5000);
+    const deliver = createDeliverProcessor({ database, adapters: new Map([['web', adapter]]), logger: createLogger('silent'), companions: { web: 5 } });
+    const before = Date.now();
+    expect(await deliver(job(a1.outboxId).job)).toEqual({ sent: 1 });
+    const [held] = await database.db.select().from(outbox).where(inArray(outbox.id, [b1.outboxId]));
+    expect(held).toMatchObject({ status: 'pending', attempts: 0 });
+    expect(held!.notBefore!.getTime()).toBeGreaterThanOrEqual(before + 4900);
+    // Another broadcast's batch leaves B alone, and B's own job sleeps until then.
+    const c1 = await broadcastTo(c!, 'C 通告');
+    expect(await deliver(job(c1.outboxId).job)).toEqual({ sent: 1 });
+    const bJob = job(b1.outboxId);
+    await expect(deliver(bJob.job)).rejects.toBeInstanceOf(DelayedError);
+    expect(bJob.moved[0]!).toBe(held!.notBefore!.getTime());
+    expect(adapter.sends.map((s) => s.text).sort()).toEqual(['A 通告', 'C 通告']);
+    // Out of the way of the next test, which shares the database.
+    await database.db.update(outbox).set({ status: 'sent' }).where(inArray(outbox.id, [b1.outboxId]));
   });
 
   it('takes nothing along for a reply, nor at a rate one job per message keeps up with', async () => {
