@@ -5,6 +5,7 @@ import type { ChannelAdapter } from '../bots/channel.js';
 import type { Channel } from '../src/dialog/events.js';
 import { replySchema } from '../src/dialog/reply.js';
 import type { OutboxRow } from '../src/outbox/claim.js';
+import { OUTBOX_PRIORITY } from '../src/outbox/outbox.js';
 import { recordChoicesShown, replyToSend } from '../src/outbox/shown.js';
 import type { CallLimits } from '../src/limits/calls.js';
 
@@ -101,10 +102,11 @@ export async function sendChatRows(ctx: ChatSendContext, rows: OutboxRow[], own:
     }
     if ('retryAfterMs' in result) {
       ctx.onResult?.(channel, 'retry_after');
-      // The platform said when this chat may be written to again: the row says so too, so no
-      // batch takes it (nor a later row of its chat) along before then, whichever process runs it.
+      // The platform said when this chat may be written to again: a broadcast row (the only kind
+      // a batch takes along) says so too, so no batch in any process takes it, nor a later row of
+      // its chat, before then. A reply's retry is its own job's, delayed as long.
       const ms = result.retryAfterMs;
-      await ctx.retry(() =>
+      if (message.priority !== OUTBOX_PRIORITY.conversation) await ctx.retry(() =>
         database.db
           .update(outbox)
           .set({ notBefore: sql`greatest(coalesce(${outbox.notBefore}, now()), now() + ${ms} * interval '1 millisecond')` })
