@@ -1,17 +1,18 @@
 import { DelayedError, type Job } from 'bullmq';
 import { and, asc, eq, isNull, lte, or, sql } from 'drizzle-orm';
-import { channelIdentities, outbox } from '../db/schema/index.js';
+import { outbox } from '../db/schema/index.js';
 import type { Database } from '../db/client.js';
 import type { ChannelAdapter } from '../bots/channel.js';
 import type { Channel } from '../src/dialog/events.js';
-import { replySchema } from '../src/dialog/reply.js';
-import { deliverLockKey } from '../src/outbox/outbox.js';
-import { recordChoicesShown, replyToSend } from '../src/outbox/shown.js';
+import { deliverLockKey, OUTBOX_PRIORITY } from '../src/outbox/outbox.js';
+import { claimCompanions } from '../src/outbox/claim.js';
+import { createSentMarker } from '../src/outbox/sent-marks.js';
 import { createSlots } from '../src/work/slots.js';
 import type { CallLimits } from '../src/limits/calls.js';
 import type { Logger } from '../src/log.js';
 import { z } from 'zod';
 import { channelSchema } from '../src/dialog/events.js';
+import { sendChatRows, type ChatOutcome, type ChatSendContext, type Halt } from './deliver-chat.js';
 import { defineJob, parsePayload, type JobDefinition, type JobServices } from './define.js';
 
 /**
@@ -68,6 +69,7 @@ function processorFor(s: JobServices) {
       onResult: s.onDeliverResult,
       callLimits: s.callLimits,
       conversationBusy: s.conversationBusy,
+      companions: companionsFor(channelRates(s.config)),
     });
     processors.set(s, p);
   }
@@ -106,18 +108,23 @@ export interface DeliverDeps {
    * pool first and broadcasts are deferred under load, never replies.
    */
   conversationBusy?: () => boolean;
+  /**
+   * Other chats' broadcast rows one broadcast job takes along, per channel (none when absent):
+   * one job per message is plenty at a few dozen a second, not at a thousand.
+   */
+  companions?: Partial<Record<Channel, number>>;
+  /** Most platform sends one batch has in flight at once (default 16). */
+  sendsAtOnce?: number;
 }
 
-class Throttled extends Error {
-  constructor(readonly ms: number) {
-    super(`throttled for ${ms} ms`);
-  }
-}
-
-class RetryAfter extends Error {
-  constructor(readonly ms: number) {
-    super(`retry after ${ms} ms`);
-  }
+/**
+ * Companions per channel from its global rate: a batch of about a tenth of a second's budget
+ * (at most 32 chats), so at Telegram's 30/s a job takes 2 others along and the limit refuses
+ * little of a batch, while at 1,000/s it takes 31.
+ */
+export function companionsFor(rates: Record<Channel, { globalPerSec: number }>): Record<Channel, number> {
+  const of = (perSec: number) => Math.max(0, Math.min(31, Math.floor(perSec / 10) - 1));
+  return { telegram: of(rates.telegram.globalPerSec), wechat: of(rates.wechat.globalPerSec), web: of(rates.web.globalPerSec) };
 }
 
 class HeldUntil extends Error {
@@ -126,39 +133,69 @@ class HeldUntil extends Error {
   }
 }
 
+/** A broadcast whose chat another delivery holds comes back after this long (it is likely sent by then). */
+const BUSY_CHAT_RETRY_MS = 500;
+
 /**
  * The deliver processor. It locks the recipient (an advisory lock held by a transaction for the
  * whole batch), then sends every pending row of that recipient up to its own id, in id order, so
- * one chat's messages keep their order and no row is sent by two jobs. Each row is marked sent
- * on its own connection right after the platform accepted it, so a later failure in the batch
- * can't un-mark it and cause a resend; so is each part of a row that goes out as several
- * messages (`parts_sent`), so a retry after a 429 on the text does not send its photos again.
+ * one chat's messages keep their order and no row is sent by two jobs (jobs/deliver-chat.ts).
+ * A broadcast job also takes along the next broadcast row of up to `companions` other chats
+ * (src/outbox/claim.ts), sent side by side, at most `sendsAtOnce` at a time, and marked sent
+ * together (src/outbox/sent-marks.ts): their own jobs then find them sent. Call limits are taken
+ * per platform call as before, so the batch goes no faster than the limits allow.
  */
 export function createDeliverProcessor(deps: DeliverDeps) {
   const { database } = deps;
   const slots = createSlots(deps.maxConcurrentBatches ?? Math.max(1, Math.floor((database.sql.options.max ?? 10) / 2)));
+  const marker = createSentMarker(persistently, database.db);
   return async (job: Job, token?: string): Promise<{ sent: number }> => {
     const { outboxId, channel } = parsePayload({ name: 'deliver', payload: deliverPayload }, job.data);
     const adapter = deps.adapters.get(channel);
     if (!adapter) throw new Error(`channel ${channel} is not running in this process`);
     const log = deps.logger.child({ jobId: job.id, outboxId, channel });
+    const broadcastJob = job.opts.priority !== undefined && job.opts.priority !== DELIVER_JOB_PRIORITY.conversation;
     if (job.opts.priority === DELIVER_JOB_PRIORITY.broadcast && Date.now() - job.timestamp < YIELD.forMs && deps.conversationBusy?.()) {
       await job.moveToDelayed(Date.now() + YIELD.ms, token);
       throw new DelayedError();
     }
-    try {
-      return await slots.run(() => database.db.transaction(async (tx) => {
+    // Sent already (taken along by another broadcast's batch): done, without a slot or a transaction.
+    if (broadcastJob) {
+      const [row] = await database.db.select({ status: outbox.status }).from(outbox).where(eq(outbox.id, outboxId));
+      if (!row || row.status !== 'pending') return { sent: 0 };
+    }
+    const halt: { current?: Halt } = {};
+    const ctx: ChatSendContext = {
+      database,
+      adapter,
+      channel,
+      limits: deps.callLimits,
+      markSent: (id, sentRef) => marker.mark(id, sentRef),
+      onResult: deps.onResult,
+      halt,
+      retry: persistently,
+    };
+    const outcome = await slots.run(() =>
+      database.db.transaction(async (tx) => {
         const [row] = await tx
           .select({ identityId: outbox.identityId, status: outbox.status, priority: outbox.priority, notBefore: outbox.notBefore })
           .from(outbox)
           .where(eq(outbox.id, outboxId));
-        if (!row || row.status !== 'pending') return { sent: 0 };
+        if (!row || row.status !== 'pending') return { kind: 'done' as const, sent: 0 };
         // Held back (quiet hours, a scheduled notice): the job sleeps until then.
-        if (row.notBefore && row.notBefore.getTime() > Date.now()) throw new HeldUntil(row.notBefore.getTime());
-        await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${deliverLockKey(row.identityId)}))`);
+        if (row.notBefore && row.notBefore.getTime() > Date.now()) return { kind: 'held' as const, at: row.notBefore.getTime() };
+        const lockKey = deliverLockKey(row.identityId);
+        const takesAlong = row.priority !== OUTBOX_PRIORITY.conversation && (deps.companions?.[channel] ?? 0) > 0;
+        if (takesAlong) {
+          // Another batch has this chat (most likely sending this very row): look again shortly
+          // rather than hold a connection waiting for its lock.
+          const [got] = await tx.execute<{ got: boolean }>(sql`select pg_try_advisory_xact_lock(hashtext(${lockKey})) as got`);
+          if (!got?.got) return { kind: 'busy' as const };
+        } else {
+          await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${lockKey}))`);
+        }
         // This chat's rows up to this one, of this class or a more urgent one: a reply takes an
         // earlier reply along, never a broadcast waiting for its own job (nor a held-back row).
-        const now = new Date();
         const batch = await tx
           .select()
           .from(outbox)
@@ -168,94 +205,45 @@ export function createDeliverProcessor(deps: DeliverDeps) {
               eq(outbox.status, 'pending'),
               lte(outbox.id, outboxId),
               lte(outbox.priority, row.priority),
-              or(isNull(outbox.notBefore), lte(outbox.notBefore, now)),
+              or(isNull(outbox.notBefore), lte(outbox.notBefore, new Date())),
             ),
           )
           .orderBy(asc(outbox.id));
-        let sent = 0;
-        let failure: string | undefined;
-        for (const message of batch) {
-          const limits = deps.callLimits;
-          const { reply, recorded } = await replyToSend(database.db, message, replySchema.parse(message.payload));
-          const result = await adapter.send(message.chatRef, reply, {
-            partsSent: message.partsSent,
-            beforePart: limits
-              ? async () => {
-                  const permit = await limits.take(channel, message.chatRef);
-                  if (!permit.ok) throw new Throttled(permit.waitMs);
-                }
-              : undefined,
-            // A part the platform accepted (a photo before the text): the retry resumes after it.
-            partSent: async (partsSent, sentRef) => {
-              await persistently(() =>
-                database.db
-                  .update(outbox)
-                  .set({ partsSent, ...(sentRef !== undefined && { sentRef }) })
-                  .where(eq(outbox.id, message.id)),
-              );
-            },
-          });
-          if (result.ok) {
-            // The platform has it now: failing to record that would resend it on the job's retry,
-            // so a transient database error (a full pool, a dropped connection) is retried here.
-            await persistently(() =>
-              database.db
-                .update(outbox)
-                .set({ status: 'sent', sentAt: new Date(), ...(result.sentRef !== undefined && { sentRef: result.sentRef }), attempts: sql`${outbox.attempts} + 1` })
-                .where(eq(outbox.id, message.id)),
-            );
-            adapter.delivered?.(message.chatRef);
-            // Its choices are now what a bare number answers in this chat (src/outbox/shown.ts).
-            const shown = reply.choices;
-            if (shown?.length && !recorded) await persistently(() => recordChoicesShown(database.db, { id: message.id, identityId: message.identityId, priority: message.priority, choices: shown }));
-            deps.onResult?.(channel, 'sent');
-            sent++;
-            continue;
-          }
-          if ('retryAfterMs' in result) throw new RetryAfter(result.retryAfterMs);
-          if ('blocked' in result) {
-            // 用户已屏蔽: mark, and stop sending to this chat until they write again.
-            await database.db.update(channelIdentities).set({ blockedAt: new Date() }).where(eq(channelIdentities.id, message.identityId));
-            await database.db
-              .update(outbox)
-              .set({ status: 'blocked', lastError: result.reason })
-              .where(and(eq(outbox.identityId, message.identityId), eq(outbox.status, 'pending')));
-            deps.onResult?.(channel, 'blocked');
-            log.info('recipient blocked the bot; pending messages marked blocked');
-            return { sent };
-          }
-          const error = 'error' in result ? result.error : result.reason;
-          const last = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-          await database.db
-            .update(outbox)
-            .set({ attempts: sql`${outbox.attempts} + 1`, lastError: error.slice(0, 500), status: last ? 'failed' : 'pending' })
-            .where(eq(outbox.id, message.id));
-          if (last) deps.onResult?.(channel, 'failed');
-          // One row's failure must not hold back the rows behind it: they go now, this one is
-          // retried with the job's backoff.
-          failure ??= error;
-        }
-        if (failure !== undefined) throw new Error(`send failed: ${failure}`);
-        return { sent };
-      }));
-    } catch (err) {
-      if (err instanceof Throttled) {
-        // Over a call limit (ours, shared by every process): back later, no attempt spent.
-        await job.moveToDelayed(Date.now() + err.ms, token);
-        throw new DelayedError();
-      }
-      if (err instanceof HeldUntil) {
-        await job.moveToDelayed(err.at, token);
-        throw new DelayedError();
-      }
-      if (err instanceof RetryAfter) {
-        // The platform said "slow down": wait as told, without spending an attempt.
-        deps.onResult?.(channel, 'retry_after');
-        await job.moveToDelayed(Date.now() + err.ms, token);
-        throw new DelayedError();
-      }
-      throw err;
+        const companions = takesAlong
+          ? await claimCompanions(tx, { id: outboxId, identityId: row.identityId, channel, priority: row.priority }, deps.companions![channel]!)
+          : [];
+        const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+        const sends = createSlots(deps.sendsAtOnce ?? 16);
+        // Every send is waited for (settled, none left unobserved) before the transaction, and
+        // with it the chats' locks, ends.
+        const settled = await Promise.allSettled([
+          sends.run(() => sendChatRows(ctx, batch, { lastAttempt })),
+          ...companions.map((c) => sends.run(() => sendChatRows(ctx, [c], undefined))),
+        ]);
+        const broken = settled.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+        if (broken) throw broken.reason;
+        const outcomes = settled.map((o) => (o as PromiseFulfilledResult<ChatOutcome>).value);
+        return { kind: 'sent' as const, sent: outcomes.reduce((n, o) => n + o.sent, 0), own: outcomes[0]! };
+      }),
+    );
+    if (outcome.kind === 'done') return { sent: 0 };
+    if (outcome.kind === 'held') {
+      await job.moveToDelayed(outcome.at, token);
+      throw new DelayedError();
     }
+    if (outcome.kind === 'busy') {
+      await job.moveToDelayed(Date.now() + BUSY_CHAT_RETRY_MS, token);
+      throw new DelayedError();
+    }
+    const { own, sent } = outcome;
+    if (!own.done) {
+      // Over a call limit, or the platform said "slow down": back later, no attempt spent.
+      await job.moveToDelayed(Date.now() + (own.waitMs ?? halt.current?.ms ?? 1000), token);
+      throw new DelayedError();
+    }
+    if (own.failure !== undefined) throw new Error(`send failed: ${own.failure}`);
+    if (sent > 1) log.debug({ sent }, 'batch delivered');
+    return { sent };
   };
 }
 

@@ -80,6 +80,10 @@ export const outbox = pgTable(
       .on(t.identityId, t.id)
       .where(sql`${t.status} = 'pending'`),
     index('outbox_identity_idx').on(t.identityId, t.id),
+    /** Pending rows of a channel and class in id order: what a broadcast batch takes along (src/outbox/claim.ts). */
+    index('outbox_pending_class_idx')
+      .on(t.channel, t.priority, t.id)
+      .where(sql`${t.status} = 'pending'`),
     index('outbox_web_sent_idx')
       .on(t.chatRef, t.sentSeq)
       .where(sql`${t.channel} = 'web' and ${t.sentSeq} is not null`),

@@ -12,6 +12,10 @@ describe('broadcast deliveries step aside while conversation is busy', () => {
       transaction: async () => {
         throw new Error('database reached');
       },
+      // A broadcast job first looks whether its row went out with another batch.
+      select: () => {
+        throw new Error('database reached');
+      },
     },
   } as unknown as Database;
   const adapters = new Map([['web' as const, { channel: 'web' as const, start: async () => {}, stop: async () => {}, send: async () => ({ ok: true as const }), fetchMedia: async () => { throw new Error('none'); } }]]);
