@@ -32,6 +32,8 @@ export interface FanOutDeps {
 
 /** Fan-out pages written at once (each holds one pooled connection for one statement). */
 const PAGES_IN_FLIGHT = 2;
+/** Pages between the reads that stop a withdrawn notice's first wave (each page also checks it itself). */
+const WITHDRAWN_CHECK_EVERY = 4;
 
 export const dedupeKey = (noticeId: string, wave: number, personId: string, channel: string) => `n:${noticeId}:${wave}:${personId}:${channel}`;
 
@@ -93,8 +95,12 @@ export async function fanOutNotice(deps: FanOutDeps, noticeId: string, wave: num
     const spec = audienceOf(notice, await scopesOf(deps.database.db, noticeId));
     const paths = await scopePaths(deps.database.db, spec);
     const inFlight: Promise<void>[] = [];
+    let started = 0;
     for await (const range of audienceRanges(deps.database.db, paths, deps.pageSize)) {
-      if (pages + inFlight.length > 0 && (await statusOf(deps.database.db, noticeId)) === 'withdrawn') break;
+      // A page written after a withdrawal writes nothing (noticeRows checks in the statement);
+      // this read, every few pages, is only what stops the loop.
+      if (started > 0 && started % WITHDRAWN_CHECK_EVERY === 0 && (await statusOf(deps.database.db, noticeId)) === 'withdrawn') break;
+      started++;
       const page = writeAudienceRange<StoredRow>(deps.database.db, spec, paths, range, deps.pageSize, write).then(handOver);
       // Awaited below in order; until then a failure must not become an unhandled rejection.
       page.catch(() => undefined);
@@ -135,12 +141,14 @@ type StoredRow = { id: string | number; channel: Channel; priority: number; not_
 function noticeRows(noticeId: string, wave: number, payloads: { rich: Record<string, unknown>; numbered: Record<string, unknown> }, priority: number, notBefore: Date | null): SQL {
   // The same key as dedupeKey() above.
   const key = sql`${`n:${noticeId}:${wave}:`} || m.person_id::text || ':' || m.channel::text`;
+  // The first wave stops at a withdrawal: a page that starts after it commits writes nothing.
+  const live = wave === 0 ? sql`not exists (select 1 from notices x where x.id = ${noticeId}::uuid and x.status = 'withdrawn')` : sql`true`;
   return sql`o as (
       insert into outbox (identity_id, channel, chat_ref, payload, priority, not_before, dedupe_key)
       select m.identity_id, m.channel, m.chat_ref,
              ${JSON.stringify(payloads)}::jsonb -> (case when m.channel = 'wechat' then 'numbered' else 'rich' end) -> m.locale::text,
              ${priority}::smallint, ${notBefore ? notBefore.toISOString() : null}::timestamptz, ${key}
-      from m order by m.n
+      from m where ${live} order by m.n
       on conflict (dedupe_key) do nothing
       returning id, identity_id, channel, priority, not_before
     ), d as (
@@ -148,6 +156,7 @@ function noticeRows(noticeId: string, wave: number, payloads: { rich: Record<str
       select ${noticeId}::uuid, ${wave}::smallint, m.identity_id, m.person_id, m.household_id, m.channel,
              coalesce(o.id, (select x.id from outbox x where x.dedupe_key = ${key}))
       from m left join o on o.identity_id = m.identity_id
+      where ${live}
       on conflict do nothing
     ), written as (select id, channel, priority, not_before from o)`;
 }

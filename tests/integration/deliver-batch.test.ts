@@ -191,6 +191,7 @@ describe('a broadcast delivery takes other chats along (群发搭车)', () => {
     expect((await statusOf([b1.outboxId]))[b1.outboxId]).toBe('pending');
     expect(await deliver(job(b1.outboxId).job)).toEqual({ sent: 1 });
 
-    expect(companionsFor({ telegram: { globalPerSec: 30 }, wechat: { globalPerSec: 5 }, web: { globalPerSec: 1000 } })).toEqual({ telegram: 2, wechat: 0, web: 31 });
+    expect(companionsFor({ telegram: { globalPerSec: 30 }, wechat: { globalPerSec: 5 }, web: { globalPerSec: 1000 } })).toEqual({ telegram: 0, wechat: 0, web: 31 });
+    expect(companionsFor({ telegram: { globalPerSec: 100 }, wechat: { globalPerSec: 99 }, web: { globalPerSec: 500 } })).toEqual({ telegram: 9, wechat: 0, web: 31 });
   });
 });
