@@ -11,11 +11,11 @@ import { codeKey } from '../secrets.js';
 import { verifyChain } from './chain.js';
 import { ConsultationError, createConsultation, enterBallot, getConsultation, mustReach, scopesOf } from './commands.js';
 import { choiceLabels, explainResult, refusalText } from './explain.js';
-import { closeConsultation, currentResult, openConsultation, publishConsultation, type LifecycleDeps } from './lifecycle.js';
+import { closeConsultation, currentResult, lifecycleDeps, openConsultation, publishConsultation } from './lifecycle.js';
 import { publishedBallots } from './queries.js';
 import { answerTopic, rankedTopics } from './topics.js';
 import { BASES, decide, formatArea, RULES, type Tally } from './rules.js';
-import { eligibleFor, tallyOf, turnoutByBuilding } from './tally.js';
+import { eligibleFor, tallyOf, turnoutByBuilding, turnoutTotals } from './tally.js';
 
 /**
  * `npm run linli -- consultation …`: the consultation commands for an operator acting as a named
@@ -72,7 +72,7 @@ export async function runConsultationCli(argv: string[], config: Config, databas
   const db = database.db;
   const m = messages(config.defaultLocale);
   const tz = config.notices.timeZone;
-  const deps: LifecycleDeps = { quiet: { hours: config.notices.quietHours, timeZone: tz }, locale: config.defaultLocale };
+  const deps = lifecycleDeps(config);
   const key = codeKey(config);
   const now = new Date();
   const explain = (err: unknown): never => {
@@ -180,9 +180,7 @@ export async function runConsultationCli(argv: string[], config: Config, databas
       }
       const rows = await turnoutByBuilding(db, c.id, c.basis);
       const e = eligibleFor(c.basis, c.eligible ?? { people: 0, households: 0, owners: 0, area: 0 });
-      const voters = rows.reduce((s, r) => s + r.voters, 0);
-      const homes = rows.reduce((s, r) => s + r.households, 0);
-      const area = rows.reduce((s, r) => s + r.area, 0);
+      const { voters, households: homes, area } = turnoutTotals(rows);
       out(`[${c.status}] ${voters} voters, ${homes}/${c.eligible?.households ?? 0} households, ${formatArea(area)}/${formatArea(e.area)} m²${c.rule === 'quorum_majority' ? `; quorum ${c.quorumPct}% of ${e.voters}` : c.rule === 'civil_code_278' ? '; needs 2/3 of owners and of area' : ''}`);
       for (const r of rows) out(`  ${r.building || '-'}\t${r.households}/${r.eligibleHouseholds} households\t${formatArea(r.area)}/${formatArea(r.eligibleArea)} m²`);
       return;

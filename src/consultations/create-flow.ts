@@ -10,7 +10,7 @@ import { getTopic, rankedTopics } from './topics.js';
 import { ConsultationError, createConsultation } from './commands.js';
 import { isAudienceScopeKind } from '../audience/scopes.js';
 import { optionLines, refusalText } from './explain.js';
-import { openConsultation } from './lifecycle.js';
+import { lifecycleDeps, openConsultation } from './lifecycle.js';
 import { BASES } from './rules.js';
 
 /**
@@ -169,7 +169,7 @@ export function createConsultationCreateFlow(): Flow {
             { title: full.title, background: full.background, options: full.options, multiple: full.multiple, maxChoices: full.maxChoices, scopeUnitIds: [full.scopeUnitId], basis: full.basis, ...ruleOf(full.rule), secret: full.secret, changeable: full.changeable, closesAt: closesAt(ctx, full.days), topicId: d.topicId },
             ctx.now,
           );
-          await openConsultation(ctx.uow, ctx.person.id, c.id, ctx.now, { quiet: { hours: ctx.config.notices.quietHours, timeZone: ctx.config.notices.timeZone }, locale: ctx.config.defaultLocale });
+          await openConsultation(ctx.uow, ctx.person.id, c.id, ctx.now, lifecycleDeps(ctx.config));
           ctx.reply({ text: t(ctx).created({ title: c.title, id: c.id }) });
         } catch (err) {
           if (!(err instanceof ConsultationError)) throw err;

@@ -4,7 +4,7 @@ import { consultations } from '../../db/schema/index.js';
 import type { Queryable } from '../../db/client.js';
 import { recordAudit } from '../audit/audit.js';
 import { audiencePages } from '../audience/audience.js';
-import { LOCALES, type Locale } from '../config.js';
+import { LOCALES, type Config, type Locale } from '../config.js';
 import { messages, type Messages } from '../i18n/index.js';
 import { confirmNotice, createNotice } from '../notices/commands.js';
 import { followUpIn } from '../notices/follow.js';
@@ -31,6 +31,11 @@ export interface LifecycleDeps {
   quiet: { hours: QuietHours; timeZone: string };
   /** The main language of its notices (the public page's); each voter gets theirs. */
   locale: Locale;
+}
+
+/** The deps as the config gives them: every caller (chat flows, CLI) builds them the same way. */
+export function lifecycleDeps(config: Pick<Config, 'notices' | 'defaultLocale'>): LifecycleDeps {
+  return { quiet: { hours: config.notices.quietHours, timeZone: config.notices.timeZone }, locale: config.defaultLocale };
 }
 
 export interface ConsultationResult {

@@ -8,9 +8,9 @@ import { reachRoots, scopedAssignments } from '../staff/scope.js';
 import { MANAGE, MENU } from './buttons.js';
 import { ConsultationError, getConsultation, mustReach, scopesOf, type ConsultationRow } from './commands.js';
 import { explainResult, refusalText } from './explain.js';
-import { closeConsultation, currentResult, publishConsultation } from './lifecycle.js';
+import { closeConsultation, currentResult, lifecycleDeps, publishConsultation } from './lifecycle.js';
 import { formatArea, mayClose } from './rules.js';
-import { eligibleFor, turnoutByBuilding } from './tally.js';
+import { eligibleFor, turnoutByBuilding, turnoutTotals } from './tally.js';
 
 /**
  * 管理协商 (staff, in chat): the votes in the person's area; for one, live turnout by building
@@ -57,11 +57,11 @@ async function turnoutText(ctx: FlowContext, c: ConsultationRow): Promise<string
   const t = ctx.t.consultationStaff;
   const rows = await turnoutByBuilding(ctx.tx, c.id, c.basis);
   const e = eligibleFor(c.basis, c.eligible ?? { people: 0, households: 0, owners: 0, area: 0 });
-  const sum = (k: 'voters' | 'households' | 'area') => rows.reduce((s, r) => s + r[k], 0);
-  const total = { voters: sum('voters'), homes: sum('households'), eligibleHomes: c.eligible?.households ?? 0 };
+  const sum = turnoutTotals(rows);
+  const total = { voters: sum.voters, homes: sum.households, eligibleHomes: c.eligible?.households ?? 0 };
   const owners = c.basis === 'owners';
   const lines = [
-    (c.basis === 'adults' ? t.totalPeople(total) : t.totalHomes(total)) + (owners ? t.totalArea({ area: formatArea(sum('area')), total: formatArea(e.area) }) : ''),
+    (c.basis === 'adults' ? t.totalPeople(total) : t.totalHomes(total)) + (owners ? t.totalArea({ area: formatArea(sum.area), total: formatArea(e.area) }) : ''),
     ...(c.rule === 'quorum_majority' ? [t.quorum({ pct: c.quorumPct })] : c.rule === 'civil_code_278' ? [t.quorum278] : []),
     ...rows.map((r) => t.building({ building: r.building || '-', homes: r.households, eligibleHomes: r.eligibleHouseholds, area: owners ? t.buildingArea({ area: `${formatArea(r.area)}/${formatArea(r.eligibleArea)}` }) : '' })),
   ];
@@ -69,8 +69,6 @@ async function turnoutText(ctx: FlowContext, c: ConsultationRow): Promise<string
 }
 
 export function createConsultationManageFlows(): Flow[] {
-  const deps = (ctx: FlowContext) => ({ quiet: { hours: ctx.config.notices.quietHours, timeZone: ctx.config.notices.timeZone }, locale: ctx.config.defaultLocale });
-
   async function show(ctx: FlowContext, raw: string): Promise<StepOutcome | void> {
     const t = ctx.t.consultationStaff;
     try {
@@ -180,7 +178,7 @@ export function createConsultationManageFlows(): Flow[] {
           return { next: 'confirm', data: a };
         }
         try {
-          await publishConsultation(ctx.uow, ctx.person.id, a.id, ctx.now, deps(ctx));
+          await publishConsultation(ctx.uow, ctx.person.id, a.id, ctx.now, lifecycleDeps(ctx.config));
           ctx.reply({ text: t.published });
         } catch (err) {
           return refuse(ctx, err);

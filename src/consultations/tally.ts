@@ -76,6 +76,11 @@ export interface TurnoutRow {
   eligibleArea: number;
 }
 
+/** The whole turnout: the buildings' rows added up. */
+export function turnoutTotals(rows: readonly TurnoutRow[]): { voters: number; households: number; area: number } {
+  return rows.reduce((s, r) => ({ voters: s.voters + r.voters, households: s.households + r.households, area: s.area + r.area }), { voters: 0, households: 0, area: 0 });
+}
+
 /** 实时参与率: people, households and area that took part, by building (never what they chose). */
 export async function turnoutByBuilding(db: Queryable, consultationId: string, basis: Basis): Promise<TurnoutRow[]> {
   const rows = (await db.execute(sql`
