@@ -5,7 +5,7 @@ import type { Messages } from '../i18n/index.js';
  * Every button id of the activity flows in one place. Ids of the form `<prefix>:<arg>` are actions
  * (they work from anywhere: an offer arrives while the person is elsewhere in the chat).
  */
-export const MENU = { browse: 'menu.activities', mine: 'menu.myActivities', checkin: 'menu.activityCheckin', create: 'menu.activityCreate' } as const;
+export const MENU = { browse: 'menu.activities', mine: 'menu.myActivities', checkin: 'menu.activityCheckin', create: 'menu.activityCreate', manage: 'menu.activityManage' } as const;
 
 export const ACTION = {
   /** 确认候补名额 / 放弃 */
@@ -18,6 +18,22 @@ export const ACTION = {
   /** Rate a session I came to: `ar:<signupId>.<1-5>`. */
   rate: 'ar',
 } as const;
+
+/** 活动管理 (organisers): actions on one activity or session (`<prefix>:<id>`, they work from anywhere). */
+export const MANAGE = {
+  /** An activity I organise: its sessions, attendance, ratings, repeated no-shows. */
+  show: 'am',
+  /** One session's roster, with 到场 buttons. */
+  roster: 'an',
+  /** Mark a confirmed sign-up present (人工签到). */
+  present: 'ap',
+  /** 四点半课堂: the children and guardians (audited). */
+  children: 'ak',
+  /** 服务进社区 coverage of my area. */
+  coverage: 'av',
+} as const;
+
+export const manageButton = (kind: keyof typeof MANAGE, arg: string) => actionId(MANAGE[kind], arg);
 
 export const offerChoices = (t: Messages, signupId: string) => [
   { id: actionId(ACTION.confirmOffer, signupId), label: t.activities.confirmSeat },

@@ -2,10 +2,11 @@ import type { Flow } from '../dialog/flow.js';
 import { createConfirmHoursFlow } from '../volunteers/confirm-flow.js';
 import { createVolunteerFlows } from '../volunteers/flows.js';
 import { createActivityCreateFlow } from './create-flow.js';
+import { createActivityManageFlow } from './manage-flow.js';
 import type { ActivitySettings } from './create.js';
 import { createResidentActivityFlows } from './resident-flows.js';
 
-/** Every chat flow of 幸福学堂 and 志愿服务: residents' (browse, sign up, mine, check-in), volunteers', staff's (create). */
+/** Every chat flow of 幸福学堂 and 志愿服务: residents' (browse, sign up, mine, check-in), volunteers', staff's (create, manage). */
 export function createActivityFlows(settings: ActivitySettings): Flow[] {
-  return [...createResidentActivityFlows({ timeZone: settings.timeZone }), createActivityCreateFlow(settings), ...createVolunteerFlows({ timeZone: settings.timeZone }), createConfirmHoursFlow({ timeZone: settings.timeZone })];
+  return [...createResidentActivityFlows({ timeZone: settings.timeZone }), createActivityCreateFlow(settings), createActivityManageFlow({ timeZone: settings.timeZone }), ...createVolunteerFlows({ timeZone: settings.timeZone }), createConfirmHoursFlow({ timeZone: settings.timeZone })];
 }

@@ -1,6 +1,7 @@
 import type { Locale } from '../config.js';
 import { pick } from './catalog.js';
 import { activities } from './activities.js';
+import { activityStaff } from './activity-staff.js';
 import { cases } from './cases.js';
 import { common } from './common.js';
 import { consultations } from './consultations.js';
@@ -20,7 +21,7 @@ import { webchat } from './webchat.js';
  * All user-facing text. Each module keeps its own catalogue file beside this one
  * (`src/i18n/<module>.ts`, made with defineMessages) and registers it here.
  */
-const catalogues = { activities, cases, common, consultations, consultationStaff, dialog, linking, notices, onboarding, privacy, report, staff, timeline, volunteers, webchat } as const;
+const catalogues = { activities, activityStaff, cases, common, consultations, consultationStaff, dialog, linking, notices, onboarding, privacy, report, staff, timeline, volunteers, webchat } as const;
 
 export type Messages = { [K in keyof typeof catalogues]: ReturnType<typeof pick<(typeof catalogues)[K]['zh-CN']>> };
 
