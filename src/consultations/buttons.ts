@@ -68,3 +68,31 @@ export const CREATE_RULES = ['simple_majority', 'quorum_majority', 'civil_code_2
 export type CreateRule = (typeof CREATE_RULES)[number];
 export const basisPress = z.templateLiteral(['cc.b.', z.enum(BASES)]).transform((s) => s.slice(5) as (typeof BASES)[number]);
 export const rulePress = z.templateLiteral(['cc.r.', z.enum(CREATE_RULES)]).transform((s) => s.slice(5) as CreateRule);
+
+/** 录入纸质票 / 委托票 (staff): started from 管理协商 (`kq:<id>`), then its steps' buttons. */
+const PAPER_PREFIX = 'kq';
+export const PAPER = {
+  prefix: PAPER_PREFIX,
+  start: (id: string) => actionId(PAPER_PREFIX, id),
+  building: (id: number) => `cq.b.${id}`,
+  household: (id: number) => `cq.h.${id}`,
+  paper: 'cq.paper',
+  proxy: 'cq.proxy',
+  option: (i: number) => `cq.o.${i}`,
+  done: 'cq.done',
+  confirm: 'cq.yes',
+  cancel: 'cq.cancel',
+} as const;
+/** The number after `prefix`, within [min, max]; a forged one is a failed parse, never a throw. */
+const numberAfter = (prefix: string, min: number, max: number) =>
+  z.string().transform((s, ctx) => {
+    const n = s.startsWith(prefix) ? Number(s.slice(prefix.length)) : NaN;
+    if (!Number.isInteger(n) || n < min || n > max) {
+      ctx.addIssue({ code: 'custom', message: 'press' });
+      return z.NEVER;
+    }
+    return n;
+  });
+export const paperBuildingPress = numberAfter('cq.b.', 1, Number.MAX_SAFE_INTEGER);
+export const paperHouseholdPress = numberAfter('cq.h.', 1, Number.MAX_SAFE_INTEGER);
+export const paperOptionPress = numberAfter('cq.o.', 0, 8);

@@ -5,7 +5,7 @@ import type { InboundPayload } from '../dialog/events.js';
 import type { Flow, FlowContext, PersonView, StepOutcome } from '../dialog/flow.js';
 import { formatLocal } from '../notices/rules.js';
 import { reachRoots, scopedAssignments } from '../staff/scope.js';
-import { MANAGE, MENU } from './buttons.js';
+import { MANAGE, MENU, PAPER } from './buttons.js';
 import { ConsultationError, getConsultation, mustReach, scopesOf, type ConsultationRow } from './commands.js';
 import { explainResult, refusalText } from './explain.js';
 import { closeConsultation, currentResult, lifecycleDeps, publishConsultation } from './lifecycle.js';
@@ -39,7 +39,7 @@ async function consultationsInReach(db: Queryable, personId: string): Promise<Pi
 }
 
 /** The consultation, when this person may manage it. */
-async function inReach(ctx: FlowContext, raw: string): Promise<ConsultationRow> {
+export async function inReach(ctx: FlowContext, raw: string): Promise<ConsultationRow> {
   const c = target.safeParse({ id: raw }).success ? await getConsultation(ctx.tx, raw) : undefined;
   if (!c) throw new ConsultationError('not_found');
   await mustReach(ctx.tx, ctx.person.id, await scopesOf(ctx.tx, c.id));
@@ -78,7 +78,11 @@ export function createConsultationManageFlows(): Flow[] {
       const turnout = await turnoutText(ctx, c);
       if (c.status === 'open' || c.status === 'draft') {
         const early = mayClose(c, ctx.now) === 'early';
-        ctx.reply({ text: `${head}\n${turnout}\n${t.hiddenWhileOpen}`, ...(early && { choices: [{ id: MANAGE.close(c.id), label: t.closeEarly }] }) });
+        const choices = [
+          ...(c.status === 'open' && c.basis !== 'adults' ? [{ id: PAPER.start(c.id), label: ctx.t.consultationPaper.enter }] : []),
+          ...(early ? [{ id: MANAGE.close(c.id), label: t.closeEarly }] : []),
+        ];
+        ctx.reply({ text: `${head}\n${turnout}\n${t.hiddenWhileOpen}`, ...(choices.length && { choices }) });
         return;
       }
       const result = explainResult(ctx.t, c, await currentResult(ctx.tx, c));

@@ -5,6 +5,7 @@ import { activityStaff } from './activity-staff.js';
 import { cases } from './cases.js';
 import { common } from './common.js';
 import { consultations } from './consultations.js';
+import { consultationPaper } from './consultation-paper.js';
 import { consultationStaff } from './consultation-staff.js';
 import { dialog } from './dialog.js';
 import { linking } from './linking.js';
@@ -21,7 +22,7 @@ import { webchat } from './webchat.js';
  * All user-facing text. Each module keeps its own catalogue file beside this one
  * (`src/i18n/<module>.ts`, made with defineMessages) and registers it here.
  */
-const catalogues = { activities, activityStaff, cases, common, consultations, consultationStaff, dialog, linking, notices, onboarding, privacy, report, staff, timeline, volunteers, webchat } as const;
+const catalogues = { activities, activityStaff, cases, common, consultations, consultationPaper, consultationStaff, dialog, linking, notices, onboarding, privacy, report, staff, timeline, volunteers, webchat } as const;
 
 export type Messages = { [K in keyof typeof catalogues]: ReturnType<typeof pick<(typeof catalogues)[K]['zh-CN']>> };
 
