@@ -16,7 +16,8 @@ import { startWorkers, WORKER_JOBS } from '../jobs/workers.js';
 import { createCallLimits } from './limits/call-limits.js';
 import { uncoveredUnits } from './cases/coverage.js';
 import { claimOnStaffBound, createCaseFlows } from './cases/flows.js';
-import { createFolderStore, storePhoto } from './photos/store.js';
+import { openPhotoStore } from './photos/open.js';
+import { storePhoto } from './photos/store.js';
 import { createNoticeFlows } from './notices/flows.js';
 import { createActivityFlows } from './activities/flows.js';
 import { createConsultationFlows } from './consultations/flows.js';
@@ -137,9 +138,7 @@ export function createApp(config: Config, opts: AppOptions = {}) {
 
     const metrics = createMetrics();
     // The AWS SDK is large: loaded only when a bucket is configured.
-    const photos = config.photos.s3
-      ? (await import('./photos/s3-store.js')).createS3Store(config.photos.s3)
-      : createFolderStore(path.resolve(config.dataDir, 'photos'));
+    const photos = await openPhotoStore(config);
     // Case timers are timer rows of the unit of work now (src/cases/run.ts): nothing to schedule through.
     const scheduler = {};
     const caseSettings = { ...config.cases };

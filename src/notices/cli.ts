@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { eq } from 'drizzle-orm';
 import { z } from 'zod';
@@ -17,14 +18,18 @@ import { audienceOf, confirmNotice, correctNotice, createNotice, getNotice, Noti
 import { refusalText } from './explain.js';
 import { noticeCounts, unreadHouseholds } from './queries.js';
 import { formatLocal, NOTICE_CATEGORIES, parseLocal } from './rules.js';
+import { openPhotoStore } from '../photos/open.js';
+import { PhotoRejected } from '../photos/process.js';
+import { storePhoto } from '../photos/store.js';
 
 /**
  * `npm run linli -- notice …`: the same notice commands as the chat flow, for an operator acting
  * as a named staff member (`--as PERSON_ID`), who must reach the areas like in chat. Every change
  * is audited under that person.
  */
-export const NOTICE_USAGE = `  notice draft --as PERSON --to UNIT_CODE [--to …] --category C --title T --text X [--group G] [--at "YYYY-MM-DD HH:MM"]
-                                            write a draft and print who it would reach
+export const NOTICE_USAGE = `  notice draft --as PERSON --to UNIT_CODE [--to …] --category C --title T --text X [--group G] [--photo FILE] [--at "YYYY-MM-DD HH:MM"]
+                                            write a draft and print who it would reach; --photo: a JPEG, PNG or
+                                            WebP sent with it (re-encoded without its metadata, like a chat photo)
   notice send NOTICE_ID --as PERSON [--yes] preview, and with --yes send (or schedule) it
   notice stats|unread NOTICE_ID --as PERSON delivered / read / failed; households nobody confirmed in
   notice correct NOTICE_ID --as PERSON --text X    |    notice withdraw NOTICE_ID --as PERSON --reason X
@@ -40,6 +45,7 @@ const options = {
   text: { type: 'string' },
   group: { type: 'string', multiple: true },
   at: { type: 'string' },
+  photo: { type: 'string' },
   yes: { type: 'boolean' },
   reason: { type: 'string' },
   person: { type: 'string' },
@@ -70,7 +76,7 @@ export async function runNoticeCli(argv: string[], config: Config, database: Dat
   const printPreview = async (noticeId: string) => {
     const n = (await getNotice(db, noticeId))!;
     const p = await previewAudience(db, audienceOf(n, await scopesOf(db, noticeId)));
-    out(`${n.id}  [${n.status}] ${n.category} "${n.title}"${n.sendAt ? ` at ${formatLocal(n.sendAt, tz)}` : ''}`);
+    out(`${n.id}  [${n.status}] ${n.category} "${n.title}"${n.sendAt ? ` at ${formatLocal(n.sendAt, tz)}` : ''}${n.photoKey ? ' with a photo' : ''}`);
     out(`  people ${p.people}, reachable ${p.reachable} (telegram ${p.byChannel.telegram}, wechat ${p.byChannel.wechat}, web ${p.byChannel.web})`);
     out(`  unreachable: no chat ${p.unreachable.noChannel}, blocked ${p.unreachable.blocked}, consent withdrawn ${p.unreachable.consentWithdrawn}; muted ${p.muted}`);
   };
@@ -85,7 +91,10 @@ export async function runNoticeCli(argv: string[], config: Config, database: Dat
       }
       const sendAt = values.at === undefined ? undefined : parseLocal(values.at, tz);
       if (values.at !== undefined && !sendAt) throw new Error('--at takes "YYYY-MM-DD HH:MM" (local time)');
-      const input = { title: values.title ?? '', body: values.text ?? '', category: values.category as never, scopeUnitIds: unitIds, groups: (values.group ?? []) as never[], sendAt };
+      // The photo is checked and stored before the notice is written: a file we will not keep
+      // refuses the whole draft, so nothing is created without the photo the operator meant.
+      const photoKey = values.photo === undefined ? undefined : await notePhoto(config, values.photo);
+      const input = { title: values.title ?? '', body: values.text ?? '', photoKey, category: values.category as never, scopeUnitIds: unitIds, groups: (values.group ?? []) as never[], sendAt };
       const notice = await db.transaction((tx) => createNotice(tx, as, input, new Date())).catch(explain);
       await printPreview(notice.id);
       out(`  send it with: notice send ${notice.id} --as ${as} --yes`);
@@ -153,3 +162,26 @@ export async function runNoticeCli(argv: string[], config: Config, database: Dat
       throw new Error(`unknown notice command ${sub ?? ''}\n${NOTICE_USAGE}`);
   }
 }
+
+/** A notice photo from a file: through the same pipeline as a photo sent in chat (src/photos/process.ts). */
+async function notePhoto(config: Config, file: string): Promise<string> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(file);
+  } catch (err) {
+    throw new Error(`--photo ${file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  try {
+    return (await storePhoto(await openPhotoStore(config), bytes)).key;
+  } catch (err) {
+    if (err instanceof PhotoRejected) throw new Error(`--photo ${file}: ${PHOTO_REFUSALS[err.reason]}; nothing was created`);
+    throw err;
+  }
+}
+
+const PHOTO_REFUSALS: Record<PhotoRejected['reason'], string> = {
+  too_large: 'the file is too large',
+  not_an_image: 'not a JPEG, PNG or WebP image',
+  too_many_pixels: 'the image has too many pixels',
+  broken: 'the image is damaged or not what its header says',
+};
