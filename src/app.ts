@@ -20,6 +20,7 @@ import { openPhotoStore } from './photos/open.js';
 import { storePhoto } from './photos/store.js';
 import { createNoticeFlows } from './notices/flows.js';
 import { createActivityFlows } from './activities/flows.js';
+import { activitySettings } from './activities/create.js';
 import { createConsultationFlows } from './consultations/flows.js';
 import { registerPublicNotices } from './http/public-notices.js';
 import type { Config } from './config.js';
@@ -167,7 +168,7 @@ export function createApp(config: Config, opts: AppOptions = {}) {
         }
       },
     });
-    const activityFlows = createActivityFlows({ timeZone: config.notices.timeZone, quiet: { hours: config.notices.quietHours, timeZone: config.notices.timeZone }, locale: config.defaultLocale });
+    const activityFlows = createActivityFlows(activitySettings(config));
     const flows = [...createResidentFlows({ onStaffBound: claimOnStaffBound({ scheduler }) }), ...caseFlows, ...noticeFlows, ...activityFlows, ...createConsultationFlows(), ...(opts.flows ?? [])];
     const limits = createLimitStore({ database, redisUrl: config.queue.redisUrl, prefix: config.queue.prefix, logger });
     stops.push(() => limits.close());

@@ -7,10 +7,11 @@ import { formatLocal, parseLocal } from '../notices/rules.js';
 import { markAttendance, repeatedNoShows, sessionReport } from './attendance.js';
 import { cliWork, unitId } from './cli-work.js';
 import { serviceCoverage } from './coverage.js';
-import { createActivity, type ActivityInput } from './create.js';
+import { activitySettings, createActivity, type ActivityInput } from './create.js';
 import { ActivityError } from './errors.js';
 import { childrenOf } from './minors.js';
 import { ACTIVITY_KINDS, SERVICE_LINES } from './rules.js';
+import { maskPhone } from '../residents/privacy.js';
 
 export const ACTIVITY_USAGE = `  activity create --as PERSON --community CODE --kind K --title T --capacity N (--venue V | --link URL)
            (--at "YYYY-MM-DD HH:MM" | --weekday 0-6 --time HH:MM --from YYYY-MM-DD --until YYYY-MM-DD) [--minutes 90]
@@ -65,7 +66,7 @@ export async function runActivityCli(a: ActivityCliArgs, config: Config, databas
         schedule,
         announce: a.noAnnounce !== 'yes',
       };
-      const made = await cliWork(config, database, (uow) => createActivity(uow, as, input, new Date(), { timeZone: tz, quiet: { hours: config.notices.quietHours, timeZone: tz }, locale: config.defaultLocale })).catch(explain);
+      const made = await cliWork(config, database, (uow) => createActivity(uow, as, input, new Date(), activitySettings(config))).catch(explain);
       out(`${made.activityId}  ${made.sessions.length} session(s)${made.noticeId ? `, announced (notice ${made.noticeId})` : ''}`);
       for (const s of made.sessions) out(`  ${formatLocal(s.startsAt, tz)}  check-in code ${s.checkinCode}  session ${s.id}`);
       return;
@@ -81,7 +82,7 @@ export async function runActivityCli(a: ActivityCliArgs, config: Config, databas
     case 'children': {
       const id = z.uuid().parse(a.id);
       const rows = await database.db.transaction((tx) => childrenOf(tx, as, id)).catch(explain);
-      for (const r of rows) out(`  #${r.session} ${r.childName} ${r.childGrade ?? ''}  guardian ${r.guardianName} ${r.guardianPhone}  [${r.status}]`);
+      for (const r of rows) out(`  #${r.session} ${r.childName} ${r.childGrade ?? ''}  guardian ${r.guardianName} ${r.guardianPhone ? maskPhone(r.guardianPhone) : ''}  [${r.status}]`);
       if (rows.length === 0) out('no children recorded (or deleted at the end of term)');
       return;
     }

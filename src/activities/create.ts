@@ -4,7 +4,7 @@ import { activities, activityOrganisers, activityScopes, activitySessions, orgUn
 import { eq } from 'drizzle-orm';
 import { recordAudit } from '../audit/audit.js';
 import { AUDIENCE_GROUPS } from '../audience/groups.js';
-import { LOCALES, type Locale } from '../config.js';
+import { LOCALES, type Config, type Locale } from '../config.js';
 import { messages } from '../i18n/index.js';
 import { confirmNotice, createNotice } from '../notices/commands.js';
 import { followUpIn } from '../notices/follow.js';
@@ -63,6 +63,11 @@ export interface ActivitySettings {
   quiet: { hours: QuietHours; timeZone: string };
   /** The language of the announcement (a notice has one text). */
   locale?: Locale;
+}
+
+/** The activity settings of a config: one place for the chat flows and the CLI. */
+export function activitySettings(config: Pick<Config, 'notices' | 'defaultLocale'>): ActivitySettings {
+  return { timeZone: config.notices.timeZone, quiet: { hours: config.notices.quietHours, timeZone: config.notices.timeZone }, locale: config.defaultLocale };
 }
 
 export interface CreatedActivity {

@@ -1,6 +1,11 @@
+import { asc, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCliArgs, runCli } from '../../../src/cli.js';
+import { activitySessions } from '../../../db/schema/index.js';
+import { signUp } from '../../../src/activities/signups.js';
 import { loadConfig } from '../../../src/config.js';
+import { ACTIVITY_SETTINGS, quietWork } from '../../support/activity-fixture.js';
+import { resident } from '../../support/notice-fixture.js';
 import { assign, makePerson } from '../../support/case-fixture.js';
 import { createTestDatabase, TEST_CODE_SECRET, TEST_REDIS_URL, uniqueQueuePrefix } from '../../support/db.js';
 import { createSmallTown, type SmallTown } from '../../support/org-fixture.js';
@@ -42,6 +47,16 @@ describe('npm run linli -- activity … / volunteer … (real PostgreSQL and Red
     expect(created).toMatch(/16:30 {2}check-in code [2-9A-Z]{4}/);
     expect(await run('activity', 'report', id[1]!, '--as', secretary)).toContain('0/20 confirmed');
     await expect(run('activity', 'children', id[1]!, '--as', worker)).rejects.toThrow('只有该活动的组织者可以查看');
+    // The organiser sees the child and who picks up, the guardian's phone masked as in chat.
+    const [first] = await database.db.select({ id: activitySessions.id }).from(activitySessions).where(eq(activitySessions.activityId, id[1]!)).orderBy(asc(activitySessions.startsAt)).limit(1);
+    const sessionId = first!.id;
+    const parent = await resident(database, town.households[0]!.id);
+    await quietWork(database).run((uow) =>
+      signUp(uow, { sessionId, personId: parent.personId, child: { childName: '王小明', childGrade: '三年级', guardianName: '李红', guardianPhone: '13800001234' } }, new Date(), ACTIVITY_SETTINGS),
+    );
+    const children = await run('activity', 'children', id[1]!, '--as', secretary);
+    expect(children).toContain('王小明 三年级  guardian 李红 138****1234');
+    expect(children).not.toContain('13800001234');
     expect(await run('activity', 'coverage', '--as', secretary, '--unit', town.community.code)).toContain('law\t0/2  ← below aim');
   });
 
