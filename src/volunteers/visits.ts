@@ -84,7 +84,8 @@ export async function closeVisitPeriod(uow: UnitOfWork, rosterId: string, period
       const due = localDateTime(roster.nextDueAt, timeZone);
       await uow.notifyAll([
         ...staff.map((s) => ({ personId: s.personId, build: (t: Messages) => ({ text: t.volunteers.visitMissed({ visitee: roster.visitee, due }) }) })),
-        { personId: roster.volunteerId, build: (t) => ({ text: t.volunteers.visitMissedVolunteer({ visitee: roster.visitee, due }) }) },
+        // An active roster has its volunteer (erasure ends a roster it takes the volunteer from).
+        ...(roster.volunteerId ? [{ personId: roster.volunteerId, build: (t: Messages) => ({ text: t.volunteers.visitMissedVolunteer({ visitee: roster.visitee, due }) }) }] : []),
       ]);
     }
   }
