@@ -1,9 +1,10 @@
 import { and, asc, eq, gt, inArray, or, sql } from 'drizzle-orm';
 import { visitLogs, visitRosters, volunteerProfiles, volunteerSignups, volunteerTasks } from '../../db/schema/index.js';
+import type { Messages } from '../i18n/index.js';
 import { namedIn, type ErasedPerson } from '../residents/traces.js';
 import type { UnitOfWork } from '../work/unit.js';
 import { withdrawFromTask } from './tasks.js';
-import { VISIT_DUE_TIMER } from './visits.js';
+import { communityLeads, VISIT_DUE_TIMER } from './visits.js';
 
 /**
  * 删除我的数据, the volunteers' part (called by erasePerson, src/residents/privacy.ts).
@@ -14,10 +15,11 @@ import { VISIT_DUE_TIMER } from './visits.js';
  *   totals still add up; the person is replaced by a random key shared by their rows of one
  *   community, team and local month only, so a month's count of volunteers stays right and
  *   nothing joins their rows across months.
- * - 巡访: a roster they serve is ended and loses its volunteer; a roster whose 走访对象 names them
- *   (their phone, or their name or home in their own community) is ended and its visitee
- *   redacted. The visits stay as the community's record of care, their notes redacted: the
- *   notes they wrote, and every note about them.
+ * - 巡访: a roster they serve is ended and loses its volunteer, and the community's secretary and
+ *   director are told the visits stopped (the person visited still needs someone). A roster
+ *   whose 走访对象 names them (their phone, or their name or home in their own community) is
+ *   ended and its visitee redacted. The visits stay as the community's record of care, their
+ *   notes redacted: the notes they wrote, and every note about them.
  * - The profile (skills, availability, team, 在职党员报到 and its work unit) is deleted.
  * Kept: tasks they organised and hours they confirmed (`organiser_id`, `confirmed_by`) and rosters
  * they set up as staff (`created_by`), all not null: the community's record, pointing at the
@@ -44,7 +46,13 @@ export async function eraseVolunteerRecords(uow: UnitOfWork, who: ErasedPerson, 
     from mine m join keys k on k.community_id = m.community_id and k.team is not distinct from m.team and k.month = m.month
     where h.id = m.id`);
 
-  const served = await tx.update(visitRosters).set({ active: false, volunteerId: null }).where(eq(visitRosters.volunteerId, who.id)).returning({ id: visitRosters.id });
+  const served = await tx.select({ id: visitRosters.id, communityId: visitRosters.communityId, visitee: visitRosters.visitee, active: visitRosters.active }).from(visitRosters).where(eq(visitRosters.volunteerId, who.id));
+  await tx.update(visitRosters).set({ active: false, volunteerId: null }).where(eq(visitRosters.volunteerId, who.id));
+  // Someone is still to be visited: the community hears that these visits stopped, so it can send someone else.
+  for (const r of served.filter((s) => s.active)) {
+    const leads = await communityLeads(tx, r.communityId);
+    await uow.notifyAll(leads.map((l) => ({ personId: l.personId, build: (t: Messages) => ({ text: t.volunteers.visitVolunteerGone({ visitee: r.visitee }) }) })));
+  }
   await tx.update(visitLogs).set({ volunteerId: null, note: redactedText }).where(eq(visitLogs.volunteerId, who.id));
   // No key links a roster to the person visited: the visitee is text staff typed. A phone counts
   // anywhere, a name or a home only in their own community (two people may share a name).

@@ -214,6 +214,8 @@ describe('erasure in activities, volunteers and consultations (real PostgreSQL)'
     ]);
     expect((await database.db.select().from(visitLogs)).map((l) => l.note)).toEqual([zh.privacy.redacted, zh.privacy.redacted]);
     expect(await database.db.select().from(timers).where(eq(timers.kind, VISIT_DUE_TIMER))).toEqual([]);
+    // The person they visited still needs someone: the community is told.
+    expect(await textsFor(database, estate.secretary)).toContain(zh.volunteers.visitVolunteerGone({ visitee: '5号楼2单元502' }));
 
     // Consultations: the chain verifies, the tallies and turnout are what they were, topics keep their other supporters.
     const lines: string[] = [];
