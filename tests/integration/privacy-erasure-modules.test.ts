@@ -20,7 +20,8 @@ import { markAttendance, rateSession, sessionReport } from '../../src/activities
 import { createActivity } from '../../src/activities/create.js';
 import { cancelSignup, signUp } from '../../src/activities/signups.js';
 import { OFFER_TIMER } from '../../src/activities/timers.js';
-import { verifyBallots } from '../../src/consultations/cli.js';
+import { parseCliArgs, runCli } from '../../src/cli.js';
+import { loadConfig } from '../../src/config.js';
 import { castBallot, createConsultation, declareAdult, enterBallot, type ConsultationDraft } from '../../src/consultations/commands.js';
 import { closeConsultation, openConsultation, publishConsultation } from '../../src/consultations/lifecycle.js';
 import { tallyOf, turnoutByBuilding } from '../../src/consultations/tally.js';
@@ -37,7 +38,8 @@ import type { Work } from '../../src/work/unit.js';
 import { ACTIVITY_SETTINGS, lecture, quietWork, textsFor, TZ } from '../support/activity-fixture.js';
 import { makePerson } from '../support/case-fixture.js';
 import { createEstate, type Estate } from '../support/consultation-fixture.js';
-import { createTestDatabase } from '../support/db.js';
+import { createTestDatabase, TEST_CODE_SECRET, TEST_REDIS_URL, uniqueQueuePrefix } from '../support/db.js';
+import { flushPrefix } from '../support/redis.js';
 
 const zh = messages('zh-CN');
 const KEY = 'test-ballot-key';
@@ -61,6 +63,7 @@ describe('erasure in activities, volunteers and consultations (real PostgreSQL)'
   let waiting: string;
   let neighbour: string;
   let third: string;
+  const prefix = uniqueQueuePrefix();
 
   beforeAll(async () => {
     database = await createTestDatabase();
@@ -75,6 +78,7 @@ describe('erasure in activities, volunteers and consultations (real PostgreSQL)'
   }, 60_000);
   afterAll(async () => {
     await database?.drop();
+    await flushPrefix(prefix);
   });
 
   const newActivity = (now: Date, capacity: number, startsAt: Date, over: Parameters<typeof lecture>[3] = {}) =>
@@ -218,9 +222,11 @@ describe('erasure in activities, volunteers and consultations (real PostgreSQL)'
     expect(await textsFor(database, estate.secretary)).toContain(zh.volunteers.visitVolunteerGone({ visitee: '5号楼2单元502' }));
 
     // Consultations: the chain verifies, the tallies and turnout are what they were, topics keep their other supporters.
+    // `npm run linli -- verify-ballots <id>`: the chain and the published tally recomputed.
+    const config = loadConfig({ CODE_SECRET: TEST_CODE_SECRET, DATABASE_URL: database.url, REDIS_URL: TEST_REDIS_URL, QUEUE_PREFIX: prefix, LOG_LEVEL: 'silent' });
     const lines: string[] = [];
-    expect(await verifyBallots(database.db, vote.id, 'zh-CN', (l) => lines.push(l))).toBe(true);
-    expect(lines[0]).toContain('chain ok: 3 ballots');
+    await runCli(parseCliArgs(['verify-ballots', vote.id]), config, (l) => lines.push(l));
+    expect(lines).toEqual(['chain ok: 3 ballots', expect.stringMatching(/^tally ok: 2 counted; 同意 0, 不同意 2/)]);
     expect(await verifyChain(database.db, homes.id)).toMatchObject({ ok: true });
     expect([await tallyOf(database.db, vote.id, 2), await tallyOf(database.db, homes.id, 2)]).toEqual(tallyBefore);
     expect([await turnoutByBuilding(database.db, vote.id, 'adults'), await turnoutByBuilding(database.db, homes.id, 'households')]).toEqual(turnoutBefore);
