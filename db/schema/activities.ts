@@ -119,14 +119,10 @@ export const activitySignups = pgTable(
     sessionId: uuid('session_id')
       .notNull()
       .references(() => activitySessions.id, { onDelete: 'cascade' }),
-    /** Who signed up (gets the messages). */
-    personId: uuid('person_id')
-      .notNull()
-      .references(() => people.id, { onDelete: 'cascade' }),
-    /** Who takes part: the person or a member of their household. */
-    participantId: uuid('participant_id')
-      .notNull()
-      .references(() => people.id, { onDelete: 'cascade' }),
+    /** Who signed up (gets the messages); null once they erased their data (a session already held keeps the row). */
+    personId: uuid('person_id').references(() => people.id, { onDelete: 'cascade' }),
+    /** Who takes part: the person or a member of their household; null as `personId`. */
+    participantId: uuid('participant_id').references(() => people.id, { onDelete: 'cascade' }),
     status: signupStatus('status').notNull(),
     /** Arrival order, assigned while the session row is locked: the waiting list's order. */
     arrival: bigint('arrival', { mode: 'number' }).generatedAlwaysAsIdentity(),

@@ -78,9 +78,10 @@ export const volunteerHours = pgTable(
   'volunteer_hours',
   {
     id: bigserial('id', { mode: 'number' }).primaryKey(),
-    personId: uuid('person_id')
-      .notNull()
-      .references(() => people.id, { onDelete: 'cascade' }),
+    /** Null once the volunteer erased their data: the hours stay in the totals. */
+    personId: uuid('person_id').references(() => people.id, { onDelete: 'cascade' }),
+    /** Set on erasure instead of the person: one random key per community, team and month (migration 0028). */
+    erasedKey: uuid('erased_key'),
     taskId: uuid('task_id').references(() => volunteerTasks.id, { onDelete: 'set null' }),
     communityId: integer('community_id')
       .notNull()
@@ -111,9 +112,8 @@ export const visitRosters = pgTable(
     communityId: integer('community_id')
       .notNull()
       .references(() => orgUnits.id),
-    volunteerId: uuid('volunteer_id')
-      .notNull()
-      .references(() => people.id),
+    /** Null once the volunteer erased their data (the roster is then ended). */
+    volunteerId: uuid('volunteer_id').references(() => people.id),
     visitee: text('visitee').notNull(),
     everyDays: integer('every_days').notNull(),
     /** The end of the current period: a visit must be logged before it. */
@@ -137,9 +137,8 @@ export const visitLogs = pgTable(
     rosterId: uuid('roster_id')
       .notNull()
       .references(() => visitRosters.id, { onDelete: 'cascade' }),
-    volunteerId: uuid('volunteer_id')
-      .notNull()
-      .references(() => people.id),
+    /** Null once the volunteer erased their data (the note is then redacted). */
+    volunteerId: uuid('volunteer_id').references(() => people.id),
     visitedAt: timestamp('visited_at', { withTimezone: true }).notNull(),
     note: text('note').notNull(),
   },

@@ -18,12 +18,14 @@ export async function sendReminder(uow: UnitOfWork, sessionId: string, key: Remi
     .returning({ startsAt: activitySessions.startsAt, activityId: activitySessions.activityId });
   if (!stamped) return 0;
   const [a] = await uow.tx.select({ title: activities.title, venue: activities.venue, link: activities.link }).from(activities).where(eq(activities.id, stamped.activityId));
-  const holders = await uow.tx
+  const rows = await uow.tx
     .selectDistinct({ personId: activitySignups.personId })
     .from(activitySignups)
     .where(and(eq(activitySignups.sessionId, sessionId), eq(activitySignups.status, 'confirmed')));
+  // A sign-up without a person was kept anonymised by erasure (src/activities/erasure.ts): nobody to remind.
+  const holders = rows.flatMap((r) => (r.personId ? [r.personId] : []));
   const when = localDateTime(stamped.startsAt, timeZone);
   const place = [a!.venue, a!.link].filter(Boolean).join(' / ');
-  await uow.notifyAll(holders.map((h) => ({ personId: h.personId, build: (t) => ({ text: (key === '24h' ? t.activities.remind24 : t.activities.remind1)({ title: a!.title, when, place }) }) })));
+  await uow.notifyAll(holders.map((personId) => ({ personId, build: (t) => ({ text: (key === '24h' ? t.activities.remind24 : t.activities.remind1)({ title: a!.title, when, place }) }) })));
   return holders.length;
 }

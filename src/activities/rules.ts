@@ -143,11 +143,11 @@ export function mayRate(s: { status: SignupStatus; checkedInAt: Date | null }): 
   return s.status === 'confirmed' && s.checkedInAt !== null;
 }
 
-/** No-shows: confirmed for a session that has ended, never checked in; counted per participant. */
-export function countNoShows(rows: readonly { participantId: string; status: SignupStatus; checkedInAt: Date | null; endsAt: Date }[], now: Date): Map<string, number> {
+/** No-shows: confirmed for a session that has ended, never checked in; counted per participant (an erased one is nobody's). */
+export function countNoShows(rows: readonly { participantId: string | null; status: SignupStatus; checkedInAt: Date | null; endsAt: Date }[], now: Date): Map<string, number> {
   const out = new Map<string, number>();
   for (const r of rows) {
-    if (r.status === 'confirmed' && r.checkedInAt === null && r.endsAt.getTime() < now.getTime()) out.set(r.participantId, (out.get(r.participantId) ?? 0) + 1);
+    if (r.participantId !== null && r.status === 'confirmed' && r.checkedInAt === null && r.endsAt.getTime() < now.getTime()) out.set(r.participantId, (out.get(r.participantId) ?? 0) + 1);
   }
   return out;
 }

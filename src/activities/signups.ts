@@ -122,9 +122,24 @@ export async function cancelSignup(uow: UnitOfWork, signupId: string, personId: 
   const locked = await lockSignup(uow.tx, signupId);
   if (!locked || locked.signup.personId !== personId) throw new ActivityError('not_signed_up');
   if (locked.signup.status === 'cancelled') return { cancelled: false };
-  await giveUp(uow, locked, locked.signup.status === 'offered' ? 'offer_declined' : 'self', now, settings);
+  await giveUp(uow, locked, leaveReason(locked.signup.status), now, settings);
   await uow.notify(personId, (t) => ({ text: t.activities.cancelled({ title: locked.session.activity.title }) }));
   return { cancelled: true };
+}
+
+/** Leaving of one's own accord: an offer is declined, anything else cancelled. */
+const leaveReason = (status: SignupRow['status']) => (status === 'offered' ? 'offer_declined' : 'self');
+
+/**
+ * 删除我的数据: a live sign-up is given up exactly as `cancelSignup` gives it up (a seat held passes
+ * to the next in line, an offer as on decline), without a word to the person who is leaving.
+ * False when it was already cancelled or is gone.
+ */
+export async function releaseSignup(uow: UnitOfWork, signupId: string, now: Date, settings: SignupSettings): Promise<boolean> {
+  const locked = await lockSignup(uow.tx, signupId);
+  if (!locked || locked.signup.status === 'cancelled') return false;
+  await giveUp(uow, locked, leaveReason(locked.signup.status), now, settings);
+  return true;
 }
 
 /** A sign-up leaves: its seat (if it held one) goes to the next in line. */
@@ -154,7 +169,8 @@ export async function offerFreeSeats(uow: UnitOfWork, session: LockedSession, no
     .orderBy(asc(activitySignups.arrival))
     .limit(free)
     .for('update');
-  const offers = nextOffers(waiting, free);
+  // A waiting sign-up always has its person (erasure gives up every live one): the filter only narrows the type.
+  const offers = nextOffers(waiting.flatMap((w) => (w.personId ? [{ ...w, personId: w.personId }] : [])), free);
   if (offers.length === 0) return 0;
   const expiresAt = offerExpiry(now, session.activity.offerMinutes, session.startsAt);
   const until = localDateTime(expiresAt, settings.timeZone);
@@ -198,7 +214,7 @@ export async function expireOffer(uow: UnitOfWork, signupId: string, seq: number
   if (!locked || locked.signup.status !== 'offered' || locked.signup.offerSeq !== seq) return 'stale';
   if (locked.signup.offerExpiresAt && locked.signup.offerExpiresAt > now) return { notYet: locked.signup.offerExpiresAt };
   await giveUp(uow, locked, 'offer_expired', now, settings);
-  await uow.notify(locked.signup.personId, (t) => ({ text: t.activities.offerLapsed({ title: locked.session.activity.title }) }));
+  if (locked.signup.personId) await uow.notify(locked.signup.personId, (t) => ({ text: t.activities.offerLapsed({ title: locked.session.activity.title }) }));
   return 'expired';
 }
 

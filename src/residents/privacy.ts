@@ -20,11 +20,15 @@ import {
   staffAssignments,
 } from '../../db/schema/index.js';
 import { messages } from '../i18n/index.js';
-import type { Tx } from '../../db/client.js';
+import { eraseActivityRecords } from '../activities/erasure.js';
+import { eraseConsultationRecords } from '../consultations/erasure.js';
+import { eraseVolunteerRecords } from '../volunteers/erasure.js';
+import type { UnitOfWork } from '../work/unit.js';
 import type { Flow, FlowContext } from '../dialog/flow.js';
 import { LANGUAGE_NAMES } from '../i18n/onboarding.js';
 import { localDate } from '../org/time.js';
 import { placeLabel } from './household.js';
+import { describeErased } from './traces.js';
 
 /** 138****5678: phones are never shown in full in any view. */
 export function maskPhone(phone: string): string {
@@ -69,16 +73,30 @@ async function summary(ctx: FlowContext): Promise<string> {
 
 /**
  * 删除我的数据 (PIPL art. 47): everything that identifies the person is deleted or anonymised, table
- * by table. Kept, because the record needs it: the emptied person row (so foreign keys hold), the
- * cases they reported with their number, category, timeline and photos but no reporter, no
- * description, place or comment; withdrawn consents (our legal basis); staff assignments, ended;
- * audit actions without their details. The chat the request came from is handed to a fresh, empty
- * person so the next message starts over, and a web session is ended outright.
+ * by table; each module erases its own tables (src/activities/erasure.ts, src/volunteers/erasure.ts,
+ * src/consultations/erasure.ts say how), in this transaction, with seats and slots they free
+ * passed on as a cancellation would. Kept, because the record needs it: the emptied person row (so
+ * foreign keys hold); the cases they reported with their number, category, timeline and photos but
+ * no reporter, no description, place or comment; withdrawn consents (our legal basis); staff
+ * assignments, ended; audit actions without their details; anonymous facts that totals are made
+ * of (attendance of sessions held, volunteer hours, who took part in a vote, by home, never how).
+ * Acts done in office keep pointing at the emptied row, which names nobody, so the community's
+ * records still show one hand behind them: cases taken in or assigned (intake_staff_id,
+ * assignee_id), notices, activities, volunteer tasks and consultations authored, hours
+ * confirmed, rosters set up, claims decided, staff codes used, topics answered, proxies recorded,
+ * audit rows. The chat the request came from is handed to a fresh, empty person so the next
+ * message starts over, and a web session is ended outright.
  */
-export async function erasePerson(tx: Tx, personId: string, keepIdentityId: string, now: Date, redactedText: string): Promise<void> {
+export async function erasePerson(uow: UnitOfWork, personId: string, keepIdentityId: string, now: Date, redactedText: string, settings: { timeZone: string }): Promise<void> {
+  const tx = uow.tx;
   const identities = await tx.select({ id: channelIdentities.id, channel: channelIdentities.channel }).from(channelIdentities).where(eq(channelIdentities.personId, personId));
   const identityIds = identities.map((i) => i.id);
   const [person] = await tx.select({ householdId: people.householdId }).from(people).where(eq(people.id, personId));
+  // First, while their name and home are still on the row: the modules find them in text staff typed.
+  const who = await describeErased(tx, personId);
+  await eraseActivityRecords(uow, who, now, settings);
+  await eraseVolunteerRecords(uow, who, now, redactedText, settings.timeZone);
+  await eraseConsultationRecords(tx, who, now, redactedText);
 
   await tx.update(consents).set({ withdrawnAt: now }).where(and(eq(consents.personId, personId), isNull(consents.withdrawnAt)));
   await tx.delete(householdClaims).where(eq(householdClaims.personId, personId));
@@ -91,6 +109,8 @@ export async function erasePerson(tx: Tx, personId: string, keepIdentityId: stri
   await tx.delete(noticeReads).where(eq(noticeReads.personId, personId));
   await tx.delete(mutedTopics).where(eq(mutedTopics.personId, personId));
   await tx.delete(audienceMemberships).where(eq(audienceMemberships.personId, personId));
+  // A home's group they put it in themselves (source 'self') would say who lives there.
+  await tx.update(audienceMemberships).set({ addedBy: null }).where(eq(audienceMemberships.addedBy, personId));
 
   // Cases: the record stays for the community, the person and their words go.
   const homes = person?.householdId ? [person.householdId] : [];
@@ -166,7 +186,7 @@ export const privacyFlow: Flow = {
     async confirm(ctx, input) {
       if (input.kind === 'choice' && input.choice === 'privacy.confirm') {
         await ctx.audit('privacy.erase', 'person', ctx.person.id);
-        await erasePerson(ctx.tx, ctx.person.id, ctx.identity.id, ctx.now, messages(ctx.config.defaultLocale).privacy.redacted);
+        await erasePerson(ctx.uow, ctx.person.id, ctx.identity.id, ctx.now, messages(ctx.config.defaultLocale).privacy.redacted, { timeZone: ctx.config.notices.timeZone });
         ctx.reply({ text: ctx.t.privacy.deleted });
         return { done: true, silent: true };
       }

@@ -66,7 +66,8 @@ export async function monthlySummary(db: Queryable, staffId: string, unitId: num
       communityId: volunteerHours.communityId,
       team: volunteerHours.team,
       hours: sql<number>`sum(${volunteerHours.hours})::float`,
-      volunteers: sql<number>`count(distinct ${volunteerHours.personId})::int`,
+      // An erased volunteer's rows carry a key of their own instead of the person (src/volunteers/erasure.ts).
+      volunteers: sql<number>`count(distinct coalesce(${volunteerHours.personId}, ${volunteerHours.erasedKey}))::int`,
       services: sql<number>`count(*)::int`,
     })
     .from(volunteerHours)

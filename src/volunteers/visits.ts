@@ -77,14 +77,12 @@ export async function closeVisitPeriod(uow: UnitOfWork, rosterId: string, period
   if (!visited) {
     const [flag] = await uow.tx.insert(visitMisses).values({ rosterId, period, dueAt: roster.nextDueAt, flaggedAt: now }).onConflictDoNothing().returning();
     if (flag) {
-      const staff = await uow.tx
-        .selectDistinct({ personId: staffAssignments.personId })
-        .from(staffAssignments)
-        .where(and(eq(staffAssignments.orgUnitId, roster.communityId), eq(staffAssignments.active, true), inArray(staffAssignments.role, ['community_secretary', 'community_director'])));
+      const staff = await communityLeads(uow.tx, roster.communityId);
       const due = localDateTime(roster.nextDueAt, timeZone);
       await uow.notifyAll([
         ...staff.map((s) => ({ personId: s.personId, build: (t: Messages) => ({ text: t.volunteers.visitMissed({ visitee: roster.visitee, due }) }) })),
-        { personId: roster.volunteerId, build: (t) => ({ text: t.volunteers.visitMissedVolunteer({ visitee: roster.visitee, due }) }) },
+        // An active roster has its volunteer (erasure ends a roster it takes the volunteer from).
+        ...(roster.volunteerId ? [{ personId: roster.volunteerId, build: (t: Messages) => ({ text: t.volunteers.visitMissedVolunteer({ visitee: roster.visitee, due }) }) }] : []),
       ]);
     }
   }
@@ -92,6 +90,14 @@ export async function closeVisitPeriod(uow: UnitOfWork, rosterId: string, period
   await uow.tx.update(visitRosters).set({ period: period + 1, nextDueAt: dueAt }).where(eq(visitRosters.id, rosterId));
   await uow.timers.set({ kind: VISIT_DUE_TIMER, subjectId: rosterId, seq: period + 1, dueAt });
   return visited ? 'visited' : 'missed';
+}
+
+/** Who hears of a community's visits going wrong: its secretary and director. */
+export async function communityLeads(db: Queryable, communityId: number): Promise<{ personId: string }[]> {
+  return db
+    .selectDistinct({ personId: staffAssignments.personId })
+    .from(staffAssignments)
+    .where(and(eq(staffAssignments.orgUnitId, communityId), eq(staffAssignments.active, true), inArray(staffAssignments.role, ['community_secretary', 'community_director'])));
 }
 
 /** Missed visits flagged in a community (staff reaching it). */

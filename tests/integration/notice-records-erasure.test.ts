@@ -9,6 +9,7 @@ import { confirmNotice, createNotice, recordRead } from '../../src/notices/comma
 import { fanOutNotice } from '../../src/notices/fanout.js';
 import { issueLinkCode, redeemLinkCode } from '../../src/residents/linking.js';
 import { erasePerson } from '../../src/residents/privacy.js';
+import { quietWork } from '../support/activity-fixture.js';
 import { assign, makePerson } from '../support/case-fixture.js';
 import { createTestDatabase } from '../support/db.js';
 import { resident } from '../support/notice-fixture.js';
@@ -66,7 +67,7 @@ describe('notice records on erasure and linking (real PostgreSQL)', () => {
     expect(before).toMatchObject({ deliveries: 1, reads: 1, muted: 1 });
 
     const identities = await database.db.select({ id: channelIdentities.id }).from(channelIdentities).where(eq(channelIdentities.personId, gone.personId));
-    await database.db.transaction((tx) => erasePerson(tx, gone.personId, identities[0]!.id, new Date(), '（已删除）'));
+    await quietWork(database).run((uow) => erasePerson(uow, gone.personId, identities[0]!.id, new Date(), '（已删除）', quiet));
     expect(await recordsOf(gone.personId)).toEqual({ deliveries: 0, reads: 0, muted: 0, groups: 0 });
     // Nothing is left under either chat, the one handed to a fresh person included.
     expect(await database.db.select().from(noticeDeliveries).where(inArray(noticeDeliveries.identityId, identities.map((i) => i.id)))).toEqual([]);

@@ -103,6 +103,12 @@ describe('activity rules', () => {
     expect([...countNoShows(rows, at('2026-12-05T00:00:00Z'))]).toEqual([['p', 2]]);
   });
 
+  it('counts no no-shows for a sign-up kept without its participant after erasure', () => {
+    const ended = at('2026-12-01T10:00:00Z');
+    const rows = [null, null, 'p'].map((participantId) => ({ participantId, status: 'confirmed' as const, checkedInAt: null, endsAt: ended }));
+    expect([...countNoShows(rows, at('2026-12-05T00:00:00Z'))]).toEqual([['p', 1]]);
+  });
+
   it('reports every community × service line against the aim of two', () => {
     const cells = coverage([7, 8], [{ communityId: 7, line: 'law', count: 2 }, { communityId: 7, line: 'health', count: 1 }]);
     expect(cells).toHaveLength(2 * SERVICE_LINES.length);
