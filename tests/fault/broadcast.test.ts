@@ -137,7 +137,18 @@ describe(`a notice broadcast to ${RESIDENTS} Telegram residents at the platform'
     // Its calls in flight but none accepted (a call Telegram accepted and the dead process could
     // not record is the one case no sender can tell apart; see the report in the README).
     rig.emulator.hold();
-    await new Promise((r) => setTimeout(r, 300));
+    // The kill lands once every call Telegram accepted is recorded sent (a marking write waits for
+    // its group commit, which on a loaded machine takes longer than any fixed pause), so what is
+    // in flight at the kill is only calls the dead process never had answered.
+    await waitFor(
+      async () => {
+        const [sent] = await rig.database.db.select({ n: count() }).from(outbox).where(and(like(outbox.dedupeKey, `n:${noticeId}:%`), eq(outbox.status, 'sent')));
+        return sent!.n >= rig.tally(title).delivered || undefined;
+      },
+      'every accepted call of the notice to be recorded sent',
+      60_000,
+      50,
+    );
     const victim = rig.workers[0]!;
     process.kill(victim.child.pid!, 'SIGKILL');
     expect((await victim.exited).signal).toBe('SIGKILL');

@@ -3,6 +3,7 @@ import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { freePort } from '../support/ports.js';
 import { waitFor } from '../support/wait.js';
 
 /**
@@ -28,8 +29,8 @@ describe('stopping npm start (zero-config) with SIGTERM', () => {
   });
 
   it('stops the workers before the database, logs no error, exits 0 and leaves no server running', { timeout: 180_000 }, async () => {
-    const port = 41_000 + Math.floor(Math.random() * 1000);
-    const pgPort = 56_000 + Math.floor(Math.random() * 1000);
+    const port = await freePort();
+    const pgPort = await freePort();
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
       env: { ...zeroConfig(process.env), DATA_DIR: dataDir, PORT: String(port), EMBEDDED_PG_PORT: String(pgPort), LOG_LEVEL: 'info' },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -37,10 +38,14 @@ describe('stopping npm start (zero-config) with SIGTERM', () => {
     let output = '';
     child.stdout.on('data', (d) => (output += d));
     child.stderr.on('data', (d) => (output += d));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    let gone = false;
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => ((gone = true), resolve(code))));
     await waitFor(
-      async () => (await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false)),
-      `npm start to answer /healthz; it printed:\n${output}`,
+      async () => {
+        if (gone) throw new Error(`npm start exited before answering /healthz; it printed:\n${output}`);
+        return fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false);
+      },
+      () => `npm start to answer /healthz; it printed:\n${output}`,
       150_000,
     );
     const serverRunning = () => spawnSync('pgrep', ['-f', path.join(dataDir, 'pg')]).status === 0;
