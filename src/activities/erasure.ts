@@ -1,5 +1,5 @@
 import { and, asc, eq, gt, inArray, ne, or, sql } from 'drizzle-orm';
-import { activityOrganisers, activitySessions, activitySignups, afterSchoolChildren } from '../../db/schema/index.js';
+import { activities, activityOrganisers, activitySessions, activitySignups, afterSchoolChildren } from '../../db/schema/index.js';
 import type { ErasedPerson } from '../residents/traces.js';
 import { phoneTailSql } from '../residents/traces.js';
 import type { UnitOfWork } from '../work/unit.js';
@@ -21,13 +21,20 @@ export async function eraseActivityRecords(uow: UnitOfWork, who: ErasedPerson, n
   const tx = uow.tx;
   const theirs = or(eq(activitySignups.personId, who.id), eq(activitySignups.participantId, who.id))!;
   const live = await tx
-    .select({ id: activitySignups.id })
+    .select({ id: activitySignups.id, personId: activitySignups.personId, participantId: activitySignups.participantId, title: activities.title })
     .from(activitySignups)
     .innerJoin(activitySessions, eq(activitySessions.id, activitySignups.sessionId))
+    .innerJoin(activities, eq(activities.id, activitySessions.activityId))
     .where(and(theirs, ne(activitySignups.status, 'cancelled'), or(ne(activitySignups.status, 'confirmed'), gt(activitySessions.startsAt, now))))
     // Waiting ones first, so a seat freed by the next ones is never offered to another sign-up of theirs.
     .orderBy(sql`${activitySignups.status} = 'waiting' desc`, asc(activitySignups.sessionId));
-  for (const s of live) await releaseSignup(uow, s.id, now, settings);
+  for (const s of live) {
+    const released = await releaseSignup(uow, s.id, now, settings);
+    // A household member they booked for is told, so they can sign up themselves if they still
+    // want to go; the erased booker is not (their chat now belongs to nobody).
+    const member = s.participantId !== who.id ? s.participantId : null;
+    if (released && member && s.personId === who.id) await uow.notify(member, (t) => ({ text: t.activities.bookerLeft({ title: s.title }) }));
+  }
 
   const signedUp = tx.select({ id: activitySignups.id }).from(activitySignups).where(theirs);
   await tx.delete(afterSchoolChildren).where(or(inArray(afterSchoolChildren.signupId, signedUp), who.phone ? eq(phoneTailSql(afterSchoolChildren.guardianPhone), who.phone) : sql`false`));

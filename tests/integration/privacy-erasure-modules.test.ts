@@ -242,4 +242,20 @@ describe('erasure in activities, volunteers and consultations (real PostgreSQL)'
     expect(await database.db.select({ personId: topicSupports.personId }).from(topicSupports)).toEqual([{ personId: waiting }]);
     expect(await database.db.select({ personId: topicComments.personId, body: topicComments.body }).from(topicComments)).toEqual([{ personId: null, body: zh.privacy.redacted }]);
   }, 60_000);
+
+  it('tells a household member the seat booked for them is gone when the booker erases', async () => {
+    const now = new Date();
+    const home = estate.households[3]!.id;
+    const booker = await makePerson(database, { householdId: home });
+    const member = await makePerson(database, { householdId: home });
+    const talk = await newActivity(now, 10, new Date(now.getTime() + 6 * DAY), { title: '养生保健讲座' });
+    const session = talk.sessions[0]!.id;
+    await work.run((uow) => signUp(uow, { sessionId: session, personId: booker, participantId: member }, now, TZ));
+    expect((await signupOf(session, member))!.status).toBe('confirmed');
+    const [identity] = await database.db.select({ id: channelIdentities.id }).from(channelIdentities).where(eq(channelIdentities.personId, booker));
+    await work.run((uow) => erasePerson(uow, booker, identity!.id, new Date(), zh.privacy.redacted, TZ));
+    expect(await signupOf(session, member)).toBeUndefined();
+    expect((await database.db.select({ taken: activitySessions.taken }).from(activitySessions).where(eq(activitySessions.id, session)))[0]!.taken).toBe(0);
+    expect(await textsFor(database, member)).toContain(zh.activities.bookerLeft({ title: '养生保健讲座' }));
+  }, 60_000);
 });
