@@ -19,6 +19,7 @@ import { claimOnStaffBound, createCaseFlows } from './cases/flows.js';
 import { createFolderStore, storePhoto } from './photos/store.js';
 import { createNoticeFlows } from './notices/flows.js';
 import { createActivityFlows } from './activities/flows.js';
+import { createSeatClaims } from './activities/seat-batch.js';
 import { createConsultationFlows } from './consultations/flows.js';
 import { registerPublicNotices } from './http/public-notices.js';
 import type { Config } from './config.js';
@@ -168,7 +169,10 @@ export function createApp(config: Config, opts: AppOptions = {}) {
         }
       },
     });
-    const activityFlows = createActivityFlows({ timeZone: config.notices.timeZone, quiet: { hours: config.notices.quietHours, timeZone: config.notices.timeZone }, locale: config.defaultLocale });
+    // Sign-ups in a burst share their transactions (src/activities/seat-batch.ts), on connections of their own.
+    const seats = createSeatClaims({ url: dbUrl, sink: jobs.sink, logger });
+    stops.push(() => seats.close());
+    const activityFlows = createActivityFlows({ timeZone: config.notices.timeZone, quiet: { hours: config.notices.quietHours, timeZone: config.notices.timeZone }, locale: config.defaultLocale }, { seats });
     const flows = [...createResidentFlows({ onStaffBound: claimOnStaffBound({ scheduler }) }), ...caseFlows, ...noticeFlows, ...activityFlows, ...createConsultationFlows(), ...(opts.flows ?? [])];
     const limits = createLimitStore({ database, redisUrl: config.queue.redisUrl, prefix: config.queue.prefix, logger });
     stops.push(() => limits.close());
