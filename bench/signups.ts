@@ -1,6 +1,8 @@
 import { JOBS } from '../jobs/registry.js';
 import { startWorkers } from '../jobs/workers.js';
+import { activitySignups } from '../db/schema/index.js';
 import { createActivity } from '../src/activities/create.js';
+import { createSeatClaims } from '../src/activities/seat-batch.js';
 import { signUp } from '../src/activities/signups.js';
 import { OFFER_TIMER } from '../src/activities/timers.js';
 import type { TimerSpec } from '../src/timers/timers.js';
@@ -41,8 +43,9 @@ async function newSession(env: BenchEnv, capacity: number, startsInMs: number, o
 
 /**
  * (a) A burst of `n` sign-ups for ONE session of `n / 4` seats, `concurrency` at a time, each the
- * real command in its own unit of work (session row lock, seat counter, outbox row), against raw
- * INSERTs of sign-up rows at the same concurrency. Checked: exactly capacity confirmed, never over.
+ * real command in its own unit of work (session row lock, seat counter, outbox row; seats
+ * group-committed as the app does), against raw INSERTs of sign-up rows at the same concurrency.
+ * Checked: exactly capacity confirmed, never over.
  */
 async function burst(env: BenchEnv, opts: { n: number; concurrency: number }): Promise<ResultRow[]> {
   const people = await residents(env, opts.n);
@@ -53,10 +56,18 @@ async function burst(env: BenchEnv, opts: { n: number; concurrency: number }): P
   const rawSecs = await runConcurrent(opts.n, opts.concurrency, (i) => sql`insert into activity_signups (session_id, person_id, participant_id, status) values (${raw}, ${people[i]!}, ${people[i]!}, 'confirmed')`);
   progress(`${env.kind} raw INSERT: ${opts.n} sign-up rows in ${rawSecs.toFixed(2)} s = ${fmtRate(opts.n / rawSecs)} (${cpu.stop()})`);
 
+  // Not the baseline, for reading it: the same INSERT as a unit of work's transaction (BEGIN, INSERT, COMMIT: two round trips).
+  const inTx = await newSession(env, opts.n, 86_400_000);
+  const txSecs = await runConcurrent(opts.n, opts.concurrency, (i) => env.database.db.transaction((tx) => tx.insert(activitySignups).values({ sessionId: inTx, personId: people[i]!, participantId: people[i]!, status: 'confirmed' })));
+  progress(`${env.kind} raw INSERT in a transaction each: ${fmtRate(opts.n / txSecs)} (${((opts.n / txSecs) / (opts.n / rawSecs)).toFixed(2)} of raw INSERT)`);
+
   const sessionId = await newSession(env, capacity, 86_400_000);
+  // The app's group commit of seats (src/app.ts), as the chat flows sign up.
+  const seats = createSeatClaims({ url: env.database.url, sink: env.work.sink, logger });
   cpu = cpuMeter();
-  const secs = await runConcurrent(opts.n, opts.concurrency, (i) => env.work.run((uow) => signUp(uow, { sessionId, personId: people[i]! }, new Date(), { timeZone: TZ })));
+  const secs = await runConcurrent(opts.n, opts.concurrency, (i) => env.work.run((uow) => signUp(uow, { sessionId, personId: people[i]! }, new Date(), { timeZone: TZ, seats })));
   progress(`${env.kind} sign-ups: ${opts.n} in ${secs.toFixed(2)} s = ${fmtRate(opts.n / secs)} (${cpu.stop()})`);
+  await seats.close();
   const [c] = await sql<{ confirmed: number; waiting: number; taken: number }[]>`
     select count(*) filter (where status = 'confirmed')::int as confirmed, count(*) filter (where status = 'waiting')::int as waiting,
            (select taken from activity_sessions where id = ${sessionId}) as taken

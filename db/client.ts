@@ -26,11 +26,18 @@ const migrationsFolder = path.join(path.dirname(fileURLToPath(import.meta.url)),
 
 /**
  * Connects to a PostgreSQL URL. `max` is the pool size; `onQuery` sees every statement sent
- * (BEGIN and COMMIT included), for the benchmark that counts round trips per message.
+ * (BEGIN and COMMIT included), for the benchmark that counts round trips per message; `settings`
+ * are server settings for every connection (sent when it opens, e.g. `lock_timeout`).
  */
-export function connect(url: string, opts: { max?: number; onQuery?: (query: string) => void } = {}): Database {
+export function connect(url: string, opts: { max?: number; onQuery?: (query: string) => void; settings?: Record<string, string> } = {}): Database {
   const onQuery = opts.onQuery;
-  const sql = postgres(url, { max: opts.max ?? 10, onnotice: () => {}, prepare: true, ...(onQuery && { debug: (_c: number, query: string) => onQuery(query) }) });
+  const sql = postgres(url, {
+    max: opts.max ?? 10,
+    onnotice: () => {},
+    prepare: true,
+    ...(opts.settings && { connection: opts.settings }),
+    ...(onQuery && { debug: (_c: number, query: string) => onQuery(query) }),
+  });
   const db = drizzle(preparedStatements(sql), { schema });
   return { db, sql, url, close: () => sql.end({ timeout: 5 }) };
 }

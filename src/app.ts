@@ -21,10 +21,11 @@ import { storePhoto } from './photos/store.js';
 import { createNoticeFlows } from './notices/flows.js';
 import { createActivityFlows } from './activities/flows.js';
 import { activitySettings } from './activities/create.js';
+import { createSeatClaims } from './activities/seat-batch.js';
 import { createConsultationFlows } from './consultations/flows.js';
 import { registerPublicNotices } from './http/public-notices.js';
 import type { Config } from './config.js';
-import type { DeliveryQueue } from './outbox/outbox.js';
+import type { DeliveryQueue, QueuedMessage } from './outbox/outbox.js';
 import { createDialog } from './dialog/engine.js';
 import type { Channel, InboundEvent } from './dialog/events.js';
 import type { Flow } from './dialog/flow.js';
@@ -168,15 +169,19 @@ export function createApp(config: Config, opts: AppOptions = {}) {
         }
       },
     });
-    const activityFlows = createActivityFlows(activitySettings(config));
+    // Replies to web chats are delivered by the process that wrote them (jobs/inline-delivery.ts).
+    let dialogDelivery: DeliveryQueue = delivery;
+    const dialogSink = { ...jobs.sink, deliver: (m: QueuedMessage[]) => dialogDelivery.enqueue(m) };
+    // Sign-ups in a burst share their transactions (src/activities/seat-batch.ts), on connections of their own; their messages go as the turn's do.
+    const seats = createSeatClaims({ url: dbUrl, sink: dialogSink, logger });
+    stops.push(() => seats.close());
+    const activityFlows = createActivityFlows(activitySettings(config), { seats });
     const flows = [...createResidentFlows({ onStaffBound: claimOnStaffBound({ scheduler }) }), ...caseFlows, ...noticeFlows, ...activityFlows, ...createConsultationFlows(), ...(opts.flows ?? [])];
     const limits = createLimitStore({ database, redisUrl: config.queue.redisUrl, prefix: config.queue.prefix, logger });
     stops.push(() => limits.close());
-    // Replies to web chats are delivered by the process that wrote them (jobs/inline-delivery.ts).
-    let dialogDelivery: DeliveryQueue = delivery;
     // Filled once the web chat is wired: its replies are then written sent by the turn itself.
     const sentOnCommit = new Set<Channel>();
-    const dialog = createDialog({ database, sink: { ...jobs.sink, deliver: (m) => dialogDelivery.enqueue(m) }, config, logger, flows, limits, sentOnCommit });
+    const dialog = createDialog({ database, sink: dialogSink, config, logger, flows, limits, sentOnCommit });
     /** Turns running in this process now: while two or more are, broadcast deliveries here step aside (jobs/deliver.ts). */
     let turns = 0;
     const onInbound = async (event: InboundEvent) => {

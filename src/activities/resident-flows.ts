@@ -10,6 +10,7 @@ import { ACTION, cancelButton, MENU, offerChoices, rateButton, signUpButton } fr
 import { attempt } from './attempt.js';
 import { ActivityError } from './errors.js';
 import { comingSessions, mySignups } from './queries.js';
+import type { SeatClaims } from './seat-batch.js';
 import { cancelSignup, childSchema, confirmOffer, householdMembers, signUp, type ChildInput } from './signups.js';
 
 /** What residents do with 幸福学堂: browse and sign up (for themselves or family), cancel, confirm an offer, check in, rate. */
@@ -28,9 +29,9 @@ export const tryActivity = (ctx: FlowContext, run: (uow: UnitOfWork) => Promise<
 
 const STAR_CHOICES = [5, 4, 3, 2, 1];
 
-export function createResidentActivityFlows(opts: { timeZone: string }): Flow[] {
+export function createResidentActivityFlows(opts: { timeZone: string; seats?: SeatClaims }): Flow[] {
   const tz = opts.timeZone;
-  const settings = { timeZone: tz };
+  const settings = { timeZone: tz, seats: opts.seats };
 
   /** 活动报名: what is coming in my area; a press signs up (the action works from anywhere). */
   const browse: Flow = {

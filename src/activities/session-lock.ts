@@ -13,16 +13,7 @@ export type LockedSession = typeof activitySessions.$inferSelect & {
  * `taken <= capacity` check constraint backs it: no path can oversell.
  */
 export async function lockSession(tx: Tx, sessionId: string): Promise<LockedSession> {
-  return selectSession(tx, sessionId, true);
-}
-
-/** The session as it is now, without a lock (for the checks that come before one). */
-export async function readSession(tx: Tx, sessionId: string): Promise<LockedSession> {
-  return selectSession(tx, sessionId, false);
-}
-
-async function selectSession(tx: Tx, sessionId: string, lock: boolean): Promise<LockedSession> {
-  const query = tx
+  const [row] = await tx
     .select({
       session: activitySessions,
       activity: {
@@ -39,8 +30,8 @@ async function selectSession(tx: Tx, sessionId: string, lock: boolean): Promise<
     })
     .from(activitySessions)
     .innerJoin(activities, eq(activities.id, activitySessions.activityId))
-    .where(eq(activitySessions.id, sessionId));
-  const [row] = lock ? await query.for('update', { of: activitySessions }) : await query;
+    .where(eq(activitySessions.id, sessionId))
+    .for('update', { of: activitySessions });
   if (!row) throw new ActivityError('not_found');
   return { ...row.session, activity: row.activity };
 }

@@ -7,8 +7,14 @@ import { localDateTime } from '../org/time.js';
 import type { UnitOfWork } from '../work/unit.js';
 import { offerChoices } from './buttons.js';
 import { ActivityError } from './errors.js';
-import { holdsSeat, nextOffers, offerExpiry, seatFor, signupOpen } from './rules.js';
-import { addTaken, lockSession, readSession, type LockedSession } from './session-lock.js';
+import type { Messages } from '../i18n/index.js';
+import { messagesFor, type Reach } from '../outbox/notify.js';
+import type { OutboxItem } from '../outbox/outbox.js';
+import { holdsSeat, nextOffers, offerExpiry } from './rules.js';
+import type { SeatClaims } from './seat-batch.js';
+import { claimSeats, type SeatClaim, type SeatRequest } from './seat-claim.js';
+import { addTaken, lockSession, type LockedSession } from './session-lock.js';
+import { signupFacts } from './signup-facts.js';
 import { OFFER_TIMER } from './timers.js';
 
 export type SignupRow = typeof activitySignups.$inferSelect;
@@ -31,82 +37,65 @@ export const signupInputSchema = z.object({
 });
 export type SignupInput = z.input<typeof signupInputSchema>;
 
-export interface SignupResult {
-  signupId: string;
-  status: 'confirmed' | 'waiting';
-  /** Place in the waiting list (1 = next), when waiting. */
-  position?: number;
-}
+export type SignupResult = SeatClaim;
 
-/** Only the session's time zone matters to the messages; passed by the caller's config. */
+/** The session's time zone for the messages, passed by the caller's config; the app's group commit of seats. */
 export interface SignupSettings {
   timeZone: string;
+  seats?: SeatClaims;
 }
 
 /**
  * 报名: a seat while there is one, else the waiting list, in arrival order. Everything that needs
- * no lock is checked first; then the session's row lock is taken for the seat alone (lock, one
- * insert that also moves the counter, the message), so 200 at once for 50 seats make exactly 50
- * confirmed and 150 waiting, and the lock is held as briefly as the seat needs.
+ * no lock is read and checked first, in one statement (signup-facts.ts), and the messages of both
+ * outcomes are written out; then the seat is claimed under the session's row lock in one round
+ * trip (seat-claim.ts), so 200 at once for 50 seats make exactly 50 confirmed and 150 waiting,
+ * each told their true place. With `settings.seats` (the app's) the claim is group-committed with
+ * the others arriving at the same time (seat-batch.ts) and commits before the caller's
+ * transaction; a 四点半课堂 sign-up (the child's record and its audit row go with it) and a
+ * caller without it claim in the caller's transaction.
  */
 export async function signUp(uow: UnitOfWork, input: SignupInput, now: Date, settings: SignupSettings): Promise<SignupResult> {
   const { sessionId, personId, participantId = input.personId, child } = signupInputSchema.parse(input);
   const tx = uow.tx;
-  const seen = await readSession(tx, sessionId);
-  const open = signupOpen(seen.activity, seen, now);
-  if (open !== 'open') throw new ActivityError(open);
-  if (seen.activity.kind === 'after_school' && !child) throw new ActivityError('child_required');
-  await mustBeInScope(tx, seen.activity.id, personId, participantId, sessionId);
-
-  const session = await lockSession(tx, sessionId);
-  const status = seatFor(session);
-  const [row] = (await tx.execute(sql`
-    with ins as (
-      insert into activity_signups (session_id, person_id, participant_id, status, created_at, updated_at)
-      values (${sessionId}, ${personId}, ${participantId}, ${status}, ${now.toISOString()}, ${now.toISOString()})
-      returning id, arrival
-    ), seat as (
-      update activity_sessions set taken = taken + 1 where id = ${sessionId} and ${status === 'confirmed' ? sql`true` : sql`false`} returning 1
-    )
-    select id, arrival, (select count(*) from seat)::int as seated,
-      (select count(*)::int from activity_signups w where w.session_id = ${sessionId} and w.status = 'waiting') as waiting_before
-    from ins`)) as unknown as { id: string; arrival: number; waiting_before: number }[];
-  const signupId = row!.id;
-  if (child && session.activity.kind === 'after_school') {
-    await tx.insert(afterSchoolChildren).values({ signupId, activityId: session.activity.id, ...child, childGrade: child.childGrade ?? null });
-    await recordAudit(tx, { actorId: personId, action: 'activity.minor.record', subjectType: 'activity_signup', subjectId: signupId });
+  const facts = await signupFacts(tx, { sessionId, personId, participantId, withChild: child !== undefined }, now);
+  const { activity } = facts;
+  const when = localDateTime(facts.startsAt, settings.timeZone);
+  const confirmed = messagesFor(facts.reach, [{ personId, build: (t) => ({ text: t.activities.signedUp({ title: activity.title, when, place: placeOf(activity) }) }) }]);
+  const { waiting, mark } = waitingMessages(facts.reach, personId, (t, position) => t.activities.waiting({ title: activity.title, when, position }));
+  const request: SeatRequest = { personId, participantId, at: now, confirmed, waiting, mark };
+  const withChild = child && activity.kind === 'after_school' ? child : undefined;
+  let claimed: SeatClaim | undefined;
+  if (settings.seats && !withChild) {
+    claimed = await settings.seats.claim(sessionId, request);
+  } else {
+    const here = await claimSeats(tx, sessionId, [request]);
+    uow.adopt(here.messages);
+    claimed = here.claims[0];
   }
-  const when = localDateTime(session.startsAt, settings.timeZone);
-  if (status === 'confirmed') {
-    await uow.notify(personId, (t) => ({ text: t.activities.signedUp({ title: session.activity.title, when, place: placeOf(session) }) }));
-    return { signupId, status };
+  if (!claimed) throw new ActivityError('already_signed_up');
+  if (withChild) {
+    await tx.insert(afterSchoolChildren).values({ signupId: claimed.signupId, activityId: activity.id, ...withChild, childGrade: withChild.childGrade ?? null });
+    await recordAudit(tx, { actorId: personId, action: 'activity.minor.record', subjectType: 'activity_signup', subjectId: claimed.signupId });
   }
-  // Under the lock every earlier waiting sign-up has committed (the new row is not in the statement's snapshot).
-  const position = row!.waiting_before + 1;
-  await uow.notify(personId, (t) => ({ text: t.activities.waiting({ title: session.activity.title, when, position }) }));
-  return { signupId, status, position };
+  return claimed;
 }
-
-const placeOf = (s: LockedSession) => [s.activity.venue, s.activity.link].filter(Boolean).join(' / ');
 
 /**
- * The person lives under one of the activity's scopes, a participant other than them lives in the
- * same household, and the participant has no live sign-up for the session yet (the partial unique
- * index backs this against a double tap racing it).
+ * The waiting-list message with a mark standing for the place in line, filled in under the lock
+ * (seat-claim.ts). The mark is a number no real place reaches, and one the rest of the text
+ * (a title, a time) does not show, so only the place is replaced.
  */
-async function mustBeInScope(tx: Tx, activityId: string, personId: string, participantId: string, sessionId: string): Promise<void> {
-  const rows = (await tx.execute(sql`
-    select p.id, p.household_id,
-      exists (select 1 from activity_scopes sc join org_units su on su.id = sc.org_unit_id join org_units h on h.id = p.household_id
-              where sc.activity_id = ${activityId} and h.path like su.path || '%') as in_scope,
-      exists (select 1 from activity_signups g where g.session_id = ${sessionId} and g.participant_id = p.id and g.status <> 'cancelled') as signed_up
-    from people p where p.id in (${personId}, ${participantId}) and p.household_status = 'bound'`)) as unknown as { id: string; household_id: number | null; in_scope: boolean; signed_up: boolean }[];
-  const me = rows.find((r) => r.id === personId);
-  if (!me || !me.in_scope) throw new ActivityError('outside_scope');
-  const participant = participantId === personId ? me : rows.find((r) => r.id === participantId);
-  if (!participant || participant.household_id !== me.household_id) throw new ActivityError('not_household');
-  if (participant.signed_up) throw new ActivityError('already_signed_up');
+function waitingMessages(reach: Reach[], personId: string, text: (t: Messages, position: number) => string): { waiting: OutboxItem[]; mark: string } {
+  for (let position = 987_654_321; position < 987_654_331; position++) {
+    const waiting = messagesFor(reach, [{ personId, build: (t) => ({ text: text(t, position) }) }]);
+    const mark = String(position);
+    if (waiting.every((m) => m.reply.text.split(mark).length === 2)) return { waiting, mark };
+  }
+  throw new Error('the waiting-list message must show the place in line as a plain number');
 }
+
+const placeOf = (a: { venue: string | null; link: string | null }) => [a.venue, a.link].filter(Boolean).join(' / ');
 
 /** Locks a sign-up under its session's lock (session first, always: one lock order, no deadlocks). */
 async function lockSignup(tx: Tx, signupId: string): Promise<{ session: LockedSession; signup: SignupRow } | undefined> {
@@ -201,7 +190,7 @@ export async function confirmOffer(uow: UnitOfWork, signupId: string, personId: 
   }
   await uow.tx.update(activitySignups).set({ status: 'confirmed', offerExpiresAt: null, updatedAt: now }).where(eq(activitySignups.id, signupId));
   await uow.timers.cancel({ kind: OFFER_TIMER, subjectId: signupId });
-  await uow.notify(personId, (t) => ({ text: t.activities.signedUp({ title: session.activity.title, when: localDateTime(session.startsAt, settings.timeZone), place: placeOf(session) }) }));
+  await uow.notify(personId, (t) => ({ text: t.activities.signedUp({ title: session.activity.title, when: localDateTime(session.startsAt, settings.timeZone), place: placeOf(session.activity) }) }));
   return 'confirmed';
 }
 

@@ -63,11 +63,33 @@ export async function notifyPeople(
       ),
     )
     .orderBy(asc(channelIdentities.id));
-  const reach = new Map<string, typeof rows>();
-  for (const r of rows) reach.set(r.personId, [...(reach.get(r.personId) ?? []), r]);
+  return queueMessages(tx, messagesFor(rows, items, opts));
+}
+
+/** A person's chat as notifyPeople reaches it: not blocked, the person not erased. */
+export interface Reach {
+  personId: string;
+  locale: Locale;
+  id: string;
+  channel: Channel;
+  chatRef: string;
+}
+
+/**
+ * The outbox items of `items` on the chats in `reach` (ordered by identity), each in its
+ * person's language; a person with no chat there gets none. notifyPeople's rows, for a caller
+ * that read the chats in a statement of its own (src/activities/signups.ts).
+ */
+export function messagesFor(
+  reach: readonly Reach[],
+  items: readonly { personId: string; build: (t: Messages, locale: Locale) => Say }[],
+  opts: NotifyOpts = {},
+): OutboxItem[] {
+  const byPerson = new Map<string, Reach[]>();
+  for (const r of reach) byPerson.set(r.personId, [...(byPerson.get(r.personId) ?? []), r]);
   const out: OutboxItem[] = [];
   for (const { personId, build } of items) {
-    const identities = reach.get(personId);
+    const identities = byPerson.get(personId);
     if (!identities) continue;
     const locale = identities[0]!.locale;
     const say = build(messages(locale), locale);
@@ -75,5 +97,5 @@ export async function notifyPeople(
       out.push({ to: { identityId: identity.id, channel: identity.channel, chatRef: identity.chatRef }, reply: { ...say, locale }, priority: opts.priority });
     }
   }
-  return queueMessages(tx, out);
+  return out;
 }

@@ -4,12 +4,13 @@ import { activities, activitySignups, afterSchoolChildren, notices } from '../..
 import { signUpButton } from '../../../src/activities/buttons.js';
 import { createActivity } from '../../../src/activities/create.js';
 import { createActivityFlows } from '../../../src/activities/flows.js';
+import { createSeatClaims, type SeatClaims } from '../../../src/activities/seat-batch.js';
 import { loadConfig } from '../../../src/config.js';
 import { createDialog, type Dialog } from '../../../src/dialog/engine.js';
 import { messages } from '../../../src/i18n/index.js';
 import { createLogger } from '../../../src/log.js';
 import { residentFlows } from '../../../src/residents/flows.js';
-import { ACTIVITY_SETTINGS, quietWork } from '../../support/activity-fixture.js';
+import { ACTIVITY_SETTINGS, lecture, quietWork } from '../../support/activity-fixture.js';
 import { assign, makePerson } from '../../support/case-fixture.js';
 import { createTestDatabase, TEST_CODE_SECRET, uniqueQueuePrefix } from '../../support/db.js';
 import { EngineChat } from '../../support/engine-chat.js';
@@ -22,15 +23,19 @@ describe('四点半课堂 sign-up in chat (dialog engine, real PostgreSQL)', () 
   let database: Awaited<ReturnType<typeof createTestDatabase>>;
   let town: SmallTown;
   let dialog: Dialog;
+  let seats: SeatClaims;
 
   beforeAll(async () => {
     database = await createTestDatabase();
     town = await createSmallTown(database);
     const config = loadConfig({ CODE_SECRET: TEST_CODE_SECRET, DATABASE_URL: database.url, QUEUE_PREFIX: uniqueQueuePrefix(), LOG_LEVEL: 'silent' });
     const work = quietWork(database);
-    dialog = createDialog({ database, sink: work.sink, config, logger: createLogger('silent'), flows: [...residentFlows, ...createActivityFlows(ACTIVITY_SETTINGS)] });
+    // As the app wires it: sign-ups group-committed (a 四点半课堂 one stays in the turn's transaction).
+    seats = createSeatClaims({ url: database.url, sink: work.sink, logger: createLogger('silent') });
+    dialog = createDialog({ database, sink: work.sink, config, logger: createLogger('silent'), flows: [...residentFlows, ...createActivityFlows(ACTIVITY_SETTINGS, { seats })] });
   });
   afterAll(async () => {
+    await seats?.close();
     await database?.drop();
   });
 
@@ -64,6 +69,22 @@ describe('四点半课堂 sign-up in chat (dialog engine, real PostgreSQL)', () 
     expect(s).toMatchObject({ personId: parent.personId, participantId: child.personId, status: 'confirmed' });
     const [c] = await database.db.select().from(afterSchoolChildren).where(eq(afterSchoolChildren.signupId, s!.id));
     expect(c).toMatchObject({ childName: '小明', childGrade: null, guardianName: '李红', guardianPhone: '13800001234' });
+  });
+
+  it('a lecture sign-up in chat goes through the group commit; a second press is told they are signed up', async () => {
+    const secretary = await makePerson(database);
+    await assign(database, secretary, 'community_secretary', town.community.id);
+    const alone = await resident(database, town.households[2]!.id);
+    const now = new Date();
+    const made = await quietWork(database).run((uow) => createActivity(uow, secretary, lecture(town.community.id, 1, new Date(now.getTime() + 86_400_000)), now, ACTIVITY_SETTINGS));
+    const sessionId = made.sessions[0]!.id;
+    const chat = new EngineChat(dialog, database, alone.refs.web!);
+    await chat.choice(signUpButton(sessionId));
+    expect(await chat.freshText()).toContain('报名成功：法律常识讲座');
+    await chat.choice(signUpButton(sessionId));
+    expect(await chat.freshText()).toContain(a.err_already_signed_up);
+    const rows = await database.db.select().from(activitySignups).where(eq(activitySignups.sessionId, sessionId));
+    expect(rows.map((r) => [r.personId, r.status])).toEqual([[alone.personId, 'confirmed']]);
   });
 
   it('staff choose in chat whom an activity is for; its announcement goes to those groups only', async () => {

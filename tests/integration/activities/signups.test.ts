@@ -1,11 +1,14 @@
-import { and, asc, eq } from 'drizzle-orm';
+import { and, asc, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { activitySessions, activitySignups, notices, timers } from '../../../db/schema/index.js';
 import { createActivity } from '../../../src/activities/create.js';
 import { ActivityError } from '../../../src/activities/errors.js';
 import { cancelSignup, confirmOffer, expireOffer, signUp } from '../../../src/activities/signups.js';
+import { createSeatClaims } from '../../../src/activities/seat-batch.js';
+import { claimSeats, type SeatRequest } from '../../../src/activities/seat-claim.js';
 import { OFFER_TIMER } from '../../../src/activities/timers.js';
-import type { Work } from '../../../src/work/unit.js';
+import { createLogger } from '../../../src/log.js';
+import type { AfterCommitSink, Work } from '../../../src/work/unit.js';
 import { ACTIVITY_SETTINGS, lecture, quietWork, textsFor, TZ } from '../../support/activity-fixture.js';
 import { assign, makePerson } from '../../support/case-fixture.js';
 import { createTestDatabase } from '../../support/db.js';
@@ -72,6 +75,69 @@ describe('activity sign-ups, waiting list and offers (real PostgreSQL)', () => {
     const positions = new Map(results.filter((r) => r.status === 'waiting').map((r) => [r.signupId, r.position]));
     expect(rows.slice(50).map((r) => positions.get(r.id))).toEqual(Array.from({ length: 150 }, (_, i) => i + 1));
   }, 120_000);
+
+  it('the app’s group commit: 200 at once for 50 seats make 50 confirmed and 150 waiting in arrival order, each told their place after commit', async () => {
+    const delivered: number[] = [];
+    const sink: AfterCommitSink = { deliver: async (m) => void delivered.push(...m.map((x) => x.outboxId)), wake: async () => {}, enqueue: async () => {} };
+    const seats = createSeatClaims({ url: database.url, sink, logger: createLogger('silent') });
+    try {
+      const made = await newLecture(50);
+      const sessionId = made.sessions[0]!.id;
+      const results = await Promise.all(residents.map((personId) => work.run((uow) => signUp(uow, { sessionId, personId }, new Date(), { ...TZ, seats }))));
+      expect(results.filter((r) => r.status === 'confirmed')).toHaveLength(50);
+      const [s] = await database.db.select().from(activitySessions).where(eq(activitySessions.id, sessionId));
+      expect(s).toMatchObject({ capacity: 50, taken: 50 });
+      const rows = await signupsOf(sessionId);
+      expect(rows.map((r) => r.status)).toEqual([...Array(50).fill('confirmed'), ...Array(150).fill('waiting')]);
+      const byId = new Map(results.map((r) => [r.signupId, r]));
+      expect(rows.slice(50).map((r) => byId.get(r.id)!.position)).toEqual(Array.from({ length: 150 }, (_, i) => i + 1));
+      // Each message is the outcome's, with the true place, and was handed to delivery.
+      const last = rows.at(-1)!;
+      const texts = await textsFor(database, last.personId!);
+      expect(texts.at(-1)).toContain('候补名单第 150 位');
+      expect(texts.join('\n')).not.toContain('987654321');
+      const outbox = (await database.db.execute(sql`select count(*)::int as n from outbox o join channel_identities i on i.id = o.identity_id join activity_signups g on g.person_id = i.person_id and g.session_id = ${sessionId} where o.payload->>'text' like '%法律常识讲座%' and o.id = any(${`{${delivered.join(',')}}`}::bigint[])`)) as unknown as { n: number }[];
+      expect(outbox[0]!.n).toBe(200);
+    } finally {
+      await seats.close();
+    }
+  }, 120_000);
+
+  it('a double tap through the group commit signs up once; the other taps are told they are signed up', async () => {
+    const seats = createSeatClaims({ url: database.url, sink: work.sink, logger: createLogger('silent') });
+    try {
+      const made = await newLecture(5);
+      const sessionId = made.sessions[0]!.id;
+      const [me, other] = [residents[0]!, residents[1]!];
+      const taps = await Promise.allSettled([me, me, other, me].map((personId) => work.run((uow) => signUp(uow, { sessionId, personId }, new Date(), { ...TZ, seats }))));
+      expect(taps.filter((t) => t.status === 'fulfilled')).toHaveLength(2);
+      expect(taps.filter((t) => t.status === 'rejected').map((t) => (t as PromiseRejectedResult).reason.reason)).toEqual(['already_signed_up', 'already_signed_up']);
+      expect(taps[2]!.status).toBe('fulfilled');
+      const rows = await signupsOf(sessionId);
+      expect(rows.map((r) => r.personId).sort()).toEqual([me, other].sort());
+      const [s] = await database.db.select().from(activitySessions).where(eq(activitySessions.id, sessionId));
+      expect(s!.taken).toBe(2);
+    } finally {
+      await seats.close();
+    }
+  });
+
+  it('one claim for several sign-ups: seats to the first, places in line after, a participant asked twice gets one', async () => {
+    const made = await newLecture(2);
+    const sessionId = made.sessions[0]!.id;
+    const [a, b, c, d] = [residents[0]!, residents[1]!, residents[2]!, residents[4]!];
+    await work.run((uow) => signUp(uow, { sessionId, personId: d }, new Date(), TZ));
+    const ask = (personId: string): SeatRequest => ({ personId, participantId: personId, at: new Date(), confirmed: [], waiting: [], mark: '0' });
+    const claimed = await database.db.transaction((tx) => claimSeats(tx, sessionId, [ask(a), ask(b), ask(a), ask(c)]));
+    expect(claimed.claims.map((x) => x && [x.status, x.position])).toEqual([['confirmed', undefined], ['waiting', 1], undefined, ['waiting', 2]]);
+    const rows = await signupsOf(sessionId);
+    expect(rows.map((r) => [r.personId, r.status])).toEqual([
+      [d, 'confirmed'],
+      [a, 'confirmed'],
+      [b, 'waiting'],
+      [c, 'waiting'],
+    ]);
+  });
 
   it('cancellations promote in arrival order; a confirmed offer keeps the seat; a lapsed one passes on', async () => {
     const made = await newLecture(2);
