@@ -215,6 +215,9 @@ describe('consultation ballots (real PostgreSQL)', () => {
     expect(await link(c.id)).toBe(5);
     expect(await blocksOf(c.id)).toEqual([[1, 2], [4, 5]]);
     expect(await verifyChain(database.db, c.id)).toMatchObject({ ok: false, first: { seq: 3, id: Number(third!.id), problem: 'content' } });
+    // Cut out, it is found by the gap it leaves before the next block.
+    await tamper(sql`delete from ballots where id = ${third!.id}`);
+    expect(await verifyChain(database.db, c.id)).toMatchObject({ ok: false, rows: 4, first: { seq: 4, problem: 'gap' } });
     // A change made to replace another voter's ballot, with a content hash to match: the linker
     // leaves it out of any block, and verification names it as a replacement.
     const d = await openOne();
