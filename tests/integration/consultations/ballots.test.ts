@@ -87,6 +87,11 @@ describe('consultation ballots (real PostgreSQL)', () => {
     expect((await tallyOf(database.db, c.id, 3)).options.map((o) => o.count)).toEqual([0, 1, 0]);
     expect(await myBallot(database.db, KEY, c, `h:${estate.households[0]!.id}`)).toMatchObject({ choices: [1], receipt: second.receipt });
     expect(await verifyChain(database.db, c.id)).toEqual({ ok: true, rows: 2, unlinked: 2 });
+    // Both go into one block: the change replaces the voter's ballot before it.
+    await database.db.transaction((tx) => linkBallots(tx, c.id, { wait: true }));
+    const blocks = (await database.db.execute(sql`select first_seq as f, last_seq as l from ballot_blocks where consultation_id = ${c.id}`)) as unknown as { f: number; l: number }[];
+    expect(blocks).toEqual([{ f: 1, l: 2 }]);
+    expect(await verifyChain(database.db, c.id)).toEqual({ ok: true, rows: 2, unlinked: 0 });
   });
 
   it('a chat ballot and a paper ballot for the same household: one counted, the other refused with a clear answer', async () => {
