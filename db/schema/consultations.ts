@@ -120,7 +120,6 @@ export const consultationVoters = pgTable(
   },
   (t) => [
     primaryKey({ name: 'consultation_voters_pk', columns: [t.consultationId, t.voterKey] }),
-    index('consultation_voters_household_idx').on(t.consultationId, t.householdId),
     check('consultation_voters_via_check', sql`${t.via} IN ('chat', 'paper', 'proxy')`),
   ],
 );
@@ -154,7 +153,9 @@ export const ballots = pgTable(
     hash: text('hash'),
   },
   (t) => [
-    uniqueIndex('ballots_seq_key').on(t.consultationId, t.seq),
+    uniqueIndex('ballots_seq_key')
+      .on(t.consultationId, t.seq)
+      .where(sql`${t.seq} IS NOT NULL`),
     index('ballots_voter_idx').on(t.consultationId, t.voterToken, t.id),
     index('ballots_receipt_idx').on(t.consultationId, t.receipt),
     index('ballots_replaces_idx')
@@ -163,6 +164,27 @@ export const ballots = pgTable(
     index('ballots_unlinked_idx')
       .on(t.consultationId, t.id)
       .where(sql`${t.seq} IS NULL`),
+  ],
+);
+
+/**
+ * A block of the ballot chain: the ballots `firstSeq`…`lastSeq`, linked in one pass of the linker.
+ * `hash` = sha256 of `prevHash` (the block before, '' for the first), the range and every linked
+ * field of its rows (src/consultations/chain.ts `blockHash`), so verification hashes once per
+ * block. Append-only (a trigger refuses UPDATE and DELETE, migration 0029).
+ */
+export const ballotBlocks = pgTable(
+  'ballot_blocks',
+  {
+    consultationId: uuid('consultation_id').notNull(),
+    firstSeq: integer('first_seq').notNull(),
+    lastSeq: integer('last_seq').notNull(),
+    prevHash: text('prev_hash').notNull(),
+    hash: text('hash').notNull(),
+  },
+  (t) => [
+    primaryKey({ name: 'ballot_blocks_pk', columns: [t.consultationId, t.lastSeq] }),
+    check('ballot_blocks_range_check', sql`${t.firstSeq} >= 1 AND ${t.lastSeq} >= ${t.firstSeq}`),
   ],
 );
 

@@ -14,10 +14,12 @@ import type { JobRef } from '../work/unit.js';
  * 2. The linker (`linkBallots`, after commit as a job, and always at closing) takes the
  *    consultation's lock and appends the unlinked ballots to the chain: `seq` = next number,
  *    `hash` = sha256(prevHash | seq | contentHash). Changing, dropping or reordering any row then
- *    breaks every hash after it.
+ *    breaks every hash after it. Each pass also writes its ballots as blocks (ballot_blocks): one
+ *    hash over every linked field of up to `BLOCK_SIZE` rows and the block before, which is what
+ *    verification recomputes (verify.ts), one sha256 per block rather than two per ballot.
  *
- * The same strings are built here and in SQL (`contentSql`, `linkSql`), so `verifyChain`
- * recomputes set-based exactly what was hashed.
+ * The same strings are built here and in SQL (`contentSql`, `linkSql`, `blockSql`), so
+ * `verifyChain` recomputes set-based exactly what was hashed.
  */
 
 export interface BallotContent {
@@ -87,7 +89,7 @@ export const voterTokenSql = (key: string, consultationId: SQL, voterKey: SQL): 
  */
 export const contentSql = (b: string, consultationId?: string): SQL =>
   sql`encode(sha256(convert_to(concat_ws('|', ${consultationId === undefined ? sql.raw(`${b}.consultation_id::text`) : sql`${consultationId}::text`}, ${sql.raw(`${b}.voter_token, array_to_string(${b}.choices, ','), ${b}.weight, ${b}.via, coalesce(${b}.replaces_id::text, ''), round(date_part('epoch', ${b}.cast_at) * 1000)::bigint, ${b}.nonce`)}), 'UTF8')), 'hex')`;
-const linkSql = (b: string): SQL => sql.raw(`encode(sha256(convert_to(concat_ws('|', ${b}.prev_hash, ${b}.seq, ${b}.content_hash), 'UTF8')), 'hex')`);
+export const linkSql = (b: string): SQL => sql.raw(`encode(sha256(convert_to(concat_ws('|', ${b}.prev_hash, ${b}.seq, ${b}.content_hash), 'UTF8')), 'hex')`);
 
 /** The link job as the core names it (jobs/consultations.ts gives it its handler); one per consultation and second. */
 export const CONSULTATION_LINK_JOB = {
@@ -95,118 +97,137 @@ export const CONSULTATION_LINK_JOB = {
   payload: z.object({ consultationId: z.uuid(), at: z.number().int().nonnegative() }).strict(),
 } satisfies JobRef<{ consultationId: string; at: number }>;
 
-/** Ballots linked per statement. */
+/** Ballots read and linked per statement. */
 const LINK_BATCH = 5000;
+/** Ballots per block: one sha256 per block at verification, and a block small enough to recheck row by row. */
+export const BLOCK_SIZE = 1000;
+
+/** A linked ballot as stored, every field the block hash covers (`castMs`: cast_at in epoch ms). */
+export interface LinkedRow {
+  id: string | number;
+  voterToken: string;
+  choices: readonly number[];
+  weight: number;
+  via: string;
+  replacesId: string | number | null;
+  castMs: string | number;
+  nonce: string;
+  contentHash: string;
+  receipt: string;
+  prevHash: string;
+  hash: string;
+}
+
+const blockLine = (r: LinkedRow) => [r.id, r.voterToken, r.choices.join(','), r.weight, r.via, r.replacesId ?? '', r.castMs, r.nonce, r.contentHash, r.receipt, r.prevHash, r.hash].join('|');
 
 /**
- * Appends the consultation's unlinked ballots to its chain, in the order they were written.
+ * The hash of a block: the consultation, the block before, the range and one line per ballot in
+ * `seq` order, each with its id, content, content hash, receipt and link. `blockSql` builds the same
+ * string in PostgreSQL.
+ */
+export function blockHash(consultationId: string, prevHash: string, firstSeq: number, rows: readonly LinkedRow[]): string {
+  return sha256(`${consultationId.toLowerCase()}|${prevHash}|${firstSeq}|${firstSeq + rows.length - 1}\n${rows.map(blockLine).join('\n')}`);
+}
+
+/**
+ * `blockHash` in SQL over `k`, a row alias of ballot_blocks, with the number of its ballots found
+ * (`n`, `hash`): its ballots in `seq` order from an ordered subquery (an ORDER BY inside
+ * string_agg sorted each block again, a third of the cost). Every field is ASCII (hex, digits,
+ * uuid, the way), so textsend's bytes are the UTF-8 Node hashes, without convert_to checking
+ * the encoding of each block's 300 kB again.
+ */
+export const blockSql = (k: string): SQL =>
+  sql.raw(
+    `(select count(*)::int as n, encode(sha256(textsend(${k}.consultation_id::text || '|' || ${k}.prev_hash || '|' || ${k}.first_seq || '|' || ${k}.last_seq || E'\\n' || string_agg(line, E'\\n'))), 'hex') as hash ` +
+      `from (select concat_ws('|', b.id, b.voter_token, array_to_string(b.choices, ','), b.weight, b.via, coalesce(b.replaces_id::text, ''), round(date_part('epoch', b.cast_at) * 1000)::bigint, ` +
+      `b.nonce, b.content_hash, b.receipt, b.prev_hash, b.hash) as line ` +
+      `from ballots b where b.consultation_id = ${k}.consultation_id and b.seq between ${k}.first_seq and ${k}.last_seq order by b.seq) lines)`,
+  );
+
+type PendingRow = Omit<LinkedRow, 'prevHash' | 'hash' | 'id'> & { id: string; replacesId: string | null };
+
+/**
+ * Whether a ballot still matches the hash and receipt it was written with, and replaces what it
+ * must: the voter's ballot before it (`prev`, none for a first ballot), which nothing else replaces.
+ */
+const sound = (consultationId: string, r: PendingRow, replacement: { prev: string | null; twice: boolean } | undefined) =>
+  replacement !== undefined &&
+  replacement.prev === r.replacesId &&
+  !replacement.twice &&
+  r.receipt === receiptOf(r.contentHash) &&
+  contentHash({ consultationId, voterToken: r.voterToken, choices: r.choices, weight: r.weight, via: r.via as BallotContent['via'], replacesId: r.replacesId === null ? null : Number(r.replacesId), castAt: new Date(Number(r.castMs)), nonce: r.nonce }) === r.contentHash;
+
+/**
+ * Appends the consultation's unlinked ballots to its chain, in the order they were written, in
+ * blocks of up to `BLOCK_SIZE`. Each ballot is checked as it is linked — its content hash and
+ * receipt, and that it replaces the voter's ballot before it (none for a first), which nothing
+ * else replaces — so verification need not repeat those checks inside a block. A ballot that
+ * fails them (changed while unlinked) is linked without a block: verification checks it row by
+ * row and names it, instead of a block vouching for it.
  * `wait: false` (the job) leaves it to whoever holds the lock now; `wait: true` (closing) waits.
  */
 export async function linkBallots(tx: Tx, consultationId: string, opts: { wait: boolean }): Promise<number> {
   const [head] = (await tx.execute(sql`
-    select ballot_seq as seq, chain_head as hash from consultations where id = ${consultationId}
-    for no key update ${opts.wait ? sql`` : sql`skip locked`}`)) as unknown as { seq: number; hash: string }[];
+    select ballot_seq as seq, chain_head as hash, (select hash from ballot_blocks k where k.consultation_id = c.id order by last_seq desc limit 1) as block
+    from consultations c where id = ${consultationId}
+    for no key update ${opts.wait ? sql`` : sql`skip locked`}`)) as unknown as { seq: number; hash: string; block: string | null }[];
   if (!head) return 0;
   let { seq, hash } = head;
+  let block = head.block ?? '';
   let linked = 0;
   for (;;) {
     const pending = (await tx.execute(sql`
-      select id, content_hash as "contentHash" from ballots where consultation_id = ${consultationId} and seq is null
-      order by id limit ${LINK_BATCH}`)) as unknown as { id: string; contentHash: string }[];
+      select id, voter_token as "voterToken", choices, weight, via, replaces_id as "replacesId", round(date_part('epoch', cast_at) * 1000)::bigint as "castMs",
+             nonce, content_hash as "contentHash", receipt
+      from ballots where consultation_id = ${consultationId} and seq is null
+      order by id limit ${LINK_BATCH}`)) as unknown as PendingRow[];
     if (pending.length === 0) break;
-    const links = pending.map((b) => {
+    const replacements = (await tx.execute(sql`
+      select x.id::text as id,
+             (select max(o.id)::text from ballots o where o.consultation_id = ${consultationId} and o.voter_token = x.token and o.id < x.id) as prev,
+             exists (select 1 from ballots d where d.consultation_id = ${consultationId} and d.replaces_id = x.replaces and d.id <> x.id) as twice
+      from unnest(${sql.param(pending.map((b) => b.id))}::bigint[], ${sql.param(pending.map((b) => b.voterToken))}::text[], ${sql.param(pending.map((b) => b.replacesId))}::bigint[]) as x (id, token, replaces)`)) as unknown as {
+      id: string;
+      prev: string | null;
+      twice: boolean;
+    }[];
+    const replacementOf = new Map(replacements.map((r) => [r.id, r]));
+    const links: { id: number; seq: number; prev: string; hash: string }[] = [];
+    const blocks: { first: number; last: number; prev: string; hash: string }[] = [];
+    let run: LinkedRow[] = [];
+    const endBlock = () => {
+      if (run.length === 0) return;
+      const first = seq - run.length + 1;
+      const h = blockHash(consultationId, block, first, run);
+      blocks.push({ first, last: seq, prev: block, hash: h });
+      block = h;
+      run = [];
+    };
+    for (const b of pending) {
+      const ok = sound(consultationId, b, replacementOf.get(b.id));
+      if (!ok) endBlock();
       const prev = hash;
       seq += 1;
       hash = linkHash(prev, seq, b.contentHash);
-      return { id: Number(b.id), seq, prev, hash };
-    });
+      links.push({ id: Number(b.id), seq, prev, hash });
+      if (ok) {
+        run.push({ ...b, prevHash: prev, hash });
+        if (run.length === BLOCK_SIZE) endBlock();
+      }
+    }
+    endBlock();
     await tx.execute(sql`
       update ballots b set seq = x.seq, prev_hash = x.prev, hash = x.hash
       from jsonb_to_recordset(${JSON.stringify(links)}::jsonb) as x (id bigint, seq int, prev text, hash text)
       where b.id = x.id and b.seq is null`);
+    if (blocks.length) {
+      await tx.execute(sql`
+        insert into ballot_blocks (consultation_id, first_seq, last_seq, prev_hash, hash)
+        select ${consultationId}, x.first, x.last, x.prev, x.hash from jsonb_to_recordset(${JSON.stringify(blocks)}::jsonb) as x (first int, last int, prev text, hash text)`);
+    }
     linked += pending.length;
     if (pending.length < LINK_BATCH) break;
   }
   if (linked) await tx.execute(sql`update consultations set ballot_seq = ${seq}, chain_head = ${hash} where id = ${consultationId}`);
   return linked;
-}
-
-export type ChainProblem = 'content' | 'receipt' | 'hash' | 'link' | 'gap' | 'replaces' | 'unlinked' | 'head';
-
-export interface ChainCheck {
-  ok: boolean;
-  rows: number;
-  /** Ballots not yet on the chain (an open consultation; none once closed). */
-  unlinked: number;
-  /** The first row that does not match (by its place in the chain, else its id), and how. */
-  first?: { seq: number | null; id: number; problem: ChainProblem };
-}
-
-/** Linked ballots per part of the verification: parts run at once, one core each. */
-const VERIFY_PARTS = 2;
-
-/**
- * Recomputes the whole log set-based: every row's content hash and receipt, every link's hash
- * and its link to the row before, no gap in the numbering, replacements of an earlier ballot of
- * the same voter, once; that a closed consultation has nothing unlinked and that its head is the
- * last link. The chain is cut into `VERIFY_PARTS` ranges of `seq`, each one statement on a
- * connection of its own (one core each): one ordered scan computes both hashes of a row and, with
- * lag(), compares its link with the row before (the row just before the range is read too, so
- * the cut is checked). A million ballots are two million sha256, most of a core-second; one
- * scan per range instead of one per check, and no self-join, is what keeps it near that.
- */
-export async function verifyChain(db: Queryable, consultationId: string): Promise<ChainCheck> {
-  const [head] = (await db.execute(sql`
-    select c.ballot_seq as "ballotSeq", c.chain_head as "chainHead", c.status,
-           (select count(*)::int from ballots where consultation_id = c.id) as rows,
-           (select count(*)::int from ballots where consultation_id = c.id and seq is null) as unlinked,
-           (select max(seq) from ballots where consultation_id = c.id) as "maxSeq",
-           (select hash from ballots where consultation_id = c.id and seq is not null order by seq desc limit 1) as last
-    from consultations c where c.id = ${consultationId}`)) as unknown as { ballotSeq: number; chainHead: string; status: string; rows: number; unlinked: number; maxSeq: number | null; last: string | null }[];
-  if (!head) return { ok: false, rows: 0, unlinked: 0, first: { seq: null, id: 0, problem: 'head' } };
-  const maxSeq = Number(head.maxSeq ?? 0);
-  const step = Math.ceil(maxSeq / VERIFY_PARTS);
-  const linkedPart = (lo: number, hi: number) => sql`
-    select seq, id, case when content is distinct from content_hash then 'content'
-                         when link is distinct from hash then 'hash'
-                         when seq = 1 and prev_hash <> '' then 'link'
-                         when seq > 1 and pseq is distinct from seq - 1 then 'gap'
-                         when seq > 1 and phash is distinct from prev_hash then 'link'
-                         else 'receipt' end as problem
-    from (select b.seq, b.id, b.content_hash, b.receipt, b.hash, b.prev_hash, ${contentSql('b', consultationId)} as content, ${linkSql('b')} as link,
-                 lag(b.seq) over (order by b.seq) as pseq, lag(b.hash) over (order by b.seq) as phash
-          from ballots b where b.consultation_id = ${consultationId} and b.seq between ${lo - 1} and ${hi}) x
-    where seq >= ${lo} and (content is distinct from content_hash or link is distinct from hash or receipt <> left(content_hash, ${RECEIPT_LENGTH})
-                            or (seq = 1 and prev_hash <> '') or (seq > 1 and (pseq is distinct from seq - 1 or phash is distinct from prev_hash)))
-    order by seq limit 1`;
-  const parts: SQL[] = [];
-  for (let lo = 1; lo <= maxSeq; lo += step) parts.push(linkedPart(lo, Math.min(maxSeq, lo + step - 1)));
-  const found = (await Promise.all([
-    ...parts.map((q) => db.execute(q)),
-    // Not yet on the chain (an open consultation): their content and receipts.
-    db.execute(sql`
-      select b.seq, b.id, case when ${contentSql('b', consultationId)} <> b.content_hash then 'content' else 'receipt' end as problem
-      from ballots b where b.consultation_id = ${consultationId} and b.seq is null
-        and (${contentSql('b', consultationId)} <> b.content_hash or b.receipt <> left(b.content_hash, ${RECEIPT_LENGTH}))
-      order by b.id limit 1`),
-    db.execute(sql`
-      select r.seq, r.id, 'replaces' as problem from ballots r left join ballots o on o.id = r.replaces_id and o.consultation_id = r.consultation_id
-      where r.consultation_id = ${consultationId} and r.replaces_id is not null
-        and (o.id is null or o.id >= r.id or o.voter_token <> r.voter_token
-             or exists (select 1 from ballots d where d.consultation_id = r.consultation_id and d.replaces_id = r.replaces_id and d.id <> r.id))
-      order by r.seq nulls last, r.id limit 1`),
-  ])) as unknown as { seq: number | null; id: string; problem: ChainProblem }[][];
-  const problems = found.flat().map((p) => ({ seq: p.seq === null ? null : Number(p.seq), id: Number(p.id), problem: p.problem }));
-  const order: ChainProblem[] = ['content', 'hash', 'link', 'gap', 'receipt', 'replaces'];
-  problems.sort((a, b) => (a.seq ?? Infinity) - (b.seq ?? Infinity) || a.id - b.id || order.indexOf(a.problem) - order.indexOf(b.problem));
-  const base = { rows: head.rows, unlinked: head.unlinked };
-  if (problems[0]) return { ok: false, ...base, first: problems[0] };
-  const closed = head.status === 'closed' || head.status === 'published';
-  if (closed && head.unlinked > 0) {
-    const [u] = (await db.execute(sql`select id from ballots where consultation_id = ${consultationId} and seq is null order by id limit 1`)) as unknown as { id: string }[];
-    return { ok: false, ...base, first: { seq: null, id: Number(u!.id), problem: 'unlinked' } };
-  }
-  const linkedRows = head.rows - head.unlinked;
-  if (head.ballotSeq !== linkedRows || maxSeq !== linkedRows || head.chainHead !== (head.last ?? '')) return { ok: false, ...base, first: { seq: linkedRows + 1, id: 0, problem: 'head' } };
-  return { ok: true, ...base };
 }

@@ -8,7 +8,7 @@ import { messages } from '../i18n/index.js';
 import { formatLocal, parseLocal } from '../notices/rules.js';
 import { findUnitByCode } from '../org/tree.js';
 import { codeKey } from '../secrets.js';
-import { verifyChain } from './chain.js';
+import { verifyChain } from './verify.js';
 import { ConsultationError, createConsultation, enterBallot, getConsultation, mustReach, scopesOf } from './commands.js';
 import { choiceLabels, explainResult, refusalText } from './explain.js';
 import { closeConsultation, currentResult, lifecycleDeps, openConsultation, publishConsultation } from './lifecycle.js';

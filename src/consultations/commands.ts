@@ -42,6 +42,9 @@ export class ConsultationError extends Error {
   }
 }
 
+/** Built once: a ballot parses its consultation id, and making the schema cost more than parsing. */
+const consultationIdSchema = z.uuid();
+
 export const consultationDraftSchema = z
   .object({
     title: z.string().trim().min(2).max(60),
@@ -78,14 +81,14 @@ export async function scopesOf(db: Queryable, consultationId: string): Promise<n
 }
 
 export async function getConsultation(db: Queryable, id: string): Promise<ConsultationRow | undefined> {
-  if (!z.uuid().safeParse(id).success) return undefined;
+  if (!consultationIdSchema.safeParse(id).success) return undefined;
   const [row] = await db.select().from(consultations).where(eq(consultations.id, id));
   return row;
 }
 
 /** Locks the consultation row: every ballot of one consultation is appended under this lock (one chain). */
 export async function lockConsultation(tx: Tx, id: string): Promise<ConsultationRow> {
-  const [row] = z.uuid().safeParse(id).success ? await tx.select().from(consultations).where(eq(consultations.id, id)).for('update') : [];
+  const [row] = consultationIdSchema.safeParse(id).success ? await tx.select().from(consultations).where(eq(consultations.id, id)).for('update') : [];
   if (!row) throw new ConsultationError('not_found');
   return row;
 }
@@ -270,7 +273,7 @@ async function nextBallot(
  * (`CONSULTATION_LINK_JOB`); closing links the rest.
  */
 export async function castBallot(db: Queryable, key: string, consultationId: string, personId: string, choices: readonly number[], now: Date): Promise<CastResult> {
-  if (!z.uuid().safeParse(consultationId).success) throw new ConsultationError('not_found');
+  if (!consultationIdSchema.safeParse(consultationId).success) throw new ConsultationError('not_found');
   const first = await castFirstBallot(db, key, consultationId, personId, choices, now);
   if (first) return { ...first, stored: true, changed: false };
   const f = await voterFacts(db, consultationId, personId);

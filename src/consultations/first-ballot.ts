@@ -1,7 +1,59 @@
-import { sql } from 'drizzle-orm';
+import { sql, type Query } from 'drizzle-orm';
+import { PgDialect } from 'drizzle-orm/pg-core';
 import type { Queryable } from '../../db/client.js';
 import { contentSql, newNonce, RECEIPT_LENGTH, voterTokenSql } from './chain.js';
 import { canonicalChoices } from './rules.js';
+
+const dialect = new PgDialect();
+const arg = (name: string) => sql.placeholder(name);
+const statements = new Map<string, Query>();
+
+/**
+ * The statement, built once per server key with placeholders: building this CTE with drizzle on
+ * every ballot cost more Node CPU than the rest of the ballot's client side (bench/ballots.ts).
+ */
+function firstBallotStatement(key: string): Query {
+  let q = statements.get(key);
+  if (!q) {
+    q = dialect.sqlToQuery(
+      sql`
+    with f as (
+      select c.id as consultation_id, c.secret,
+             p.household_id,
+             case when c.basis = 'adults' then 'p:' || p.id::text else 'h:' || p.household_id::text end as voter_key,
+             case when c.basis = 'owners' then coalesce(round(h.floor_area_m2 * 100), 0)::int else 0 end as weight
+      from consultations c
+      join people p on p.id = ${arg('personId')}::uuid
+      join org_units h on h.id = p.household_id and h.kind = 'household'
+      left join adult_declarations a on a.person_id = p.id
+      where c.id = ${arg('consultationId')}::uuid and c.status = 'open' and c.closes_at > ${arg('at')}::timestamptz
+        and p.household_status = 'bound' and p.erased_at is null
+        and exists (select 1 from consultation_scopes s join org_units su on su.id = s.org_unit_id where s.consultation_id = c.id and h.path like su.path || '%')
+        and (c.basis <> 'adults' or a.adult is true)
+        and (c.basis <> 'owners' or exists (select 1 from audience_memberships am where am."group" = 'owners' and am.household_id = h.id))
+        and ${arg('lastChoice')}::int < cardinality(c.options)
+        and ${arg('count')}::int <= case when c.multiple then c.max_choices else 1 end
+      for key share of c),
+    t as (
+      select f.*, ${voterTokenSql(key, sql`f.consultation_id::text`, sql`f.voter_key`)} as voter_token,
+             ${arg('choices')}::smallint[] as choices, 'chat'::text as via, null::bigint as replaces_id,
+             ${arg('at')}::timestamptz as cast_at, ${arg('nonce')}::text as nonce
+      from f),
+    h as (select t.*, ${contentSql('t')} as content_hash from t),
+    v as (
+      insert into consultation_voters (consultation_id, voter_key, via, person_id, household_id, weight, voter_token, first_at, last_at)
+      select consultation_id, voter_key, via, ${arg('personId')}::uuid, household_id, weight, case when secret then null else voter_token end, cast_at, cast_at from h
+      on conflict do nothing returning consultation_id),
+    b as (
+      insert into ballots (consultation_id, voter_token, choices, weight, via, replaces_id, cast_at, nonce, content_hash, receipt)
+      select h.consultation_id, h.voter_token, h.choices, h.weight, h.via, null, h.cast_at, h.nonce, h.content_hash, left(h.content_hash, ${RECEIPT_LENGTH}::int) from h join v using (consultation_id)
+      returning receipt)
+    select receipt from b`,
+    );
+    statements.set(key, q);
+  }
+  return q;
+}
 
 /**
  * A person's first chat ballot in ONE statement: the voter's facts, the consultation held open
@@ -26,39 +78,14 @@ export async function castFirstBallot(
 ): Promise<{ receipt: string; choices: number[] } | undefined> {
   if (rawChoices.length === 0 || rawChoices.some((i) => !Number.isInteger(i) || i < 0) || new Set(rawChoices).size !== rawChoices.length) return undefined;
   const choices = canonicalChoices(rawChoices);
-  const at = now.toISOString();
-  const [row] = (await db.execute(sql`
-    with f as (
-      select c.id as consultation_id, c.secret,
-             p.household_id,
-             case when c.basis = 'adults' then 'p:' || p.id::text else 'h:' || p.household_id::text end as voter_key,
-             case when c.basis = 'owners' then coalesce(round(h.floor_area_m2 * 100), 0)::int else 0 end as weight
-      from consultations c
-      join people p on p.id = ${personId}::uuid
-      join org_units h on h.id = p.household_id and h.kind = 'household'
-      left join adult_declarations a on a.person_id = p.id
-      where c.id = ${consultationId}::uuid and c.status = 'open' and c.closes_at > ${at}::timestamptz
-        and p.household_status = 'bound' and p.erased_at is null
-        and exists (select 1 from consultation_scopes s join org_units su on su.id = s.org_unit_id where s.consultation_id = c.id and h.path like su.path || '%')
-        and (c.basis <> 'adults' or a.adult is true)
-        and (c.basis <> 'owners' or exists (select 1 from audience_memberships am where am."group" = 'owners' and am.household_id = h.id))
-        and ${choices[choices.length - 1]!}::int < cardinality(c.options)
-        and ${choices.length}::int <= case when c.multiple then c.max_choices else 1 end
-      for key share of c),
-    t as (
-      select f.*, ${voterTokenSql(key, sql`f.consultation_id::text`, sql`f.voter_key`)} as voter_token,
-             ${`{${choices.join(',')}}`}::smallint[] as choices, 'chat'::text as via, null::bigint as replaces_id,
-             ${at}::timestamptz as cast_at, ${newNonce()}::text as nonce
-      from f),
-    h as (select t.*, ${contentSql('t')} as content_hash from t),
-    v as (
-      insert into consultation_voters (consultation_id, voter_key, via, person_id, household_id, weight, voter_token, first_at, last_at)
-      select consultation_id, voter_key, via, ${personId}::uuid, household_id, weight, case when secret then null else voter_token end, cast_at, cast_at from h
-      on conflict do nothing returning consultation_id),
-    b as (
-      insert into ballots (consultation_id, voter_token, choices, weight, via, replaces_id, cast_at, nonce, content_hash, receipt)
-      select h.consultation_id, h.voter_token, h.choices, h.weight, h.via, null, h.cast_at, h.nonce, h.content_hash, left(h.content_hash, ${RECEIPT_LENGTH}::int) from h join v using (consultation_id)
-      returning receipt)
-    select receipt from b`)) as unknown as { receipt: string }[];
+  const [row] = (await db._.session.prepareQuery(firstBallotStatement(key), undefined, undefined, false).execute({
+    consultationId,
+    personId,
+    at: now.toISOString(),
+    lastChoice: choices[choices.length - 1]!,
+    count: choices.length,
+    choices: `{${choices.join(',')}}`,
+    nonce: newNonce(),
+  })) as { receipt: string }[];
   return row ? { receipt: row.receipt, choices } : undefined;
 }

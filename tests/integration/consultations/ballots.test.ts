@@ -1,7 +1,8 @@
 import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditLog, ballots, consultations, consultationVoters, notices, timers } from '../../../db/schema/index.js';
-import { linkBallots, verifyChain } from '../../../src/consultations/chain.js';
+import { contentHash, linkBallots, receiptOf } from '../../../src/consultations/chain.js';
+import { verifyChain } from '../../../src/consultations/verify.js';
 import { castBallot, ConsultationError, createConsultation, declareAdult, enterBallot, myBallot, findReceipt, type ConsultationDraft } from '../../../src/consultations/commands.js';
 import { refusalText, explainResult } from '../../../src/consultations/explain.js';
 import { closeConsultation, openConsultation, publishConsultation, remindNonVoters } from '../../../src/consultations/lifecycle.js';
@@ -86,6 +87,11 @@ describe('consultation ballots (real PostgreSQL)', () => {
     expect((await tallyOf(database.db, c.id, 3)).options.map((o) => o.count)).toEqual([0, 1, 0]);
     expect(await myBallot(database.db, KEY, c, `h:${estate.households[0]!.id}`)).toMatchObject({ choices: [1], receipt: second.receipt });
     expect(await verifyChain(database.db, c.id)).toEqual({ ok: true, rows: 2, unlinked: 2 });
+    // Both go into one block: the change replaces the voter's ballot before it.
+    await database.db.transaction((tx) => linkBallots(tx, c.id, { wait: true }));
+    const blocks = (await database.db.execute(sql`select first_seq as f, last_seq as l from ballot_blocks where consultation_id = ${c.id}`)) as unknown as { f: number; l: number }[];
+    expect(blocks).toEqual([{ f: 1, l: 2 }]);
+    expect(await verifyChain(database.db, c.id)).toEqual({ ok: true, rows: 2, unlinked: 0 });
   });
 
   it('a chat ballot and a paper ballot for the same household: one counted, the other refused with a clear answer', async () => {
@@ -164,6 +170,75 @@ describe('consultation ballots (real PostgreSQL)', () => {
       await tx.execute(sql`delete from ballots where consultation_id = ${e.id} and seq = 6`);
     });
     expect((await verifyChain(database.db, e.id)).first).toMatchObject({ seq: 7, problem: 'gap' });
+  });
+
+  const tamper = (statement: ReturnType<typeof sql>) =>
+    database.db.transaction(async (tx) => {
+      await tx.execute(sql`set local session_replication_role = replica`);
+      await tx.execute(statement);
+    });
+  const link = (id: string) => database.db.transaction((tx) => linkBallots(tx, id, { wait: true }));
+  const blocksOf = async (id: string) =>
+    ((await database.db.execute(sql`select first_seq as f, last_seq as l from ballot_blocks where consultation_id = ${id} order by last_seq`)) as unknown as { f: number; l: number }[]).map((b) => [b.f, b.l]);
+
+  it('names a ballot rewritten with a matching content hash in the middle of a block, and a block whose own hash changed', async () => {
+    const c = await openOne();
+    // Three passes of the linker: three blocks.
+    for (let pass = 0; pass < 3; pass++) {
+      for (let i = pass * 3; i < pass * 3 + 3; i++) await cast(c.id, residents[i]![0]!, [0]);
+      await link(c.id);
+    }
+    expect(await blocksOf(c.id)).toEqual([[1, 3], [4, 6], [7, 9]]);
+    expect(await verifyChain(database.db, c.id)).toEqual({ ok: true, rows: 9, unlinked: 0 });
+    // Ballot 5 now says 不同意, with the content hash and receipt that content would have had.
+    const [b] = (await database.db.execute(sql`
+      select id, voter_token as "voterToken", weight, via, round(date_part('epoch', cast_at) * 1000)::bigint as "castMs", nonce
+      from ballots where consultation_id = ${c.id} and seq = 5`)) as unknown as { id: string; voterToken: string; weight: number; via: 'chat'; castMs: string; nonce: string }[];
+    const forged = contentHash({ consultationId: c.id, voterToken: b!.voterToken, choices: [1], weight: b!.weight, via: b!.via, replacesId: null, castAt: new Date(Number(b!.castMs)), nonce: b!.nonce });
+    await tamper(sql`update ballots set choices = '{1}', content_hash = ${forged}, receipt = ${receiptOf(forged)} where id = ${b!.id}`);
+    expect(await verifyChain(database.db, c.id)).toMatchObject({ ok: false, first: { seq: 5, id: Number(b!.id), problem: 'hash' } });
+    // A block whose record was changed, its ballots untouched: named by its first ballot.
+    const d = await openOne();
+    for (let pass = 0; pass < 2; pass++) {
+      for (let i = pass * 2; i < pass * 2 + 2; i++) await cast(d.id, residents[i]![0]!, [0]);
+      await link(d.id);
+    }
+    await tamper(sql`update ballot_blocks set hash = md5(hash) where consultation_id = ${d.id} and last_seq = 4`);
+    expect(await verifyChain(database.db, d.id)).toMatchObject({ ok: false, first: { seq: 3, problem: 'block' } });
+    // Ballots outside any block (linked before blocks existed) are checked row by row.
+    await tamper(sql`delete from ballot_blocks where consultation_id = ${d.id}`);
+    expect(await verifyChain(database.db, d.id)).toEqual({ ok: true, rows: 4, unlinked: 0 });
+    await tamper(sql`update ballots set choices = '{2}' where consultation_id = ${d.id} and seq = 2`);
+    expect(await verifyChain(database.db, d.id)).toMatchObject({ ok: false, first: { seq: 2, problem: 'content' } });
+  });
+
+  it('links a ballot changed before it was linked outside any block, and names it', async () => {
+    const c = await openOne();
+    for (let i = 0; i < 5; i++) await cast(c.id, residents[i]![0]!, [0]);
+    const [third] = (await database.db.execute(sql`select id from ballots where consultation_id = ${c.id} order by id offset 2 limit 1`)) as unknown as { id: string }[];
+    await tamper(sql`update ballots set choices = '{1}' where id = ${third!.id}`);
+    expect(await link(c.id)).toBe(5);
+    expect(await blocksOf(c.id)).toEqual([[1, 2], [4, 5]]);
+    expect(await verifyChain(database.db, c.id)).toMatchObject({ ok: false, first: { seq: 3, id: Number(third!.id), problem: 'content' } });
+    // Cut out, it is found by the gap it leaves before the next block.
+    await tamper(sql`delete from ballots where id = ${third!.id}`);
+    expect(await verifyChain(database.db, c.id)).toMatchObject({ ok: false, rows: 4, first: { seq: 4, problem: 'gap' } });
+    // A change made to replace another voter's ballot, with a content hash to match: the linker
+    // leaves it out of any block, and verification names it as a replacement.
+    const d = await openOne();
+    await cast(d.id, residents[0]![0]!, [0]);
+    await cast(d.id, residents[1]![0]!, [0]);
+    await cast(d.id, residents[0]![1]!, [1]);
+    const [change] = (await database.db.execute(sql`
+      select id, voter_token as "voterToken", choices, weight, via, round(date_part('epoch', cast_at) * 1000)::bigint as "castMs", nonce, replaces_id as "replacesId"
+      from ballots where consultation_id = ${d.id} and replaces_id is not null`)) as unknown as { id: string; voterToken: string; choices: number[]; weight: number; via: 'chat'; castMs: string; nonce: string; replacesId: string }[];
+    const [other] = (await database.db.execute(sql`select id from ballots where consultation_id = ${d.id} and id <> ${change!.id} and id <> ${change!.replacesId}`)) as unknown as { id: string }[];
+    const forged = contentHash({ consultationId: d.id, voterToken: change!.voterToken, choices: change!.choices, weight: change!.weight, via: change!.via, replacesId: Number(other!.id), castAt: new Date(Number(change!.castMs)), nonce: change!.nonce });
+    await tamper(sql`update ballots set replaces_id = ${other!.id}, content_hash = ${forged}, receipt = ${receiptOf(forged)} where id = ${change!.id}`);
+    expect(await verifyChain(database.db, d.id)).toMatchObject({ ok: false, first: { seq: null, id: Number(change!.id), problem: 'replaces' } });
+    await link(d.id);
+    expect(await blocksOf(d.id)).toEqual([[1, 2]]);
+    expect(await verifyChain(database.db, d.id)).toMatchObject({ ok: false, first: { seq: 3, id: Number(change!.id), problem: 'replaces' } });
   });
 
   it('closes by the timer sweep alone (no wake-up), then publishes a frozen result and a 居务公开 notice', async () => {

@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { consultations, consultationTopics } from '../../../db/schema/index.js';
-import { verifyChain } from '../../../src/consultations/chain.js';
+import { verifyChain } from '../../../src/consultations/verify.js';
 import { enterBallot } from '../../../src/consultations/commands.js';
 import { createConsultationFlows } from '../../../src/consultations/flows.js';
 import { closeConsultation, publishConsultation } from '../../../src/consultations/lifecycle.js';

@@ -1,7 +1,7 @@
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditLog, ballots, consultationProxies } from '../../../db/schema/index.js';
-import { verifyChain } from '../../../src/consultations/chain.js';
+import { verifyChain } from '../../../src/consultations/verify.js';
 import { castBallot, createConsultation } from '../../../src/consultations/commands.js';
 import { createConsultationFlows } from '../../../src/consultations/flows.js';
 import { openConsultation } from '../../../src/consultations/lifecycle.js';
