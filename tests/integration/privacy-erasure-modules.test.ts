@@ -26,7 +26,7 @@ import { castBallot, createConsultation, declareAdult, enterBallot, type Consult
 import { closeConsultation, openConsultation, publishConsultation } from '../../src/consultations/lifecycle.js';
 import { tallyOf, turnoutByBuilding } from '../../src/consultations/tally.js';
 import { commentOnTopic, proposeTopic, supportTopic } from '../../src/consultations/topics.js';
-import { verifyChain } from '../../src/consultations/chain.js';
+import { verifyChain } from '../../src/consultations/verify.js';
 import { messages } from '../../src/i18n/index.js';
 import { erasePerson } from '../../src/residents/privacy.js';
 import { confirmHours, monthlySummary } from '../../src/volunteers/hours.js';
