@@ -1,3 +1,4 @@
+import { lt } from 'drizzle-orm';
 import { Redis } from 'ioredis';
 import { RateLimiterDrizzle, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { rateLimits } from '../../db/schema/index.js';
@@ -21,6 +22,8 @@ export interface LimitStore {
   readonly kind: 'redis' | 'postgres';
   /** A named limiter; `name` keeps its keys apart from every other limiter's. */
   limiter(name: string, spec: LimitSpec): Limiter;
+  /** Deletes expired counters (PostgreSQL; Redis expires its own keys): run hourly, and on demand. */
+  sweepExpired(): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -40,6 +43,9 @@ export interface Limiter {
   refund(key: string, points?: number): Promise<void>;
 }
 
+/** How often the PostgreSQL store deletes expired counters. */
+const SWEEP_MS = 3_600_000;
+
 /** The counters' store could not be reached. */
 export class LimitStoreDown extends Error {}
 
@@ -47,16 +53,23 @@ export function createLimitStore(opts: { database: Database; redisUrl?: string; 
   const redis = opts.redisUrl ? new Redis(opts.redisUrl, { maxRetriesPerRequest: 2, lazyConnect: false }) : undefined;
   redis?.on('error', (err) => opts.logger.warn({ err: err.message }, 'rate-limit store: redis error'));
   const kind = redis ? 'redis' : 'postgres';
+  // RateLimiterDrizzle's own hourly clean-up keeps a timer per limiter that nothing can stop: once
+  // its database was closed it logged a failed query an hour later. The store sweeps the table
+  // itself instead (expired counters are dead weight, never wrong), and close() stops it.
+  const sweepExpired = async () => (redis ? 0 : (await opts.database.db.delete(rateLimits).where(lt(rateLimits.expire, new Date())).returning({ key: rateLimits.key })).length);
+  const sweep = redis ? undefined : setInterval(() => void sweepExpired().catch((err: Error) => opts.logger.debug({ err: err.message }, 'rate-limit sweep failed')), SWEEP_MS).unref();
   return {
+    sweepExpired,
     kind,
     limiter(name, spec) {
       const base = { keyPrefix: `${opts.prefix}:rl:${name}`, points: spec.points, duration: spec.durationSec };
       const rl: RateLimiterAbstract = redis
         ? new RateLimiterRedis({ ...base, storeClient: redis })
-        : new RateLimiterDrizzle({ ...base, storeClient: opts.database.db, schema: rateLimits });
+        : new RateLimiterDrizzle({ ...base, storeClient: opts.database.db, schema: rateLimits, clearExpiredByTimeout: false });
       return wrap(rl, spec, name, opts.logger);
     },
     async close() {
+      clearInterval(sweep);
       await redis?.quit().catch(() => redis.disconnect());
     },
   };

@@ -1,4 +1,6 @@
+import { like } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rateLimits } from '../../db/schema/index.js';
 import { createCallLimits } from '../../src/limits/call-limits.js';
 import { createLimitStore, type LimitStore } from '../../src/limits/store.js';
 import { createLogger } from '../../src/log.js';
@@ -54,5 +56,27 @@ describe.each(['redis', 'postgres'] as const)('call limits on %s', (kind) => {
     for (let i = 0; i < 5; i++) group.push(await (i % 2 ? a : b).take('telegram', '-100777'));
     expect(group.filter((p) => p.ok)).toHaveLength(3);
     expect(group.at(-1)).toMatchObject({ ok: false, scope: 'group' });
+  });
+});
+
+describe('the PostgreSQL limit store', () => {
+  it('keeps live counters, sweeps expired ones, and a counter past its window starts over', async () => {
+    const database = await createTestDatabase();
+    const store = createLimitStore({ database, prefix: uniqueQueuePrefix(), logger: createLogger('silent') });
+    try {
+      const limiter = store.limiter('sweep-test', { points: 1, durationSec: 60 });
+      expect(await limiter.take('a')).toBe(true);
+      expect(await limiter.take('b')).toBe(true);
+      expect(await limiter.take('a')).toBe(false);
+      // 'a' past its window (as an hour later), 'b' still inside it.
+      await database.db.update(rateLimits).set({ expire: new Date(Date.now() - 1000) }).where(like(rateLimits.key, '%sweep-test:a'));
+      expect(await store.sweepExpired()).toBe(1);
+      expect((await database.db.select({ key: rateLimits.key }).from(rateLimits)).map((r) => r.key.split(':').at(-1))).toEqual(['b']);
+      expect(await limiter.take('a')).toBe(true);
+      expect(await limiter.take('b')).toBe(false);
+    } finally {
+      await store.close();
+      await database.drop();
+    }
   });
 });
