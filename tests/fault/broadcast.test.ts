@@ -5,7 +5,7 @@ import { messages } from '../../src/i18n/index.js';
 import { report } from '../e2e/case-script.js';
 import { TelegramDriver } from '../support/telegram-driver.js';
 import { createBroadcastRig, type BroadcastRig } from './broadcast-rig.js';
-import { flushPrefix, waitFor } from './support.js';
+import { flushPrefix, tcpPortsOf, waitFor } from './support.js';
 
 /**
  * Fault: a notice to 10,000 Telegram residents against the Telegram emulator enforcing a global
@@ -150,13 +150,18 @@ describe(`a notice broadcast to ${RESIDENTS} Telegram residents at the platform'
       50,
     );
     const victim = rig.workers[0]!;
+    const ports = tcpPortsOf(victim.child.pid!);
+    expect(ports.size).toBeGreaterThan(0);
     process.kill(victim.child.pid!, 'SIGKILL');
     expect((await victim.exited).signal).toBe('SIGKILL');
+    // Released only once the emulator has seen the dead worker's connections close: a held call
+    // of a caller that is gone must never count as one Telegram accepted.
+    await waitFor(async () => rig.emulator.openFrom(ports) === 0 || undefined, 'the emulator to see the killed worker’s connections closed', 30_000, 20);
     const atKill = rig.tally(title).delivered;
     rig.emulator.release();
     await rig.startWorker(WORKER_ENV);
     await drained(noticeId);
-    console.info(`[broadcast] killed a worker at ${atKill}/${RESIDENTS} delivered`);
+    console.info(`[broadcast] killed a worker at ${atKill}/${RESIDENTS} delivered (${ports.size} sockets of its own, seen closed before the network came back)`);
     expectExactlyOnce(title);
     expect(retryAfterHonoured().early).toBe(0);
   }, 1_200_000);

@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { FloodControl, type TelegramLimits } from './telegram-limits.js';
@@ -130,6 +131,8 @@ export class TelegramEmulator {
   answeredCallbacks = new Set<string>();
 
   private server: Server;
+  /** Open client connections, to tell when a killed caller's are seen closed (`openFrom`). */
+  private sockets = new Set<Socket>();
   private root = '';
   private nextUpdateId = 1000;
   private queue: Pending[] = [];
@@ -150,6 +153,10 @@ export class TelegramEmulator {
 
   private constructor(readonly token: string, limits?: TelegramLimits) {
     this.server = createServer((req, res) => void this.route(req, res));
+    this.server.on('connection', (socket) => {
+      this.sockets.add(socket);
+      socket.once('close', () => this.sockets.delete(socket));
+    });
     this.flood = limits ? new FloodControl(limits) : undefined;
   }
 
@@ -260,6 +267,17 @@ export class TelegramEmulator {
    */
   hold(): void {
     this.held ??= [];
+  }
+
+  /**
+   * How many connections from these client ports this server still has open. A caller killed
+   * while its calls are held has its sockets closed by the kernel at once, but this process sees
+   * that only when its event loop reads the close; until then a released call would look alive.
+   */
+  openFrom(clientPorts: ReadonlySet<number>): number {
+    let n = 0;
+    for (const s of this.sockets) if (!s.destroyed && s.remotePort !== undefined && clientPorts.has(s.remotePort)) n++;
+    return n;
   }
 
   release(): void {
