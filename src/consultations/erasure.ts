@@ -1,7 +1,7 @@
 import { eq, or, sql } from 'drizzle-orm';
 import { adultDeclarations, consultationProxies, consultationTopics, consultationVoters, topicComments } from '../../db/schema/index.js';
 import type { Tx } from '../../db/client.js';
-import { namedIn, type ErasedPerson } from '../residents/traces.js';
+import { mentionsPhoneSql, namedIn, type ErasedPerson } from '../residents/traces.js';
 
 /**
  * 删除我的数据, the consultations' part (called by erasePerson, src/residents/privacy.ts).
@@ -48,7 +48,7 @@ export async function eraseConsultationRecords(tx: Tx, who: ErasedPerson, now: D
     .where(
       or(
         who.householdId === null ? sql`false` : eq(consultationProxies.householdId, who.householdId),
-        who.phone ? sql`regexp_replace(${consultationProxies.grantor} || ' ' || ${consultationProxies.proxy}, '[^0-9]', '', 'g') like ${`%${who.phone}%`}` : sql`false`,
+        mentionsPhoneSql(sql`${consultationProxies.grantor} || ' ' || ${consultationProxies.proxy}`, who.phone),
       ),
     );
   for (const p of proxies) {

@@ -91,7 +91,6 @@ export async function erasePerson(uow: UnitOfWork, personId: string, keepIdentit
   const tx = uow.tx;
   const identities = await tx.select({ id: channelIdentities.id, channel: channelIdentities.channel }).from(channelIdentities).where(eq(channelIdentities.personId, personId));
   const identityIds = identities.map((i) => i.id);
-  const [person] = await tx.select({ householdId: people.householdId }).from(people).where(eq(people.id, personId));
   // First, while their name and home are still on the row: the modules find them in text staff typed.
   const who = await describeErased(tx, personId);
   await eraseActivityRecords(uow, who, now, settings);
@@ -113,7 +112,7 @@ export async function erasePerson(uow: UnitOfWork, personId: string, keepIdentit
   await tx.update(audienceMemberships).set({ addedBy: null }).where(eq(audienceMemberships.addedBy, personId));
 
   // Cases: the record stays for the community, the person and their words go.
-  const homes = person?.householdId ? [person.householdId] : [];
+  const homes = who.householdId !== null ? [who.householdId] : [];
   await tx
     .update(cases)
     .set({

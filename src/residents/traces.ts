@@ -1,4 +1,4 @@
-import { and, eq, isNull, ne, sql, type AnyColumn } from 'drizzle-orm';
+import { and, eq, isNull, ne, sql, type AnyColumn, type SQL } from 'drizzle-orm';
 import { people } from '../../db/schema/index.js';
 import type { Queryable } from '../../db/client.js';
 import { getUnit, lineage } from '../org/tree.js';
@@ -62,3 +62,6 @@ export async function describeErased(db: Queryable, personId: string): Promise<E
 
 /** `phoneTail` of a text column, in SQL. */
 export const phoneTailSql = (column: AnyColumn) => sql`right(regexp_replace(${column}, '[^0-9]', '', 'g'), 11)`;
+
+/** Whether a text column (or expression) holds the person's phone among its digits, in SQL: the candidates `namedIn` then decides on. */
+export const mentionsPhoneSql = (text: AnyColumn | SQL, phone: string | null): SQL => (phone ? sql`regexp_replace(${text}, '[^0-9]', '', 'g') like ${`%${phone}%`}` : sql`false`);

@@ -1,7 +1,7 @@
 import { and, asc, eq, gt, inArray, or, sql } from 'drizzle-orm';
 import { visitLogs, visitRosters, volunteerProfiles, volunteerSignups, volunteerTasks } from '../../db/schema/index.js';
 import type { Messages } from '../i18n/index.js';
-import { namedIn, type ErasedPerson } from '../residents/traces.js';
+import { mentionsPhoneSql, namedIn, type ErasedPerson } from '../residents/traces.js';
 import type { UnitOfWork } from '../work/unit.js';
 import { withdrawFromTask } from './tasks.js';
 import { communityLeads, VISIT_DUE_TIMER } from './visits.js';
@@ -62,7 +62,7 @@ export async function eraseVolunteerRecords(uow: UnitOfWork, who: ErasedPerson, 
     .where(
       or(
         who.communityId === null ? sql`false` : eq(visitRosters.communityId, who.communityId),
-        who.phone ? sql`regexp_replace(${visitRosters.visitee}, '[^0-9]', '', 'g') like ${`%${who.phone}%`}` : sql`false`,
+        mentionsPhoneSql(visitRosters.visitee, who.phone),
       ),
     );
   const about = candidates.filter((r) => namedIn(r.visitee, who, { name: r.communityId === who.communityId, home: r.communityId === who.communityId })).map((r) => r.id);
