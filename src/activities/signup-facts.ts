@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import type { Tx } from '../../db/client.js';
-import type { Reach } from '../outbox/notify.js';
+import { reachableChat, type Reach } from '../outbox/notify.js';
 import { ActivityError } from './errors.js';
 import type { ActivityKind } from './rules.js';
 import { signupOpen } from './rules.js';
@@ -37,9 +37,9 @@ export async function signupFacts(
           'signed_up', exists (select 1 from activity_signups g where g.session_id = s.id and g.participant_id = p.id and g.status <> 'cancelled')))
         from people p where p.id in (${personId}, ${participantId}) and p.household_status = 'bound'), '[]') as people,
       coalesce((
-        select json_agg(json_build_object('personId', p.id, 'locale', p.locale, 'id', ci.id, 'channel', ci.channel, 'chatRef', ci.chat_ref) order by ci.id)
-        from people p join channel_identities ci on ci.person_id = p.id
-        where p.id = ${personId} and p.erased_at is null and ci.blocked_at is null), '[]') as reach
+        select json_agg(json_build_object('personId', people.id, 'locale', people.locale, 'id', channel_identities.id, 'channel', channel_identities.channel, 'chatRef', channel_identities.chat_ref) order by channel_identities.id)
+        from people join channel_identities on channel_identities.person_id = people.id
+        where people.id = ${personId} and ${reachableChat}), '[]') as reach
     from activity_sessions s join activities a on a.id = s.activity_id
     where s.id = ${sessionId}`)) as unknown as {
     starts_at: string;

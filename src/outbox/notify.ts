@@ -1,4 +1,4 @@
-import { and, asc, eq, isNull } from 'drizzle-orm';
+import { and, asc, eq, sql } from 'drizzle-orm';
 import { channelIdentities, people } from '../../db/schema/index.js';
 import type { Tx } from '../../db/client.js';
 import { anyOf } from '../../db/sql.js';
@@ -57,8 +57,7 @@ export async function notifyPeople(
     .where(
       and(
         anyOf(people.id, [...new Set(items.map((i) => i.personId))]),
-        isNull(people.erasedAt),
-        isNull(channelIdentities.blockedAt),
+        reachableChat,
         opts.channel ? eq(channelIdentities.channel, opts.channel) : undefined,
       ),
     )
@@ -66,7 +65,14 @@ export async function notifyPeople(
   return queueMessages(tx, messagesFor(rows, items, opts));
 }
 
-/** A person's chat as notifyPeople reaches it: not blocked, the person not erased. */
+/**
+ * Which of a person's chats a message reaches: the person not erased, the chat not blocked. Over
+ * the tables `people` and `channel_identities` (unaliased); one rule for notifyPeople and the
+ * statements that read a person's chats themselves (src/activities/signup-facts.ts).
+ */
+export const reachableChat = sql`${people.erasedAt} is null and ${channelIdentities.blockedAt} is null`;
+
+/** A person's chat as notifyPeople reaches it (`reachableChat`). */
 export interface Reach {
   personId: string;
   locale: Locale;
