@@ -121,8 +121,10 @@ function outboxRows(items: readonly (OutboxItem & { variant?: string; mark?: str
     priority: OUTBOX_PRIORITY[priority ?? 'conversation'],
     not_before: notBefore ? notBefore.toISOString() : null,
     dedupe_key: dedupeKey ?? null,
-    variant: variant ?? null,
-    mark: mark ?? null,
+    // Only outboxInsertChosen's items have them; left out (undefined) otherwise, which the
+    // recordset reads as null, so every other message's JSON carries no extra fields.
+    variant,
+    mark,
   }));
   return sql`rows from (jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
                     as (identity_id uuid, channel channel_kind, chat_ref text, payload jsonb, priority smallint,
