@@ -22,6 +22,14 @@ export interface Database {
   close(): Promise<void>;
 }
 
+/**
+ * Settings of every connection. JIT off: linli's statements are either short (under the JIT
+ * threshold, so unaffected) or scans the planner prices far above it — verifying a million
+ * ballots, a tally — where compiling with inlining and optimisation took 200–300 ms of the
+ * 500 ms the statement then ran, and saved less than that (bench/ballots.ts, `explain analyze`).
+ */
+const SESSION_SETTINGS: Record<string, string> = { jit: 'off' };
+
 const migrationsFolder = path.join(path.dirname(fileURLToPath(import.meta.url)), 'migrations');
 
 /**
@@ -35,7 +43,7 @@ export function connect(url: string, opts: { max?: number; onQuery?: (query: str
     max: opts.max ?? 10,
     onnotice: () => {},
     prepare: true,
-    ...(opts.settings && { connection: opts.settings }),
+    connection: { ...SESSION_SETTINGS, ...opts.settings },
     ...(onQuery && { debug: (_c: number, query: string) => onQuery(query) }),
   });
   const db = drizzle(preparedStatements(sql), { schema });
