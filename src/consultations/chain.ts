@@ -147,13 +147,20 @@ export const blockSql = (k: string): SQL =>
 type PendingRow = Omit<LinkedRow, 'prevHash' | 'hash' | 'id'> & { id: string; replacesId: string | null };
 
 /**
- * Whether a ballot still matches the hash and receipt it was written with, and replaces what it
- * must: the voter's ballot before it (`prev`, none for a first ballot), which nothing else replaces.
+ * The replacement rule, as a condition over `r`, a row alias of ballots, true where it is broken:
+ * a voter's first ballot replaces nothing, a later one the voter's ballot just before it, and no
+ * two ballots replace the same one. The linker checks it as it links (`linkBallots`) and
+ * verification outside blocks (verify.ts), from this one statement of it.
  */
-const sound = (consultationId: string, r: PendingRow, replacement: { prev: string | null; twice: boolean } | undefined) =>
-  replacement !== undefined &&
-  replacement.prev === r.replacesId &&
-  !replacement.twice &&
+export const replacementBrokenSql = (r: string): SQL =>
+  sql.raw(
+    `(${r}.replaces_id is distinct from (select max(o.id) from ballots o where o.consultation_id = ${r}.consultation_id and o.voter_token = ${r}.voter_token and o.id < ${r}.id)` +
+      ` or exists (select 1 from ballots d where d.consultation_id = ${r}.consultation_id and d.replaces_id = ${r}.replaces_id and d.id <> ${r}.id))`,
+  );
+
+/** Whether a ballot still matches the hash and receipt it was written with, and keeps the replacement rule (`broken` false). */
+const sound = (consultationId: string, r: PendingRow, broken: boolean | undefined) =>
+  broken === false &&
   r.receipt === receiptOf(r.contentHash) &&
   contentHash({ consultationId, voterToken: r.voterToken, choices: r.choices, weight: r.weight, via: r.via as BallotContent['via'], replacesId: r.replacesId === null ? null : Number(r.replacesId), castAt: new Date(Number(r.castMs)), nonce: r.nonce }) === r.contentHash;
 
@@ -183,15 +190,9 @@ export async function linkBallots(tx: Tx, consultationId: string, opts: { wait: 
       order by id limit ${LINK_BATCH}`)) as unknown as PendingRow[];
     if (pending.length === 0) break;
     const replacements = (await tx.execute(sql`
-      select x.id::text as id,
-             (select max(o.id)::text from ballots o where o.consultation_id = ${consultationId} and o.voter_token = x.token and o.id < x.id) as prev,
-             exists (select 1 from ballots d where d.consultation_id = ${consultationId} and d.replaces_id = x.replaces and d.id <> x.id) as twice
-      from unnest(${sql.param(pending.map((b) => b.id))}::bigint[], ${sql.param(pending.map((b) => b.voterToken))}::text[], ${sql.param(pending.map((b) => b.replacesId))}::bigint[]) as x (id, token, replaces)`)) as unknown as {
-      id: string;
-      prev: string | null;
-      twice: boolean;
-    }[];
-    const replacementOf = new Map(replacements.map((r) => [r.id, r]));
+      select b.id::text as id, ${replacementBrokenSql('b')} as broken
+      from ballots b where b.consultation_id = ${consultationId} and b.id = any(${sql.param(pending.map((b) => b.id))}::bigint[])`)) as unknown as { id: string; broken: boolean }[];
+    const brokenOf = new Map(replacements.map((r) => [r.id, r.broken]));
     const links: { id: number; seq: number; prev: string; hash: string }[] = [];
     const blocks: { first: number; last: number; prev: string; hash: string }[] = [];
     let run: LinkedRow[] = [];
@@ -204,7 +205,7 @@ export async function linkBallots(tx: Tx, consultationId: string, opts: { wait: 
       run = [];
     };
     for (const b of pending) {
-      const ok = sound(consultationId, b, replacementOf.get(b.id));
+      const ok = sound(consultationId, b, brokenOf.get(b.id));
       if (!ok) endBlock();
       const prev = hash;
       seq += 1;

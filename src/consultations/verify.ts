@@ -1,6 +1,6 @@
 import { sql, type SQL } from 'drizzle-orm';
 import type { Queryable } from '../../db/client.js';
-import { blockSql, contentSql, linkSql, RECEIPT_LENGTH } from './chain.js';
+import { blockSql, contentSql, linkSql, RECEIPT_LENGTH, replacementBrokenSql } from './chain.js';
 
 /**
  * `verify-ballots`: the whole ballot log of a consultation recomputed, naming the first row that
@@ -63,8 +63,7 @@ const replacesCheck = (consultationId: string, ranges: readonly Range[]) => sql`
         cross join lateral (select * from ballots b where b.consultation_id = ${consultationId} and b.seq between x.lo and x.hi) b`
             : sql``
         }) r
-  where (r.replaces_id is distinct from (select max(o.id) from ballots o where o.consultation_id = r.consultation_id and o.voter_token = r.voter_token and o.id < r.id)
-         or exists (select 1 from ballots d where d.consultation_id = r.consultation_id and d.replaces_id = r.replaces_id and d.id <> r.id))
+  where ${replacementBrokenSql('r')}
   order by r.seq nulls last, r.id limit 1`;
 
 /**
