@@ -6,7 +6,8 @@ import type { Channel } from '../src/dialog/events.js';
 import { replySchema } from '../src/dialog/reply.js';
 import type { OutboxRow } from '../src/outbox/claim.js';
 import { OUTBOX_PRIORITY } from '../src/outbox/outbox.js';
-import { recordChoicesShown, replyToSend } from '../src/outbox/shown.js';
+import { replyToSend } from '../src/outbox/shown.js';
+import type { Shown } from '../src/outbox/sent-marks.js';
 import type { CallLimits } from '../src/limits/calls.js';
 
 /** A call limit said no (ours, shared by every process). `global`: the whole channel must wait. */
@@ -39,8 +40,8 @@ export interface ChatSendContext {
   adapter: ChannelAdapter;
   channel: Channel;
   limits?: CallLimits;
-  /** Marks a row sent once the platform accepted it; resolves when that is committed. */
-  markSent(id: number, sentRef?: string): Promise<void>;
+  /** Marks a row sent once the platform accepted it, with the choices it showed; resolves when that is committed. */
+  markSent(id: number, sentRef?: string, shown?: Shown): Promise<void>;
   onResult?: (channel: Channel, result: 'sent' | 'blocked' | 'failed' | 'retry_after') => void;
   /** Shared by the batch's chats: set by the first that must stop the channel. */
   halt: { current?: Halt };
@@ -95,11 +96,11 @@ export async function sendChatRows(ctx: ChatSendContext, rows: OutboxRow[], own:
       });
       if (result.ok) {
         // The platform has it now: failing to record that would resend it on the job's retry.
-        await ctx.markSent(message.id, result.sentRef);
+        // Its choices are now what a bare number answers in this chat (src/outbox/shown.ts),
+        // recorded with the mark unless replyToSend already did.
+        const choices = toSend.reply.choices;
+        await ctx.markSent(message.id, result.sentRef, choices?.length && !recorded ? { identityId: message.identityId, priority: message.priority, choices } : undefined);
         adapter.delivered?.(message.chatRef);
-        // Its choices are now what a bare number answers in this chat (src/outbox/shown.ts).
-        const shown = toSend.reply.choices;
-        if (shown?.length && !recorded) await ctx.retry(() => recordChoicesShown(database.db, { id: message.id, identityId: message.identityId, priority: message.priority, choices: shown }));
         ctx.onResult?.(channel, 'sent');
         sent++;
         continue;

@@ -171,7 +171,7 @@ export function createDeliverProcessor(deps: DeliverDeps) {
       adapter,
       channel,
       limits: deps.callLimits,
-      markSent: (id, sentRef) => marker.mark(id, sentRef),
+      markSent: (id, sentRef, shown) => marker.mark(id, sentRef, shown),
       onResult: deps.onResult,
       halt,
       retry: persistently,

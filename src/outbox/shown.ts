@@ -1,4 +1,4 @@
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import type { Queryable } from '../../db/client.js';
 import { IDLE_FLOW, IDLE_STEP } from '../dialog/state.js';
 import { MAX_CHOICES, type Choice, type Reply } from '../dialog/reply.js';
@@ -22,20 +22,39 @@ import { OUTBOX_PRIORITY } from './outbox.js';
  */
 export async function recordChoicesShown(q: Queryable, row: { id: number; identityId: string; priority: number; choices: readonly Choice[] | undefined }): Promise<boolean> {
   if (!row.choices?.length) return false;
-  const choices = JSON.stringify(row.choices);
-  // 应急 goes ahead of replies but is a broadcast all the same: it must not take a flow's numbers.
-  const broadcast = row.priority !== OUTBOX_PRIORITY.conversation;
+  const shown = JSON.stringify([{ id: row.id, identity_id: row.identityId, priority: row.priority, choices: row.choices }]);
+  const [r] = (await q.execute(sql`
+    with ${choicesShownCtes(sql`select * from jsonb_to_recordset(${shown}::jsonb) as s (id bigint, identity_id uuid, priority smallint, choices jsonb)`)}
+    select (select count(*) from shown_updated) + (select count(*) from shown_added) as n`)) as unknown as { n: string | number }[];
+  return Number(r!.n) > 0;
+}
+
+/**
+ * `recordChoicesShown` for many delivered rows in one statement (the sent marks of a wave,
+ * src/outbox/sent-marks.ts): CTEs over `rows` (id, identity_id, priority, choices jsonb), with
+ * `shown_updated` and `shown_added` returning the chats recorded. Rows without choices are
+ * skipped; of one chat's rows only the newest counts. A chat with no dialog state yet gets one;
+ * one whose state a turn creates at the same moment keeps the turn's (the turn is newer).
+ */
+export function choicesShownCtes(rows: SQL): SQL {
   // '-infinity': a row made by delivery records no turn.
-  const recorded = await q.execute(sql`
-    insert into dialog_states (identity_id, flow, step, choices, updated_at)
-    values (${row.identityId}, ${IDLE_FLOW}, ${IDLE_STEP}, ${choices}::jsonb, '-infinity')
-    on conflict (identity_id) do update set choices = excluded.choices
-      where case when ${broadcast}
-        then dialog_states.flow = ${IDLE_FLOW} and dialog_states.step = ${IDLE_STEP}
-        else dialog_states.updated_at <= (select created_at from outbox where id = ${row.id})
-      end
-    returning 1`);
-  return recorded.length > 0;
+  return sql`shown_rows as (
+      select distinct on (r.identity_id) r.identity_id, r.choices, r.priority <> ${OUTBOX_PRIORITY.conversation} as broadcast, o.created_at
+      from (${rows}) r join outbox o on o.id = r.id
+      where jsonb_array_length(coalesce(r.choices, '[]'::jsonb)) > 0
+      order by r.identity_id, r.id desc),
+    shown_updated as (
+      update dialog_states d set choices = s.choices from shown_rows s
+      where d.identity_id = s.identity_id
+        -- 应急 goes ahead of replies but is a broadcast all the same: it must not take a flow's numbers.
+        and case when s.broadcast then d.flow = ${IDLE_FLOW} and d.step = ${IDLE_STEP} else d.updated_at <= s.created_at end
+      returning d.identity_id),
+    shown_added as (
+      insert into dialog_states (identity_id, flow, step, choices, updated_at)
+      select s.identity_id, ${IDLE_FLOW}, ${IDLE_STEP}, s.choices, '-infinity' from shown_rows s
+      where not exists (select 1 from dialog_states d where d.identity_id = s.identity_id)
+      on conflict (identity_id) do nothing
+      returning identity_id)`;
 }
 
 /**
