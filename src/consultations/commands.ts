@@ -327,11 +327,15 @@ export async function myBallot(db: Queryable, key: string, c: ConsultationRow, v
   return row ? { ...row, castAt: new Date(row.castAt) } : undefined;
 }
 
-/** 回执查询: a published consultation's ballot with this receipt, and whether it was counted. */
+/**
+ * 回执查询: a published consultation's ballot with this receipt, and whether it was counted. Every
+ * ballot of a published consultation is linked (closing links the rest), and only linked ballots
+ * are in the receipt index (migration 0031), so the lookup says `seq is not null`.
+ */
 export async function findReceipt(db: Queryable, consultationId: string, receipt: string): Promise<{ choices: number[]; counted: boolean } | undefined> {
   const [row] = (await db.execute(sql`
     select b.choices, not exists (select 1 from ballots r where r.consultation_id = b.consultation_id and r.replaces_id = b.id) as counted
     from ballots b join consultations c on c.id = b.consultation_id
-    where b.consultation_id = ${consultationId} and b.receipt = ${receipt.trim().toLowerCase()} and c.status = 'published' limit 1`)) as unknown as { choices: number[]; counted: boolean }[];
+    where b.consultation_id = ${consultationId} and b.receipt = ${receipt.trim().toLowerCase()} and b.seq is not null and c.status = 'published' limit 1`)) as unknown as { choices: number[]; counted: boolean }[];
   return row;
 }
