@@ -25,7 +25,7 @@ const KEY = 'bench-ballot-key';
 const quiet = { hours: { startSec: 0, endSec: 0 }, timeZone: 'Asia/Shanghai' };
 type Db = Awaited<ReturnType<typeof createTestDatabase>>;
 
-async function openVote(database: Db, streetId: number, secretary: string, title: string): Promise<string> {
+export async function openVote(database: Db, streetId: number, secretary: string, title: string): Promise<string> {
   const { work } = recordingWork(database);
   return work.run(async (uow) => {
     const c = await createConsultation(uow.tx, secretary, { title, background: '基准测试', options: ['同意', '不同意', '弃权'], scopeUnitIds: [streetId], basis: 'households', closesAt: new Date(Date.now() + 86400_000) }, new Date());
@@ -33,7 +33,7 @@ async function openVote(database: Db, streetId: number, secretary: string, title
   });
 }
 
-async function rawRate(database: Db, n: number, concurrency: number): Promise<number> {
+export async function rawRate(database: Db, n: number, concurrency: number): Promise<number> {
   await database.sql`create table if not exists raw_votes (consultation_id uuid not null, voter_key text not null, choice smallint not null, cast_at timestamptz not null, primary key (consultation_id, voter_key))`;
   await database.sql`truncate raw_votes`;
   const cid = '00000000-0000-0000-0000-000000000001';

@@ -1,0 +1,67 @@
+/**
+ * (f) ballots stored per second only, in seconds instead of the full (f) run's minutes: each round
+ * a fresh database, the raw INSERT … ON CONFLICT before and after the ballots as bench/ballots.ts
+ * runs them, and per operation the CPU of this process and of its PostgreSQL backends and the WAL
+ * written ("raw before" also opens the pool's connections, as in the full run). On a shared
+ * machine the rates swing with other load; CPU and WAL per ballot swing less, so they say
+ * whether a change to the ballot's statement or schema made it cheaper.
+ *
+ *   flock /tmp/bench.lock npx tsx bench/ballots-rate.ts [--rounds R] [--n N] [--concurrency C]
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { castBallot } from '../src/consultations/commands.js';
+import { createTestDatabase } from '../tests/support/db.js';
+import { seedStreet } from '../tests/support/street-fixture.js';
+import { openVote, rawRate } from './ballots.js';
+import { runConcurrent } from './common.js';
+
+const { values } = parseArgs({ options: { rounds: { type: 'string', default: '3' }, n: { type: 'string', default: '3000' }, concurrency: { type: 'string', default: '8' } } });
+const rounds = Number(values.rounds);
+const n = Number(values.n);
+const concurrency = Number(values.concurrency);
+type Db = Awaited<ReturnType<typeof createTestDatabase>>;
+
+/** CPU ms of this database's backends (the pool's connections stay open between phases); 0 where /proc does not show them. */
+async function backendMs(database: Db): Promise<number> {
+  const pids = await database.sql`select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()`;
+  let ticks = 0;
+  for (const { pid } of pids) {
+    try {
+      const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      ticks += Number(f[11]) + Number(f[12]);
+    } catch {
+      // The server runs elsewhere, or the backend has just gone.
+    }
+  }
+  return ticks * 10;
+}
+
+const walBytes = async (database: Db) => BigInt((await database.sql`select pg_current_wal_insert_lsn() - '0/0'::pg_lsn as b`)[0]!.b as string);
+
+/** Runs a phase of `n` operations: their rate, and per operation µs of Node CPU and backend CPU, and WAL bytes (the whole server's). */
+async function phase(database: Db, op: () => Promise<number>) {
+  const [wal0, pg0, node0] = [await walBytes(database), await backendMs(database), process.cpuUsage()];
+  const seconds = await op();
+  const node = process.cpuUsage(node0);
+  const [pg1, wal1] = [await backendMs(database), await walBytes(database)];
+  return { rate: n / seconds, node: (node.user + node.system) / n, pg: ((pg1 - pg0) * 1000) / n, wal: Number(wal1 - wal0) / n };
+}
+
+const line = (p: Awaited<ReturnType<typeof phase>>) => `${p.rate.toFixed(0)}/s (node ${p.node.toFixed(0)} µs, backends ${p.pg.toFixed(0)} µs, WAL ${p.wal.toFixed(0)} B)`;
+
+for (let r = 0; r < rounds; r++) {
+  const database = await createTestDatabase();
+  try {
+    const street = await seedStreet(database, n);
+    const people = (await database.sql`select id from people where household_id is not null order by household_id`).map((row) => row.id as string);
+    const vote = await openVote(database, street.streetId, street.secretary, '存储速率');
+    const raw1 = await phase(database, async () => n / (await rawRate(database, n, concurrency)));
+    const stored = await phase(database, () => runConcurrent(n, concurrency, (i) => castBallot(database.db, 'bench-ballot-key', vote, people[i]!, [i % 3], new Date())));
+    const raw2 = await phase(database, async () => n / (await rawRate(database, n, concurrency)));
+    const ratio = stored.rate / ((raw1.rate + raw2.rate) / 2);
+    console.log(`round ${r + 1}: ratio ${ratio.toFixed(3)}\n  raw before ${line(raw1)}\n  ballots    ${line(stored)}\n  raw after  ${line(raw2)}`);
+  } finally {
+    await database.drop();
+  }
+}
