@@ -157,7 +157,7 @@ export const ballots = pgTable(
       .on(t.consultationId, t.seq)
       .where(sql`${t.seq} IS NOT NULL`),
     index('ballots_voter_idx').on(t.consultationId, t.voterToken, t.id),
-    // Linked rows only (migration 0031): receipts are looked up once a consultation is published, when all are linked.
+    // Linked rows only (migration 0030): receipts are looked up once a consultation is published, when all are linked.
     index('ballots_receipt_idx')
       .on(t.consultationId, t.receipt)
       .where(sql`${t.seq} IS NOT NULL`),

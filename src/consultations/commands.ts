@@ -330,7 +330,7 @@ export async function myBallot(db: Queryable, key: string, c: ConsultationRow, v
 /**
  * 回执查询: a published consultation's ballot with this receipt, and whether it was counted. Every
  * ballot of a published consultation is linked (closing links the rest), and only linked ballots
- * are in the receipt index (migration 0031), so the lookup says `seq is not null`.
+ * are in the receipt index (migration 0030), so the lookup says `seq is not null`.
  */
 export async function findReceipt(db: Queryable, consultationId: string, receipt: string): Promise<{ choices: number[]; counted: boolean } | undefined> {
   const [row] = (await db.execute(sql`
