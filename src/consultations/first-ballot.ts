@@ -1,4 +1,4 @@
-import { sql, type Query } from 'drizzle-orm';
+import { sql, type Query, type SQL } from 'drizzle-orm';
 import { PgDialect } from 'drizzle-orm/pg-core';
 import type { Queryable } from '../../db/client.js';
 import { contentSql, newNonce, RECEIPT_LENGTH, voterTokenSql } from './chain.js';
@@ -8,29 +8,42 @@ const dialect = new PgDialect();
 const arg = (name: string) => sql.placeholder(name);
 const statements = new Map<string, Query>();
 
+type Basis = 'adults' | 'households' | 'owners';
+
 /**
- * The statement, built once per server key with placeholders: building this CTE with drizzle on
- * every ballot cost more Node CPU than the rest of the ballot's client side (bench/ballots.ts).
+ * Each basis's own condition on the voter. The statement is made per basis so that it reads only
+ * the tables its basis needs: a households vote never touches adult_declarations or
+ * audience_memberships, two relations (and their indexes) fewer to lock and plan per ballot.
  */
-function firstBallotStatement(key: string): Query {
-  let q = statements.get(key);
+const basisCondition: Record<Basis, () => SQL> = {
+  households: () => sql``,
+  adults: () => sql`and exists (select 1 from adult_declarations a where a.person_id = p.id and a.adult is true)`,
+  owners: () => sql`and exists (select 1 from audience_memberships am where am."group" = 'owners' and am.household_id = h.id)`,
+};
+
+/**
+ * The statement, built once per server key and basis with placeholders: building this CTE with
+ * drizzle on every ballot cost more Node CPU than the rest of the ballot's client side
+ * (bench/ballots.ts).
+ */
+function firstBallotStatement(key: string, basis: Basis): Query {
+  const name = `${basis}\u0000${key}`;
+  let q = statements.get(name);
   if (!q) {
     q = dialect.sqlToQuery(
       sql`
     with f as (
       select c.id as consultation_id, c.secret,
              p.household_id,
-             case when c.basis = 'adults' then 'p:' || p.id::text else 'h:' || p.household_id::text end as voter_key,
-             case when c.basis = 'owners' then coalesce(round(h.floor_area_m2 * 100), 0)::int else 0 end as weight
+             ${basis === 'adults' ? sql`'p:' || p.id::text` : sql`'h:' || p.household_id::text`} as voter_key,
+             ${basis === 'owners' ? sql`coalesce(round(h.floor_area_m2 * 100), 0)::int` : sql`0`} as weight
       from consultations c
       join people p on p.id = ${arg('personId')}::uuid
       join org_units h on h.id = p.household_id and h.kind = 'household'
-      left join adult_declarations a on a.person_id = p.id
-      where c.id = ${arg('consultationId')}::uuid and c.status = 'open' and c.closes_at > ${arg('at')}::timestamptz
+      where c.id = ${arg('consultationId')}::uuid and c.basis = ${basis} and c.status = 'open' and c.closes_at > ${arg('at')}::timestamptz
         and p.household_status = 'bound' and p.erased_at is null
         and exists (select 1 from consultation_scopes s join org_units su on su.id = s.org_unit_id where s.consultation_id = c.id and h.path like su.path || '%')
-        and (c.basis <> 'adults' or a.adult is true)
-        and (c.basis <> 'owners' or exists (select 1 from audience_memberships am where am."group" = 'owners' and am.household_id = h.id))
+        ${basisCondition[basis]()}
         and ${arg('lastChoice')}::int < cardinality(c.options)
         and ${arg('count')}::int <= case when c.multiple then c.max_choices else 1 end
       for key share of c),
@@ -50,9 +63,27 @@ function firstBallotStatement(key: string): Query {
       returning receipt)
     select receipt from b`,
     );
-    statements.set(key, q);
+    statements.set(name, q);
   }
   return q;
+}
+
+/**
+ * Consultations' bases, read once per process: a basis is fixed when the consultation is made.
+ * Were one ever stale, the statement (which checks `c.basis`) would store nothing and the caller
+ * would take the ordinary path, so it can cost a ballot time, never a wrong decision.
+ */
+const bases = new Map<string, Basis>();
+const MAX_BASES = 10_000;
+
+async function basisOf(db: Queryable, consultationId: string): Promise<Basis | undefined> {
+  const known = bases.get(consultationId);
+  if (known) return known;
+  const [row] = (await db.execute(sql`select basis from consultations where id = ${consultationId}`)) as unknown as { basis: Basis }[];
+  if (!row) return undefined;
+  if (bases.size >= MAX_BASES) bases.clear();
+  bases.set(consultationId, row.basis);
+  return row.basis;
 }
 
 /**
@@ -78,7 +109,9 @@ export async function castFirstBallot(
 ): Promise<{ receipt: string; choices: number[] } | undefined> {
   if (rawChoices.length === 0 || rawChoices.some((i) => !Number.isInteger(i) || i < 0) || new Set(rawChoices).size !== rawChoices.length) return undefined;
   const choices = canonicalChoices(rawChoices);
-  const [row] = (await db._.session.prepareQuery(firstBallotStatement(key), undefined, undefined, false).execute({
+  const basis = await basisOf(db, consultationId);
+  if (!basis) return undefined;
+  const [row] = (await db._.session.prepareQuery(firstBallotStatement(key, basis), undefined, undefined, false).execute({
     consultationId,
     personId,
     at: now.toISOString(),
