@@ -2,16 +2,20 @@ import { sql, type SQL } from 'drizzle-orm';
 import type { Tx } from '../../db/client.js';
 import { outboxInsertChosen, queuedFrom, type ChosenItem, type OutboxItem, type QueuedMessage } from '../outbox/outbox.js';
 
-/** One sign-up waiting for its seat, with the messages of both outcomes already written out. */
-export interface SeatRequest {
-  personId: string;
-  /** When it was asked (the sign-up's created_at). */
-  at: Date;
-  participantId: string;
+/** The messages of both outcomes of a sign-up, written out before its seat is claimed. */
+export interface SeatOutcomes {
   confirmed: readonly OutboxItem[];
   /** The waiting-list message; `mark` in its text stands for the place in line. */
   waiting: readonly OutboxItem[];
   mark: string;
+}
+
+/** One sign-up waiting for its seat, with the messages of both outcomes already written out. */
+export interface SeatRequest extends SeatOutcomes {
+  personId: string;
+  /** When it was asked (the sign-up's created_at). */
+  at: Date;
+  participantId: string;
 }
 
 export interface SeatClaim {

@@ -12,9 +12,9 @@ import { messagesFor, type Reach } from '../outbox/notify.js';
 import type { OutboxItem } from '../outbox/outbox.js';
 import { holdsSeat, nextOffers, offerExpiry } from './rules.js';
 import type { SeatClaims } from './seat-batch.js';
-import { claimSeats, type SeatClaim, type SeatRequest } from './seat-claim.js';
+import { claimSeats, type SeatClaim, type SeatOutcomes } from './seat-claim.js';
 import { addTaken, lockSession, type LockedSession } from './session-lock.js';
-import { signupFacts } from './signup-facts.js';
+import { signupFacts, type SignupFacts } from './signup-facts.js';
 import { OFFER_TIMER } from './timers.js';
 
 export type SignupRow = typeof activitySignups.$inferSelect;
@@ -50,35 +50,43 @@ export interface SignupSettings {
  * no lock is read and checked first, in one statement (signup-facts.ts), and the messages of both
  * outcomes are written out; then the seat is claimed under the session's row lock in one round
  * trip (seat-claim.ts), so 200 at once for 50 seats make exactly 50 confirmed and 150 waiting,
- * each told their true place. With `settings.seats` (the app's) the claim is group-committed with
- * the others arriving at the same time (seat-batch.ts) and commits before the caller's
- * transaction; a 四点半课堂 sign-up (the child's record and its audit row go with it) and a
- * caller without it claim in the caller's transaction.
+ * each told their true place. With `settings.seats` (the app's) both are done by the group commit
+ * for all the sign-ups arriving at the same time (seat-batch.ts), outside the caller's
+ * transaction, which the sign-up leaves untouched; it is committed, with its message, when this
+ * resolves. A 四点半课堂 sign-up (the child's record and its audit row go with its seat) and a
+ * caller without it read and claim in the caller's transaction.
  */
 export async function signUp(uow: UnitOfWork, input: SignupInput, now: Date, settings: SignupSettings): Promise<SignupResult> {
   const { sessionId, personId, participantId = input.personId, child } = signupInputSchema.parse(input);
+  const ask = { sessionId, personId, participantId, withChild: child !== undefined, at: now };
+  const outcomes = (facts: SignupFacts) => outcomesOf(facts, personId, settings.timeZone);
+  if (settings.seats && !child) return claimedOr(await settings.seats.signUp({ ...ask, outcomes }));
   const tx = uow.tx;
-  const facts = await signupFacts(tx, { sessionId, personId, participantId, withChild: child !== undefined }, now);
-  const { activity } = facts;
-  const when = localDateTime(facts.startsAt, settings.timeZone);
-  const confirmed = messagesFor(facts.reach, [{ personId, build: (t) => ({ text: t.activities.signedUp({ title: activity.title, when, place: placeOf(activity) }) }) }]);
-  const { waiting, mark } = waitingMessages(facts.reach, personId, (t, position) => t.activities.waiting({ title: activity.title, when, position }));
-  const request: SeatRequest = { personId, participantId, at: now, confirmed, waiting, mark };
-  const withChild = child && activity.kind === 'after_school' ? child : undefined;
-  let claimed: SeatClaim | undefined;
-  if (settings.seats && !withChild) {
-    claimed = await settings.seats.claim(sessionId, request);
-  } else {
-    const here = await claimSeats(tx, sessionId, [request]);
-    uow.adopt(here.messages);
-    claimed = here.claims[0];
-  }
-  if (!claimed) throw new ActivityError('already_signed_up');
+  const facts = await signupFacts(tx, ask);
+  const here = await claimSeats(tx, sessionId, [{ personId, participantId, at: now, ...outcomes(facts) }]);
+  uow.adopt(here.messages);
+  const claimed = claimedOr(here.claims[0]);
+  const withChild = child && facts.activity.kind === 'after_school' ? child : undefined;
   if (withChild) {
-    await tx.insert(afterSchoolChildren).values({ signupId: claimed.signupId, activityId: activity.id, ...withChild, childGrade: withChild.childGrade ?? null });
+    await tx.insert(afterSchoolChildren).values({ signupId: claimed.signupId, activityId: facts.activity.id, ...withChild, childGrade: withChild.childGrade ?? null });
     await recordAudit(tx, { actorId: personId, action: 'activity.minor.record', subjectType: 'activity_signup', subjectId: claimed.signupId });
   }
   return claimed;
+}
+
+/** Nothing was written for it: the participant has a live sign-up already (a double tap, a retried update). */
+function claimedOr(claimed: SeatClaim | undefined): SeatClaim {
+  if (!claimed) throw new ActivityError('already_signed_up');
+  return claimed;
+}
+
+/** The messages of both outcomes of one person's sign-up, in their language on each of their chats. */
+function outcomesOf(facts: SignupFacts, personId: string, timeZone: string): SeatOutcomes {
+  const { activity } = facts;
+  const when = localDateTime(facts.startsAt, timeZone);
+  const confirmed = messagesFor(facts.reach, [{ personId, build: (t) => ({ text: t.activities.signedUp({ title: activity.title, when, place: placeOf(activity) }) }) }]);
+  const { waiting, mark } = waitingMessages(facts.reach, personId, (t, position) => t.activities.waiting({ title: activity.title, when, position }));
+  return { confirmed, waiting, mark };
 }
 
 /**

@@ -8,10 +8,11 @@ import { createSeatClaims } from '../../../src/activities/seat-batch.js';
 import { claimSeats, type SeatRequest } from '../../../src/activities/seat-claim.js';
 import { OFFER_TIMER } from '../../../src/activities/timers.js';
 import { createLogger } from '../../../src/log.js';
-import type { AfterCommitSink, Work } from '../../../src/work/unit.js';
+import { createWork, type AfterCommitSink, type Work } from '../../../src/work/unit.js';
 import { ACTIVITY_SETTINGS, lecture, quietWork, textsFor, TZ } from '../../support/activity-fixture.js';
 import { assign, makePerson } from '../../support/case-fixture.js';
 import { createTestDatabase } from '../../support/db.js';
+import { connect } from '../../../db/client.js';
 import { createSmallTown, type SmallTown } from '../../support/org-fixture.js';
 
 type TestDb = Awaited<ReturnType<typeof createTestDatabase>>;
@@ -118,6 +119,28 @@ describe('activity sign-ups, waiting list and offers (real PostgreSQL)', () => {
       const [s] = await database.db.select().from(activitySessions).where(eq(activitySessions.id, sessionId));
       expect(s!.taken).toBe(2);
     } finally {
+      await seats.close();
+    }
+  });
+
+  it('through the group commit, a refused sign-up fails alone, the rest of its batch is signed up, and the callers’ transactions send nothing', async () => {
+    const seats = createSeatClaims({ url: database.url, sink: work.sink, logger: createLogger('silent') });
+    const sent: string[] = [];
+    const counted = connect(database.url, { max: 4, onQuery: (q) => void (q.includes('pg_catalog.pg_type') || sent.push(q)) });
+    const callers = createWork({ database: counted, sink: work.sink, logger: createLogger('silent') });
+    try {
+      const gridOnly = await work.run((uow) =>
+        createActivity(uow, secretary, lecture(town.community.id, 2, new Date(Date.now() + 86_400_000), { scopeUnitIds: [town.grid.id] }), new Date(), ACTIVITY_SETTINGS),
+      );
+      const sessionId = gridOnly.sessions[0]!.id;
+      const outsider = await makePerson(database, { householdId: town.otherHousehold.id });
+      const people = [residents[0]!, outsider, residents[1]!, residents[2]!];
+      const taps = await Promise.allSettled(people.map((personId) => callers.run((uow) => signUp(uow, { sessionId, personId }, new Date(), { ...TZ, seats }))));
+      expect(taps.map((t) => (t.status === 'fulfilled' ? t.value.status : (t.reason as ActivityError).reason))).toEqual(['confirmed', 'outside_scope', 'confirmed', 'waiting']);
+      expect(sent).toEqual([]);
+      expect((await signupsOf(sessionId)).map((r) => r.personId)).toEqual([residents[0], residents[1], residents[2]]);
+    } finally {
+      await counted.close();
       await seats.close();
     }
   });
