@@ -65,8 +65,11 @@ export function seatStatements(sessionId: string, requests: readonly SeatRequest
       ), asked as (
         select * from jsonb_to_recordset(${asked}::jsonb) as r(n int, person_id uuid, participant_id uuid, at timestamptz)
       ), fresh as (
+        -- A probe of the live-sign-up index per request (the lateral LIMIT keeps it one): an anti
+        -- join planned for the recordset's 100 estimated rows hashed every sign-up of the session.
         select distinct on (a.participant_id) a.* from asked a
-        where not exists (select 1 from activity_signups g where g.session_id = ${sessionId} and g.participant_id = a.participant_id and g.status <> 'cancelled')
+        left join lateral (select 1 as live from activity_signups g where g.session_id = ${sessionId} and g.participant_id = a.participant_id and g.status <> 'cancelled' limit 1) g on true
+        where g.live is null
         order by a.participant_id, a.n
       ), decided as (
         select f.n, f.person_id, f.participant_id, f.at,
