@@ -1,9 +1,10 @@
 import { and, asc, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { activitySessions, activitySignups, notices, timers } from '../../../db/schema/index.js';
+import { activities, activitySessions, activitySignups, notices, timers } from '../../../db/schema/index.js';
 import { createActivity } from '../../../src/activities/create.js';
 import { ActivityError } from '../../../src/activities/errors.js';
-import { cancelSignup, confirmOffer, expireOffer, signUp } from '../../../src/activities/signups.js';
+import { cancelSignup, confirmOffer, expireOffer, sessionTexts, signUp } from '../../../src/activities/signups.js';
+import { sessionFacts } from '../../../src/activities/signup-facts.js';
 import { createSeatClaims } from '../../../src/activities/seat-batch.js';
 import { claimSeats, type SeatRequest } from '../../../src/activities/seat-claim.js';
 import { OFFER_TIMER } from '../../../src/activities/timers.js';
@@ -150,9 +151,10 @@ describe('activity sign-ups, waiting list and offers (real PostgreSQL)', () => {
     const sessionId = made.sessions[0]!.id;
     const [a, b, c, d] = [residents[0]!, residents[1]!, residents[2]!, residents[4]!];
     await work.run((uow) => signUp(uow, { sessionId, personId: d }, new Date(), TZ));
-    const ask = (personId: string): SeatRequest => ({ personId, participantId: personId, at: new Date(), confirmed: [], waiting: [], mark: '0' });
-    const claimed = await database.db.transaction((tx) => claimSeats(tx, sessionId, [ask(a), ask(b), ask(a), ask(c)]));
-    expect(claimed.claims.map((x) => x && [x.status, x.position])).toEqual([['confirmed', undefined], ['waiting', 1], undefined, ['waiting', 2]]);
+    const ask = (personId: string): SeatRequest => ({ personId, participantId: personId, at: new Date() });
+    const [facts] = await sessionFacts(database.db, [sessionId]);
+    const claimed = await database.db.transaction((tx) => claimSeats(tx, sessionTexts(facts!, TZ.timeZone), [ask(a), ask(b), ask(a), ask(c)]));
+    expect(claimed.claims.map((x) => x && !(x instanceof ActivityError) && [x.status, x.position])).toEqual([['confirmed', undefined], ['waiting', 1], undefined, ['waiting', 2]]);
     const rows = await signupsOf(sessionId);
     expect(rows.map((r) => [r.personId, r.status])).toEqual([
       [d, 'confirmed'],
@@ -160,6 +162,25 @@ describe('activity sign-ups, waiting list and offers (real PostgreSQL)', () => {
       [b, 'waiting'],
       [c, 'waiting'],
     ]);
+  });
+
+  it('a claim written from facts since changed writes nothing; the group commit reads the session again and tells the new title', async () => {
+    const seats = createSeatClaims({ url: database.url, sink: work.sink, logger: createLogger('silent') });
+    try {
+      const made = await newLecture(5);
+      const sessionId = made.sessions[0]!.id;
+      const [before] = await sessionFacts(database.db, [sessionId]);
+      await work.run((uow) => signUp(uow, { sessionId, personId: residents[0]! }, new Date(), { ...TZ, seats }));
+      await database.db.update(activities).set({ title: '反诈骗讲座' }).where(eq(activities.id, made.activityId));
+      const old = await database.db.transaction((tx) => claimSeats(tx, sessionTexts(before!, TZ.timeZone), [{ personId: residents[1]!, participantId: residents[1]!, at: new Date() }]));
+      expect(old).toMatchObject({ stale: true, claims: [undefined], messages: [] });
+      expect(await signupsOf(sessionId)).toHaveLength(1);
+      await work.run((uow) => signUp(uow, { sessionId, personId: residents[1]! }, new Date(), { ...TZ, seats }));
+      expect((await textsFor(database, residents[1]!)).at(-1)).toContain('反诈骗讲座');
+      expect(await signupsOf(sessionId)).toHaveLength(2);
+    } finally {
+      await seats.close();
+    }
   });
 
   it('cancellations promote in arrival order; a confirmed offer keeps the seat; a lapsed one passes on', async () => {
