@@ -75,10 +75,11 @@ export function createSeatClaims(deps: { url: string; sink: AfterCommitSink; log
   }
 
   /**
-   * One transaction for `batch`, sent without waiting (postgres.js writes them in one or two socket writes): BEGIN, each session's lock and claim, COMMIT
-   * (nothing is decided between them, so nothing waits for an answer; a statement that fails
-   * aborts the transaction and its COMMIT rolls back). `locked` once the claims are in: their
-   * locks are held (and the sign-ups of a changed session back in the queue) and only the commit is left.
+   * One transaction for `batch`, sent without waiting (postgres.js writes it in one or two socket
+   * writes): BEGIN, each session's lock and claim, COMMIT (nothing is decided between them, so
+   * nothing waits for an answer; a statement that fails aborts the transaction and its COMMIT
+   * rolls back). `locked` once the claims are in: their locks are held (and the sign-ups of a
+   * changed session are back in the queue) and only the commit is left.
    */
   async function claim(batch: Waiting[], locked: () => void): Promise<void> {
     const again = new Set<Waiting>();
