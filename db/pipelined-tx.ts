@@ -7,7 +7,9 @@ import type postgres from 'postgres';
  * one of six round trips per reply, and socket writes to PostgreSQL were a fifth of the app's CPU.
  * Here BEGIN is queued on a reserved connection without waiting, so postgres.js pipelines it with
  * whatever the work sends first; the statements still run in order on that one connection, so
- * everything after BEGIN is inside the transaction.
+ * everything after BEGIN is inside the transaction. BEGIN is queued with the work's first
+ * statement, not before: a transaction that sends nothing (a sign-up whose seat is claimed by the
+ * group commit, src/activities/seat-batch.ts) sends neither BEGIN nor COMMIT, two round trips saved.
  *
  * What postgres.js's begin guarantees is kept: a statement that failed fails the transaction even
  * if the work caught its error (PostgreSQL would otherwise answer COMMIT of an aborted transaction
@@ -21,13 +23,19 @@ export async function pipelinedBegin<T>(
 ): Promise<T> {
   const conn = await pool.reserve();
   let savepoints = 0;
+  let begun: Promise<unknown> | undefined;
   const quietly = (q: Promise<unknown>) => q.then(() => {}, () => {});
+  // Queued just before the work's first statement; postgres.js writes them together.
+  const begin = () => {
+    if (begun) return;
+    begun = conn.unsafe('begin').execute();
+    // Its failure is reported where the work ends (awaited there); not an unhandled rejection meanwhile.
+    begun.catch(() => {});
+  };
   try {
-    // Queued now, before anything the work sends; postgres.js writes them together.
-    const begun = conn.unsafe('begin').execute();
     const scope = async <R>(fn: (tx: postgres.TransactionSql) => R | Promise<R>, name?: string): Promise<R> => {
       let failed: unknown;
-      const handle = scoped(conn, (e) => (failed ??= e), (inner) => scope(inner, `s${savepoints++}`));
+      const handle = scoped(conn, begin, (e) => (failed ??= e), (inner) => scope(inner, `s${savepoints++}`));
       if (name) await conn.unsafe(`savepoint ${name}`);
       try {
         const result = await fn(handle);
@@ -36,12 +44,17 @@ export async function pipelinedBegin<T>(
         return result;
       } catch (err) {
         // The work's own error is the one to report, not a rollback's on a broken connection.
-        await quietly(conn.unsafe(name ? `rollback to savepoint ${name}` : 'rollback'));
+        if (begun) await quietly(conn.unsafe(name ? `rollback to savepoint ${name}` : 'rollback'));
         throw err;
       }
     };
-    const result = await scope(async (tx) => (await Promise.all([begun, work(wrap(tx))]))[1]);
-    await conn.unsafe('commit');
+    const result = await scope(async (tx) => {
+      const out = await work(wrap(tx));
+      // A BEGIN that failed fails the transaction (its statements failed after it anyway).
+      await begun;
+      return out;
+    });
+    if (begun) await conn.unsafe('commit');
     return result;
   } finally {
     conn.release();
@@ -54,11 +67,16 @@ export async function pipelinedBegin<T>(
  */
 function scoped(
   conn: postgres.ReservedSql,
+  begin: () => void,
   failed: (err: unknown) => void,
   savepoint: (fn: (tx: postgres.TransactionSql) => unknown) => Promise<unknown>,
 ): postgres.TransactionSql {
+  // A query runs once awaited (postgres.js executes it then), so BEGIN queued here goes first.
   const track = <Q>(q: Q): Q => {
-    if (q instanceof Promise) q.catch(failed);
+    if (q instanceof Promise) {
+      begin();
+      q.catch(failed);
+    }
     return q;
   };
   return new Proxy(conn, {
@@ -68,7 +86,12 @@ function scoped(
       if (prop === 'unsafe') {
         return (...args: Parameters<postgres.Sql['unsafe']>) => track(target.unsafe(...args));
       }
-      if (prop === 'savepoint') return (fn: (tx: postgres.TransactionSql) => unknown) => savepoint(fn);
+      if (prop === 'savepoint') {
+        return (fn: (tx: postgres.TransactionSql) => unknown) => {
+          begin();
+          return savepoint(fn);
+        };
+      }
       if (prop === 'begin' || prop === 'release' || prop === 'reserve') throw new Error(`${String(prop)} is not available inside a transaction`);
       const value = Reflect.get(target, prop, target);
       return typeof value === 'function' ? value.bind(target) : value;

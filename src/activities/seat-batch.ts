@@ -3,12 +3,24 @@ import { PgDialect } from 'drizzle-orm/pg-core';
 import { connect } from '../../db/client.js';
 import type { Logger } from '../log.js';
 import type { AfterCommitSink } from '../work/unit.js';
-import { claimedFrom, seatStatements, type SeatClaim, type SeatRequest } from './seat-claim.js';
+import type { ActivityError } from './errors.js';
+import { claimedFrom, seatStatements, type SeatClaim, type SeatRequest, type SessionTexts } from './seat-claim.js';
+import { sessionFacts, type SessionFacts } from './signup-facts.js';
 
-/** Sign-ups whose seats are claimed together, several per transaction (seat-batch.ts). */
+/** A sign-up for the group commit: its session, who asks, and how the session's texts read. */
+export interface SeatAsk {
+  sessionId: string;
+  request: SeatRequest;
+  texts(facts: SessionFacts): SessionTexts;
+}
+
+/** Sign-ups checked and claimed together, several per transaction (seat-batch.ts). */
 export interface SeatClaims {
-  /** The seat or place in line, committed (with its message) when this resolves; undefined: a live sign-up exists. */
-  claim(sessionId: string, request: SeatRequest): Promise<SeatClaim | undefined>;
+  /**
+   * The seat or place in line, committed (with its message) when this resolves, or the refusal
+   * (closed, outside the area, …); undefined: a live sign-up exists.
+   */
+  signUp(ask: SeatAsk): Promise<SeatClaim | ActivityError | undefined>;
   close(): Promise<void>;
 }
 
@@ -17,41 +29,65 @@ const dialect = new PgDialect();
 /** Most sign-ups in one transaction (one statement per session in it). */
 const MAX_BATCH = 200;
 
+/** Sessions whose texts are kept (each claim checks them against the session; this only bounds memory). */
+const MAX_SESSIONS = 1000;
+
+type Waiting = SeatAsk & { resolve: (c: SeatClaim | ActivityError | undefined) => void; reject: (err: unknown) => void; /** Claims that found its session changed. */ stale: number };
+
 /**
- * 组提交 (group commit) of sign-ups. A burst for one session queues on its row lock, and a lock
- * held through a commit lets one sign-up through per WAL flush, however many wait: a raw INSERT
- * at the same concurrency shares its flushes and ran 8–12 times faster (bench/signups.ts). Here
- * the sign-ups that arrive while a transaction is running are taken together by the next one, in
- * arrival order, one claim statement per session (seat-claim.ts), so a flush carries them all.
+ * 组提交 (group commit) of sign-ups, outside the callers' transactions. A burst for one session
+ * queues on its row lock, and a lock held through a commit lets one sign-up through per WAL
+ * flush, however many wait: a raw INSERT at the same concurrency shares its flushes and ran 8–12
+ * times faster (bench/signups.ts). Here the sign-ups that arrive while a transaction is running
+ * are taken together by the next one, in arrival order, one claim statement per session
+ * (seat-claim.ts: the checks, the seats, the messages), sent without waiting with its BEGIN and
+ * COMMIT, so one round trip and one flush carry them all. The texts of each session are written
+ * once and kept; a claim whose session changed since writes nothing, and its sign-ups go again at
+ * the head of the queue with the session read anew.
  *
- * The transactions run on two connections of their own (not the pool's), so callers that hold a
- * pool connection in their own transaction while they wait can never starve them; with two, the
- * next batch is already waiting for the locks in PostgreSQL while the one before commits. A sign-up
- * therefore commits before its caller's transaction does: it is whole on its own (the sign-up,
- * the seat counter and its message), and a caller that rolls back and tries again is told it is
- * signed up already. Should a batch fail, each of its sign-ups is tried alone, so one bad request
- * fails only itself.
+ * A sign-up thus costs its caller no round trip of its own (a transaction that sends nothing sends
+ * no BEGIN or COMMIT, db/pipelined-tx.ts) and commits before the caller's transaction does: it is
+ * whole on its own (the sign-up, the seat counter and its message), and a caller that rolls back
+ * and tries again is told it is signed up already. The transactions run on two connections of
+ * their own (not the pool's), so callers that hold a pool connection while they wait can never
+ * starve them; with two, the next batch is already waiting for the locks in PostgreSQL while the
+ * one before commits. Should a batch fail, each of its sign-ups is tried alone, so one bad
+ * request fails only itself.
  */
 export function createSeatClaims(deps: { url: string; sink: AfterCommitSink; logger: Logger }): SeatClaims {
   // A lock these connections wait for is one a caller's transaction holds while it may be waiting here.
   const database = connect(deps.url, { max: 2, settings: { lock_timeout: '10s' } });
-  type Waiting = { sessionId: string; request: SeatRequest; resolve: (c: SeatClaim | undefined) => void; reject: (err: unknown) => void };
+  const known = new Map<string, SessionTexts>();
   let queued: Waiting[] = [];
   let inFlight = 0;
   /** A batch is sent but does not hold its sessions' locks yet: the next one waits, so batches lock in the order they were taken. */
   let locking = false;
 
+  /** The texts of the batch's sessions, those not kept read in one statement. */
+  async function textsOf(batch: Waiting[]): Promise<void> {
+    const missing = [...new Set(batch.filter((w) => !known.has(w.sessionId)).map((w) => w.sessionId))];
+    if (missing.length === 0) return;
+    const facts = await sessionFacts(database.db, missing);
+    for (const f of facts) {
+      if (known.size >= MAX_SESSIONS) known.delete(known.keys().next().value!);
+      known.set(f.sessionId, batch.find((w) => w.sessionId === f.sessionId)!.texts(f));
+    }
+  }
+
   /**
-   * One transaction for `batch`, sent in one write: BEGIN, each session's lock and claim, COMMIT
-   * (nothing is decided between them, so nothing waits for an answer; a statement that fails
-   * aborts the transaction and its COMMIT rolls back). `locked` once the claims are in: their
-   * locks are held and only the commit is left.
+   * One transaction for `batch`, sent without waiting (postgres.js writes it in one or two socket
+   * writes): BEGIN, each session's lock and claim, COMMIT (nothing is decided between them, so
+   * nothing waits for an answer; a statement that fails aborts the transaction and its COMMIT
+   * rolls back). `locked` once the claims are in: their locks are held (and the sign-ups of a
+   * changed session are back in the queue) and only the commit is left.
    */
-  async function run(batch: Waiting[], locked: () => void): Promise<void> {
-    const bySession = new Map<string, Waiting[]>();
-    for (const w of batch) bySession.set(w.sessionId, [...(bySession.get(w.sessionId) ?? []), w]);
-    const groups = [...bySession];
+  async function claim(batch: Waiting[], locked: () => void): Promise<void> {
+    const again = new Set<Waiting>();
     try {
+      await textsOf(batch);
+      const bySession = new Map<string, Waiting[]>();
+      for (const w of batch) bySession.set(w.sessionId, [...(bySession.get(w.sessionId) ?? []), w]);
+      const groups = [...bySession];
       const conn = await database.sql.reserve();
       try {
         const send = (q: SQL) => {
@@ -59,15 +95,29 @@ export function createSeatClaims(deps: { url: string; sink: AfterCommitSink; log
           return conn.unsafe(text, params as never[], { prepare: true }).execute();
         };
         const begun = conn.unsafe('begin').execute();
-        const claims = groups.map(([sessionId, ws]) => seatStatements(sessionId, ws.map((w) => w.request)).map(send));
+        // A session that does not exist has no texts: its claim refuses every sign-up (not_found).
+        const claims = groups.map(([sessionId, ws]) => seatStatements(known.get(sessionId) ?? { sessionId, shown: '', texts: [] }, ws.map((w) => w.request)).map(send));
         const committed = conn.unsafe('commit').execute();
-        const all = [begun, ...claims.flat(), committed];
-        void Promise.allSettled(claims.flat()).then(locked);
-        const settled = await Promise.allSettled(all);
+        const answered = Promise.all(claims.map(([, c]) => c)).then((rows) => {
+          const done = rows.map((r, i) => claimedFrom(r, groups[i]![1].length));
+          // A changed session's sign-ups go ahead of everything after them (nothing later has locked yet: it waits for `locked`).
+          groups.forEach(([sessionId, ws], i) => {
+            if (!done[i]!.stale) return;
+            known.delete(sessionId);
+            for (const w of ws) if (++w.stale <= 3) again.add(w);
+            else w.reject(new Error(`session ${sessionId} changed under every claim`));
+          });
+          queued = [...again, ...queued];
+          return done;
+        });
+        void answered.then(locked, locked);
+        const settled = await Promise.allSettled([begun, ...claims.flat(), committed, answered]);
         const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
         if (failed) throw failed.reason;
-        const done = groups.map(([, ws], i) => claimedFrom((settled[2 + 2 * i] as PromiseFulfilledResult<unknown>).value, ws.length));
-        groups.forEach(([, ws], i) => ws.forEach((w, j) => w.resolve(done[i]!.claims[j])));
+        const done = await answered;
+        groups.forEach(([, ws], i) => {
+          if (!done[i]!.stale) ws.forEach((w, j) => w.resolve(done[i]!.claims[j]));
+        });
         // Committed: the next batch need not wait for the queue (a lost enqueue is the outbox sweep's).
         const messages = done.flatMap((d) => d.messages);
         if (messages.length) void deps.sink.deliver(messages).catch((err: Error) => deps.logger.warn({ err: err.message, outboxIds: messages.map((m) => m.outboxId) }, 'enqueue failed; the outbox sweep will retry'));
@@ -76,8 +126,8 @@ export function createSeatClaims(deps: { url: string; sink: AfterCommitSink; log
       }
     } catch (err) {
       locked();
-      if (batch.length === 1) return batch[0]!.reject(err);
-      for (const w of batch) await run([w], () => {});
+      if (batch.length === 1) return again.size ? undefined : batch[0]!.reject(err);
+      for (const w of batch) if (!again.has(w)) await claim([w], () => {});
     }
   }
 
@@ -98,16 +148,16 @@ export function createSeatClaims(deps: { url: string; sink: AfterCommitSink; log
       locking = false;
       pump();
     };
-    void run(batch, locked).finally(() => {
+    void claim(batch, locked).finally(() => {
       inFlight--;
       pump();
     });
   }
 
   return {
-    claim(sessionId, request) {
+    signUp(ask) {
       return new Promise((resolve, reject) => {
-        queued.push({ sessionId, request, resolve, reject });
+        queued.push({ ...ask, resolve, reject, stale: 0 });
         pump();
       });
     },

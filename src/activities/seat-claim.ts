@@ -1,17 +1,29 @@
 import { sql, type SQL } from 'drizzle-orm';
 import type { Tx } from '../../db/client.js';
-import { outboxInsertChosen, queuedFrom, type ChosenItem, type OutboxItem, type QueuedMessage } from '../outbox/outbox.js';
+import type { Locale } from '../config.js';
+import type { Reply } from '../dialog/reply.js';
+import { reachableChat } from '../outbox/notify.js';
+import { OUTBOX_PRIORITY, outboxInsertSelected, queuedFrom, type QueuedMessage } from '../outbox/outbox.js';
+import { ActivityError, type ActivityErrorReason } from './errors.js';
+import { SHOWN } from './signup-facts.js';
 
-/** One sign-up waiting for its seat, with the messages of both outcomes already written out. */
+/** One sign-up waiting for its seat. */
 export interface SeatRequest {
   personId: string;
-  /** When it was asked (the sign-up's created_at). */
-  at: Date;
   participantId: string;
-  confirmed: readonly OutboxItem[];
-  /** The waiting-list message; `mark` in its text stands for the place in line. */
-  waiting: readonly OutboxItem[];
-  mark: string;
+  /** When it was asked (the sign-up's created_at, and what opening hours are checked against). */
+  at: Date;
+}
+
+/**
+ * The messages of a session's sign-ups, one per language and outcome, written out before the
+ * claim from the session's facts (`shown`, see signup-facts.ts); `mark` in the waiting text
+ * stands for the place in line.
+ */
+export interface SessionTexts {
+  sessionId: string;
+  shown: string;
+  texts: { locale: Locale; status: 'confirmed' | 'waiting'; payload: Reply; mark?: string }[];
 }
 
 export interface SeatClaim {
@@ -22,48 +34,69 @@ export interface SeatClaim {
 }
 
 /**
- * 占位: seats or places in line for sign-ups to one session, in arrival order (the order of
- * `requests`), with their messages, in ONE round trip. Two statements travel together: the
- * session's row lock (every change to its seats takes it first, so arrival order is lock order),
- * then one statement whose snapshot is taken once the lock is held, so it sees every earlier
- * sign-up committed: seats while `taken < capacity` (rules.ts seatFor) to the first requests, the
- * sign-up rows, the counter, each waiting one's place (the waiting before them, plus their rank)
- * and the outbox rows of each outcome.
- *
- * A request gets undefined when nothing was written for it: the session is gone, or the
- * participant has a live sign-up already (committed in between, or asked twice in the same
- * batch; the partial unique index backs it), so a double tap is refused, never an error.
+ * Per request: its seat or place; the refusal (closed, outside the area, …); or undefined when
+ * nothing was written for it because the participant has a live sign-up already (committed in
+ * between, or asked twice in the same batch; the partial unique index backs it), so a double
+ * tap is refused, never an error. `stale`: the session's facts are no longer those the texts
+ * were written from, and nothing was written at all.
  */
-export async function claimSeats(tx: Tx, sessionId: string, requests: readonly SeatRequest[]): Promise<Claimed> {
-  const [lock, claim] = seatStatements(sessionId, requests);
+export interface Claimed {
+  claims: (SeatClaim | ActivityError | undefined)[];
+  stale: boolean;
+  messages: QueuedMessage[];
+}
+
+/**
+ * 占位: the checks, seats or places in line for sign-ups to one session, in arrival order (the
+ * order of `requests`), with their messages, in ONE round trip. Two statements travel together:
+ * the session's row lock (every change to its seats takes it first, so arrival order is lock
+ * order), then one statement whose snapshot is taken once the lock is held, so it sees every
+ * earlier sign-up committed: what needs no lock (signup open, the person and participant bound,
+ * in one of the activity's scopes, one household), seats while `taken < capacity` (rules.ts
+ * seatFor) to the first requests, the sign-up rows, the counter, each waiting one's place (the
+ * waiting before them, plus their rank) and their messages, on the person's reachable chats in
+ * their language.
+ */
+export async function claimSeats(tx: Tx, texts: SessionTexts, requests: readonly SeatRequest[], opts: { withChild?: boolean } = {}): Promise<Claimed> {
+  const [lock, claim] = seatStatements(texts, requests, opts);
   // Sent together (postgres.js pipelines them on the transaction's connection), run in order.
   const [, rows] = await Promise.all([tx.execute(lock), tx.execute(claim)]);
   return claimedFrom(rows, requests.length);
 }
 
-export interface Claimed {
-  claims: (SeatClaim | undefined)[];
-  messages: QueuedMessage[];
-}
-
 /** claimSeats' two statements (the lock, then the claim), for a caller that sends them itself (seat-batch.ts); read the claim's rows with claimedFrom. */
-export function seatStatements(sessionId: string, requests: readonly SeatRequest[]): [SQL, SQL] {
+export function seatStatements({ sessionId, shown, texts }: SessionTexts, requests: readonly SeatRequest[], { withChild = false } = {}): [SQL, SQL] {
   const asked = JSON.stringify(requests.map((r, n) => ({ n, person_id: r.personId, participant_id: r.participantId, at: r.at.toISOString() })));
-  const items: ChosenItem[] = requests.flatMap((r, n) => [
-    ...r.confirmed.map((m) => ({ ...m, variant: `${n}:confirmed` })),
-    ...r.waiting.map((m) => ({ ...m, variant: `${n}:waiting`, mark: r.mark })),
-  ]);
   return [
     sql`select 1 from activity_sessions where id = ${sessionId} for update`,
     sql`
       with s as (
-        select id, capacity - taken as free from activity_sessions where id = ${sessionId}
+        select s.id, s.capacity - s.taken as free, s.starts_at, a.id as activity_id, a.kind, a.signup_opens_at, a.signup_closes_at, ${SHOWN} = ${shown} as current
+        from activity_sessions s join activities a on a.id = s.activity_id where s.id = ${sessionId}
       ), asked as (
         select * from jsonb_to_recordset(${asked}::jsonb) as r(n int, person_id uuid, participant_id uuid, at timestamptz)
+      ), checked as (
+        select r.*, case
+            when s.id is null then 'not_found'
+            when not s.current then 'stale'
+            when r.at < s.signup_opens_at then 'not_yet'
+            when r.at >= s.signup_closes_at or r.at >= s.starts_at then 'closed'
+            when s.kind = 'after_school' and not ${withChild} then 'child_required'
+            when me.id is null or not exists (
+              select 1 from activity_scopes sc join org_units su on su.id = sc.org_unit_id join org_units h on h.id = me.household_id
+              where sc.activity_id = s.activity_id and h.path like su.path || '%') then 'outside_scope'
+            when pa.id is null or pa.household_id is distinct from me.household_id then 'not_household'
+          end as refused
+        from asked r left join s on true
+        left join people me on me.id = r.person_id and me.household_status = 'bound'
+        left join people pa on pa.id = r.participant_id and pa.household_status = 'bound'
       ), fresh as (
-        select distinct on (a.participant_id) a.* from asked a
-        where not exists (select 1 from activity_signups g where g.session_id = ${sessionId} and g.participant_id = a.participant_id and g.status <> 'cancelled')
-        order by a.participant_id, a.n
+        -- A probe of the live-sign-up index per request (the lateral LIMIT keeps it one): an anti
+        -- join planned for the recordset's 100 estimated rows hashed every sign-up of the session.
+        select distinct on (c.participant_id) c.* from checked c
+        left join lateral (select 1 as live from activity_signups g where g.session_id = ${sessionId} and g.participant_id = c.participant_id and g.status <> 'cancelled' limit 1) g on true
+        where c.refused is null and g.live is null
+        order by c.participant_id, c.n
       ), decided as (
         select f.n, f.person_id, f.participant_id, f.at,
                (case when row_number() over (order by f.n) <= s.free then 'confirmed' else 'waiting' end)::signup_status as status
@@ -72,33 +105,48 @@ export function seatStatements(sessionId: string, requests: readonly SeatRequest
         insert into activity_signups (session_id, person_id, participant_id, status, created_at, updated_at)
         select ${sessionId}, d.person_id, d.participant_id, d.status, d.at, d.at from decided d order by d.n
         on conflict (session_id, participant_id) where status <> 'cancelled' do nothing
-        returning id, participant_id, status, arrival
+        returning id, person_id, participant_id, status, arrival
       ), seat as (
         update activity_sessions set taken = taken + (select count(*) from ins where status = 'confirmed')
         where id = ${sessionId} and exists (select 1 from ins where status = 'confirmed')
       ), placed as (
         -- The new rows are not in this statement's snapshot: the waiting before them, then their rank.
-        select d.n, ins.id, ins.status::text as status,
+        select d.n, ins.id, ins.person_id, ins.status::text as status,
                case when ins.status = 'waiting'
                     then ((select count(*) from activity_signups w where w.session_id = ${sessionId} and w.status = 'waiting')
                           + row_number() over (partition by ins.status order by ins.arrival))::int end as position
         from ins join decided d on d.participant_id = ins.participant_id
       ), sent as (
-        ${outboxInsertChosen(items, { from: sql`placed`, chosen: sql`placed.n || ':' || placed.status`, fill: sql`placed.position::text` })}
+        ${outboxInsertSelected(sql`
+          select channel_identities.id, channel_identities.channel, channel_identities.chat_ref,
+                 case when t.mark is null then t.payload
+                      else jsonb_set(t.payload, '{text}', to_jsonb(replace(t.payload->>'text', t.mark, placed.position::text))) end,
+                 ${OUTBOX_PRIORITY.conversation}::smallint
+          from placed
+          join people on people.id = placed.person_id
+          join channel_identities on channel_identities.person_id = people.id
+          join jsonb_to_recordset(${JSON.stringify(texts)}::jsonb) as t(locale text, status text, payload jsonb, mark text)
+            on t.locale = people.locale::text and t.status = placed.status
+          where ${reachableChat}
+          order by placed.n, channel_identities.id`)}
       )
       select 'claim' as kind, placed.n, placed.id::text as id, placed.status, placed.position, null::text as channel, null::smallint as priority, null::timestamptz as not_before from placed
+      union all
+      select 'refused', checked.n, null, checked.refused, null, null, null, null from checked where checked.refused is not null
       union all
       select 'sent', null, sent.id::text, null, null, sent.channel::text, sent.priority, sent.not_before from sent`,
   ];
 }
 
-/** The seats and messages a claim statement's rows say were written, one entry per request. */
+/** What a claim statement's rows say, one entry per request. */
 export function claimedFrom(rows: unknown, count: number): Claimed {
-  const out = rows as unknown as { kind: 'claim' | 'sent'; n: number | null; id: string; status: 'confirmed' | 'waiting' | null; position: number | null; channel: string | null; priority: number | null; not_before: string | null }[];
-  const claims: (SeatClaim | undefined)[] = Array.from({ length: count }, () => undefined);
+  const out = rows as unknown as { kind: 'claim' | 'refused' | 'sent'; n: number | null; id: string; status: string | null; position: number | null; channel: string | null; priority: number | null; not_before: string | null }[];
+  const claims: Claimed['claims'] = Array.from({ length: count }, () => undefined);
+  let stale = false;
   for (const r of out) {
-    if (r.kind !== 'claim') continue;
-    claims[r.n!] = r.status === 'waiting' ? { signupId: r.id, status: 'waiting', position: r.position! } : { signupId: r.id, status: 'confirmed' };
+    if (r.kind === 'claim') claims[r.n!] = r.status === 'waiting' ? { signupId: r.id, status: 'waiting', position: r.position! } : { signupId: r.id, status: 'confirmed' };
+    else if (r.kind === 'refused' && r.status === 'stale') stale = true;
+    else if (r.kind === 'refused') claims[r.n!] = new ActivityError(r.status as ActivityErrorReason);
   }
-  return { claims, messages: queuedFrom(out.filter((r) => r.kind === 'sent')) };
+  return { claims, stale, messages: queuedFrom(out.filter((r) => r.kind === 'sent')) };
 }

@@ -7,14 +7,14 @@ import { localDateTime } from '../org/time.js';
 import type { UnitOfWork } from '../work/unit.js';
 import { offerChoices } from './buttons.js';
 import { ActivityError } from './errors.js';
-import type { Messages } from '../i18n/index.js';
-import { messagesFor, type Reach } from '../outbox/notify.js';
-import type { OutboxItem } from '../outbox/outbox.js';
+import { LOCALES } from '../config.js';
+import { replySchema } from '../dialog/reply.js';
+import { messages } from '../i18n/index.js';
 import { holdsSeat, nextOffers, offerExpiry } from './rules.js';
 import type { SeatClaims } from './seat-batch.js';
-import { claimSeats, type SeatClaim, type SeatRequest } from './seat-claim.js';
+import { claimSeats, type SeatClaim, type SessionTexts } from './seat-claim.js';
 import { addTaken, lockSession, type LockedSession } from './session-lock.js';
-import { signupFacts } from './signup-facts.js';
+import { sessionFacts, type SessionFacts } from './signup-facts.js';
 import { OFFER_TIMER } from './timers.js';
 
 export type SignupRow = typeof activitySignups.$inferSelect;
@@ -46,51 +46,72 @@ export interface SignupSettings {
 }
 
 /**
- * 报名: a seat while there is one, else the waiting list, in arrival order. Everything that needs
- * no lock is read and checked first, in one statement (signup-facts.ts), and the messages of both
- * outcomes are written out; then the seat is claimed under the session's row lock in one round
- * trip (seat-claim.ts), so 200 at once for 50 seats make exactly 50 confirmed and 150 waiting,
- * each told their true place. With `settings.seats` (the app's) the claim is group-committed with
- * the others arriving at the same time (seat-batch.ts) and commits before the caller's
- * transaction; a 四点半课堂 sign-up (the child's record and its audit row go with it) and a
- * caller without it claim in the caller's transaction.
+ * 报名: a seat while there is one, else the waiting list, in arrival order, checked, claimed and
+ * told in ONE round trip under the session's row lock (seat-claim.ts), so 200 at once for 50
+ * seats make exactly 50 confirmed and 150 waiting, each told their true place. The texts of both
+ * outcomes are written out first, in every language, from the session's facts (signup-facts.ts);
+ * the claim writes nothing if those facts changed since, and they are read again. With
+ * `settings.seats` (the app's) this is done by the group commit for all the sign-ups arriving at
+ * the same time (seat-batch.ts), outside the caller's transaction, which the sign-up leaves
+ * untouched; it is committed, with its message, when this resolves. A 四点半课堂 sign-up (the
+ * child's record and its audit row go with its seat) and a caller without it claim in the
+ * caller's transaction.
  */
 export async function signUp(uow: UnitOfWork, input: SignupInput, now: Date, settings: SignupSettings): Promise<SignupResult> {
   const { sessionId, personId, participantId = input.personId, child } = signupInputSchema.parse(input);
+  const request = { personId, participantId, at: now };
+  const texts = (facts: SessionFacts) => sessionTexts(facts, settings.timeZone);
+  if (settings.seats && !child) return claimedOr(await settings.seats.signUp({ sessionId, request, texts }));
   const tx = uow.tx;
-  const facts = await signupFacts(tx, { sessionId, personId, participantId, withChild: child !== undefined }, now);
-  const { activity } = facts;
-  const when = localDateTime(facts.startsAt, settings.timeZone);
-  const confirmed = messagesFor(facts.reach, [{ personId, build: (t) => ({ text: t.activities.signedUp({ title: activity.title, when, place: placeOf(activity) }) }) }]);
-  const { waiting, mark } = waitingMessages(facts.reach, personId, (t, position) => t.activities.waiting({ title: activity.title, when, position }));
-  const request: SeatRequest = { personId, participantId, at: now, confirmed, waiting, mark };
-  const withChild = child && activity.kind === 'after_school' ? child : undefined;
-  let claimed: SeatClaim | undefined;
-  if (settings.seats && !withChild) {
-    claimed = await settings.seats.claim(sessionId, request);
-  } else {
-    const here = await claimSeats(tx, sessionId, [request]);
+  for (let attempt = 1; ; attempt++) {
+    const [facts] = await sessionFacts(tx, [sessionId]);
+    if (!facts) throw new ActivityError('not_found');
+    const here = await claimSeats(tx, texts(facts), [request], { withChild: child !== undefined });
+    if (here.stale && attempt < 3) continue;
+    if (here.stale) throw new Error(`session ${sessionId} changed under every claim`);
     uow.adopt(here.messages);
-    claimed = here.claims[0];
+    const claimed = claimedOr(here.claims[0]);
+    const withChild = child && facts.activity.kind === 'after_school' ? child : undefined;
+    if (withChild) {
+      await tx.insert(afterSchoolChildren).values({ signupId: claimed.signupId, activityId: facts.activity.id, ...withChild, childGrade: withChild.childGrade ?? null });
+      await recordAudit(tx, { actorId: personId, action: 'activity.minor.record', subjectType: 'activity_signup', subjectId: claimed.signupId });
+    }
+    return claimed;
   }
+}
+
+/** A refusal is thrown; nothing written means the participant has a live sign-up already (a double tap, a retried update). */
+function claimedOr(claimed: SeatClaim | ActivityError | undefined): SeatClaim {
+  if (claimed instanceof ActivityError) throw claimed;
   if (!claimed) throw new ActivityError('already_signed_up');
-  if (withChild) {
-    await tx.insert(afterSchoolChildren).values({ signupId: claimed.signupId, activityId: activity.id, ...withChild, childGrade: withChild.childGrade ?? null });
-    await recordAudit(tx, { actorId: personId, action: 'activity.minor.record', subjectType: 'activity_signup', subjectId: claimed.signupId });
-  }
   return claimed;
 }
 
+/** The texts of a session's sign-ups: confirmed and waiting, in every language. */
+export function sessionTexts(facts: SessionFacts, timeZone: string): SessionTexts {
+  const { activity } = facts;
+  const when = localDateTime(facts.startsAt, timeZone);
+  const texts = LOCALES.flatMap((locale) => {
+    const t = messages(locale);
+    const waiting = waitingText((position) => t.activities.waiting({ title: activity.title, when, position }));
+    return [
+      { locale, status: 'confirmed' as const, payload: replySchema.parse({ text: t.activities.signedUp({ title: activity.title, when, place: placeOf(activity) }), locale }) },
+      { locale, status: 'waiting' as const, payload: replySchema.parse({ text: waiting.text, locale }), mark: waiting.mark },
+    ];
+  });
+  return { sessionId: facts.sessionId, shown: facts.shown, texts };
+}
+
 /**
- * The waiting-list message with a mark standing for the place in line, filled in under the lock
+ * The waiting-list text with a mark standing for the place in line, filled in under the lock
  * (seat-claim.ts). The mark is a number no real place reaches, and one the rest of the text
  * (a title, a time) does not show, so only the place is replaced.
  */
-function waitingMessages(reach: Reach[], personId: string, text: (t: Messages, position: number) => string): { waiting: OutboxItem[]; mark: string } {
+function waitingText(text: (position: number) => string): { text: string; mark: string } {
   for (let position = 987_654_321; position < 987_654_331; position++) {
-    const waiting = messagesFor(reach, [{ personId, build: (t) => ({ text: text(t, position) }) }]);
+    const shown = text(position);
     const mark = String(position);
-    if (waiting.every((m) => m.reply.text.split(mark).length === 2)) return { waiting, mark };
+    if (shown.split(mark).length === 2) return { text: shown, mark };
   }
   throw new Error('the waiting-list message must show the place in line as a plain number');
 }

@@ -6,13 +6,20 @@ export const DEFAULT_TIME_ZONE = 'Asia/Shanghai';
 
 const formats = new Map<string, Intl.DateTimeFormat>();
 
+/** The last date formatted: a burst of sign-ups shows one session's start thousands of times (formatToParts is most of a sign-up's text). */
+let last: { ms: number; timeZone: string; parts: Record<string, string> } | undefined;
+
 function partsIn(at: Date, timeZone: string): Record<string, string> {
+  const ms = at.getTime();
+  if (last && last.ms === ms && last.timeZone === timeZone) return last.parts;
   let f = formats.get(timeZone);
   if (!f) {
     f = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
     formats.set(timeZone, f);
   }
-  return Object.fromEntries(f.formatToParts(at).map((p) => [p.type, p.value]));
+  const parts = Object.fromEntries(f.formatToParts(at).map((p) => [p.type, p.value]));
+  last = { ms, timeZone, parts };
+  return parts;
 }
 
 /** "11-22 14:05" in the community's time zone (deadlines, timelines). */

@@ -88,32 +88,21 @@ export function outboxInsert(items: readonly OutboxItem[]): SQL {
 }
 
 /**
- * The outbox INSERT for messages settled only inside the statement that writes them (a sign-up's
- * seat or place in line is known once its session is locked, src/activities/seat-claim.ts): of
- * the items, those whose `variant` equals `chosen` (an SQL text expression over the relations in
- * `from`), with each item's `mark` in its text replaced by `fill` (where that is not null). The
- * tail of the caller's statement; read its result with `queuedFrom`.
+ * The outbox INSERT of rows a caller's statement finds and fills in itself (a sign-up's chats and
+ * the text of its outcome, known only once its session is locked, src/activities/seat-claim.ts):
+ * `rows` selects identity_id, channel, chat_ref, payload and priority, in order. The tail of the
+ * caller's statement; read its result with `queuedFrom`.
  */
-export function outboxInsertChosen(items: readonly ChosenItem[], on: { from: SQL; chosen: SQL; fill: SQL }): SQL {
+export function outboxInsertSelected(rows: SQL): SQL {
   return sql`
-    insert into outbox (identity_id, channel, chat_ref, payload, priority, not_before, dedupe_key)
-    select x.identity_id, x.channel, x.chat_ref,
-           case when x.mark is not null and ${on.fill} is not null
-                then jsonb_set(x.payload, '{text}', to_jsonb(replace(x.payload->>'text', x.mark, ${on.fill}))) else x.payload end,
-           x.priority, x.not_before, x.dedupe_key
-    from ${outboxRows(items)}, ${on.from}
-    where x.variant = ${on.chosen}
-    order by x.n
-    on conflict (dedupe_key) do nothing
+    insert into outbox (identity_id, channel, chat_ref, payload, priority)
+    ${rows}
     returning id, channel, priority, not_before`;
 }
 
-/** An item of outboxInsertChosen: which outcome it belongs to, and what in its text the statement fills in. */
-export type ChosenItem = OutboxItem & { variant: string; mark?: string };
-
-/** The items as a relation `x` (one JSON parameter, `n` their order; `variant` and `mark` for outboxInsertChosen). */
-function outboxRows(items: readonly (OutboxItem & { variant?: string; mark?: string })[]): SQL {
-  const rows = items.map(({ to, reply, priority, notBefore, dedupeKey, variant, mark }) => ({
+/** The items as a relation `x` (one JSON parameter, `n` their order). */
+function outboxRows(items: readonly OutboxItem[]): SQL {
+  const rows = items.map(({ to, reply, priority, notBefore, dedupeKey }) => ({
     identity_id: to.identityId,
     channel: to.channel,
     chat_ref: to.chatRef,
@@ -121,15 +110,11 @@ function outboxRows(items: readonly (OutboxItem & { variant?: string; mark?: str
     priority: OUTBOX_PRIORITY[priority ?? 'conversation'],
     not_before: notBefore ? notBefore.toISOString() : null,
     dedupe_key: dedupeKey ?? null,
-    // Only outboxInsertChosen's items have them; left out (undefined) otherwise, which the
-    // recordset reads as null, so every other message's JSON carries no extra fields.
-    variant,
-    mark,
   }));
   return sql`rows from (jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
                     as (identity_id uuid, channel channel_kind, chat_ref text, payload jsonb, priority smallint,
-                        not_before timestamptz, dedupe_key text, variant text, mark text)) with ordinality
-         as x (identity_id, channel, chat_ref, payload, priority, not_before, dedupe_key, variant, mark, n)`;
+                        not_before timestamptz, dedupe_key text)) with ordinality
+         as x (identity_id, channel, chat_ref, payload, priority, not_before, dedupe_key, n)`;
 }
 
 /**

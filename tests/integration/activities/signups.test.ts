@@ -1,17 +1,19 @@
 import { and, asc, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { activitySessions, activitySignups, notices, timers } from '../../../db/schema/index.js';
+import { activities, activitySessions, activitySignups, notices, timers } from '../../../db/schema/index.js';
 import { createActivity } from '../../../src/activities/create.js';
 import { ActivityError } from '../../../src/activities/errors.js';
-import { cancelSignup, confirmOffer, expireOffer, signUp } from '../../../src/activities/signups.js';
+import { cancelSignup, confirmOffer, expireOffer, sessionTexts, signUp } from '../../../src/activities/signups.js';
+import { sessionFacts } from '../../../src/activities/signup-facts.js';
 import { createSeatClaims } from '../../../src/activities/seat-batch.js';
 import { claimSeats, type SeatRequest } from '../../../src/activities/seat-claim.js';
 import { OFFER_TIMER } from '../../../src/activities/timers.js';
 import { createLogger } from '../../../src/log.js';
-import type { AfterCommitSink, Work } from '../../../src/work/unit.js';
+import { createWork, type AfterCommitSink, type Work } from '../../../src/work/unit.js';
 import { ACTIVITY_SETTINGS, lecture, quietWork, textsFor, TZ } from '../../support/activity-fixture.js';
 import { assign, makePerson } from '../../support/case-fixture.js';
 import { createTestDatabase } from '../../support/db.js';
+import { connect } from '../../../db/client.js';
 import { createSmallTown, type SmallTown } from '../../support/org-fixture.js';
 
 type TestDb = Awaited<ReturnType<typeof createTestDatabase>>;
@@ -122,14 +124,37 @@ describe('activity sign-ups, waiting list and offers (real PostgreSQL)', () => {
     }
   });
 
+  it('through the group commit, a refused sign-up fails alone, the rest of its batch is signed up, and the callers’ transactions send nothing', async () => {
+    const seats = createSeatClaims({ url: database.url, sink: work.sink, logger: createLogger('silent') });
+    const sent: string[] = [];
+    const counted = connect(database.url, { max: 4, onQuery: (q) => void (q.includes('pg_catalog.pg_type') || sent.push(q)) });
+    const callers = createWork({ database: counted, sink: work.sink, logger: createLogger('silent') });
+    try {
+      const gridOnly = await work.run((uow) =>
+        createActivity(uow, secretary, lecture(town.community.id, 2, new Date(Date.now() + 86_400_000), { scopeUnitIds: [town.grid.id] }), new Date(), ACTIVITY_SETTINGS),
+      );
+      const sessionId = gridOnly.sessions[0]!.id;
+      const outsider = await makePerson(database, { householdId: town.otherHousehold.id });
+      const people = [residents[0]!, outsider, residents[1]!, residents[2]!];
+      const taps = await Promise.allSettled(people.map((personId) => callers.run((uow) => signUp(uow, { sessionId, personId }, new Date(), { ...TZ, seats }))));
+      expect(taps.map((t) => (t.status === 'fulfilled' ? t.value.status : (t.reason as ActivityError).reason))).toEqual(['confirmed', 'outside_scope', 'confirmed', 'waiting']);
+      expect(sent).toEqual([]);
+      expect((await signupsOf(sessionId)).map((r) => r.personId)).toEqual([residents[0], residents[1], residents[2]]);
+    } finally {
+      await counted.close();
+      await seats.close();
+    }
+  });
+
   it('one claim for several sign-ups: seats to the first, places in line after, a participant asked twice gets one', async () => {
     const made = await newLecture(2);
     const sessionId = made.sessions[0]!.id;
     const [a, b, c, d] = [residents[0]!, residents[1]!, residents[2]!, residents[4]!];
     await work.run((uow) => signUp(uow, { sessionId, personId: d }, new Date(), TZ));
-    const ask = (personId: string): SeatRequest => ({ personId, participantId: personId, at: new Date(), confirmed: [], waiting: [], mark: '0' });
-    const claimed = await database.db.transaction((tx) => claimSeats(tx, sessionId, [ask(a), ask(b), ask(a), ask(c)]));
-    expect(claimed.claims.map((x) => x && [x.status, x.position])).toEqual([['confirmed', undefined], ['waiting', 1], undefined, ['waiting', 2]]);
+    const ask = (personId: string): SeatRequest => ({ personId, participantId: personId, at: new Date() });
+    const [facts] = await sessionFacts(database.db, [sessionId]);
+    const claimed = await database.db.transaction((tx) => claimSeats(tx, sessionTexts(facts!, TZ.timeZone), [ask(a), ask(b), ask(a), ask(c)]));
+    expect(claimed.claims.map((x) => x && !(x instanceof ActivityError) && [x.status, x.position])).toEqual([['confirmed', undefined], ['waiting', 1], undefined, ['waiting', 2]]);
     const rows = await signupsOf(sessionId);
     expect(rows.map((r) => [r.personId, r.status])).toEqual([
       [d, 'confirmed'],
@@ -137,6 +162,25 @@ describe('activity sign-ups, waiting list and offers (real PostgreSQL)', () => {
       [b, 'waiting'],
       [c, 'waiting'],
     ]);
+  });
+
+  it('a claim written from facts since changed writes nothing; the group commit reads the session again and tells the new title', async () => {
+    const seats = createSeatClaims({ url: database.url, sink: work.sink, logger: createLogger('silent') });
+    try {
+      const made = await newLecture(5);
+      const sessionId = made.sessions[0]!.id;
+      const [before] = await sessionFacts(database.db, [sessionId]);
+      await work.run((uow) => signUp(uow, { sessionId, personId: residents[0]! }, new Date(), { ...TZ, seats }));
+      await database.db.update(activities).set({ title: '反诈骗讲座' }).where(eq(activities.id, made.activityId));
+      const old = await database.db.transaction((tx) => claimSeats(tx, sessionTexts(before!, TZ.timeZone), [{ personId: residents[1]!, participantId: residents[1]!, at: new Date() }]));
+      expect(old).toMatchObject({ stale: true, claims: [undefined], messages: [] });
+      expect(await signupsOf(sessionId)).toHaveLength(1);
+      await work.run((uow) => signUp(uow, { sessionId, personId: residents[1]! }, new Date(), { ...TZ, seats }));
+      expect((await textsFor(database, residents[1]!)).at(-1)).toContain('反诈骗讲座');
+      expect(await signupsOf(sessionId)).toHaveLength(2);
+    } finally {
+      await seats.close();
+    }
   });
 
   it('cancellations promote in arrival order; a confirmed offer keeps the seat; a lapsed one passes on', async () => {

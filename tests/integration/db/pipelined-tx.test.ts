@@ -79,6 +79,25 @@ describe('transactions with BEGIN pipelined', () => {
     expect(await values()).toEqual([1, 3]);
   });
 
+  it('sends neither BEGIN nor COMMIT for a transaction whose work sends nothing, and keeps its result or error', async () => {
+    sent.length = 0;
+    expect(await counted.db.transaction(async () => 'nothing to do')).toBe('nothing to do');
+    await expect(counted.db.transaction(async () => Promise.reject(new Error('refused')))).rejects.toThrow('refused');
+    expect(sent).toEqual([]);
+  });
+
+  it('begins before a savepoint that is the first thing the work sends', async () => {
+    await clear();
+    sent.length = 0;
+    await counted.db.transaction(async (tx) => {
+      await tx.transaction(async (sp) => {
+        await sp.execute(sql`insert into t values (7)`);
+      });
+    });
+    expect(sent).toEqual(['begin', 'savepoint s0', 'insert into t values (7)', 'release savepoint s0', 'commit']);
+    expect(await values()).toEqual([7]);
+  });
+
   it('gives the connection back to the pool however the transaction ended', async () => {
     await clear();
     // A pool of 2: a leaked connection would leave the later transactions waiting forever.
