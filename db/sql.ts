@@ -1,4 +1,10 @@
-import { sql, type Column, type SQL } from 'drizzle-orm';
+import { sql, type Column, type Query, type SQL } from 'drizzle-orm';
+import { PgDialect } from 'drizzle-orm/pg-core';
+
+const dialect = new PgDialect();
+
+/** A statement's text and parameters, for the few built once and sent without drizzle's builder (first-ballot.ts, seat-batch.ts). */
+export const toQuery = (q: SQL): Query => dialect.sqlToQuery(q);
 
 /**
  * `column = any($1)`: the list as one array parameter, so the statement text — and the prepared

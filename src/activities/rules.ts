@@ -15,11 +15,6 @@ export const SERVICE_AIM_PER_YEAR = 2;
 
 export type SignupStatus = 'confirmed' | 'waiting' | 'offered' | 'cancelled';
 
-/** A new sign-up gets a seat while `taken` (confirmed + offered) is under capacity, else waits. */
-export function seatFor(session: { capacity: number; taken: number }): 'confirmed' | 'waiting' {
-  return session.taken < session.capacity ? 'confirmed' : 'waiting';
-}
-
 /** Whether a sign-up in this status holds a seat (counted in `taken`). */
 export const holdsSeat = (status: SignupStatus) => status === 'confirmed' || status === 'offered';
 

@@ -1,5 +1,5 @@
 import type { SQL } from 'drizzle-orm';
-import { PgDialect } from 'drizzle-orm/pg-core';
+import { toQuery } from '../../db/sql.js';
 import { connect } from '../../db/client.js';
 import type { Logger } from '../log.js';
 import type { AfterCommitSink } from '../work/unit.js';
@@ -24,7 +24,6 @@ export interface SeatClaims {
   close(): Promise<void>;
 }
 
-const dialect = new PgDialect();
 
 /** Most sign-ups in one transaction (one statement per session in it). */
 const MAX_BATCH = 200;
@@ -91,7 +90,7 @@ export function createSeatClaims(deps: { url: string; sink: AfterCommitSink; log
       const conn = await database.sql.reserve();
       try {
         const send = (q: SQL) => {
-          const { sql: text, params } = dialect.sqlToQuery(q);
+          const { sql: text, params } = toQuery(q);
           return conn.unsafe(text, params as never[], { prepare: true }).execute();
         };
         const begun = conn.unsafe('begin').execute();

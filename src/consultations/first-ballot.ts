@@ -1,10 +1,9 @@
 import { sql, type Query, type SQL } from 'drizzle-orm';
-import { PgDialect } from 'drizzle-orm/pg-core';
+import { toQuery } from '../../db/sql.js';
 import type { Queryable } from '../../db/client.js';
 import { contentSql, newNonce, RECEIPT_LENGTH, voterTokenSql } from './chain.js';
 import { canonicalChoices } from './rules.js';
 
-const dialect = new PgDialect();
 const arg = (name: string) => sql.placeholder(name);
 const statements = new Map<string, Query>();
 
@@ -30,7 +29,7 @@ function firstBallotStatement(key: string, basis: Basis): Query {
   const name = `${basis}\u0000${key}`;
   let q = statements.get(name);
   if (!q) {
-    q = dialect.sqlToQuery(
+    q = toQuery(
       sql`
     with f as (
       select c.id as consultation_id, c.secret,

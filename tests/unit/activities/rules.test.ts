@@ -10,7 +10,6 @@ import {
   normaliseCode,
   offerExpiry,
   remindersAhead,
-  seatFor,
   signupOpen,
   SERVICE_LINES,
 } from '../../../src/activities/rules.js';
@@ -18,13 +17,6 @@ import {
 const at = (s: string) => new Date(s);
 
 describe('activity rules', () => {
-  it('gives a seat while taken is under capacity, else the waiting list', () => {
-    expect(seatFor({ capacity: 2, taken: 0 })).toBe('confirmed');
-    expect(seatFor({ capacity: 2, taken: 1 })).toBe('confirmed');
-    expect(seatFor({ capacity: 2, taken: 2 })).toBe('waiting');
-    expect(seatFor({ capacity: 0, taken: 0 })).toBe('waiting');
-  });
-
   it('offers freed seats to the earliest arrivals only, as many as are free', () => {
     const waiting = [{ id: 'c', arrival: 9 }, { id: 'a', arrival: 3 }, { id: 'b', arrival: 5 }];
     expect(nextOffers(waiting, 1).map((w) => w.id)).toEqual(['a']);
