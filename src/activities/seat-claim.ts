@@ -52,10 +52,10 @@ export interface Claimed {
  * the session's row lock (every change to its seats takes it first, so arrival order is lock
  * order), then one statement whose snapshot is taken once the lock is held, so it sees every
  * earlier sign-up committed: what needs no lock (signup open, the person and participant bound,
- * in one of the activity's scopes, one household), seats while `taken` (confirmed + offered)
- * is under capacity to the first requests (tests/integration/activities: 200 for 50 seats), the sign-up rows, the counter, each waiting one's place (the
- * waiting before them, plus their rank) and their messages, on the person's reachable chats in
- * their language.
+ * in one of the activity's scopes, one household), seats while `taken` (confirmed + offered) is
+ * under capacity to the first requests (tests/integration/activities: 200 for 50 seats), the
+ * sign-up rows, the counter, each waiting one's place (the waiting before them, plus their rank)
+ * and their messages, on the person's reachable chats in their language.
  */
 export async function claimSeats(tx: Tx, texts: SessionTexts, requests: readonly SeatRequest[], opts: { withChild?: boolean } = {}): Promise<Claimed> {
   const [lock, claim] = seatStatements(texts, requests, opts);

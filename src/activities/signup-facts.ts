@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import type { Queryable } from '../../db/client.js';
+import { anyOf } from '../../db/sql.js';
 import type { ActivityKind } from './rules.js';
 
 /**
@@ -23,7 +24,7 @@ export async function sessionFacts(q: Queryable, sessionIds: readonly string[]):
   const rows = (await q.execute(sql`
     select s.id, s.starts_at, a.id as activity_id, a.kind, a.title, a.venue, a.link, ${SHOWN} as shown
     from activity_sessions s join activities a on a.id = s.activity_id
-    where s.id = any(${`{${sessionIds.join(',')}}`}::uuid[])`)) as unknown as {
+    where ${anyOf(sql`s.id`, sessionIds)}`)) as unknown as {
     id: string;
     starts_at: string;
     activity_id: string;
