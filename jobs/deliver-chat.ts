@@ -3,11 +3,10 @@ import { channelIdentities, outbox } from '../db/schema/index.js';
 import type { Database } from '../db/client.js';
 import type { ChannelAdapter } from '../bots/channel.js';
 import type { Channel } from '../src/dialog/events.js';
-import { replySchema } from '../src/dialog/reply.js';
+import { replySchema, type Choice } from '../src/dialog/reply.js';
 import type { OutboxRow } from '../src/outbox/claim.js';
 import { OUTBOX_PRIORITY } from '../src/outbox/outbox.js';
 import { replyToSend } from '../src/outbox/shown.js';
-import type { Shown } from '../src/outbox/sent-marks.js';
 import type { CallLimits } from '../src/limits/calls.js';
 
 /** A call limit said no (ours, shared by every process). `global`: the whole channel must wait. */
@@ -41,7 +40,7 @@ export interface ChatSendContext {
   channel: Channel;
   limits?: CallLimits;
   /** Marks a row sent once the platform accepted it, with the choices it showed; resolves when that is committed. */
-  markSent(id: number, sentRef?: string, shown?: Shown): Promise<void>;
+  markSent(id: number, sentRef?: string, shown?: readonly Choice[]): Promise<void>;
   onResult?: (channel: Channel, result: 'sent' | 'blocked' | 'failed' | 'retry_after') => void;
   /** Shared by the batch's chats: set by the first that must stop the channel. */
   halt: { current?: Halt };
@@ -99,7 +98,7 @@ export async function sendChatRows(ctx: ChatSendContext, rows: OutboxRow[], own:
         // Its choices are now what a bare number answers in this chat (src/outbox/shown.ts),
         // recorded with the mark unless replyToSend already did.
         const choices = toSend.reply.choices;
-        await ctx.markSent(message.id, result.sentRef, choices?.length && !recorded ? { identityId: message.identityId, priority: message.priority, choices } : undefined);
+        await ctx.markSent(message.id, result.sentRef, choices?.length && !recorded ? choices : undefined);
         adapter.delivered?.(message.chatRef);
         ctx.onResult?.(channel, 'sent');
         sent++;

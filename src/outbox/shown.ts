@@ -20,29 +20,30 @@ import { OUTBOX_PRIORITY } from './outbox.js';
  * message in any case (one chat's rows go in id order). Recording here regardless once put the
  * question just answered back under the number keys of the next one.
  */
-export async function recordChoicesShown(q: Queryable, row: { id: number; identityId: string; priority: number; choices: readonly Choice[] | undefined }): Promise<boolean> {
+export async function recordChoicesShown(q: Queryable, row: { id: number; choices: readonly Choice[] | undefined }): Promise<boolean> {
   if (!row.choices?.length) return false;
-  const shown = JSON.stringify([{ id: row.id, identity_id: row.identityId, priority: row.priority, choices: row.choices }]);
+  const shown = JSON.stringify([{ id: row.id, choices: row.choices }]);
   const [r] = (await q.execute(sql`
-    with ${choicesShownCtes(sql`select * from jsonb_to_recordset(${shown}::jsonb) as s (id bigint, identity_id uuid, priority smallint, choices jsonb)`)}
+    with ${choicesShownCtes(sql`select * from jsonb_to_recordset(${shown}::jsonb) as s (id bigint, choices jsonb)`)}
     select (select count(*) from shown_updated) + (select count(*) from shown_added) as n`)) as unknown as { n: string | number }[];
   return Number(r!.n) > 0;
 }
 
 /**
  * `recordChoicesShown` for many delivered rows in one statement (the sent marks of a wave,
- * src/outbox/sent-marks.ts): CTEs over `rows` (id, identity_id, priority, choices jsonb), with
- * `shown_updated` and `shown_added` returning the chats recorded. Rows without choices are
+ * src/outbox/sent-marks.ts): CTEs over `rows` (the outbox row's id, choices jsonb; its chat,
+ * priority and time are read from the row), with `shown_updated` and `shown_added` returning the
+ * chats recorded. Rows without choices are
  * skipped; of one chat's rows only the newest counts. A chat with no dialog state yet gets one;
  * one whose state a turn creates at the same moment keeps the turn's (the turn is newer).
  */
 export function choicesShownCtes(rows: SQL): SQL {
   // '-infinity': a row made by delivery records no turn.
   return sql`shown_rows as (
-      select distinct on (r.identity_id) r.identity_id, r.choices, r.priority <> ${OUTBOX_PRIORITY.conversation} as broadcast, o.created_at
+      select distinct on (o.identity_id) o.identity_id, r.choices, o.priority <> ${OUTBOX_PRIORITY.conversation} as broadcast, o.created_at
       from (${rows}) r join outbox o on o.id = r.id
       where jsonb_array_length(coalesce(r.choices, '[]'::jsonb)) > 0
-      order by r.identity_id, r.id desc),
+      order by o.identity_id, r.id desc),
     shown_updated as (
       update dialog_states d set choices = s.choices from shown_rows s
       where d.identity_id = s.identity_id

@@ -199,7 +199,7 @@ class RecordingDelivery implements DeliveryQueue {
     // Delivered at once: what the deliver job does once the platform accepted each row.
     for (const m of [...items].sort((a, b) => a.outboxId - b.outboxId)) {
       const [row] = await database.db.select().from(outbox).where(eq(outbox.id, m.outboxId));
-      await recordChoicesShown(database.db, { id: row!.id, identityId: row!.identityId, priority: row!.priority, choices: (row!.payload as Reply).choices });
+      await recordChoicesShown(database.db, { id: row!.id, choices: (row!.payload as Reply).choices });
     }
   }
 }
@@ -397,7 +397,7 @@ describe('dialog engine', () => {
     await chat.text('2');
     expect(await chat.texts()).toEqual(['Q3 Cy Blue?']);
     // Now the job records Q2 as delivered: it must not put Red/Blue back under "1".
-    expect(await recordChoicesShown(database.db, { id: asked.id, identityId, priority: asked.priority, choices: (asked.payload as Reply).choices })).toBe(false);
+    expect(await recordChoicesShown(database.db, { id: asked.id, choices: (asked.payload as Reply).choices })).toBe(false);
     expect((await chat.state())!.choices).toEqual([{ id: 'yes', label: 'Yes' }]);
     await chat.text('1');
     expect(await chat.texts()).toEqual(['saved', zh.dialog.menuTitle]);
@@ -407,7 +407,7 @@ describe('dialog engine', () => {
       await tx.insert(outbox).values({ identityId, channel: 'telegram', chatRef: `chat-${chat.userRef}`, payload: { text: 'card', choices: [{ id: 'ca:7', label: 'Card 7' }] } });
     });
     const card = (await chatRows()).at(-1)!;
-    expect(await recordChoicesShown(database.db, { id: card.id, identityId, priority: card.priority, choices: (card.payload as Reply).choices })).toBe(true);
+    expect(await recordChoicesShown(database.db, { id: card.id, choices: (card.payload as Reply).choices })).toBe(true);
     expect((await chat.state())!.choices).toEqual([{ id: 'ca:7', label: 'Card 7' }]);
   });
 

@@ -35,7 +35,7 @@ function makeDialog() {
         // Delivered at once: the deliver job records each row's choices as the ones shown.
         for (const q of [...m].sort((a, b) => a.outboxId - b.outboxId)) {
           const [row] = await database.db.select().from(outbox).where(eq(outbox.id, q.outboxId));
-          await recordChoicesShown(database.db, { id: row!.id, identityId: row!.identityId, priority: row!.priority, choices: (row!.payload as Reply).choices });
+          await recordChoicesShown(database.db, { id: row!.id, choices: (row!.payload as Reply).choices });
         }
       },
     },
