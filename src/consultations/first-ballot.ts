@@ -14,10 +14,10 @@ type Basis = 'adults' | 'households' | 'owners';
  * the tables its basis needs: a households vote never touches adult_declarations or
  * audience_memberships, two relations (and their indexes) fewer to lock and plan per ballot.
  */
-const basisCondition: Record<Basis, () => SQL> = {
-  households: () => sql``,
-  adults: () => sql`and exists (select 1 from adult_declarations a where a.person_id = p.id and a.adult is true)`,
-  owners: () => sql`and exists (select 1 from audience_memberships am where am."group" = 'owners' and am.household_id = h.id)`,
+const basisCondition: Record<Basis, SQL> = {
+  households: sql``,
+  adults: sql`and exists (select 1 from adult_declarations a where a.person_id = p.id and a.adult is true)`,
+  owners: sql`and exists (select 1 from audience_memberships am where am."group" = 'owners' and am.household_id = h.id)`,
 };
 
 /**
@@ -42,7 +42,7 @@ function firstBallotStatement(key: string, basis: Basis): Query {
       where c.id = ${arg('consultationId')}::uuid and c.basis = ${basis} and c.status = 'open' and c.closes_at > ${arg('at')}::timestamptz
         and p.household_status = 'bound' and p.erased_at is null
         and exists (select 1 from consultation_scopes s join org_units su on su.id = s.org_unit_id where s.consultation_id = c.id and h.path like su.path || '%')
-        ${basisCondition[basis]()}
+        ${basisCondition[basis]}
         and ${arg('lastChoice')}::int < cardinality(c.options)
         and ${arg('count')}::int <= case when c.multiple then c.max_choices else 1 end
       for key share of c),
