@@ -172,15 +172,15 @@ export function createApp(config: Config, opts: AppOptions = {}) {
     // Replies to web chats are delivered by the process that wrote them (jobs/inline-delivery.ts).
     let dialogDelivery: DeliveryQueue = delivery;
     const dialogSink = { ...jobs.sink, deliver: (m: QueuedMessage[]) => dialogDelivery.enqueue(m) };
+    // Filled once the web chat is wired: its replies (a turn's, a sign-up's) are then written sent by the statement that writes them.
+    const sentOnCommit = new Set<Channel>();
     // Sign-ups in a burst share their transactions (src/activities/seat-batch.ts), on connections of their own; their messages go as the turn's do.
-    const seats = createSeatClaims({ url: dbUrl, sink: dialogSink, logger });
+    const seats = createSeatClaims({ url: dbUrl, sink: dialogSink, logger, sentOnCommit });
     stops.push(() => seats.close());
     const activityFlows = createActivityFlows(activitySettings(config), { seats });
     const flows = [...createResidentFlows({ onStaffBound: claimOnStaffBound({ scheduler }) }), ...caseFlows, ...noticeFlows, ...activityFlows, ...createConsultationFlows(), ...(opts.flows ?? [])];
     const limits = createLimitStore({ database, redisUrl: config.queue.redisUrl, prefix: config.queue.prefix, logger });
     stops.push(() => limits.close());
-    // Filled once the web chat is wired: its replies are then written sent by the turn itself.
-    const sentOnCommit = new Set<Channel>();
     const dialog = createDialog({ database, sink: dialogSink, config, logger, flows, limits, sentOnCommit });
     /** Turns running in this process now: while two or more are, broadcast deliveries here step aside (jobs/deliver.ts). */
     let turns = 0;

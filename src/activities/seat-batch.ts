@@ -1,6 +1,7 @@
 import type { SQL } from 'drizzle-orm';
 import { toQuery } from '../../db/sql.js';
 import { connect } from '../../db/client.js';
+import type { Channel } from '../dialog/events.js';
 import type { Logger } from '../log.js';
 import type { AfterCommitSink } from '../work/unit.js';
 import type { ActivityError } from './errors.js';
@@ -53,7 +54,17 @@ type Waiting = SeatAsk & { resolve: (c: SeatClaim | ActivityError | undefined) =
  * one before commits. Should a batch fail, each of its sign-ups is tried alone, so one bad
  * request fails only itself.
  */
-export function createSeatClaims(deps: { url: string; sink: AfterCommitSink; logger: Logger }): SeatClaims {
+export function createSeatClaims(deps: {
+  url: string;
+  sink: AfterCommitSink;
+  logger: Logger;
+  /**
+   * Channels whose messages the claim writes already sent (the web chat, when this process serves
+   * it: its "send" is the committed row, and the sink only wakes the chat's polls), so a burst
+   * enqueues no deliver job for them. Read at each claim: the app fills it once the web chat is up.
+   */
+  sentOnCommit?: ReadonlySet<Channel>;
+}): SeatClaims {
   // A lock these connections wait for is one a caller's transaction holds while it may be waiting here.
   const database = connect(deps.url, { max: 2, settings: { lock_timeout: '10s' } });
   const known = new Map<string, SessionTexts>();
@@ -95,7 +106,8 @@ export function createSeatClaims(deps: { url: string; sink: AfterCommitSink; log
         };
         const begun = conn.unsafe('begin').execute();
         // A session that does not exist has no texts: its claim refuses every sign-up (not_found).
-        const claims = groups.map(([sessionId, ws]) => seatStatements(known.get(sessionId) ?? { sessionId, shown: '', texts: [] }, ws.map((w) => w.request)).map(send));
+        const sentOnCommit = [...(deps.sentOnCommit ?? [])];
+        const claims = groups.map(([sessionId, ws]) => seatStatements(known.get(sessionId) ?? { sessionId, shown: '', texts: [] }, ws.map((w) => w.request), { sentOnCommit }).map(send));
         const committed = conn.unsafe('commit').execute();
         const answered = Promise.all(claims.map(([, c]) => c)).then((rows) => {
           const done = rows.map((r, i) => claimedFrom(r, groups[i]![1].length));

@@ -1,6 +1,7 @@
 import { sql, type SQL } from 'drizzle-orm';
 import type { Tx } from '../../db/client.js';
 import type { Locale } from '../config.js';
+import type { Channel } from '../dialog/events.js';
 import type { Reply } from '../dialog/reply.js';
 import { reachableChat } from '../outbox/notify.js';
 import { OUTBOX_PRIORITY, outboxInsertSelected, queuedFrom, type QueuedMessage } from '../outbox/outbox.js';
@@ -57,7 +58,14 @@ export interface Claimed {
  * sign-up rows, the counter, each waiting one's place (the waiting before them, plus their rank)
  * and their messages, on the person's reachable chats in their language.
  */
-export async function claimSeats(tx: Tx, texts: SessionTexts, requests: readonly SeatRequest[], opts: { withChild?: boolean } = {}): Promise<Claimed> {
+export interface SeatOptions {
+  /** The sign-up names a child (四点半课堂). */
+  withChild?: boolean;
+  /** Channels whose messages are written already sent (outboxInsertSelected): the web chat where this process serves it. */
+  sentOnCommit?: readonly Channel[];
+}
+
+export async function claimSeats(tx: Tx, texts: SessionTexts, requests: readonly SeatRequest[], opts: SeatOptions = {}): Promise<Claimed> {
   const [lock, claim] = seatStatements(texts, requests, opts);
   // Sent together (postgres.js pipelines them on the transaction's connection), run in order.
   const [, rows] = await Promise.all([tx.execute(lock), tx.execute(claim)]);
@@ -65,7 +73,7 @@ export async function claimSeats(tx: Tx, texts: SessionTexts, requests: readonly
 }
 
 /** claimSeats' two statements (the lock, then the claim), for a caller that sends them itself (seat-batch.ts); read the claim's rows with claimedFrom. */
-export function seatStatements({ sessionId, shown, texts }: SessionTexts, requests: readonly SeatRequest[], { withChild = false } = {}): [SQL, SQL] {
+export function seatStatements({ sessionId, shown, texts }: SessionTexts, requests: readonly SeatRequest[], { withChild = false, sentOnCommit = [] }: SeatOptions = {}): [SQL, SQL] {
   const asked = JSON.stringify(requests.map((r, n) => ({ n, person_id: r.personId, participant_id: r.participantId, at: r.at.toISOString() })));
   return [
     sql`select 1 from activity_sessions where id = ${sessionId} for update`,
@@ -117,30 +125,33 @@ export function seatStatements({ sessionId, shown, texts }: SessionTexts, reques
                           + row_number() over (partition by ins.status order by ins.arrival))::int end as position
         from ins join decided d on d.participant_id = ins.participant_id
       ), sent as (
-        ${outboxInsertSelected(sql`
-          select channel_identities.id, channel_identities.channel, channel_identities.chat_ref,
+        ${outboxInsertSelected(
+          sql`
+          select channel_identities.id as identity_id, channel_identities.channel, channel_identities.chat_ref,
                  case when t.mark is null then t.payload
-                      else jsonb_set(t.payload, '{text}', to_jsonb(replace(t.payload->>'text', t.mark, placed.position::text))) end,
-                 ${OUTBOX_PRIORITY.conversation}::smallint
+                      else jsonb_set(t.payload, '{text}', to_jsonb(replace(t.payload->>'text', t.mark, placed.position::text))) end as payload,
+                 ${OUTBOX_PRIORITY.conversation}::smallint as priority,
+                 row_number() over (order by placed.n, channel_identities.id) as n
           from placed
           join people on people.id = placed.person_id
           join channel_identities on channel_identities.person_id = people.id
           join jsonb_to_recordset(${JSON.stringify(texts)}::jsonb) as t(locale text, status text, payload jsonb, mark text)
             on t.locale = people.locale::text and t.status = placed.status
-          where ${reachableChat}
-          order by placed.n, channel_identities.id`)}
+          where ${reachableChat}`,
+          sentOnCommit,
+        )}
       )
-      select 'claim' as kind, placed.n, placed.id::text as id, placed.status, placed.position, null::text as channel, null::smallint as priority, null::timestamptz as not_before from placed
+      select 'claim' as kind, placed.n, placed.id::text as id, placed.status, placed.position, null::text as channel, null::smallint as priority, null::timestamptz as not_before, null::text as chat_ref from placed
       union all
-      select 'refused', checked.n, null, checked.refused, null, null, null, null from checked where checked.refused is not null
+      select 'refused', checked.n, null, checked.refused, null, null, null, null, null from checked where checked.refused is not null
       union all
-      select 'sent', null, sent.id::text, null, null, sent.channel::text, sent.priority, sent.not_before from sent`,
+      select 'sent', null, sent.id::text, sent.status, null, sent.channel::text, sent.priority, sent.not_before, sent.chat_ref from sent`,
   ];
 }
 
 /** What a claim statement's rows say, one entry per request. */
 export function claimedFrom(rows: unknown, count: number): Claimed {
-  const out = rows as unknown as { kind: 'claim' | 'refused' | 'sent'; n: number | null; id: string; status: string | null; position: number | null; channel: string | null; priority: number | null; not_before: string | null }[];
+  const out = rows as unknown as { kind: 'claim' | 'refused' | 'sent'; n: number | null; id: string; status: string | null; position: number | null; channel: string | null; priority: number | null; not_before: string | null; chat_ref: string | null }[];
   const claims: Claimed['claims'] = Array.from({ length: count }, () => undefined);
   let stale = false;
   for (const r of out) {

@@ -90,14 +90,37 @@ export function outboxInsert(items: readonly OutboxItem[]): SQL {
 /**
  * The outbox INSERT of rows a caller's statement finds and fills in itself (a sign-up's chats and
  * the text of its outcome, known only once its session is locked, src/activities/seat-claim.ts):
- * `rows` selects identity_id, channel, chat_ref, payload and priority, in order. The tail of the
- * caller's statement; read its result with `queuedFrom`.
+ * `rows` selects identity_id, channel, chat_ref, payload, priority and n (their order). The tail
+ * of the caller's statement; read its result with `queuedFrom`.
+ *
+ * Rows on a channel in `sentOnCommit` (the web chat, whose delivery is the committed row) are
+ * written already sent, as `outboxInsertSent` writes a turn's replies: no deliver job, only the
+ * chat's poll to wake. Each such chat's deliver lock is taken first, all of them in key order so
+ * that two statements locking several chats wait for each other instead of deadlocking; a chat
+ * with a row still waiting for its delivery gets its rows pending, sent after that row in order.
  */
-export function outboxInsertSelected(rows: SQL): SQL {
+export function outboxInsertSelected(rows: SQL, sentOnCommit: readonly Channel[] = []): SQL {
   return sql`
-    insert into outbox (identity_id, channel, chat_ref, payload, priority)
-    ${rows}
-    returning id, channel, priority, not_before`;
+    with chosen as (${rows}),
+    chat_locks as (
+      -- OFFSET 0 keeps the sort below the lock calls: they run in key order.
+      select count(pg_advisory_xact_lock(k.key)) as locked
+      from (select distinct ${deliverLockKeySql(sql`c.identity_id`)} as key from chosen c
+            where c.channel = any(${`{${sentOnCommit.join(',')}}`}::channel_kind[]) order by 1 offset 0) k
+    ),
+    sends as (
+      -- chat_locks joined: no row is judged (nor given a sent_seq) before every lock is held.
+      -- OFFSET 0: now_sent is computed once per row, not once per use below.
+      select c.*, c.channel = any(${`{${sentOnCommit.join(',')}}`}::channel_kind[]) and not ${chatWaiting(sql`c.identity_id`)} as now_sent
+      from chosen c, chat_locks offset 0
+    )
+    insert into outbox (identity_id, channel, chat_ref, payload, priority, status, sent_at, sent_seq)
+    select identity_id, channel, chat_ref, payload, priority,
+           case when now_sent then 'sent' else 'pending' end,
+           case when now_sent then now() end,
+           case when now_sent then nextval('outbox_sent_seq') end
+    from sends order by n
+    returning id, channel, priority, not_before, status, chat_ref`;
 }
 
 /** The items as a relation `x` (one JSON parameter, `n` their order). */
@@ -129,6 +152,22 @@ export function chatLockCte(identityId: string): SQL {
   return sql`chat_lock as (select pg_advisory_xact_lock(hashtext(${deliverLockKey(identityId)})) as locked)`;
 }
 
+/** `deliverLockKey` as the lock's key in SQL, for an identity id computed in a statement. */
+function deliverLockKeySql(identityId: SQL): SQL {
+  return sql`hashtext('deliver:' || ${identityId}::text)`;
+}
+
+/**
+ * The chat has a row still waiting for its delivery (pending, as urgent as a reply or more, due):
+ * a row written now goes pending behind it, so the chat's rows keep their order.
+ */
+function chatWaiting(identityId: SQL): SQL {
+  return sql`exists (
+        select 1 from outbox w
+        where w.identity_id = ${identityId} and w.status = 'pending' and w.priority <= ${OUTBOX_PRIORITY.conversation}
+          and (w.not_before is null or w.not_before <= now()))`;
+}
+
 /**
  * 提交即送达: replies to one chat of a channel whose delivery is the committed row itself (the web
  * chat, whose browser reads the chat's sent rows), written already sent, so no deliver job or
@@ -141,12 +180,7 @@ export function chatLockCte(identityId: string): SQL {
  * `queuedFrom`: rows written sent come back with `sent` (only the chat's poll is to be woken).
  */
 export function outboxInsertSent(identityId: string, items: readonly OutboxItem[]): SQL {
-  return sql`waiting as (
-      select exists (
-        select 1 from outbox w
-        where w.identity_id = ${identityId} and w.status = 'pending' and w.priority <= ${OUTBOX_PRIORITY.conversation}
-          and (w.not_before is null or w.not_before <= now())) as yes
-    )
+  return sql`waiting as (select ${chatWaiting(sql`${identityId}`)} as yes)
     insert into outbox (identity_id, channel, chat_ref, payload, priority, not_before, dedupe_key, status, sent_at, sent_seq)
     select x.identity_id, x.channel, x.chat_ref, x.payload, x.priority, x.not_before, x.dedupe_key,
            case when waiting.yes then 'pending' else 'sent' end,

@@ -1,6 +1,6 @@
 import { and, asc, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { activities, activitySessions, activitySignups, notices, timers } from '../../../db/schema/index.js';
+import { activities, activitySessions, activitySignups, channelIdentities, notices, outbox, timers } from '../../../db/schema/index.js';
 import { createActivity } from '../../../src/activities/create.js';
 import { ActivityError } from '../../../src/activities/errors.js';
 import { cancelSignup, confirmOffer, expireOffer, sessionTexts, signUp } from '../../../src/activities/signups.js';
@@ -9,6 +9,7 @@ import { createSeatClaims } from '../../../src/activities/seat-batch.js';
 import { claimSeats, type SeatRequest } from '../../../src/activities/seat-claim.js';
 import { OFFER_TIMER } from '../../../src/activities/timers.js';
 import { createLogger } from '../../../src/log.js';
+import type { QueuedMessage } from '../../../src/outbox/outbox.js';
 import { createWork, type AfterCommitSink, type Work } from '../../../src/work/unit.js';
 import { ACTIVITY_SETTINGS, lecture, quietWork, textsFor, TZ } from '../../support/activity-fixture.js';
 import { assign, makePerson } from '../../support/case-fixture.js';
@@ -104,6 +105,40 @@ describe('activity sign-ups, waiting list and offers (real PostgreSQL)', () => {
       await seats.close();
     }
   }, 120_000);
+
+  it('with the web chat written sent on commit: web messages commit sent (no deliver job), other chats and a chat with a reply still waiting go pending', async () => {
+    const handed: QueuedMessage[] = [];
+    const sink: AfterCommitSink = { deliver: async (m) => void handed.push(...m), wake: async () => {}, enqueue: async () => {} };
+    const seats = createSeatClaims({ url: database.url, sink, logger: createLogger('silent'), sentOnCommit: new Set(['web']) });
+    try {
+      const made = await newLecture(1);
+      const sessionId = made.sessions[0]!.id;
+      // New people: the shared residents' chats hold rows earlier tests left pending.
+      const [webOnly, both, behind] = (await Promise.all([0, 1, 2].map(() => makePerson(database, { householdId: town.households[0]!.id })))) as [string, string, string];
+      // `both` also has a Telegram chat; `behind`'s web chat has a reply still waiting for its delivery.
+      await database.db.insert(channelIdentities).values({ personId: both, channel: 'telegram', userRef: `tg-${both}`, chatRef: `tg-${both}` });
+      const [behindChat] = await database.db.select().from(channelIdentities).where(and(eq(channelIdentities.personId, behind), eq(channelIdentities.channel, 'web')));
+      const [waiting] = await database.db.insert(outbox).values({ identityId: behindChat!.id, channel: 'web', chatRef: behindChat!.chatRef, payload: { text: '上一条回复' } }).returning({ id: outbox.id });
+      const results = await Promise.all([webOnly, both, behind].map((personId) => work.run((uow) => signUp(uow, { sessionId, personId }, new Date(), { ...TZ, seats }))));
+      expect(results.map((r) => r.status).sort()).toEqual(['confirmed', 'waiting', 'waiting']);
+      const rows = (await database.db.execute(sql`
+        select o.id, o.channel::text as channel, o.status, o.sent_seq is not null as sequenced, i.person_id
+        from outbox o join channel_identities i on i.id = o.identity_id
+        where i.person_id in (${webOnly}, ${both}, ${behind}) and o.id <> ${waiting!.id} order by o.id`)) as unknown as { id: string; channel: string; status: string; sequenced: boolean; person_id: string }[];
+      const of = (personId: string, channel: string) => rows.filter((r) => r.person_id === personId && r.channel === channel);
+      expect(of(webOnly, 'web').map((r) => [r.status, r.sequenced])).toEqual([['sent', true]]);
+      expect(of(both, 'web').map((r) => [r.status, r.sequenced])).toEqual([['sent', true]]);
+      expect(of(both, 'telegram').map((r) => [r.status, r.sequenced])).toEqual([['pending', false]]);
+      // Behind the waiting reply: pending, so the deliver processor sends both in order.
+      expect(of(behind, 'web').map((r) => [r.status, r.sequenced])).toEqual([['pending', false]]);
+      // The sink is told which rows are sent already (only polls to wake) and which still need delivering.
+      const told = new Map(handed.map((m) => [m.outboxId, m]));
+      for (const r of rows) expect(told.get(Number(r.id))?.sent ? 'sent' : 'pending').toBe(r.status);
+      expect(told.get(Number(of(webOnly, 'web')[0]!.id))!.sent).toEqual({ chatRef: expect.stringMatching(/^fixture-/) });
+    } finally {
+      await seats.close();
+    }
+  });
 
   it('a double tap through the group commit signs up once; the other taps are told they are signed up', async () => {
     const seats = createSeatClaims({ url: database.url, sink: work.sink, logger: createLogger('silent') });
