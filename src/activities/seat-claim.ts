@@ -95,9 +95,11 @@ export function seatStatements({ sessionId, shown, texts }: SessionTexts, reques
               where sc.activity_id = s.activity_id and h.path like su.path || '%') then 'outside_scope'
             when pa.id is null or pa.household_id is distinct from me.household_id then 'not_household'
           end as refused
+        -- A probe of people's key per request (the lateral LIMIT keeps it one): a join planned for
+        -- the recordset's 100 estimated rows read every person in the table, twice.
         from asked r left join s on true
-        left join people me on me.id = r.person_id and me.household_status = 'bound'
-        left join people pa on pa.id = r.participant_id and pa.household_status = 'bound'
+        left join lateral (select p.id, p.household_id from people p where p.id = r.person_id and p.household_status = 'bound' limit 1) me on true
+        left join lateral (select p.id, p.household_id from people p where p.id = r.participant_id and p.household_status = 'bound' limit 1) pa on true
       ), fresh as (
         -- A probe of the live-sign-up index per request (the lateral LIMIT keeps it one): an anti
         -- join planned for the recordset's 100 estimated rows hashed every sign-up of the session.
