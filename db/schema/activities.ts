@@ -99,6 +99,8 @@ export const activitySessions = pgTable(
     endsAt: timestamp('ends_at', { withTimezone: true }).notNull(),
     capacity: integer('capacity').notNull(),
     taken: integer('taken').notNull().default(0),
+    /** 候补: sign-ups waiting, kept by triggers on activity_signups (migration 0032); a place in line is read from it. */
+    waiting: integer('waiting').notNull().default(0),
     /** The short code staff show at the venue (签到码), one per session. */
     checkinCode: text('checkin_code').notNull(),
     reminded24At: timestamp('reminded_24_at', { withTimezone: true }),
@@ -106,6 +108,7 @@ export const activitySessions = pgTable(
   },
   (t) => [
     check('activity_sessions_seats', sql`${t.taken} >= 0 and ${t.taken} <= ${t.capacity}`),
+    check('activity_sessions_waiting', sql`${t.waiting} >= 0`),
     uniqueIndex('activity_sessions_position_key').on(t.activityId, t.position),
     index('activity_sessions_starts_idx').on(t.startsAt),
   ],

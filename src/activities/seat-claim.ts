@@ -79,7 +79,7 @@ export function seatStatements({ sessionId, shown, texts }: SessionTexts, reques
     sql`select 1 from activity_sessions where id = ${sessionId} for update`,
     sql`
       with s as (
-        select s.id, s.capacity - s.taken as free, s.starts_at, a.id as activity_id, a.kind, a.signup_opens_at, a.signup_closes_at, ${SHOWN} = ${shown} as current
+        select s.id, s.capacity - s.taken as free, s.waiting, s.starts_at, a.id as activity_id, a.kind, a.signup_opens_at, a.signup_closes_at, ${SHOWN} = ${shown} as current
         from activity_sessions s join activities a on a.id = s.activity_id where s.id = ${sessionId}
       ), asked as (
         select * from jsonb_to_recordset(${asked}::jsonb) as r(n int, person_id uuid, participant_id uuid, at timestamptz)
@@ -120,10 +120,10 @@ export function seatStatements({ sessionId, shown, texts }: SessionTexts, reques
         update activity_sessions set taken = taken + (select count(*) from ins where status = 'confirmed')
         where id = ${sessionId} and exists (select 1 from ins where status = 'confirmed')
       ), placed as (
-        -- The new rows are not in this statement's snapshot: the waiting before them, then their rank.
+        -- The waiting before them (the session's count, read under its lock: the new rows are not in it), then their rank.
         select d.n, ins.id, ins.person_id, ins.status::text as status,
                case when ins.status = 'waiting'
-                    then ((select count(*) from activity_signups w where w.session_id = ${sessionId} and w.status = 'waiting')
+                    then ((select waiting from s)
                           + row_number() over (partition by ins.status order by ins.arrival))::int end as position
         from ins join decided d on d.participant_id = ins.participant_id
       ), sent as (

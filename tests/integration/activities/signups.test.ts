@@ -255,6 +255,35 @@ describe('activity sign-ups, waiting list and offers (real PostgreSQL)', () => {
     expect(await work.run((uow) => expireOffer(uow, ids[3]!, 1, later, TZ))).toBe('stale');
     const [s] = await database.db.select().from(activitySessions).where(eq(activitySessions.id, sessionId));
     expect(s!.taken).toBe(2);
+    expect(s!.waiting).toBe(0);
+  }, 60_000);
+
+  it('the session’s waiting count follows every change of a sign-up’s status (claims, cancellations, offers, expiries, deletion) and gives each their place', async () => {
+    const made = await newLecture(1);
+    const sessionId = made.sessions[0]!.id;
+    const waitingOf = async () => (await database.db.select({ waiting: activitySessions.waiting }).from(activitySessions).where(eq(activitySessions.id, sessionId)))[0]!.waiting;
+    const counted = async () => (await signupsOf(sessionId)).filter((r) => r.status === 'waiting').length;
+    const people = residents.slice(40, 45);
+    const results = [];
+    for (const personId of people) results.push(await work.run((uow) => signUp(uow, { sessionId, personId }, new Date(), TZ)));
+    expect(results.map((r) => r.position)).toEqual([undefined, 1, 2, 3, 4]);
+    expect(await waitingOf()).toBe(4);
+    const ids = (await signupsOf(sessionId)).map((r) => r.id);
+    // A waiting one leaves: the next to come is told the place behind those still waiting.
+    await work.run((uow) => cancelSignup(uow, ids[2]!, people[2]!, new Date(), TZ));
+    expect(await waitingOf()).toBe(3);
+    const next = await work.run((uow) => signUp(uow, { sessionId, personId: residents[45]! }, new Date(), TZ));
+    expect(next.position).toBe(4);
+    // The seat frees: the first waiting is offered it (waiting → offered), then lets it lapse.
+    await work.run((uow) => cancelSignup(uow, ids[0]!, people[0]!, new Date(), TZ));
+    expect(await waitingOf()).toBe(3);
+    const offered = (await signupsOf(sessionId)).find((r) => r.status === 'offered')!;
+    expect(await work.run((uow) => expireOffer(uow, offered.id, 1, new Date(offered.offerExpiresAt!.getTime() + 1), TZ))).toBe('expired');
+    expect(await waitingOf()).toBe(await counted());
+    expect(await waitingOf()).toBe(2);
+    // Rows deleted (as the end of a term deletes minors' sign-ups) leave the count too.
+    await database.db.delete(activitySignups).where(and(eq(activitySignups.sessionId, sessionId), eq(activitySignups.status, 'waiting')));
+    expect(await waitingOf()).toBe(0);
   }, 60_000);
 
   it('signs up a household member, not a stranger, and only people in the activity’s area', async () => {
