@@ -6,7 +6,7 @@ import type { Channel } from '../src/dialog/events.js';
 import { replySchema, type Choice } from '../src/dialog/reply.js';
 import type { OutboxRow } from '../src/outbox/claim.js';
 import { OUTBOX_PRIORITY } from '../src/outbox/outbox.js';
-import { replyToSend } from '../src/outbox/shown.js';
+import { recordChoicesShown, replyToSend } from '../src/outbox/shown.js';
 import type { CallLimits } from '../src/limits/calls.js';
 
 /** A call limit said no (ours, shared by every process). `global`: the whole channel must wait. */
@@ -75,6 +75,14 @@ export async function sendChatRows(ctx: ChatSendContext, rows: OutboxRow[], own:
     try {
       const toSend = await replyToSend(database.db, message, replySchema.parse(message.payload));
       recorded = toSend.recorded;
+      // A reply's or card's choices (an offer's 确认) are recorded just before it goes, as a
+      // broadcast's appended ones are: the person may answer the moment it arrives, and a bare
+      // "1" sent before the mark's write would answer the choices shown before it (the menu).
+      // Broadcasts' plain choices stay with the wave's mark (one write per wave at the limit).
+      if (!recorded && toSend.reply.choices?.length && message.priority === OUTBOX_PRIORITY.conversation) {
+        await ctx.retry(() => recordChoicesShown(database.db, { id: message.id, choices: toSend.reply.choices }));
+        recorded = true;
+      }
       result = await adapter.send(message.chatRef, toSend.reply, {
         partsSent: message.partsSent,
         beforePart: limits

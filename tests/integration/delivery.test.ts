@@ -62,6 +62,8 @@ interface RecordedSend {
 class RecordingAdapter implements ChannelAdapter {
   readonly sends: RecordedSend[] = [];
   private readonly scripted = new Map<string, SendResult[]>();
+  /** Runs as the platform is called, before it answers (what a person who replies at once would find). */
+  onSend?: (chatRef: string) => Promise<void>;
   constructor(readonly channel: Channel) {}
   script(chatRef: string, ...results: SendResult[]) {
     this.scripted.set(chatRef, [...(this.scripted.get(chatRef) ?? []), ...results]);
@@ -69,6 +71,7 @@ class RecordingAdapter implements ChannelAdapter {
   async start() {}
   async stop() {}
   async send(chatRef: string, reply: Reply, progress?: SendProgress): Promise<SendResult> {
+    await this.onSend?.(chatRef);
     const call = (part: string) => async (skipped: number) => {
       const result = this.scripted.get(chatRef)?.shift() ?? { ok: true, sentRef: `${this.channel}-${this.sends.length + 1}` };
       this.sends.push({ chatRef, reply, part, result, ...(part === 'text' ? { text: textWithSkipNote(reply, skipped) } : {}) });
@@ -563,8 +566,13 @@ describe.each(['redis', 'postgres'] as const)('delivery on the %s queue backend'
     const stateOf = async (to: Recipient) => (await database.db.select().from(dialogStates).where(eq(dialogStates.identityId, to.identityId)))[0];
     // Queued, not delivered: the step's choices still answer a bare number.
     expect((await stateOf(busy))!.choices).toEqual(step);
+    // Recorded before the platform has it: a person answering "1" the moment it arrives answers the card.
+    const atSend: unknown[] = [];
+    adapters.get('web')!.onSend = async (chatRef) => void (chatRef === busy.chatRef && atSend.push((await stateOf(busy))!.choices));
     await delivery.enqueue([queuedCard!]);
     await settled('web', deliverId(queuedCard!.outboxId));
+    adapters.get('web')!.onSend = undefined;
+    expect(atSend).toEqual([card]);
     expect((await stateOf(busy))!.choices).toEqual(card);
     // A broadcast: never takes the number keys from someone in a flow; an idle chat gets them.
     await database.db.update(dialogStates).set({ choices: step }).where(eq(dialogStates.identityId, busy.identityId));
