@@ -104,7 +104,7 @@ export async function sendChatRows(ctx: ChatSendContext, rows: OutboxRow[], own:
       if (result.ok) {
         // The platform has it now: failing to record that would resend it on the job's retry.
         // Its choices are now what a bare number answers in this chat (src/outbox/shown.ts),
-        // recorded with the mark unless replyToSend already did.
+        // recorded with the mark unless they were recorded before the send (above).
         const choices = toSend.reply.choices;
         await ctx.markSent(message.id, result.sentRef, choices?.length && !recorded ? choices : undefined);
         adapter.delivered?.(message.chatRef);

@@ -100,18 +100,19 @@ export function outboxInsert(items: readonly OutboxItem[]): SQL {
  * with a row still waiting for its delivery gets its rows pending, sent after that row in order.
  */
 export function outboxInsertSelected(rows: SQL, sentOnCommit: readonly Channel[] = []): SQL {
+  const sentChannels = sql`${`{${sentOnCommit.join(',')}}`}::channel_kind[]`;
   return sql`
     with chosen as (${rows}),
     chat_locks as (
       -- OFFSET 0 keeps the sort below the lock calls: they run in key order.
       select count(pg_advisory_xact_lock(k.key)) as locked
       from (select distinct ${deliverLockKeySql(sql`c.identity_id`)} as key from chosen c
-            where c.channel = any(${`{${sentOnCommit.join(',')}}`}::channel_kind[]) order by 1 offset 0) k
+            where c.channel = any(${sentChannels}) order by 1 offset 0) k
     ),
     sends as (
       -- chat_locks joined: no row is judged (nor given a sent_seq) before every lock is held.
       -- OFFSET 0: now_sent is computed once per row, not once per use below.
-      select c.*, c.channel = any(${`{${sentOnCommit.join(',')}}`}::channel_kind[]) and not ${chatWaiting(sql`c.identity_id`)} as now_sent
+      select c.*, c.channel = any(${sentChannels}) and not ${chatWaiting(sql`c.identity_id`)} as now_sent
       from chosen c, chat_locks offset 0
     )
     insert into outbox (identity_id, channel, chat_ref, payload, priority, status, sent_at, sent_seq)
@@ -140,12 +141,15 @@ function outboxRows(items: readonly OutboxItem[]): SQL {
          as x (identity_id, channel, chat_ref, payload, priority, not_before, dedupe_key, n)`;
 }
 
+/** One prefix for the lock key, as JS builds it and as SQL does (deliverLockKeySql). */
+const DELIVER_LOCK_PREFIX = 'deliver:';
+
 /**
  * The advisory lock one chat's deliveries take (jobs/deliver.ts), held until their transaction
  * ends: within a chat, rows become sent one holder at a time, so `sent_seq` (the web poll's
  * cursor) follows the commit order.
  */
-export const deliverLockKey = (identityId: string) => `deliver:${identityId}`;
+export const deliverLockKey = (identityId: string) => `${DELIVER_LOCK_PREFIX}${identityId}`;
 
 /** The chat's deliver lock as a CTE `chat_lock`, for `outboxInsertSent`. */
 export function chatLockCte(identityId: string): SQL {
@@ -154,7 +158,7 @@ export function chatLockCte(identityId: string): SQL {
 
 /** `deliverLockKey` as the lock's key in SQL, for an identity id computed in a statement. */
 function deliverLockKeySql(identityId: SQL): SQL {
-  return sql`hashtext('deliver:' || ${identityId}::text)`;
+  return sql`hashtext(${DELIVER_LOCK_PREFIX} || ${identityId}::text)`;
 }
 
 /**
