@@ -1,8 +1,10 @@
 import type { SQL } from 'drizzle-orm';
+import type postgres from 'postgres';
+import type { Db } from '../../db/client.js';
 import { toQuery } from '../../db/sql.js';
-import { connect } from '../../db/client.js';
 import type { Channel } from '../dialog/events.js';
 import type { Logger } from '../log.js';
+import { AGAIN, createGroupCommit, type BatchAnswer, type BatchControl } from '../work/group-commit.js';
 import type { AfterCommitSink } from '../work/unit.js';
 import type { ActivityError } from './errors.js';
 import { claimedFrom, seatStatements, type SeatClaim, type SeatRequest, type SessionTexts } from './seat-claim.js';
@@ -15,13 +17,15 @@ export interface SeatAsk {
   texts(facts: SessionFacts): SessionTexts;
 }
 
+type SeatAnswer = SeatClaim | ActivityError | undefined;
+
 /** Sign-ups checked and claimed together, several per transaction (seat-batch.ts). */
 export interface SeatClaims {
   /**
    * The seat or place in line, committed (with its message) when this resolves, or the refusal
    * (closed, outside the area, …); undefined: a live sign-up exists.
    */
-  signUp(ask: SeatAsk): Promise<SeatClaim | ActivityError | undefined>;
+  signUp(ask: SeatAsk): Promise<SeatAnswer>;
   close(): Promise<void>;
 }
 
@@ -32,27 +36,22 @@ const MAX_BATCH = 200;
 /** Sessions whose texts are kept (each claim checks them against the session; this only bounds memory). */
 const MAX_SESSIONS = 1000;
 
-type Waiting = SeatAsk & { resolve: (c: SeatClaim | ActivityError | undefined) => void; reject: (err: unknown) => void; /** Claims that found its session changed. */ stale: number };
-
 /**
- * 组提交 (group commit) of sign-ups, outside the callers' transactions. A burst for one session
- * queues on its row lock, and a lock held through a commit lets one sign-up through per WAL
- * flush, however many wait: a raw INSERT at the same concurrency shares its flushes and ran 8–12
- * times faster (bench/signups.ts). Here the sign-ups that arrive while a transaction is running
- * are taken together by the next one, in arrival order, one claim statement per session
- * (seat-claim.ts: the checks, the seats, the messages), sent without waiting with its BEGIN and
- * COMMIT, so one round trip and one flush carry them all. The texts of each session are written
- * once and kept; a claim whose session changed since writes nothing, and its sign-ups go again at
- * the head of the queue with the session read anew.
+ * 组提交 (group commit) of sign-ups (src/work/group-commit.ts). A burst for one session queues on
+ * its row lock, and a lock held through a commit lets one sign-up through per WAL flush, however
+ * many wait: a raw INSERT at the same concurrency shares its flushes and ran 8–12 times faster
+ * (bench/signups.ts). Here each batch makes one claim statement per session (seat-claim.ts: the
+ * checks, the seats, the messages), sent without waiting with its BEGIN and COMMIT, so one round
+ * trip and one flush carry them all. The texts of each session are written once and kept; a
+ * claim whose session changed since writes nothing, and its sign-ups go again at the head of the
+ * queue with the session read anew.
  *
  * A sign-up thus costs its caller no round trip of its own (a transaction that sends nothing sends
  * no BEGIN or COMMIT, db/pipelined-tx.ts) and commits before the caller's transaction does: it is
  * whole on its own (the sign-up, the seat counter and its message), and a caller that rolls back
- * and tries again is told it is signed up already. The transactions run on two connections of
- * their own (not the pool's), so callers that hold a pool connection while they wait can never
- * starve them; with two, the next batch is already waiting for the locks in PostgreSQL while the
- * one before commits. Should a batch fail, each of its sign-ups is tried alone, so one bad
- * request fails only itself.
+ * and tries again is told it is signed up already. Batches are ordered, two in flight: the next
+ * is already waiting for the session locks in PostgreSQL while the one before commits, and
+ * batches lock in the order they were taken.
  */
 export function createSeatClaims(deps: {
   url: string;
@@ -65,19 +64,13 @@ export function createSeatClaims(deps: {
    */
   sentOnCommit?: ReadonlySet<Channel>;
 }): SeatClaims {
-  // A lock these connections wait for is one a caller's transaction holds while it may be waiting here.
-  const database = connect(deps.url, { max: 2, settings: { lock_timeout: '10s' } });
   const known = new Map<string, SessionTexts>();
-  let queued: Waiting[] = [];
-  let inFlight = 0;
-  /** A batch is sent but does not hold its sessions' locks yet: the next one waits, so batches lock in the order they were taken. */
-  let locking = false;
 
   /** The texts of the batch's sessions, those not kept read in one statement. */
-  async function textsOf(batch: Waiting[]): Promise<void> {
+  async function textsOf(db: Db, batch: readonly SeatAsk[]): Promise<void> {
     const missing = [...new Set(batch.filter((w) => !known.has(w.sessionId)).map((w) => w.sessionId))];
     if (missing.length === 0) return;
-    const facts = await sessionFacts(database.db, missing);
+    const facts = await sessionFacts(db, missing);
     for (const f of facts) {
       if (known.size >= MAX_SESSIONS) known.delete(known.keys().next().value!);
       known.set(f.sessionId, batch.find((w) => w.sessionId === f.sessionId)!.texts(f));
@@ -91,87 +84,46 @@ export function createSeatClaims(deps: {
    * rolls back). `locked` once the claims are in: their locks are held (and the sign-ups of a
    * changed session are back in the queue) and only the commit is left.
    */
-  async function claim(batch: Waiting[], locked: () => void): Promise<void> {
-    const again = new Set<Waiting>();
-    try {
-      await textsOf(batch);
-      const bySession = new Map<string, Waiting[]>();
-      for (const w of batch) bySession.set(w.sessionId, [...(bySession.get(w.sessionId) ?? []), w]);
-      const groups = [...bySession];
-      const conn = await database.sql.reserve();
-      try {
-        const send = (q: SQL) => {
-          const { sql: text, params } = toQuery(q);
-          return conn.unsafe(text, params as never[], { prepare: true }).execute();
-        };
-        const begun = conn.unsafe('begin').execute();
-        // A session that does not exist has no texts: its claim refuses every sign-up (not_found).
-        const sentOnCommit = [...(deps.sentOnCommit ?? [])];
-        const claims = groups.map(([sessionId, ws]) => seatStatements(known.get(sessionId) ?? { sessionId, shown: '', texts: [] }, ws.map((w) => w.request), { sentOnCommit }).map(send));
-        const committed = conn.unsafe('commit').execute();
-        const answered = Promise.all(claims.map(([, c]) => c)).then((rows) => {
-          const done = rows.map((r, i) => claimedFrom(r, groups[i]![1].length));
-          // A changed session's sign-ups go ahead of everything after them (nothing later has locked yet: it waits for `locked`).
-          groups.forEach(([sessionId, ws], i) => {
-            if (!done[i]!.stale) return;
-            known.delete(sessionId);
-            for (const w of ws) if (++w.stale <= 3) again.add(w);
-            else w.reject(new Error(`session ${sessionId} changed under every claim`));
-          });
-          queued = [...again, ...queued];
-          return done;
-        });
-        void answered.then(locked, locked);
-        const settled = await Promise.allSettled([begun, ...claims.flat(), committed, answered]);
-        const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-        if (failed) throw failed.reason;
-        const done = await answered;
-        groups.forEach(([, ws], i) => {
-          if (!done[i]!.stale) ws.forEach((w, j) => w.resolve(done[i]!.claims[j]));
-        });
-        // Committed: the next batch need not wait for the queue (a lost enqueue is the outbox sweep's).
-        const messages = done.flatMap((d) => d.messages);
-        if (messages.length) void deps.sink.deliver(messages).catch((err: Error) => deps.logger.warn({ err: err.message, outboxIds: messages.map((m) => m.outboxId) }, 'enqueue failed; the outbox sweep will retry'));
-      } finally {
-        conn.release();
-      }
-    } catch (err) {
-      locked();
-      if (batch.length === 1) return again.size ? undefined : batch[0]!.reject(err);
-      for (const w of batch) if (!again.has(w)) await claim([w], () => {});
-    }
-  }
-
-  /**
-   * Starts the next batch once the one before it holds its locks: it waits for them in
-   * PostgreSQL, not here, and runs the moment that commit releases them.
-   */
-  function pump(): void {
-    if (queued.length === 0 || inFlight >= 2 || locking) return;
-    const batch = queued.slice(0, MAX_BATCH);
-    queued = queued.slice(MAX_BATCH);
-    inFlight++;
-    locking = true;
-    let once = false;
-    const locked = () => {
-      if (once) return;
-      once = true;
-      locking = false;
-      pump();
+  async function claim(conn: postgres.ReservedSql, batch: readonly SeatAsk[], ctl: BatchControl<SeatAsk>): Promise<BatchAnswer<SeatAnswer>[]> {
+    await textsOf(ctl.db, batch);
+    const bySession = new Map<string, number[]>();
+    batch.forEach((w, i) => bySession.set(w.sessionId, [...(bySession.get(w.sessionId) ?? []), i]));
+    const groups = [...bySession];
+    const send = (q: SQL) => {
+      const { sql: text, params } = toQuery(q);
+      return conn.unsafe(text, params as never[], { prepare: true }).execute();
     };
-    void claim(batch, locked).finally(() => {
-      inFlight--;
-      pump();
+    const begun = conn.unsafe('begin').execute();
+    // A session that does not exist has no texts: its claim refuses every sign-up (not_found).
+    const sentOnCommit = [...(deps.sentOnCommit ?? [])];
+    const claims = groups.map(([sessionId, is]) => seatStatements(known.get(sessionId) ?? { sessionId, shown: '', texts: [] }, is.map((i) => batch[i]!.request), { sentOnCommit }).map(send));
+    const committed = conn.unsafe('commit').execute();
+    const answered = Promise.all(claims.map(([, c]) => c)).then((rows) => {
+      const done = rows.map((r, i) => claimedFrom(r, groups[i]![1].length));
+      // A changed session's sign-ups go ahead of everything after them (nothing later has locked yet: it waits for `locked`).
+      groups.forEach(([sessionId, is], i) => {
+        if (!done[i]!.stale) return;
+        known.delete(sessionId);
+        ctl.again(is);
+      });
+      return done;
     });
+    void answered.then(ctl.locked, ctl.locked);
+    const settled = await Promise.allSettled([begun, ...claims.flat(), committed, answered]);
+    const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    const done = await answered;
+    const answers: BatchAnswer<SeatAnswer>[] = batch.map(() => AGAIN);
+    groups.forEach(([, is], i) => {
+      if (!done[i]!.stale) is.forEach((n, j) => (answers[n] = done[i]!.claims[j]));
+    });
+    // Committed: the callers need not wait for the queue (a lost enqueue is the outbox sweep's).
+    const messages = done.flatMap((d) => d.messages);
+    if (messages.length) void deps.sink.deliver(messages).catch((err: Error) => deps.logger.warn({ err: err.message, outboxIds: messages.map((m) => m.outboxId) }, 'enqueue failed; the outbox sweep will retry'));
+    return answers;
   }
 
-  return {
-    signUp(ask) {
-      return new Promise((resolve, reject) => {
-        queued.push({ ...ask, resolve, reject, stale: 0 });
-        pump();
-      });
-    },
-    close: () => database.close(),
-  };
+  // A lock these connections wait for is one a caller's transaction holds while it may be waiting here.
+  const group = createGroupCommit<SeatAsk, SeatAnswer>({ url: deps.url, settings: { lock_timeout: '10s' }, maxBatch: MAX_BATCH, inFlight: 2, ordered: true, run: claim });
+  return { signUp: (ask) => group.submit(ask), close: () => group.close() };
 }
