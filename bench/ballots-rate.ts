@@ -11,6 +11,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { castBallot } from '../src/consultations/commands.js';
+import { createFirstBallots } from '../src/consultations/first-ballot.js';
 import { createTestDatabase } from '../tests/support/db.js';
 import { seedStreet } from '../tests/support/street-fixture.js';
 import { openVote, rawRate } from './ballots.js';
@@ -52,16 +53,18 @@ const line = (p: Awaited<ReturnType<typeof phase>>) => `${p.rate.toFixed(0)}/s (
 
 for (let r = 0; r < rounds; r++) {
   const database = await createTestDatabase();
+  const firstBallots = createFirstBallots({ url: database.url });
   try {
     const street = await seedStreet(database, n);
     const people = (await database.sql`select id from people where household_id is not null order by household_id`).map((row) => row.id as string);
     const vote = await openVote(database, street.streetId, street.secretary, '存储速率');
     const raw1 = await phase(database, async () => n / (await rawRate(database, n, concurrency)));
-    const stored = await phase(database, () => runConcurrent(n, concurrency, (i) => castBallot(database.db, 'bench-ballot-key', vote, people[i]!, [i % 3], new Date())));
+    const stored = await phase(database, () => runConcurrent(n, concurrency, (i) => castBallot(database.db, 'bench-ballot-key', vote, people[i]!, [i % 3], new Date(), firstBallots)));
     const raw2 = await phase(database, async () => n / (await rawRate(database, n, concurrency)));
     const ratio = stored.rate / ((raw1.rate + raw2.rate) / 2);
     console.log(`round ${r + 1}: ratio ${ratio.toFixed(3)}\n  raw before ${line(raw1)}\n  ballots    ${line(stored)}\n  raw after  ${line(raw2)}`);
   } finally {
+    await firstBallots.close();
     await database.drop();
   }
 }

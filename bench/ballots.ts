@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { BLOCK_SIZE, blockHash, contentHash, linkBallots, linkHash, newNonce, receiptOf, type LinkedRow } from '../src/consultations/chain.js';
 import { castBallot, createConsultation } from '../src/consultations/commands.js';
+import { createFirstBallots } from '../src/consultations/first-ballot.js';
 import { openConsultation } from '../src/consultations/lifecycle.js';
 import { tallyOf } from '../src/consultations/tally.js';
 import { verifyChain } from '../src/consultations/verify.js';
@@ -11,8 +12,10 @@ import { seedStreet } from '../tests/support/street-fixture.js';
 
 /**
  * (f) 社区协商 ballots, database only:
- * - ballots stored per second by `castBallot` (the voter's facts read, then the consultation held
- *   open, the voter row and the ballot in one statement; `concurrency` at once) against
+ * - ballots stored per second by `castBallot` (a first ballot: the voter's facts, the consultation
+ *   held open, the voter row and the ballot in one statement, group-committed with the others cast
+ *   at the same moment as the app does, first-ballot.ts createFirstBallots; `concurrency` callers
+ *   at once) against
  *   the raw limit, `INSERT … ON CONFLICT` of the same number of (consultation, voter) rows;
  * - households voting within a minute of opening: `households` ballots offered evenly over 60 s,
  *   each ballot's latency (the command, as a chat step runs it, without the channel);
@@ -100,6 +103,8 @@ export async function millionChain(database: Db, secretary: string, streetId: nu
 
 export async function benchBallots(opts: { n: number; concurrency: number; households: number; million: number }): Promise<ResultRow[]> {
   const database = await createTestDatabase();
+  // The app's group commit of first ballots (src/app.ts), on connections of its own.
+  const firstBallots = createFirstBallots({ url: database.url });
   const rows: ResultRow[] = [];
   try {
     const street = await seedStreet(database, Math.max(opts.n, opts.households));
@@ -109,7 +114,7 @@ export async function benchBallots(opts: { n: number; concurrency: number; house
     // Ballots stored per second vs the raw INSERT … ON CONFLICT, the raw one measured before and after.
     const vote = await openVote(database, street.streetId, street.secretary, '存储速率');
     const raw1 = await rawRate(database, opts.n, opts.concurrency);
-    const s = await runConcurrent(opts.n, opts.concurrency, (i) => castBallot(database.db, KEY, vote, people[i]!, [i % 3], new Date()));
+    const s = await runConcurrent(opts.n, opts.concurrency, (i) => castBallot(database.db, KEY, vote, people[i]!, [i % 3], new Date(), firstBallots));
     const raw2 = await rawRate(database, opts.n, opts.concurrency);
     const rate = opts.n / s;
     const raw = (raw1 + raw2) / 2;
@@ -137,7 +142,7 @@ export async function benchBallots(opts: { n: number; concurrency: number; house
       people.slice(0, opts.households).map(async (p, i) => {
         await new Promise((r) => setTimeout(r, i * gap));
         const t0 = performance.now();
-        await castBallot(database.db, KEY, minute, p, [i % 3], new Date());
+        await castBallot(database.db, KEY, minute, p, [i % 3], new Date(), firstBallots);
         latencies.push(performance.now() - t0);
       }),
     );
@@ -160,6 +165,7 @@ export async function benchBallots(opts: { n: number; concurrency: number; house
     rows.push({ backend: 'postgres', metric: `(f) tally of ${opts.million} ballots`, value: `${fmtMs(tallyMs)} (${tally.ballots} counted)`, raw: '–', ratio: '–', aim: '≤ 1 s', ok: tallyMs <= 1000 && tally.ballots === expected });
     rows.push({ backend: 'postgres', metric: `(f) verify of ${opts.million} ballots`, value: `${fmtMs(verifyMs)} (${check.ok ? 'chain ok' : 'BROKEN'})`, raw: '–', ratio: '–', aim: '≤ 1 s', ok: verifyMs <= 1000 && check.ok });
   } finally {
+    await firstBallots.close();
     await database.drop();
   }
   return rows;

@@ -22,6 +22,7 @@ import { createNoticeFlows } from './notices/flows.js';
 import { createActivityFlows } from './activities/flows.js';
 import { activitySettings } from './activities/create.js';
 import { createSeatClaims } from './activities/seat-batch.js';
+import { createFirstBallots } from './consultations/first-ballot.js';
 import { createConsultationFlows } from './consultations/flows.js';
 import { registerPublicNotices } from './http/public-notices.js';
 import type { Config } from './config.js';
@@ -178,7 +179,10 @@ export function createApp(config: Config, opts: AppOptions = {}) {
     const seats = createSeatClaims({ url: dbUrl, sink: dialogSink, logger, sentOnCommit });
     stops.push(() => seats.close());
     const activityFlows = createActivityFlows(activitySettings(config), { seats });
-    const flows = [...createResidentFlows({ onStaffBound: claimOnStaffBound({ scheduler }) }), ...caseFlows, ...noticeFlows, ...activityFlows, ...createConsultationFlows(), ...(opts.flows ?? [])];
+    // First ballots when a vote opens share their statements and commits the same way (src/consultations/first-ballot.ts).
+    const firstBallots = createFirstBallots({ url: dbUrl });
+    stops.push(() => firstBallots.close());
+    const flows = [...createResidentFlows({ onStaffBound: claimOnStaffBound({ scheduler }) }), ...caseFlows, ...noticeFlows, ...activityFlows, ...createConsultationFlows({ firstBallots }), ...(opts.flows ?? [])];
     const limits = createLimitStore({ database, redisUrl: config.queue.redisUrl, prefix: config.queue.prefix, logger });
     stops.push(() => limits.close());
     const dialog = createDialog({ database, sink: dialogSink, config, logger, flows, limits, sentOnCommit });

@@ -6,7 +6,7 @@ import { recordAudit } from '../audit/audit.js';
 import { checkAudienceScopes, MAX_SCOPES, type AudienceScopeRefusal } from '../audience/scopes.js';
 import { checkScopes } from '../staff/scope.js';
 import { contentHash, newNonce, receiptOf, voterToken } from './chain.js';
-import { castFirstBallot } from './first-ballot.js';
+import { castFirstBallot, type FirstBallots } from './first-ballot.js';
 import { areaUnits, BASES, canonicalChoices, checkChoices, eligibility, RULES, type Ineligible } from './rules.js';
 
 /**
@@ -267,14 +267,16 @@ async function nextBallot(
 }
 
 /**
- * 投票 in chat: a first ballot in one statement (first-ballot.ts); anything else — a change, a
+ * 投票 in chat: a first ballot in one statement (first-ballot.ts; with `firstBallots`, the app's
+ * group commit, it is committed with the first ballots cast at the same moment, before the
+ * caller's transaction); anything else — a change, a
  * refusal with its reason — reads the person's eligibility, then writes: in the caller's
  * transaction (a chat step), or on its own (a change takes a transaction of its own). The caller links it into the chain after commit
  * (`CONSULTATION_LINK_JOB`); closing links the rest.
  */
-export async function castBallot(db: Queryable, key: string, consultationId: string, personId: string, choices: readonly number[], now: Date): Promise<CastResult> {
+export async function castBallot(db: Queryable, key: string, consultationId: string, personId: string, choices: readonly number[], now: Date, firstBallots?: FirstBallots): Promise<CastResult> {
   if (!consultationIdSchema.safeParse(consultationId).success) throw new ConsultationError('not_found');
-  const first = await castFirstBallot(db, key, consultationId, personId, choices, now);
+  const first = await castFirstBallot(db, key, consultationId, personId, choices, now, firstBallots);
   if (first) return { ...first, stored: true, changed: false };
   const f = await voterFacts(db, consultationId, personId);
   if (!f) throw new ConsultationError('not_found');

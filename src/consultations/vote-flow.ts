@@ -7,6 +7,7 @@ import { MENU, optionPress, pickPress, VOTE } from './buttons.js';
 import { CONSULTATION_LINK_JOB } from './chain.js';
 import { castBallot, ConsultationError, declareAdult, findReceipt, getConsultation, myBallot, voterFor, type ConsultationRow } from './commands.js';
 import { choiceLabels, explainResult, refusalText, viaLabel } from './explain.js';
+import type { FirstBallots } from './first-ballot.js';
 import { currentResult, type ConsultationResult } from './lifecycle.js';
 import { consultationsFor } from './queries.js';
 
@@ -26,7 +27,7 @@ async function refuse(ctx: FlowContext, err: unknown): Promise<StepOutcome> {
   return { done: true, silent: true };
 }
 
-export function createVoteFlows(): Flow[] {
+export function createVoteFlows(opts: { firstBallots?: FirstBallots } = {}): Flow[] {
   const tz = (ctx: FlowContext) => ctx.config.notices.timeZone;
 
   async function showList(ctx: FlowContext): Promise<StepOutcome> {
@@ -144,7 +145,7 @@ export function createVoteFlows(): Flow[] {
           return { done: true, silent: true };
         }
         try {
-          const r = await castBallot(ctx.tx, codeKey(ctx.config), c.id, ctx.person.id, chosen, ctx.now);
+          const r = await castBallot(ctx.tx, codeKey(ctx.config), c.id, ctx.person.id, chosen, ctx.now, opts.firstBallots);
           if (r.stored) ctx.uow.enqueue(CONSULTATION_LINK_JOB, { consultationId: c.id, at: Math.floor(ctx.now.getTime() / 1000) });
           const t = ctx.t.consultations;
           ctx.reply({ text: r.stored ? (r.changed ? t.castChanged({ receipt: r.receipt }) : t.cast({ receipt: r.receipt })) : t.castSame({ receipt: r.receipt }) });
