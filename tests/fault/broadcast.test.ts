@@ -150,16 +150,21 @@ describe(`a notice broadcast to ${RESIDENTS} Telegram residents at the platform'
       50,
     );
     const victim = rig.workers[0]!;
-    const ports = tcpPortsOf(victim.child.pid!);
-    expect(ports.size).toBeGreaterThan(0);
-    process.kill(victim.child.pid!, 'SIGKILL');
-    expect((await victim.exited).signal).toBe('SIGKILL');
-    // Released only once the emulator has seen the dead worker's connections close: a held call
-    // of a caller that is gone must never count as one Telegram accepted.
-    await waitFor(async () => rig.emulator.openFrom(ports) === 0 || undefined, 'the emulator to see the killed worker’s connections closed', 30_000, 20);
-    const atKill = rig.tally(title).delivered;
-    rig.emulator.release();
-    await rig.startWorker(WORKER_ENV);
+    const ports = tcpPortsOf(victim.child.pid!, Number(new URL(rig.emulator.url).port));
+    let atKill: number;
+    try {
+      expect(ports.size).toBeGreaterThan(0);
+      process.kill(victim.child.pid!, 'SIGKILL');
+      expect((await victim.exited).signal).toBe('SIGKILL');
+      // Released only once the emulator has seen the dead worker's connections close: a held call
+      // of a caller that is gone must never count as one Telegram accepted.
+      await waitFor(async () => rig.emulator.openFrom(ports) === 0 || undefined, 'the emulator to see the killed worker’s connections closed', 30_000, 20);
+      atKill = rig.tally(title).delivered;
+    } finally {
+      // Whatever failed above, the next test gets a network and two workers, not a held emulator.
+      rig.emulator.release();
+      await rig.startWorker(WORKER_ENV);
+    }
     await drained(noticeId);
     console.info(`[broadcast] killed a worker at ${atKill}/${RESIDENTS} delivered (${ports.size} sockets of its own, seen closed before the network came back)`);
     expectExactlyOnce(title);

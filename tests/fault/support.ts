@@ -56,11 +56,14 @@ export async function stopWorkerChild(w: WorkerChild | undefined, graceMs = 15_0
 }
 
 /**
- * The local TCP ports of a process's open sockets (Linux: its fds that are sockets, looked up by
- * inode in /proc/net/tcp and tcp6), so a test can tell a killed process's connections apart from
- * a surviving one's on the server side.
+ * The local TCP ports of a process's open sockets to `remotePort` (Linux: its fds that are
+ * sockets, looked up by inode in /proc/net/tcp and tcp6), so a test can tell a killed process's
+ * connections to a server apart from a surviving one's on the server side. Only those to that
+ * server: Linux gives one ephemeral port to connections to different servers, so the survivor's
+ * connection to the emulator can have the local port of the victim's connection to PostgreSQL,
+ * and counting it kept a killed worker looking connected (a CI run timed out on it).
  */
-export function tcpPortsOf(pid: number): Set<number> {
+export function tcpPortsOf(pid: number, remotePort: number): Set<number> {
   const inodes = new Set<string>();
   for (const fd of readdirSync(`/proc/${pid}/fd`)) {
     try {
@@ -80,7 +83,7 @@ export function tcpPortsOf(pid: number): Set<number> {
     }
     for (const line of text.split('\n').slice(1)) {
       const cols = line.trim().split(/\s+/);
-      if (cols.length > 9 && inodes.has(cols[9]!)) ports.add(parseInt(cols[1]!.split(':')[1]!, 16));
+      if (cols.length > 9 && inodes.has(cols[9]!) && parseInt(cols[2]!.split(':')[1]!, 16) === remotePort) ports.add(parseInt(cols[1]!.split(':')[1]!, 16));
     }
   }
   return ports;
