@@ -184,6 +184,24 @@ export function cpuMeter() {
   };
 }
 
+/** CPU ms of this database's backends so far (a pool's connections stay open between phases); 0 where /proc does not show them. */
+export async function backendCpuMs(sql: postgres.Sql): Promise<number> {
+  const pids = await sql<{ pid: number }[]>`select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()`;
+  let ticks = 0;
+  for (const { pid } of pids) {
+    try {
+      const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      ticks += Number(f[11]) + Number(f[12]);
+    } catch {
+      // The server runs elsewhere, or the backend has just gone.
+    }
+  }
+  return ticks * 10;
+}
+
+/** WAL bytes the whole server has written so far (other databases' too). */
+export const walBytes = async (sql: postgres.Sql) => BigInt((await sql<{ b: string }[]>`select pg_current_wal_insert_lsn() - '0/0'::pg_lsn as b`)[0]!.b);
+
 /** Share of the machine idle over `ms` (other work on the box skews every figure; the run says so). */
 export async function machineIdle(ms = 1000): Promise<number> {
   const read = () => {

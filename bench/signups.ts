@@ -2,7 +2,7 @@ import { JOBS } from '../jobs/registry.js';
 import { startWorkers } from '../jobs/workers.js';
 import { activitySignups } from '../db/schema/index.js';
 import { createActivity } from '../src/activities/create.js';
-import { createSeatClaims } from '../src/activities/seat-batch.js';
+import { createSeatClaims, type SeatClaims } from '../src/activities/seat-batch.js';
 import { signUp } from '../src/activities/signups.js';
 import { OFFER_TIMER } from '../src/activities/timers.js';
 import type { TimerSpec } from '../src/timers/timers.js';
@@ -14,7 +14,7 @@ const TZ = 'Asia/Shanghai';
 const ACTIVITY = { timeZone: TZ, quiet: { hours: { startSec: 0, endSec: 0 }, timeZone: TZ } };
 
 /** `n` residents bound to the town's first household, each with a web chat and consent (bulk SQL). */
-async function residents(env: BenchEnv, n: number): Promise<string[]> {
+export async function residents(env: BenchEnv, n: number): Promise<string[]> {
   const sql = env.database.sql;
   const rows = await sql<{ id: string }[]>`
     insert into people (locale, household_id, household_status)
@@ -27,7 +27,7 @@ async function residents(env: BenchEnv, n: number): Promise<string[]> {
   return ids;
 }
 
-async function newSession(env: BenchEnv, capacity: number, startsInMs: number, offerMinutes = 120): Promise<string> {
+export async function newSession(env: BenchEnv, capacity: number, startsInMs: number, offerMinutes = 120): Promise<string> {
   const now = new Date();
   const made = await env.work.run((uow) =>
     createActivity(
@@ -39,6 +39,20 @@ async function newSession(env: BenchEnv, capacity: number, startsInMs: number, o
     ),
   );
   return made.sessions[0]!.id;
+}
+
+/** The raw limit: one INSERT of a sign-up row per person, autocommitted, into a session of its own (each person once per session); seconds taken. */
+export async function rawInserts(env: BenchEnv, people: string[], concurrency: number): Promise<number> {
+  const raw = await newSession(env, people.length, 86_400_000);
+  return runConcurrent(people.length, concurrency, (i) => env.database.sql`insert into activity_signups (session_id, person_id, participant_id, status) values (${raw}, ${people[i]!}, ${people[i]!}, 'confirmed')`);
+}
+
+/** The app's group commit of seats, as src/app.ts wires it when it serves the web chat: these residents' web messages are written sent. */
+export const benchSeats = (env: BenchEnv): SeatClaims => createSeatClaims({ url: env.database.url, sink: env.work.sink, logger, sentOnCommit: new Set(['web']) });
+
+/** Every person signs up for `sessionId`, `concurrency` at a time, each in a unit of work of its own; seconds taken. */
+export function signUpBurst(env: BenchEnv, seats: SeatClaims, people: string[], sessionId: string, concurrency: number): Promise<number> {
+  return runConcurrent(people.length, concurrency, (i) => env.work.run((uow) => signUp(uow, { sessionId, personId: people[i]! }, new Date(), { timeZone: TZ, seats })));
 }
 
 /**
@@ -54,11 +68,9 @@ async function burst(env: BenchEnv, opts: { n: number; concurrency: number }): P
   const people = await residents(env, opts.n);
   const capacity = Math.floor(opts.n / 4);
   const sql = env.database.sql;
-  // The same statement each time, into a session of its own (each person once per session).
   const rawRate = async (when: string) => {
-    const raw = await newSession(env, opts.n, 86_400_000);
     const meter = cpuMeter();
-    const s = await runConcurrent(opts.n, opts.concurrency, (i) => sql`insert into activity_signups (session_id, person_id, participant_id, status) values (${raw}, ${people[i]!}, ${people[i]!}, 'confirmed')`);
+    const s = await rawInserts(env, people, opts.concurrency);
     progress(`${env.kind} raw INSERT ${when}: ${opts.n} sign-up rows in ${s.toFixed(2)} s = ${fmtRate(opts.n / s)} (${meter.stop()})`);
     return opts.n / s;
   };
@@ -70,11 +82,9 @@ async function burst(env: BenchEnv, opts: { n: number; concurrency: number }): P
   progress(`${env.kind} raw INSERT in a transaction each: ${fmtRate(opts.n / txSecs)} (${(opts.n / txSecs / rawBefore).toFixed(2)} of the raw INSERT before)`);
 
   const sessionId = await newSession(env, capacity, 86_400_000);
-  // The app's group commit of seats (src/app.ts), as the chat flows sign up.
-  // As the app wires it when it serves the web chat (src/app.ts): these residents' web messages are written sent.
-  const seats = createSeatClaims({ url: env.database.url, sink: env.work.sink, logger, sentOnCommit: new Set(['web']) });
+  const seats = benchSeats(env);
   const cpu = cpuMeter();
-  const secs = await runConcurrent(opts.n, opts.concurrency, (i) => env.work.run((uow) => signUp(uow, { sessionId, personId: people[i]! }, new Date(), { timeZone: TZ, seats })));
+  const secs = await signUpBurst(env, seats, people, sessionId, opts.concurrency);
   progress(`${env.kind} sign-ups: ${opts.n} in ${secs.toFixed(2)} s = ${fmtRate(opts.n / secs)} (${cpu.stop()})`);
   await seats.close();
   const rawAfter = await rawRate('after');
