@@ -4,7 +4,6 @@ import { drizzle } from 'drizzle-orm/postgres-js';
 import { Redis } from 'ioredis';
 import postgres from 'postgres';
 import type { Database } from '../db/client.js';
-import * as schema from '../db/schema/index.js';
 import { createQueueBackend, redisOptionsFromUrl, type QueueBackend } from '../jobs/backend.js';
 import { createJobs, type Jobs } from '../jobs/producer.js';
 import { ALL_JOBS } from '../jobs/registry.js';
@@ -221,7 +220,7 @@ export async function machineIdle(ms = 1000): Promise<number> {
 export function countingDatabase(url: string): { database: Database; count(): number; close(): Promise<void> } {
   let n = 0;
   const client = postgres(url, { max: 2, onnotice: () => {}, prepare: true });
-  const db = drizzle(client, { schema, logger: { logQuery: () => void n++ } });
+  const db = drizzle(client, { logger: { logQuery: () => void n++ } });
   const database: Database = { db, sql: client, url, close: () => client.end({ timeout: 5 }) };
   return { database, count: () => n, close: () => database.close() };
 }
