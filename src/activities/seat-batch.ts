@@ -1,11 +1,10 @@
-import type { SQL } from 'drizzle-orm';
-import { toQuery } from '../../db/sql.js';
+import type { Query } from 'drizzle-orm';
 import { connect } from '../../db/client.js';
 import type { Channel } from '../dialog/events.js';
 import type { Logger } from '../log.js';
 import type { AfterCommitSink } from '../work/unit.js';
 import type { ActivityError } from './errors.js';
-import { claimedFrom, seatStatements, type SeatClaim, type SeatRequest, type SessionTexts } from './seat-claim.js';
+import { claimedFrom, seatQueries, type SeatClaim, type SeatQueries, type SeatRequest, type SessionTexts } from './seat-claim.js';
 import { sessionFacts, type SessionFacts } from './signup-facts.js';
 
 /** A sign-up for the group commit: its session, who asks, and how the session's texts read. */
@@ -67,7 +66,16 @@ export function createSeatClaims(deps: {
 }): SeatClaims {
   // A lock these connections wait for is one a caller's transaction holds while it may be waiting here.
   const database = connect(deps.url, { max: 2, settings: { lock_timeout: '10s' } });
-  const known = new Map<string, SessionTexts>();
+  /** Each session's texts, and its statements as built for the channels sent on commit (`sent`). */
+  const known = new Map<string, { texts: SessionTexts; queries?: { sent: string; q: SeatQueries } }>();
+  const queriesOf = (sessionId: string, sentOnCommit: Channel[]): SeatQueries => {
+    const k = known.get(sessionId);
+    // A session that does not exist has no texts: its claim refuses every sign-up (not_found).
+    if (!k) return seatQueries({ sessionId, shown: '', texts: [] }, { sentOnCommit });
+    const sent = sentOnCommit.join();
+    if (k.queries?.sent !== sent) k.queries = { sent, q: seatQueries(k.texts, { sentOnCommit }) };
+    return k.queries.q;
+  };
   let queued: Waiting[] = [];
   let inFlight = 0;
   /** A batch is sent but does not hold its sessions' locks yet: the next one waits, so batches lock in the order they were taken. */
@@ -80,7 +88,7 @@ export function createSeatClaims(deps: {
     const facts = await sessionFacts(database.db, missing);
     for (const f of facts) {
       if (known.size >= MAX_SESSIONS) known.delete(known.keys().next().value!);
-      known.set(f.sessionId, batch.find((w) => w.sessionId === f.sessionId)!.texts(f));
+      known.set(f.sessionId, { texts: batch.find((w) => w.sessionId === f.sessionId)!.texts(f) });
     }
   }
 
@@ -100,14 +108,13 @@ export function createSeatClaims(deps: {
       const groups = [...bySession];
       const conn = await database.sql.reserve();
       try {
-        const send = (q: SQL) => {
-          const { sql: text, params } = toQuery(q);
-          return conn.unsafe(text, params as never[], { prepare: true }).execute();
-        };
+        const send = (q: Query) => conn.unsafe(q.sql, q.params as never[], { prepare: true }).execute();
         const begun = conn.unsafe('begin').execute();
-        // A session that does not exist has no texts: its claim refuses every sign-up (not_found).
         const sentOnCommit = [...(deps.sentOnCommit ?? [])];
-        const claims = groups.map(([sessionId, ws]) => seatStatements(known.get(sessionId) ?? { sessionId, shown: '', texts: [] }, ws.map((w) => w.request), { sentOnCommit }).map(send));
+        const claims = groups.map(([sessionId, ws]) => {
+          const q = queriesOf(sessionId, sentOnCommit);
+          return [send(q.lock), send(q.claim(ws.map((w) => w.request)))];
+        });
         const committed = conn.unsafe('commit').execute();
         const answered = Promise.all(claims.map(([, c]) => c)).then((rows) => {
           const done = rows.map((r, i) => claimedFrom(r, groups[i]![1].length));
