@@ -1,16 +1,16 @@
 /**
  * (g) the sign-up burst's ratio only, in seconds instead of the full run's minutes, with what each
  * operation costs: each round a fresh database, the raw INSERT before and after the sign-ups as
- * bench/signups.ts runs them, and per operation the CPU of this process and of the database's
- * PostgreSQL backends and the WAL written (the whole server's). On a shared machine the rates
- * swing with other load; CPU and WAL per sign-up swing less, so they say whether a change to the
- * claim made it cheaper.
+ * bench/signups.ts runs them (the pool's connections opened first), and per operation the CPU of
+ * this process and of the database's PostgreSQL backends and the WAL written (the whole
+ * server's). On a shared machine the rates swing with other load; CPU and WAL per sign-up swing
+ * less, so they say whether a change to the claim made it cheaper.
  *
  *   flock /tmp/bench.lock npx tsx bench/signups-rate.ts [--rounds R] [--backend redis|postgres] [--n N] [--concurrency C]
  */
 import { parseArgs } from 'node:util';
 import { backendCpuMs, createEnv, walBytes, type BackendKind, type BenchEnv } from './common.js';
-import { benchSeats, newSession, rawInserts, residents, signUpBurst } from './signups.js';
+import { benchSeats, newSession, rawInserts, residents, signUpBurst, warmPool } from './signups.js';
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '3' }, backend: { type: 'string', default: 'postgres' }, n: { type: 'string', default: '2000' }, concurrency: { type: 'string', default: '8' } } });
 const rounds = Number(values.rounds);
@@ -33,6 +33,7 @@ for (let r = 0; r < rounds; r++) {
   const env = await createEnv(values.backend as BackendKind);
   try {
     const people = await residents(env, n);
+    await warmPool(env, concurrency);
     const raw1 = await phase(env, () => rawInserts(env, people, concurrency));
     const sessionId = await newSession(env, Math.floor(n / 4), 86_400_000);
     const seats = benchSeats(env);
