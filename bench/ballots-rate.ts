@@ -8,14 +8,13 @@
  *
  *   flock /tmp/bench.lock npx tsx bench/ballots-rate.ts [--rounds R] [--n N] [--concurrency C]
  */
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { castBallot } from '../src/consultations/commands.js';
 import { createFirstBallots } from '../src/consultations/first-ballot.js';
 import { createTestDatabase } from '../tests/support/db.js';
 import { seedStreet } from '../tests/support/street-fixture.js';
 import { openVote, rawRate } from './ballots.js';
-import { runConcurrent } from './common.js';
+import { backendCpuMs, runConcurrent, walBytes } from './common.js';
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '3' }, n: { type: 'string', default: '3000' }, concurrency: { type: 'string', default: '8' } } });
 const rounds = Number(values.rounds);
@@ -23,29 +22,12 @@ const n = Number(values.n);
 const concurrency = Number(values.concurrency);
 type Db = Awaited<ReturnType<typeof createTestDatabase>>;
 
-/** CPU ms of this database's backends (the pool's connections stay open between phases); 0 where /proc does not show them. */
-async function backendMs(database: Db): Promise<number> {
-  const pids = await database.sql`select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()`;
-  let ticks = 0;
-  for (const { pid } of pids) {
-    try {
-      const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      ticks += Number(f[11]) + Number(f[12]);
-    } catch {
-      // The server runs elsewhere, or the backend has just gone.
-    }
-  }
-  return ticks * 10;
-}
-
-const walBytes = async (database: Db) => BigInt((await database.sql`select pg_current_wal_insert_lsn() - '0/0'::pg_lsn as b`)[0]!.b as string);
-
 /** Runs a phase of `n` operations: their rate, and per operation µs of Node CPU and backend CPU, and WAL bytes (the whole server's). */
 async function phase(database: Db, op: () => Promise<number>) {
-  const [wal0, pg0, node0] = [await walBytes(database), await backendMs(database), process.cpuUsage()];
+  const [wal0, pg0, node0] = [await walBytes(database.sql), await backendCpuMs(database.sql), process.cpuUsage()];
   const seconds = await op();
   const node = process.cpuUsage(node0);
-  const [pg1, wal1] = [await backendMs(database), await walBytes(database)];
+  const [pg1, wal1] = [await backendCpuMs(database.sql), await walBytes(database.sql)];
   return { rate: n / seconds, node: (node.user + node.system) / n, pg: ((pg1 - pg0) * 1000) / n, wal: Number(wal1 - wal0) / n };
 }
 

@@ -4,7 +4,6 @@ import { drizzle } from 'drizzle-orm/postgres-js';
 import { Redis } from 'ioredis';
 import postgres from 'postgres';
 import type { Database } from '../db/client.js';
-import * as schema from '../db/schema/index.js';
 import { createQueueBackend, redisOptionsFromUrl, type QueueBackend } from '../jobs/backend.js';
 import { createJobs, type Jobs } from '../jobs/producer.js';
 import { ALL_JOBS } from '../jobs/registry.js';
@@ -184,6 +183,24 @@ export function cpuMeter() {
   };
 }
 
+/** CPU ms of this database's backends so far (a pool's connections stay open between phases); 0 where /proc does not show them. */
+export async function backendCpuMs(sql: postgres.Sql): Promise<number> {
+  const pids = await sql<{ pid: number }[]>`select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()`;
+  let ticks = 0;
+  for (const { pid } of pids) {
+    try {
+      const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      ticks += Number(f[11]) + Number(f[12]);
+    } catch {
+      // The server runs elsewhere, or the backend has just gone.
+    }
+  }
+  return ticks * 10;
+}
+
+/** WAL bytes the whole server has written so far (other databases' too). */
+export const walBytes = async (sql: postgres.Sql) => BigInt((await sql<{ b: string }[]>`select pg_current_wal_insert_lsn() - '0/0'::pg_lsn as b`)[0]!.b);
+
 /** Share of the machine idle over `ms` (other work on the box skews every figure; the run says so). */
 export async function machineIdle(ms = 1000): Promise<number> {
   const read = () => {
@@ -203,7 +220,7 @@ export async function machineIdle(ms = 1000): Promise<number> {
 export function countingDatabase(url: string): { database: Database; count(): number; close(): Promise<void> } {
   let n = 0;
   const client = postgres(url, { max: 2, onnotice: () => {}, prepare: true });
-  const db = drizzle(client, { schema, logger: { logQuery: () => void n++ } });
+  const db = drizzle(client, { logger: { logQuery: () => void n++ } });
   const database: Database = { db, sql: client, url, close: () => client.end({ timeout: 5 }) };
   return { database, count: () => n, close: () => database.close() };
 }

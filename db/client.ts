@@ -5,11 +5,16 @@ import { fileURLToPath } from 'node:url';
 import { drizzle, type PostgresJsDatabase } from 'drizzle-orm/postgres-js';
 import { migrate } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
-import * as schema from './schema/index.js';
 import { pipelinedBegin } from './pipelined-tx.js';
 import { loadOrCreateSecret } from '../src/secrets.js';
 
-export type Db = PostgresJsDatabase<typeof schema>;
+/**
+ * Without drizzle's relational queries (`db.query.<table>`, which nothing uses): given the schema,
+ * drizzle builds a query builder for every table each time it opens a transaction, and that was
+ * the largest single cost in Node of a sign-up's unit of work (~40 µs of ~430 µs in a profile of
+ * the burst, bench/signups-rate.ts); every transaction of the app paid it.
+ */
+export type Db = PostgresJsDatabase;
 /** A transaction handle; commands take one so a change and its outbox rows commit together. */
 export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
 /** Either the database or a transaction: read helpers accept both. */
@@ -46,7 +51,7 @@ export function connect(url: string, opts: { max?: number; onQuery?: (query: str
     connection: { ...SESSION_SETTINGS, ...opts.settings },
     ...(onQuery && { debug: (_c: number, query: string) => onQuery(query) }),
   });
-  const db = drizzle(preparedStatements(sql), { schema });
+  const db = drizzle(preparedStatements(sql));
   return { db, sql, url, close: () => sql.end({ timeout: 5 }) };
 }
 

@@ -75,7 +75,10 @@ export const outbox = pgTable(
     sentSeq: bigint('sent_seq', { mode: 'number' }),
   },
   (t) => [
-    uniqueIndex('outbox_dedupe_key').on(t.dedupeKey),
+    /** Rows with a key only (migration 0033): ON CONFLICT names the predicate (ON_DEDUPE_CONFLICT). */
+    uniqueIndex('outbox_dedupe_key')
+      .on(t.dedupeKey)
+      .where(sql`${t.dedupeKey} is not null`),
     index('outbox_pending_idx')
       .on(t.identityId, t.id)
       .where(sql`${t.status} = 'pending'`),

@@ -1,13 +1,12 @@
-import type { SQL } from 'drizzle-orm';
+import type { Query } from 'drizzle-orm';
 import type postgres from 'postgres';
 import type { Db } from '../../db/client.js';
-import { toQuery } from '../../db/sql.js';
 import type { Channel } from '../dialog/events.js';
 import type { Logger } from '../log.js';
 import { AGAIN, createGroupCommit, type BatchAnswer, type BatchControl } from '../work/group-commit.js';
 import type { AfterCommitSink } from '../work/unit.js';
 import type { ActivityError } from './errors.js';
-import { claimedFrom, seatStatements, type SeatClaim, type SeatRequest, type SessionTexts } from './seat-claim.js';
+import { claimedFrom, seatQueries, type SeatClaim, type SeatQueries, type SeatRequest, type SessionTexts } from './seat-claim.js';
 import { sessionFacts, type SessionFacts } from './signup-facts.js';
 
 /** A sign-up for the group commit: its session, who asks, and how the session's texts read. */
@@ -64,7 +63,16 @@ export function createSeatClaims(deps: {
    */
   sentOnCommit?: ReadonlySet<Channel>;
 }): SeatClaims {
-  const known = new Map<string, SessionTexts>();
+  /** Each session's texts, and its statements as built for the channels sent on commit (`sent`). */
+  const known = new Map<string, { texts: SessionTexts; queries?: { sent: string; q: SeatQueries } }>();
+  const queriesOf = (sessionId: string, sentOnCommit: Channel[]): SeatQueries => {
+    const k = known.get(sessionId);
+    // A session that does not exist has no texts: its claim refuses every sign-up (not_found).
+    if (!k) return seatQueries({ sessionId, shown: '', texts: [] }, { sentOnCommit });
+    const sent = sentOnCommit.join();
+    if (k.queries?.sent !== sent) k.queries = { sent, q: seatQueries(k.texts, { sentOnCommit }) };
+    return k.queries.q;
+  };
 
   /** The texts of the batch's sessions, those not kept read in one statement. */
   async function textsOf(db: Db, batch: readonly SeatAsk[]): Promise<void> {
@@ -73,7 +81,7 @@ export function createSeatClaims(deps: {
     const facts = await sessionFacts(db, missing);
     for (const f of facts) {
       if (known.size >= MAX_SESSIONS) known.delete(known.keys().next().value!);
-      known.set(f.sessionId, batch.find((w) => w.sessionId === f.sessionId)!.texts(f));
+      known.set(f.sessionId, { texts: batch.find((w) => w.sessionId === f.sessionId)!.texts(f) });
     }
   }
 
@@ -89,14 +97,13 @@ export function createSeatClaims(deps: {
     const bySession = new Map<string, number[]>();
     batch.forEach((w, i) => bySession.set(w.sessionId, [...(bySession.get(w.sessionId) ?? []), i]));
     const groups = [...bySession];
-    const send = (q: SQL) => {
-      const { sql: text, params } = toQuery(q);
-      return conn.unsafe(text, params as never[], { prepare: true }).execute();
-    };
+    const send = (q: Query) => conn.unsafe(q.sql, q.params as never[], { prepare: true }).execute();
     const begun = conn.unsafe('begin').execute();
-    // A session that does not exist has no texts: its claim refuses every sign-up (not_found).
     const sentOnCommit = [...(deps.sentOnCommit ?? [])];
-    const claims = groups.map(([sessionId, is]) => seatStatements(known.get(sessionId) ?? { sessionId, shown: '', texts: [] }, is.map((i) => batch[i]!.request), { sentOnCommit }).map(send));
+    const claims = groups.map(([sessionId, is]) => {
+      const q = queriesOf(sessionId, sentOnCommit);
+      return [send(q.lock), send(q.claim(is.map((i) => batch[i]!.request)))];
+    });
     const committed = conn.unsafe('commit').execute();
     const answered = Promise.all(claims.map(([, c]) => c)).then((rows) => {
       const done = rows.map((r, i) => claimedFrom(r, groups[i]![1].length));

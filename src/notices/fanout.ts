@@ -7,7 +7,7 @@ import type { Say } from '../dialog/flow.js';
 import { LOCALES } from '../config.js';
 import { messages } from '../i18n/index.js';
 import type { Logger } from '../log.js';
-import { OUTBOX_PRIORITY, toQueued, type DeliveryQueue } from '../outbox/outbox.js';
+import { ON_DEDUPE_CONFLICT, OUTBOX_PRIORITY, toQueued, type DeliveryQueue } from '../outbox/outbox.js';
 import { replySchema } from '../dialog/reply.js';
 import type { Channel } from '../dialog/events.js';
 import { audienceOf, noticeTextIn, scopesOf, WITHDRAWAL_WAVE, type NoticeRow } from './commands.js';
@@ -149,7 +149,7 @@ function noticeRows(noticeId: string, wave: number, payloads: { rich: Record<str
              ${JSON.stringify(payloads)}::jsonb -> (case when m.channel = 'wechat' then 'numbered' else 'rich' end) -> m.locale::text,
              ${priority}::smallint, ${notBefore ? notBefore.toISOString() : null}::timestamptz, ${key}
       from m where ${live} order by m.n
-      on conflict (dedupe_key) do nothing
+      ${ON_DEDUPE_CONFLICT}
       returning id, identity_id, channel, priority, not_before
     ), d as (
       insert into notice_deliveries (notice_id, wave, identity_id, person_id, household_id, channel, outbox_id)

@@ -19,6 +19,13 @@ import { replySchema, type Reply } from '../dialog/reply.js';
  *   broadcasts; a reply never waits behind a broadcast), `notBefore` (quiet hours, scheduled:
  *   delivery and the sweep leave the row alone until then) and `dedupeKey` (unique, optional).
  */
+/**
+ * A row whose dedupe key is written already is skipped. The unique index holds only rows with a
+ * key (migration 0033), so the clause names its predicate: that is how PostgreSQL infers a partial
+ * index as the arbiter.
+ */
+export const ON_DEDUPE_CONFLICT = sql`on conflict (dedupe_key) where dedupe_key is not null do nothing`;
+
 export const OUTBOX_PRIORITY = { emergency: 0, conversation: 1, broadcast: 2 } as const;
 export type OutboxPriority = keyof typeof OUTBOX_PRIORITY;
 
@@ -83,7 +90,7 @@ export function outboxInsert(items: readonly OutboxItem[]): SQL {
     select x.identity_id, x.channel, x.chat_ref, x.payload, x.priority, x.not_before, x.dedupe_key
     from ${outboxRows(items)}
     order by x.n
-    on conflict (dedupe_key) do nothing
+    ${ON_DEDUPE_CONFLICT}
     returning id, channel, priority, not_before`;
 }
 
@@ -193,7 +200,7 @@ export function outboxInsertSent(identityId: string, items: readonly OutboxItem[
     -- chat_lock joined: no row (and no sent_seq) is produced before the lock is held.
     from ${outboxRows(items)}, waiting, chat_lock
     order by x.n
-    on conflict (dedupe_key) do nothing
+    ${ON_DEDUPE_CONFLICT}
     returning id, channel, priority, not_before, status, chat_ref`;
 }
 

@@ -1,6 +1,6 @@
-import { and, eq } from 'drizzle-orm';
+import { and, asc, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { activities, activitySessions, afterSchoolChildren, auditLog, timers } from '../../../db/schema/index.js';
+import { activities, activitySessions, activitySignups, afterSchoolChildren, auditLog, timers } from '../../../db/schema/index.js';
 import { activityTermEndTimer } from '../../../jobs/activities.js';
 import { checkIn, markAttendance, rateSession, repeatedNoShows, sessionReport } from '../../../src/activities/attendance.js';
 import { serviceCoverage } from '../../../src/activities/coverage.js';
@@ -60,7 +60,7 @@ describe('check-in, ratings, no-shows, minors’ data and coverage (real Postgre
     await work.run((uow) => rateSession(uow, parent, done.signupIds[0]!, 5, new Date()));
     const report = await sessionReport(database.db, secretary, made.activityId);
     expect(report[0]).toMatchObject({ confirmed: 2, came: 1, rating: 5 });
-    const [, other] = (await database.db.query.activitySignups.findMany({ where: (s, { eq }) => eq(s.sessionId, made.sessions[0]!.id), orderBy: (s, { asc }) => asc(s.arrival) }));
+    const [, other] = await database.db.select().from(activitySignups).where(eq(activitySignups.sessionId, made.sessions[0]!.id)).orderBy(asc(activitySignups.arrival));
     await expect(work.run((uow) => rateSession(uow, neighbour, other!.id, 4, new Date()))).rejects.toMatchObject({ reason: 'may_not_rate' });
     // An organiser can record attendance by hand; someone else cannot.
     await expect(work.run((uow) => markAttendance(uow, neighbour, other!.id, true, new Date()))).rejects.toMatchObject({ reason: 'not_organiser' });
