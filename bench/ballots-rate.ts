@@ -14,7 +14,7 @@ import { createFirstBallots } from '../src/consultations/first-ballot.js';
 import { createTestDatabase } from '../tests/support/db.js';
 import { seedStreet } from '../tests/support/street-fixture.js';
 import { openVote, rawRate } from './ballots.js';
-import { backendCpuMs, runConcurrent, walBytes } from './common.js';
+import { backendCpuMs, runConcurrent, walBytes, warmConnections } from './common.js';
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '3' }, n: { type: 'string', default: '3000' }, concurrency: { type: 'string', default: '8' } } });
 const rounds = Number(values.rounds);
@@ -40,6 +40,7 @@ for (let r = 0; r < rounds; r++) {
     const street = await seedStreet(database, n);
     const people = (await database.sql`select id from people where household_id is not null order by household_id`).map((row) => row.id as string);
     const vote = await openVote(database, street.streetId, street.secretary, '存储速率');
+    await warmConnections(database.sql, concurrency);
     const raw1 = await phase(database, async () => n / (await rawRate(database, n, concurrency)));
     const stored = await phase(database, () => runConcurrent(n, concurrency, (i) => castBallot(database.db, 'bench-ballot-key', vote, people[i]!, [i % 3], new Date(), firstBallots)));
     const raw2 = await phase(database, async () => n / (await rawRate(database, n, concurrency)));

@@ -7,7 +7,7 @@ import { tallyOf } from '../src/consultations/tally.js';
 import { verifyChain } from '../src/consultations/verify.js';
 import { recordingWork } from '../tests/support/consultation-fixture.js';
 import { createTestDatabase } from '../tests/support/db.js';
-import { fmtMs, fmtRate, fmtRatio, percentile, progress, runConcurrent, type ResultRow } from './common.js';
+import { fmtMs, fmtRate, fmtRatio, percentile, progress, runConcurrent, warmConnections, type ResultRow } from './common.js';
 import { seedStreet } from '../tests/support/street-fixture.js';
 
 /**
@@ -113,6 +113,7 @@ export async function benchBallots(opts: { n: number; concurrency: number; house
 
     // Ballots stored per second vs the raw INSERT … ON CONFLICT, the raw one measured before and after.
     const vote = await openVote(database, street.streetId, street.secretary, '存储速率');
+    await warmConnections(database.sql, opts.concurrency);
     const raw1 = await rawRate(database, opts.n, opts.concurrency);
     const s = await runConcurrent(opts.n, opts.concurrency, (i) => castBallot(database.db, KEY, vote, people[i]!, [i % 3], new Date(), firstBallots));
     const raw2 = await rawRate(database, opts.n, opts.concurrency);

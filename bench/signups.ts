@@ -6,7 +6,7 @@ import { createSeatClaims, type SeatClaims } from '../src/activities/seat-batch.
 import { signUp } from '../src/activities/signups.js';
 import { OFFER_TIMER } from '../src/activities/timers.js';
 import type { TimerSpec } from '../src/timers/timers.js';
-import { chunks, cpuMeter, createEnv, fmtMs, fmtRate, fmtRatio, logger, percentile, progress, runConcurrent, settings, waitUntil, type BackendKind, type BenchEnv, type ResultRow } from './common.js';
+import { chunks, cpuMeter, createEnv, fmtMs, fmtRate, fmtRatio, logger, percentile, progress, runConcurrent, settings, waitUntil, warmConnections, type BackendKind, type BenchEnv, type ResultRow } from './common.js';
 
 export const SIGNUP_RATIO_AIM = 0.5;
 export const OFFER_LATENESS_AIM_MS = 1000;
@@ -46,7 +46,7 @@ export async function newSession(env: BenchEnv, capacity: number, startsInMs: nu
  * before) paid for opening them and the one after did not, and the mean of the two leaned low.
  */
 export async function warmPool(env: BenchEnv, concurrency: number): Promise<void> {
-  await runConcurrent(concurrency, concurrency, () => env.database.sql`select pg_sleep(0.01)`);
+  await warmConnections(env.database.sql, concurrency);
 }
 
 /** The raw limit: one INSERT of a sign-up row per person, autocommitted, into a session of its own (each person once per session); seconds taken. */
