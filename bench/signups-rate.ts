@@ -9,8 +9,8 @@
  *   flock /tmp/bench.lock npx tsx bench/signups-rate.ts [--rounds R] [--backend redis|postgres] [--n N] [--concurrency C]
  */
 import { parseArgs } from 'node:util';
-import { backendCpuMs, createEnv, walBytes, type BackendKind, type BenchEnv } from './common.js';
-import { benchSeats, newSession, rawInserts, residents, signUpBurst, warmPool } from './signups.js';
+import { backendCpuMs, createEnv, walBytes, warmConnections, type BackendKind, type BenchEnv } from './common.js';
+import { benchSeats, newSession, rawInserts, residents, signUpBurst } from './signups.js';
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '3' }, backend: { type: 'string', default: 'postgres' }, n: { type: 'string', default: '2000' }, concurrency: { type: 'string', default: '8' } } });
 const rounds = Number(values.rounds);
@@ -33,7 +33,7 @@ for (let r = 0; r < rounds; r++) {
   const env = await createEnv(values.backend as BackendKind);
   try {
     const people = await residents(env, n);
-    await warmPool(env, concurrency);
+    await warmConnections(env.database.sql, concurrency);
     const raw1 = await phase(env, () => rawInserts(env, people, concurrency));
     const sessionId = await newSession(env, Math.floor(n / 4), 86_400_000);
     const seats = benchSeats(env);

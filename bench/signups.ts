@@ -41,14 +41,6 @@ export async function newSession(env: BenchEnv, capacity: number, startsInMs: nu
   return made.sessions[0]!.id;
 }
 
-/**
- * Opens the pool's connections before anything is timed: otherwise the first phase (the raw INSERT
- * before) paid for opening them and the one after did not, and the mean of the two leaned low.
- */
-export async function warmPool(env: BenchEnv, concurrency: number): Promise<void> {
-  await warmConnections(env.database.sql, concurrency);
-}
-
 /** The raw limit: one INSERT of a sign-up row per person, autocommitted, into a session of its own (each person once per session); seconds taken. */
 export async function rawInserts(env: BenchEnv, people: string[], concurrency: number): Promise<number> {
   const raw = await newSession(env, people.length, 86_400_000);
@@ -82,7 +74,7 @@ async function burst(env: BenchEnv, opts: { n: number; concurrency: number }): P
     progress(`${env.kind} raw INSERT ${when}: ${opts.n} sign-up rows in ${s.toFixed(2)} s = ${fmtRate(opts.n / s)} (${meter.stop()})`);
     return opts.n / s;
   };
-  await warmPool(env, opts.concurrency);
+  await warmConnections(env.database.sql, opts.concurrency);
   const rawBefore = await rawRate('before');
 
   // Not the baseline, for reading it: the same INSERT as a unit of work's transaction (BEGIN, INSERT, COMMIT: two round trips).

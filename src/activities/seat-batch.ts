@@ -1,9 +1,8 @@
-import type { Query } from 'drizzle-orm';
 import type postgres from 'postgres';
 import type { Db } from '../../db/client.js';
 import type { Channel } from '../dialog/events.js';
 import type { Logger } from '../log.js';
-import { AGAIN, createGroupCommit, type BatchAnswer, type BatchControl } from '../work/group-commit.js';
+import { AGAIN, createGroupCommit, sendQuery, settledOrThrow, type BatchAnswer, type BatchControl } from '../work/group-commit.js';
 import type { AfterCommitSink } from '../work/unit.js';
 import type { ActivityError } from './errors.js';
 import { claimedFrom, seatQueries, type SeatClaim, type SeatQueries, type SeatRequest, type SessionTexts } from './seat-claim.js';
@@ -92,17 +91,16 @@ export function createSeatClaims(deps: {
    * rolls back). `locked` once the claims are in: their locks are held (and the sign-ups of a
    * changed session are back in the queue) and only the commit is left.
    */
-  async function claim(conn: postgres.ReservedSql, batch: readonly SeatAsk[], ctl: BatchControl<SeatAsk>): Promise<BatchAnswer<SeatAnswer>[]> {
+  async function claim(conn: postgres.ReservedSql, batch: readonly SeatAsk[], ctl: BatchControl): Promise<BatchAnswer<SeatAnswer>[]> {
     await textsOf(ctl.db, batch);
     const bySession = new Map<string, number[]>();
     batch.forEach((w, i) => bySession.set(w.sessionId, [...(bySession.get(w.sessionId) ?? []), i]));
     const groups = [...bySession];
-    const send = (q: Query) => conn.unsafe(q.sql, q.params as never[], { prepare: true }).execute();
     const begun = conn.unsafe('begin').execute();
     const sentOnCommit = [...(deps.sentOnCommit ?? [])];
     const claims = groups.map(([sessionId, is]) => {
       const q = queriesOf(sessionId, sentOnCommit);
-      return [send(q.lock), send(q.claim(is.map((i) => batch[i]!.request)))];
+      return [sendQuery(conn, q.lock), sendQuery(conn, q.claim(is.map((i) => batch[i]!.request)))];
     });
     const committed = conn.unsafe('commit').execute();
     const answered = Promise.all(claims.map(([, c]) => c)).then((rows) => {
@@ -116,9 +114,7 @@ export function createSeatClaims(deps: {
       return done;
     });
     void answered.then(ctl.locked, ctl.locked);
-    const settled = await Promise.allSettled([begun, ...claims.flat(), committed, answered]);
-    const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed) throw failed.reason;
+    await settledOrThrow<unknown>([begun, ...claims.flat(), committed, answered]);
     const done = await answered;
     const answers: BatchAnswer<SeatAnswer>[] = batch.map(() => AGAIN);
     groups.forEach(([, is], i) => {

@@ -1,7 +1,7 @@
 import { fillPlaceholders, sql, type Query, type SQL } from 'drizzle-orm';
 import { toQuery } from '../../db/sql.js';
 import type { Queryable } from '../../db/client.js';
-import { createGroupCommit } from '../work/group-commit.js';
+import { createGroupCommit, sendQuery, settledOrThrow } from '../work/group-commit.js';
 import { contentSql, newNonce, RECEIPT_LENGTH, voterTokenSql } from './chain.js';
 import { canonicalChoices } from './rules.js';
 
@@ -191,20 +191,17 @@ export function createFirstBallots(deps: { url: string }): FirstBallots {
       const send = (indexes: number[]) => {
         const a = asks[indexes[0]!]!;
         const q = firstBallotStatement(a.key, a.basis);
-        return conn.unsafe(q.sql, fillPlaceholders(q.params, { asks: asksParam(asks, indexes) }) as never[], { prepare: true }).execute();
+        return sendQuery(conn, { sql: q.sql, params: fillPlaceholders(q.params, { asks: asksParam(asks, indexes) }) });
       };
       const groups = [...byStatement.values()];
-      // Several statements (votes of different bases at once) commit together or not at all, so a batch that fails and is tried ask by ask has stored nothing.
+      // Several statements (votes of different bases at once) commit together or not at all, so a
+      // batch that fails and is tried ask by ask has stored nothing (a failed statement makes the
+      // pipelined COMMIT a rollback).
       const many = groups.length > 1;
       const sent = [...(many ? [conn.unsafe('begin').execute()] : []), ...groups.map(send), ...(many ? [conn.unsafe('commit').execute()] : [])];
-      const settled = await Promise.allSettled(sent);
-      const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-      if (failed) {
-        if (many) await conn.unsafe('rollback').catch(() => {});
-        throw failed.reason;
-      }
+      const results = (await settledOrThrow(sent)) as unknown as { n?: number; receipt?: string }[][];
       const answers: Stored[] = asks.map(() => undefined);
-      for (const r of settled) for (const row of (r as PromiseFulfilledResult<{ n?: number; receipt?: string }[]>).value) if (row.n !== undefined) answers[row.n] = { receipt: row.receipt!, choices: asks[row.n]!.choices };
+      for (const rows of results) for (const row of rows) if (row.n !== undefined) answers[row.n] = { receipt: row.receipt!, choices: asks[row.n]!.choices };
       return answers;
     },
   });

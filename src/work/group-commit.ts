@@ -1,3 +1,4 @@
+import type { Query } from 'drizzle-orm';
 import type postgres from 'postgres';
 import { connect, type Db } from '../../db/client.js';
 
@@ -8,7 +9,7 @@ import { connect, type Db } from '../../db/client.js';
 export const AGAIN: unique symbol = Symbol('again');
 export type BatchAnswer<Answer> = Answer | typeof AGAIN;
 
-export interface BatchControl<Ask> {
+export interface BatchControl {
   /** For a read the batch needs besides its own statements (its pool has one connection more than batches in flight, so this never waits for one). */
   db: Db;
   /**
@@ -22,6 +23,20 @@ export interface BatchControl<Ask> {
    * before `locked`, so nothing taken after them runs first.
    */
   again(indexes: readonly number[]): void;
+}
+
+/** A statement built once (text and parameters) on a batch's connection, prepared; sent at once, so several pipeline. */
+export const sendQuery = (conn: postgres.ReservedSql, q: Query) => conn.unsafe(q.sql, q.params as never[], { prepare: true }).execute();
+
+/**
+ * A batch's pipelined statements, every one settled (none left unobserved) before the first
+ * failure is thrown; otherwise their results, in order.
+ */
+export async function settledOrThrow<T>(sent: readonly Promise<T>[]): Promise<T[]> {
+  const settled = await Promise.allSettled(sent);
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return settled.map((r) => (r as PromiseFulfilledResult<T>).value);
 }
 
 export interface GroupCommit<Ask, Answer> {
@@ -63,7 +78,7 @@ export function createGroupCommit<Ask, Answer>(opts: {
   /** How often one ask may be put back before it fails. */
   maxAgain?: number;
   /** Runs one batch on its reserved connection: one answer per ask, in order. */
-  run(conn: postgres.ReservedSql, batch: readonly Ask[], ctl: BatchControl<Ask>): Promise<readonly BatchAnswer<Answer>[]>;
+  run(conn: postgres.ReservedSql, batch: readonly Ask[], ctl: BatchControl): Promise<readonly BatchAnswer<Answer>[]>;
 }): GroupCommit<Ask, Answer> {
   const database = connect(opts.url, { max: opts.inFlight + 1, settings: opts.settings });
   const maxAgain = opts.maxAgain ?? 3;
@@ -74,7 +89,7 @@ export function createGroupCommit<Ask, Answer>(opts: {
 
   async function runBatch(batch: Waiting<Ask, Answer>[], locked: () => void): Promise<void> {
     const back = new Set<number>();
-    const ctl: BatchControl<Ask> = {
+    const ctl: BatchControl = {
       db: database.db,
       locked,
       again(indexes) {
