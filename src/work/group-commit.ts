@@ -40,9 +40,20 @@ export async function settledOrThrow<T>(sent: readonly Promise<T>[]): Promise<T[
 }
 
 export interface GroupCommit<Ask, Answer> {
-  /** Resolves once the batch that took `ask` has committed (or refused it); rejects if it failed even alone. */
+  /** Resolves once the batch that took `ask` has committed (or refused it); rejects if it failed even alone, or if the group commit is closed. */
   submit(ask: Ask): Promise<Answer>;
+  /**
+   * Stops taking asks (a later `submit` rejects at once, so its caller can say it was not
+   * stored), runs every ask already taken to its answer, then closes the connections.
+   */
   close(): Promise<void>;
+}
+
+/** What `submit` rejects with once `close` was called. */
+export class GroupCommitClosed extends Error {
+  constructor() {
+    super('group commit: closed, the ask was not taken');
+  }
 }
 
 interface Waiting<Ask, Answer> {
@@ -86,6 +97,8 @@ export function createGroupCommit<Ask, Answer>(opts: {
   let inFlight = 0;
   /** An ordered batch is sent but has not called `locked` yet: the next one waits. */
   let locking = false;
+  /** Set by `close`: called once nothing is queued or in flight. */
+  let onDrained: (() => void) | undefined;
 
   async function runBatch(batch: Waiting<Ask, Answer>[], locked: () => void): Promise<void> {
     const back = new Set<number>();
@@ -143,17 +156,25 @@ export function createGroupCommit<Ask, Answer>(opts: {
       locked();
       inFlight--;
       pump();
+      if (onDrained && inFlight === 0 && queued.length === 0) onDrained();
     });
     if (!opts.ordered) pump();
   }
 
   return {
     submit(ask) {
+      if (onDrained) return Promise.reject(new GroupCommitClosed());
       return new Promise<Answer>((resolve, reject) => {
         queued.push({ ask, resolve, reject, again: 0 });
         pump();
       });
     },
-    close: () => database.close(),
+    async close() {
+      // Asks taken are answered before the connections go (an ask put back by `again` is still queued).
+      const drained = new Promise<void>((resolve) => (onDrained = resolve));
+      if (inFlight === 0 && queued.length === 0) onDrained!();
+      await drained;
+      await database.close();
+    },
   };
 }

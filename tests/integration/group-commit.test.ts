@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AGAIN, createGroupCommit, type BatchAnswer } from '../../src/work/group-commit.js';
+import { AGAIN, createGroupCommit, GroupCommitClosed, type BatchAnswer } from '../../src/work/group-commit.js';
 import { createTestDatabase } from '../support/db.js';
 
 /**
@@ -125,5 +125,31 @@ describe('group commit (real PostgreSQL)', () => {
     } finally {
       await group.close();
     }
+  });
+  it('close answers every ask already taken (those queued behind a running batch too) and refuses later ones', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const group = createGroupCommit<number, number>({
+      url: database.url,
+      maxBatch: 50,
+      inFlight: 1,
+      ordered: true,
+      async run(conn, batch, ctl) {
+        ctl.locked();
+        // The first batch is held until close was called, with the rest queued behind it.
+        if (batch[0] === 0) await gate;
+        await conn`insert into asks select 5, v from unnest(${batch as number[]}::int[]) as v`;
+        return batch;
+      },
+    });
+    const first = group.submit(0);
+    await new Promise((r) => setTimeout(r, 50));
+    const queued = Array.from({ length: 9 }, (_, i) => group.submit(i + 1));
+    const closed = group.close();
+    await expect(group.submit(99)).rejects.toBeInstanceOf(GroupCommitClosed);
+    release();
+    await closed;
+    expect(await Promise.all([first, ...queued])).toEqual(Array.from({ length: 10 }, (_, i) => i));
+    expect(await rows(5)).toEqual(Array.from({ length: 10 }, (_, i) => i));
   });
 });
