@@ -11,6 +11,11 @@ import type postgres from 'postgres';
  * statement, not before: a transaction that sends nothing (a sign-up whose seat is claimed by the
  * group commit, src/activities/seat-batch.ts) sends neither BEGIN nor COMMIT, two round trips saved.
  *
+ * The work may return with its last statement still in flight (the dialog engine's turn: the
+ * chat's state and replies, src/dialog/engine.ts): COMMIT is then queued right behind it and
+ * both travel in one round trip; should that statement fail, PostgreSQL answers the COMMIT with
+ * a ROLLBACK, and the transaction fails with the statement's error.
+ *
  * What postgres.js's begin guarantees is kept: a statement that failed fails the transaction even
  * if the work caught its error (PostgreSQL would otherwise answer COMMIT of an aborted transaction
  * with a silent ROLLBACK), the work's error rolls back, savepoints (drizzle's nested
@@ -23,6 +28,10 @@ export async function pipelinedBegin<T>(
 ): Promise<T> {
   const conn = await pool.reserve();
   let savepoints = 0;
+  // The outermost scope's statements, and the first of them that failed: one the work left in
+  // flight when it returned travels with COMMIT, and is waited for after it.
+  const sent: Promise<unknown>[] = [];
+  let lateFailure: { err: unknown } | undefined;
   let begun: Promise<unknown> | undefined;
   const quietly = (q: Promise<unknown>) => q.then(() => {}, () => {});
   // Queued just before the work's first statement; postgres.js writes them together.
@@ -35,7 +44,12 @@ export async function pipelinedBegin<T>(
   try {
     const scope = async <R>(fn: (tx: postgres.TransactionSql) => R | Promise<R>, name?: string): Promise<R> => {
       let failed: unknown;
-      const handle = scoped(conn, begin, (e) => (failed ??= e), (inner) => scope(inner, `s${savepoints++}`));
+      const onSent = name ? undefined : (q: Promise<unknown>) => void sent.push(q);
+      const onFailed = (e: unknown) => {
+        failed ??= e;
+        if (!name) lateFailure ??= { err: e };
+      };
+      const handle = scoped(conn, begin, onFailed, (inner) => scope(inner, `s${savepoints++}`), onSent);
       if (name) await conn.unsafe(`savepoint ${name}`);
       try {
         const result = await fn(handle);
@@ -55,6 +69,10 @@ export async function pipelinedBegin<T>(
       return out;
     });
     if (begun) await conn.unsafe('commit');
+    // A statement still in flight when the work returned (sent ahead of COMMIT, one round trip
+    // for both) that failed: PostgreSQL answered that COMMIT with a ROLLBACK, so nothing committed.
+    await Promise.allSettled(sent);
+    if (lateFailure) throw lateFailure.err;
     return result;
   } finally {
     conn.release();
@@ -70,12 +88,14 @@ function scoped(
   begin: () => void,
   failed: (err: unknown) => void,
   savepoint: (fn: (tx: postgres.TransactionSql) => unknown) => Promise<unknown>,
+  sent?: (q: Promise<unknown>) => void,
 ): postgres.TransactionSql {
   // A query runs once awaited (postgres.js executes it then), so BEGIN queued here goes first.
   const track = <Q>(q: Q): Q => {
     if (q instanceof Promise) {
       begin();
       q.catch(failed);
+      sent?.(q);
     }
     return q;
   };

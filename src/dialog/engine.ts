@@ -103,13 +103,16 @@ export function createDialog(deps: DialogDeps) {
     const log = lazyChild(deps.logger, () => ({ channel: event.channel, messageRef: event.messageRef }));
     let unit: ReturnType<typeof openUnit> | undefined;
     let result: HandleResult;
+    // The turn's own rows, written by its last statement, which commits with it.
+    const saved: { later?: Promise<QueuedMessage[]> } = {};
     try {
       result = await deps.database.db.transaction(async (tx) => {
         unit = openUnit(tx);
-        const out = await processEvent(tx, unit.uow, event, log, ids);
+        const out = await processEvent(tx, unit.uow, event, log, ids, saved);
         await unit.prepare();
         return out;
       });
+      if (saved.later) unit!.uow.adopt(await saved.later);
     } catch (err) {
       // Seen before: rolled back (the pipelined openTurn touched the identity), nothing to answer.
       if (err === DUPLICATE) return 'duplicate';
@@ -171,11 +174,14 @@ export function createDialog(deps: DialogDeps) {
    * sent in that statement (src/outbox/outbox.ts outboxInsertSent): no deliver job, no second
    * transaction; the chat's deliver lock is taken first, before the state row.
    */
-  async function saveTurn(tx: Tx, uow: UnitOfWork, row: ReturnType<typeof toRow> | undefined, replies: OutboxItem[]): Promise<QueuedMessage[]> {
-    if (!row) return uow.queue(replies);
+  async function saveTurn(tx: Tx, uow: UnitOfWork, row: ReturnType<typeof toRow> | undefined, replies: OutboxItem[]): Promise<{ later?: Promise<QueuedMessage[]> }> {
+    if (!row) {
+      await uow.queue(replies);
+      return {};
+    }
     if (!replies.length) {
       await tx.insert(dialogStates).values(row).onConflictDoUpdate({ target: dialogStates.identityId, set: row });
-      return [];
+      return {};
     }
     const state = (from: SQL) => sql`saved as (
           insert into dialog_states (identity_id, flow, step, data, choices, updated_at)
@@ -185,15 +191,18 @@ export function createDialog(deps: DialogDeps) {
             set flow = excluded.flow, step = excluded.step, data = excluded.data, choices = excluded.choices, updated_at = excluded.updated_at
         )`;
     const sentOnCommit = deps.sentOnCommit?.has(replies[0]!.to.channel) && replies.every((r) => r.to.identityId === row.identityId && !r.priority && !r.notBefore);
-    return uow.adopt(
-      queuedFrom(
-        await tx.execute(
-          sentOnCommit
-            ? sql`with ${chatLockCte(row.identityId)}, ${state(sql`from chat_lock`)}, ${outboxInsertSent(row.identityId, replies)}`
-            : sql`with ${state(sql``)} ${outboxInsert(replies)}`,
-        ),
-      ),
-    );
+    // Not waited for here: the turn's last statement travels with COMMIT (db/pipelined-tx.ts),
+    // and its rows are adopted once that committed (`handle`).
+    const later = tx
+      .execute(
+        sentOnCommit
+          ? sql`with ${chatLockCte(row.identityId)}, ${state(sql`from chat_lock`)}, ${outboxInsertSent(row.identityId, replies)}`
+          : sql`with ${state(sql``)} ${outboxInsert(replies)}`,
+      )
+      .then(queuedFrom);
+    // Its failure fails the transaction (reported there); this copy of it is only read on success.
+    later.catch(() => {});
+    return { later };
   }
 
   async function processEvent(
@@ -202,6 +211,7 @@ export function createDialog(deps: DialogDeps) {
     event: InboundEvent,
     log: Logger,
     ids: { identityId?: string; personId?: string },
+    saved: { later?: Promise<QueuedMessage[]> },
   ): Promise<HandleResult> {
     const now = new Date();
     // The lock + duplicate guard and the turn's opening read, pipelined into one round trip. They
@@ -241,7 +251,8 @@ export function createDialog(deps: DialogDeps) {
     // The last reply that offered choices is what a bare number answers next time; a turn that
     // only explained something (help) leaves the choices on screen as they were.
     const offered = [...out].reverse().find((r) => r.say.choices?.length)?.say.choices;
-    const own = await saveTurn(
+    saved.later = (
+      await saveTurn(
       tx,
       uow,
       turn && toRow(identity.id, turn.state, offered ?? (turn.keepChoices ? choicesShown : [])),
@@ -249,8 +260,9 @@ export function createDialog(deps: DialogDeps) {
         to: { identityId: identity.id, channel: identity.channel, chatRef: identity.chatRef },
         reply: { ...say, locale },
       })),
-    );
-    if (deps.logger.isLevelEnabled('debug')) ctx.logger.debug({ flow: turn?.state.flow, step: turn?.state.step, replies: own.length }, 'message handled');
+      )
+    ).later;
+    if (deps.logger.isLevelEnabled('debug')) ctx.logger.debug({ flow: turn?.state.flow, step: turn?.state.step, replies: out.length }, 'message handled');
     return 'handled';
   }
 

@@ -62,6 +62,38 @@ describe('transactions with BEGIN pipelined', () => {
     expect(await values()).toEqual([]);
   });
 
+  it('sends COMMIT right behind a statement the work left in flight (one round trip for both) and commits it', async () => {
+    await clear();
+    sent.length = 0;
+    const events: string[] = [];
+    const seen = sent.length;
+    let last!: Promise<unknown>;
+    await counted.db.transaction(async (tx) => {
+      await tx.execute(sql`insert into t values (1)`);
+      // The answer takes a while (pg_sleep), so COMMIT can only be written before it if it did not wait.
+      last = tx.execute(sql`insert into t select 2 from pg_sleep(0.2)`).then(() => void events.push(`answered after ${sent.slice(seen).join(', ')}`));
+      last.catch(() => {});
+    });
+    await last;
+    expect(events).toEqual(['answered after begin, insert into t values (1), insert into t select 2 from pg_sleep(0.2), commit']);
+    expect(await values()).toEqual([1, 2]);
+  });
+
+  it('fails with its error, and commits nothing, when a statement left in flight fails (COMMIT came back as ROLLBACK)', async () => {
+    await clear();
+    await expect(
+      counted.db.transaction(async (tx) => {
+        await tx.execute(sql`insert into t values (1)`);
+        tx.execute(sql`insert into t values (1)`).then(
+          () => {},
+          () => {},
+        );
+        return 'returned before its last statement failed';
+      }),
+    ).rejects.toThrow(/duplicate key/);
+    expect(await values()).toEqual([]);
+  });
+
   it('rolls back a failed savepoint alone and keeps the rest of the transaction', async () => {
     await clear();
     await counted.db.transaction(async (tx) => {
