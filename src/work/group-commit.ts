@@ -99,6 +99,7 @@ export function createGroupCommit<Ask, Answer>(opts: {
   let locking = false;
   /** Set by `close`: called once nothing is queued or in flight. */
   let onDrained: (() => void) | undefined;
+  let closing: Promise<void> | undefined;
 
   async function runBatch(batch: Waiting<Ask, Answer>[], locked: () => void): Promise<void> {
     const back = new Set<number>();
@@ -169,12 +170,15 @@ export function createGroupCommit<Ask, Answer>(opts: {
         pump();
       });
     },
-    async close() {
+    close() {
       // Asks taken are answered before the connections go (an ask put back by `again` is still queued).
-      const drained = new Promise<void>((resolve) => (onDrained = resolve));
-      if (inFlight === 0 && queued.length === 0) onDrained!();
-      await drained;
-      await database.close();
+      closing ??= (async () => {
+        const drained = new Promise<void>((resolve) => (onDrained = resolve));
+        if (inFlight === 0 && queued.length === 0) onDrained!();
+        await drained;
+        await database.close();
+      })();
+      return closing;
     },
   };
 }
