@@ -28,10 +28,9 @@ export async function pipelinedBegin<T>(
 ): Promise<T> {
   const conn = await pool.reserve();
   let savepoints = 0;
-  // The outermost scope's statements, and the first of them that failed: one the work left in
-  // flight when it returned travels with COMMIT, and is waited for after it.
+  // The outermost scope's statements: one the work left in flight when it returned travels with
+  // COMMIT, and is waited for after it.
   const sent: Promise<unknown>[] = [];
-  let lateFailure: { err: unknown } | undefined;
   let begun: Promise<unknown> | undefined;
   const quietly = (q: Promise<unknown>) => q.then(() => {}, () => {});
   // Queued just before the work's first statement; postgres.js writes them together.
@@ -45,11 +44,7 @@ export async function pipelinedBegin<T>(
     const scope = async <R>(fn: (tx: postgres.TransactionSql) => R | Promise<R>, name?: string): Promise<R> => {
       let failed: unknown;
       const onSent = name ? undefined : (q: Promise<unknown>) => void sent.push(q);
-      const onFailed = (e: unknown) => {
-        failed ??= e;
-        if (!name) lateFailure ??= { err: e };
-      };
-      const handle = scoped(conn, begin, onFailed, (inner) => scope(inner, `s${savepoints++}`), onSent);
+      const handle = scoped(conn, begin, (e) => (failed ??= e), (inner) => scope(inner, `s${savepoints++}`), onSent);
       if (name) await conn.unsafe(`savepoint ${name}`);
       try {
         const result = await fn(handle);
@@ -71,12 +66,22 @@ export async function pipelinedBegin<T>(
     if (begun) await conn.unsafe('commit');
     // A statement still in flight when the work returned (sent ahead of COMMIT, one round trip
     // for both) that failed: PostgreSQL answered that COMMIT with a ROLLBACK, so nothing committed.
-    await Promise.allSettled(sent);
-    if (lateFailure) throw lateFailure.err;
+    await settledOrThrow(sent);
     return result;
   } finally {
     conn.release();
   }
+}
+
+/**
+ * Pipelined statements, every one settled (none left unobserved) before the first failure is
+ * thrown; otherwise their results, in order. Also the group commit's (src/work/group-commit.ts).
+ */
+export async function settledOrThrow<T>(sent: readonly Promise<T>[]): Promise<T[]> {
+  const settled = await Promise.allSettled(sent);
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return settled.map((r) => (r as PromiseFulfilledResult<T>).value);
 }
 
 /**

@@ -1,7 +1,8 @@
 import { fillPlaceholders, sql, type Query, type SQL } from 'drizzle-orm';
 import { toQuery } from '../../db/sql.js';
 import type { Queryable } from '../../db/client.js';
-import { createGroupCommit, sendQuery, settledOrThrow } from '../work/group-commit.js';
+import { settledOrThrow } from '../../db/pipelined-tx.js';
+import { createGroupCommit, sendQuery } from '../work/group-commit.js';
 import { contentSql, newNonce, RECEIPT_LENGTH, voterTokenSql } from './chain.js';
 import { canonicalChoices } from './rules.js';
 

@@ -28,16 +28,6 @@ export interface BatchControl {
 /** A statement built once (text and parameters) on a batch's connection, prepared; sent at once, so several pipeline. */
 export const sendQuery = (conn: postgres.ReservedSql, q: Query) => conn.unsafe(q.sql, q.params as never[], { prepare: true }).execute();
 
-/**
- * A batch's pipelined statements, every one settled (none left unobserved) before the first
- * failure is thrown; otherwise their results, in order.
- */
-export async function settledOrThrow<T>(sent: readonly Promise<T>[]): Promise<T[]> {
-  const settled = await Promise.allSettled(sent);
-  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failed) throw failed.reason;
-  return settled.map((r) => (r as PromiseFulfilledResult<T>).value);
-}
 
 export interface GroupCommit<Ask, Answer> {
   /** Resolves once the batch that took `ask` has committed (or refused it); rejects if it failed even alone, or if the group commit is closed. */
