@@ -33,16 +33,6 @@ export function offerExpiry(now: Date, minutes: number, startsAt: Date): Date {
   return new Date(Math.min(at, Math.max(startsAt.getTime(), now.getTime())));
 }
 
-/** Whether an offer has run out. */
-export const offerExpired = (expiresAt: Date | null, now: Date) => expiresAt !== null && expiresAt.getTime() <= now.getTime();
-
-/** Sign-ups are taken between the window's opening and its close, and never once the session started. */
-export function signupOpen(a: { signupOpensAt: Date; signupClosesAt: Date }, session: { startsAt: Date }, now: Date): 'open' | 'not_yet' | 'closed' {
-  if (now.getTime() < a.signupOpensAt.getTime()) return 'not_yet';
-  if (now.getTime() >= a.signupClosesAt.getTime() || now.getTime() >= session.startsAt.getTime()) return 'closed';
-  return 'open';
-}
-
 export const REMINDERS = [
   { key: '24h', beforeMs: 24 * 3600_000 },
   { key: '1h', beforeMs: 3600_000 },

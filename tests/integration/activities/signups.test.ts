@@ -79,6 +79,43 @@ describe('activity sign-ups, waiting list and offers (real PostgreSQL)', () => {
     expect(rows.slice(50).map((r) => positions.get(r.id))).toEqual(Array.from({ length: 150 }, (_, i) => i + 1));
   }, 120_000);
 
+  it('takes sign-ups only inside the window and before the session starts: earlier is not yet, later is closed, and neither writes a row', async () => {
+    const now = new Date();
+    const day = 86_400_000;
+    const startsAt = new Date(now.getTime() + 5 * day);
+    const window = { signupOpensAt: new Date(now.getTime() + day), signupClosesAt: new Date(now.getTime() + 3 * day) };
+    const made = await work.run((uow) => createActivity(uow, secretary, lecture(town.community.id, 5, startsAt, window), now, ACTIVITY_SETTINGS));
+    const sessionId = made.sessions[0]!.id;
+    const seats = createSeatClaims({ url: database.url, sink: work.sink, logger: createLogger('silent') });
+    try {
+      const at = (ms: number) => new Date(now.getTime() + ms);
+      const tryAt = (when: Date, personId: string, through?: typeof seats) =>
+        work.run((uow) => signUp(uow, { sessionId, personId }, when, { ...TZ, seats: through })).then(
+          (r) => r.status,
+          (e: ActivityError) => e.reason,
+        );
+      for (const through of [undefined, seats]) {
+        expect(await tryAt(at(day - 60_000), residents[0]!, through)).toBe('not_yet');
+        expect(await tryAt(at(3 * day), residents[0]!, through)).toBe('closed');
+      }
+      expect(await signupsOf(sessionId)).toEqual([]);
+      expect(await tryAt(at(day), residents[0]!)).toBe('confirmed');
+      expect(await tryAt(at(2 * day), residents[1]!, seats)).toBe('confirmed');
+      expect((await signupsOf(sessionId)).map((r) => r.personId)).toEqual([residents[0], residents[1]]);
+
+      // A window left open past the start still closes at the start.
+      const late = await work.run((uow) =>
+        createActivity(uow, secretary, lecture(town.community.id, 5, startsAt, { signupOpensAt: now, signupClosesAt: new Date(startsAt.getTime() + day) }), now, ACTIVITY_SETTINGS),
+      );
+      const lateSession = late.sessions[0]!.id;
+      const refused = await work.run((uow) => signUp(uow, { sessionId: lateSession, personId: residents[2]! }, startsAt, TZ)).catch((e: ActivityError) => e.reason);
+      expect(refused).toBe('closed');
+      expect(await signupsOf(lateSession)).toEqual([]);
+    } finally {
+      await seats.close();
+    }
+  });
+
   it('the app’s group commit: 200 at once for 50 seats make 50 confirmed and 150 waiting in arrival order, each told their place after commit', async () => {
     const delivered: number[] = [];
     const sink: AfterCommitSink = { deliver: async (m) => void delivered.push(...m.map((x) => x.outboxId)), wake: async () => {}, enqueue: async () => {} };

@@ -10,7 +10,6 @@ import {
   normaliseCode,
   offerExpiry,
   remindersAhead,
-  signupOpen,
   SERVICE_LINES,
 } from '../../../src/activities/rules.js';
 
@@ -29,14 +28,6 @@ describe('activity rules', () => {
     const now = at('2026-12-01T08:00:00Z');
     expect(offerExpiry(now, 120, at('2026-12-02T08:00:00Z')).toISOString()).toBe('2026-12-01T10:00:00.000Z');
     expect(offerExpiry(now, 120, at('2026-12-01T09:00:00Z')).toISOString()).toBe('2026-12-01T09:00:00.000Z');
-  });
-
-  it('takes sign-ups only inside the window and before the start', () => {
-    const a = { signupOpensAt: at('2026-12-01T00:00:00Z'), signupClosesAt: at('2026-12-10T00:00:00Z') };
-    const s = { startsAt: at('2026-12-05T08:00:00Z') };
-    expect(signupOpen(a, s, at('2026-11-30T23:59:00Z'))).toBe('not_yet');
-    expect(signupOpen(a, s, at('2026-12-02T00:00:00Z'))).toBe('open');
-    expect(signupOpen(a, s, at('2026-12-05T08:00:00Z'))).toBe('closed');
   });
 
   it('arms only the reminders still ahead', () => {
