@@ -5,6 +5,7 @@ import { settledOrThrow } from '../../db/pipelined-tx.js';
 import { createGroupCommit, sendQuery } from '../work/group-commit.js';
 import { contentSql, newNonce, RECEIPT_LENGTH, voterTokenSql } from './chain.js';
 import { canonicalChoices } from './rules.js';
+import { underScopes } from '../audience/scopes.js';
 
 const statements = new Map<string, Query>();
 
@@ -34,10 +35,17 @@ function firstBallotStatement(key: string, basis: Basis): Query {
   const name = `${basis}\u0000${key}`;
   let q = statements.get(name);
   if (!q) {
-    q = toQuery(
-      sql`
+    q = toQuery(firstBallotSql(key, basis, sql.placeholder('asks')));
+    statements.set(name, q);
+  }
+  return q;
+}
+
+/** The statement itself, `asks` the JSON parameter (a placeholder in the one built once). */
+function firstBallotSql(key: string, basis: Basis, asks: unknown): SQL {
+  return sql`
     with r as (
-      select * from jsonb_to_recordset(${sql.placeholder('asks')}::jsonb)
+      select * from jsonb_to_recordset(${asks}::jsonb)
         as r(n int, consultation_id uuid, person_id uuid, at timestamptz, choices smallint[], last_choice int, count int, nonce text)),
     f as (
       select r.n, c.id as consultation_id, c.secret, p.id as person_id, p.household_id,
@@ -49,7 +57,7 @@ function firstBallotStatement(key: string, basis: Basis): Query {
       cross join lateral (select p.id, p.household_id from people p where p.id = r.person_id and p.household_status = 'bound' and p.erased_at is null limit 1) p
       cross join lateral (select h.id, h.path, h.floor_area_m2 from org_units h where h.id = p.household_id and h.kind = 'household' limit 1) h
       where c.basis = ${basis} and c.status = 'open' and c.closes_at > r.at
-        and exists (select 1 from consultation_scopes s join org_units su on su.id = s.org_unit_id where s.consultation_id = c.id and h.path like su.path || '%')
+        and ${underScopes('consultation', sql`c.id`, sql`h.path`)}
         ${basisCondition[basis]}
         and r.last_choice < cardinality(c.options)
         and r.count <= case when c.multiple then c.max_choices else 1 end
@@ -65,11 +73,7 @@ function firstBallotStatement(key: string, basis: Basis): Query {
       insert into ballots (consultation_id, voter_token, choices, weight, via, replaces_id, cast_at, nonce, content_hash, receipt)
       select h.consultation_id, h.voter_token, h.choices, h.weight, h.via, null, h.cast_at, h.nonce, h.content_hash, left(h.content_hash, ${RECEIPT_LENGTH}::int) from h join v using (consultation_id, voter_key)
       returning consultation_id, voter_token, receipt)
-    select h.n, b.receipt from b join h using (consultation_id, voter_token)`,
-    );
-    statements.set(name, q);
-  }
-  return q;
+    select h.n, b.receipt from b join h using (consultation_id, voter_token)`;
 }
 
 /**
@@ -154,7 +158,8 @@ export async function castFirstBallot(
   const ask = await askFor(db, key, consultationId, personId, rawChoices, now);
   if (!ask) return undefined;
   if (batch) return batch.cast(ask);
-  const [row] = (await db._.session.prepareQuery(firstBallotStatement(key, ask.basis), undefined, undefined, false).execute({ asks: asksParam([ask], [0]) })) as { receipt: string }[];
+  // Built afresh here (the app casts through the batch, which sends the statement built once).
+  const [row] = (await db.execute(firstBallotSql(key, ask.basis, asksParam([ask], [0])))) as unknown as { receipt: string }[];
   return row ? { receipt: row.receipt, choices: ask.choices } : undefined;
 }
 
