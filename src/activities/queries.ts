@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { Queryable } from '../../db/client.js';
 import type { ActivityKind, SignupStatus } from './rules.js';
+import { underScopes } from '../audience/scopes.js';
 
 export interface ComingSession {
   sessionId: string;
@@ -27,7 +28,7 @@ export async function comingSessions(db: Queryable, personId: string, now: Date,
     join activities a on a.signup_opens_at <= ${now.toISOString()} and a.signup_closes_at > ${now.toISOString()}
     join activity_sessions s on s.activity_id = a.id and s.starts_at > ${now.toISOString()}
     where p.id = ${personId} and p.household_status = 'bound'
-      and exists (select 1 from activity_scopes sc join org_units su on su.id = sc.org_unit_id where sc.activity_id = a.id and h.path like su.path || '%')
+      and ${underScopes('activity', sql`a.id`, sql`h.path`)}
     order by s.starts_at, s.id limit ${limit}`)) as unknown as {
     session_id: string;
     activity_id: string;

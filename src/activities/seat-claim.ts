@@ -8,6 +8,7 @@ import { reachableChat } from '../outbox/notify.js';
 import { OUTBOX_PRIORITY, outboxInsertSelected, queuedFrom, type QueuedMessage } from '../outbox/outbox.js';
 import { ActivityError, type ActivityErrorReason } from './errors.js';
 import { SHOWN } from './signup-facts.js';
+import { underScopes } from '../audience/scopes.js';
 
 /** One sign-up waiting for its seat. */
 export interface SeatRequest {
@@ -113,18 +114,17 @@ function claimStatement({ sessionId, shown, texts }: SessionTexts, asked: unknow
         select r.*, case
             when s.id is null then 'not_found'
             when not s.current then 'stale'
+            -- The sign-up window (报名时间), and never once the session started; here only, not in Node.
             when r.at < s.signup_opens_at then 'not_yet'
             when r.at >= s.signup_closes_at or r.at >= s.starts_at then 'closed'
             when s.kind = 'after_school' and not ${withChild} then 'child_required'
-            when me.id is null or not exists (
-              select 1 from activity_scopes sc join org_units su on su.id = sc.org_unit_id join org_units h on h.id = me.household_id
-              where sc.activity_id = s.activity_id and h.path like su.path || '%') then 'outside_scope'
+            when me.id is null or not ${underScopes('activity', sql`s.activity_id`, sql`me.path`)} then 'outside_scope'
             when pa.id is null or pa.household_id is distinct from me.household_id then 'not_household'
           end as refused
         -- A probe of people's key per request (the lateral LIMIT keeps it one): a join planned for
         -- the recordset's 100 estimated rows read every person in the table, twice.
         from asked r left join s on true
-        left join lateral (select p.id, p.household_id from people p where p.id = r.person_id and p.household_status = 'bound' limit 1) me on true
+        left join lateral (select p.id, p.household_id, h.path from people p join org_units h on h.id = p.household_id where p.id = r.person_id and p.household_status = 'bound' limit 1) me on true
         left join lateral (select p.id, p.household_id from people p where p.id = r.participant_id and p.household_status = 'bound' limit 1) pa on true
       ), fresh as (
         -- A probe of the live-sign-up index per request (the lateral LIMIT keeps it one): an anti

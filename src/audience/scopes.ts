@@ -1,3 +1,4 @@
+import { sql, type SQL } from 'drizzle-orm';
 import type { Queryable } from '../../db/client.js';
 import { orgUnits } from '../../db/schema/index.js';
 import { anyOf } from '../../db/sql.js';
@@ -36,4 +37,23 @@ export async function checkAudienceScopes(
   const wrong = units.find((u) => !isAudienceScopeKind(u.kind));
   if (wrong) return { ok: false, reason: 'scope_kind', unitId: wrong.id };
   return { ok: true, unitIds: once };
+}
+
+/** The tables that give a notice, a consultation or an activity its scopes: (owner, org_unit_id) rows. */
+const SCOPE_TABLES = {
+  notice: { table: 'notice_scopes', owner: 'notice_id' },
+  consultation: { table: 'consultation_scopes', owner: 'consultation_id' },
+  activity: { table: 'activity_scopes', owner: 'activity_id' },
+} as const;
+
+/**
+ * 范围内: the unit at `path` (a household's) lies under one of `owner`'s scopes. Paths are
+ * materialised ('/1/2/'), so "under" is a prefix. The one condition of who is in an audience
+ * that tallies, eligibility, sign-ups and read counts all use; `owner` is an id (a parameter)
+ * or a column of the outer query.
+ */
+export function underScopes(of: keyof typeof SCOPE_TABLES, owner: unknown, path: SQL): SQL {
+  const t = SCOPE_TABLES[of];
+  // Aliases of their own: `owner` and `path` are the caller's columns (its `s` may be a session).
+  return sql`exists (select 1 from ${sql.raw(t.table)} scope_row join org_units scope_unit on scope_unit.id = scope_row.org_unit_id where scope_row.${sql.raw(t.owner)} = ${owner} and ${path} like scope_unit.path || '%')`;
 }

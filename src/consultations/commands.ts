@@ -8,6 +8,7 @@ import { checkScopes } from '../staff/scope.js';
 import { contentHash, newNonce, receiptOf, voterToken } from './chain.js';
 import { castFirstBallot, type FirstBallots } from './first-ballot.js';
 import { areaUnits, BASES, canonicalChoices, checkChoices, eligibility, RULES, type Ineligible } from './rules.js';
+import { underScopes } from '../audience/scopes.js';
 
 /**
  * 社区协商 commands that shape a consultation and take ballots. Each takes a transaction, checks
@@ -117,7 +118,7 @@ export async function declareAdult(tx: Tx, personId: string, adult: boolean, now
 
 async function householdFacts(db: Queryable, consultationId: string, householdId: number): Promise<{ inScope: boolean; owner: boolean; area: number }> {
   const [r] = (await db.execute(sql`
-    select exists (select 1 from consultation_scopes s join org_units su on su.id = s.org_unit_id where s.consultation_id = ${consultationId} and h.path like su.path || '%') as "inScope",
+    select ${underScopes('consultation', consultationId, sql`h.path`)} as "inScope",
            exists (select 1 from audience_memberships am where am."group" = 'owners' and am.household_id = h.id) as owner,
            h.floor_area_m2 as area
     from org_units h where h.id = ${householdId} and h.kind = 'household'`)) as unknown as { inScope: boolean; owner: boolean; area: string | null }[];

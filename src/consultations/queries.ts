@@ -2,6 +2,7 @@ import { inArray, sql } from 'drizzle-orm';
 import { consultations } from '../../db/schema/index.js';
 import type { Queryable } from '../../db/client.js';
 import type { ConsultationRow } from './commands.js';
+import { underScopes } from '../audience/scopes.js';
 
 /** Read-only views of consultations: the published ballot list, what a resident can see. */
 
@@ -39,8 +40,7 @@ export async function consultationsFor(db: Queryable, householdId: number, now: 
   const rows = (await db.execute(sql`
     select c.id from consultations c
     where (c.status = 'open' or (c.status = 'published' and c.published_at > ${new Date(now.getTime() - 30 * 86400_000).toISOString()}))
-      and exists (select 1 from consultation_scopes s join org_units su on su.id = s.org_unit_id join org_units h on h.id = ${householdId}
-                  where s.consultation_id = c.id and h.path like su.path || '%')
+      and ${underScopes('consultation', sql`c.id`, sql`(select path from org_units where id = ${householdId})`)}
     order by c.status = 'open' desc, c.closes_at limit 8`)) as unknown as { id: string }[];
   if (rows.length === 0) return [];
   const full = await db.select().from(consultations).where(inArray(consultations.id, rows.map((r) => r.id)));

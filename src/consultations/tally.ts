@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { Queryable } from '../../db/client.js';
 import type { Basis, Eligible, Tally } from './rules.js';
+import { underScopes } from '../audience/scopes.js';
 
 /**
  * Counting, always from the rows: the tally from the ballot log (each voter's latest ballot, i.e.
@@ -10,7 +11,7 @@ import type { Basis, Eligible, Tally } from './rules.js';
 
 /** Households under any scope of the consultation (`h` = org_units alias). */
 const inScope = (consultationId: string) =>
-  sql`exists (select 1 from consultation_scopes s join org_units su on su.id = s.org_unit_id where s.consultation_id = ${consultationId} and h.path like su.path || '%')`;
+  underScopes('consultation', consultationId, sql`h.path`);
 const owned = sql`exists (select 1 from audience_memberships am where am."group" = 'owners' and am.household_id = h.id)`;
 
 /** The tally of the counted ballots, one row per option (options no ballot chose count 0). */

@@ -2,6 +2,7 @@ import { sql } from 'drizzle-orm';
 import type { Queryable } from '../../db/client.js';
 import type { NoticeTexts } from '../../db/schema/index.js';
 import { PUBLIC_CATEGORIES, type NoticeCategory, type NoticeStatus } from './rules.js';
+import { underScopes } from '../audience/scopes.js';
 
 /** Read side of 通知公告: counts for staff, the resident's list, the public 居务公开 page. */
 
@@ -39,7 +40,7 @@ export async function unreadHouseholds(db: Queryable, noticeId: string, limit = 
     with hh as (
       select h.id, h.code, h.path from org_units h
       where h.kind = 'household'
-        and exists (select 1 from notice_scopes s join org_units su on su.id = s.org_unit_id where s.notice_id = ${noticeId} and h.path like su.path || '%')
+        and ${underScopes('notice', noticeId, sql`h.path`)}
         and exists (select 1 from people p where p.household_id = h.id and p.household_status = 'bound' and p.erased_at is null)
         and not exists (select 1 from notice_reads r join people p on p.id = r.person_id where r.notice_id = ${noticeId} and p.household_id = h.id)
     )
