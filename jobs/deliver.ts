@@ -1,11 +1,11 @@
 import { DelayedError, type Job } from 'bullmq';
 import { and, asc, eq, isNull, lte, or, sql } from 'drizzle-orm';
 import { outbox } from '../db/schema/index.js';
-import type { Database } from '../db/client.js';
+import type { Database, Tx } from '../db/client.js';
 import type { ChannelAdapter } from '../bots/channel.js';
 import type { Channel } from '../src/dialog/events.js';
-import { deliverLockKey, OUTBOX_PRIORITY } from '../src/outbox/outbox.js';
-import { claimCompanions } from '../src/outbox/claim.js';
+import { deliverLockKey, OUTBOX_PRIORITY, priorityName, type DeliveryQueue, type QueuedMessage } from '../src/outbox/outbox.js';
+import { claimCompanions, type OutboxRow } from '../src/outbox/claim.js';
 import { createSentMarker } from '../src/outbox/sent-marks.js';
 import { createSlots } from '../src/work/slots.js';
 import type { CallLimits } from '../src/limits/calls.js';
@@ -70,6 +70,7 @@ function processorFor(s: JobServices) {
       callLimits: s.callLimits,
       conversationBusy: s.conversationBusy,
       companions: companionsFor(channelRates(s.config)),
+      delivery: s.delivery,
     });
     processors.set(s, p);
   }
@@ -115,6 +116,12 @@ export interface DeliverDeps {
   companions?: Partial<Record<Channel, number>>;
   /** Most platform sends one batch has in flight at once (default 16). */
   sendsAtOnce?: number;
+  /**
+   * Where a batch queues deliveries of its own for what it leaves behind: companions it could not
+   * send now (a limit, a failure) and the next lead (`leadsOf`, jobs/producer.ts). Without it
+   * (tests of the processor alone) every row is expected to have its job.
+   */
+  delivery?: DeliveryQueue;
 }
 
 /**
@@ -127,6 +134,8 @@ export function companionsFor(rates: Record<Channel, { globalPerSec: number }>):
   const of = (perSec: number) => (perSec < 100 ? 0 : Math.min(31, Math.floor(perSec / 10) - 1));
   return { telegram: of(rates.telegram.globalPerSec), wechat: of(rates.wechat.globalPerSec), web: of(rates.web.globalPerSec) };
 }
+
+type Own = { id: number; identityId: string; channel: Channel; priority: number };
 
 class HeldUntil extends Error {
   constructor(readonly at: number) {
@@ -150,6 +159,35 @@ export function createDeliverProcessor(deps: DeliverDeps) {
   const { database } = deps;
   const slots = createSlots(deps.maxConcurrentBatches ?? Math.max(1, Math.floor((database.sql.options.max ?? 10) / 2)));
   const marker = createSentMarker(persistently, database.db);
+
+  /**
+   * The chat's own rows (`batch`, under its lock) and, for a broadcast, the next row of up to
+   * `companions` other chats, sent side by side. What the batch leaves behind gets a delivery of
+   * its own (`deps.delivery`): companions not sent now (a limit, a failure), which may have no
+   * job (`leadsOf`), and, when the claim was full, the next lead, so a broadcast's leads carry on
+   * one after another until nothing waits. Deterministic job ids make either a no-op where the
+   * row has its job already.
+   */
+  async function sendBatch(tx: Tx, ctx: ChatSendContext, own: Own, batch: OutboxRow[], takesAlong: boolean, lastAttempt: boolean): Promise<{ sent: number; own: ChatOutcome }> {
+    const claim = takesAlong ? await claimCompanions(tx, own, deps.companions![own.channel]!) : { rows: [] };
+    const sends = createSlots(deps.sendsAtOnce ?? 16);
+    // Every send is waited for (settled, none left unobserved) before the transaction, and
+    // with it the chats' locks, ends.
+    const settled = await Promise.allSettled([
+      batch.length ? sends.run(() => sendChatRows(ctx, batch, { lastAttempt })) : Promise.resolve<ChatOutcome>({ sent: 0, done: true }),
+      ...claim.rows.map((c) => sends.run(() => sendChatRows(ctx, [c], undefined))),
+    ]);
+    const broken = settled.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+    if (broken) throw broken.reason;
+    const outcomes = settled.map((o) => (o as PromiseFulfilledResult<ChatOutcome>).value);
+    const left: QueuedMessage[] = claim.rows.filter((_, i) => !outcomes[i + 1]!.done).map((r) => ({ outboxId: r.id, channel: r.channel, priority: priorityName(r.priority), notBefore: r.notBefore }));
+    if (claim.next !== undefined) left.push({ outboxId: claim.next, channel: own.channel, priority: priorityName(own.priority) });
+    // After commit would be later than needed: a job for a row still locked here finds it busy
+    // and looks again shortly. Lost (Redis down), the outbox sweep queues it.
+    if (left.length && deps.delivery) await deps.delivery.enqueue(left).catch((err) => deps.logger.warn({ err: (err as Error).message }, 'follow-up deliveries not queued; the outbox sweep will'));
+    return { sent: outcomes.reduce((n, o) => n + o.sent, 0), own: outcomes[0]! };
+  }
+
   return async (job: Job, token?: string): Promise<{ sent: number }> => {
     const { outboxId, channel } = parsePayload({ name: 'deliver', payload: deliverPayload }, job.data);
     const adapter = deps.adapters.get(channel);
@@ -160,10 +198,13 @@ export function createDeliverProcessor(deps: DeliverDeps) {
       await job.moveToDelayed(Date.now() + YIELD.ms, token);
       throw new DelayedError();
     }
-    // Sent already (taken along by another broadcast's batch): done, without a slot or a transaction.
+    const leads = broadcastJob && (deps.companions?.[channel] ?? 0) > 0;
+    // Sent already (taken along by another broadcast's batch): done, without a slot or a
+    // transaction, unless it leads (one job per batch's worth of rows): it then sends the rows
+    // waiting after it, which may have no job of their own.
     if (broadcastJob) {
       const [row] = await database.db.select({ status: outbox.status }).from(outbox).where(eq(outbox.id, outboxId));
-      if (!row || row.status !== 'pending') return { sent: 0 };
+      if (!row || (row.status !== 'pending' && !leads)) return { sent: 0 };
     }
     const halt: { current?: Halt } = {};
     const ctx: ChatSendContext = {
@@ -182,11 +223,17 @@ export function createDeliverProcessor(deps: DeliverDeps) {
           .select({ identityId: outbox.identityId, status: outbox.status, priority: outbox.priority, notBefore: outbox.notBefore })
           .from(outbox)
           .where(eq(outbox.id, outboxId));
-        if (!row || row.status !== 'pending') return { kind: 'done' as const, sent: 0 };
+        if (!row) return { kind: 'done' as const, sent: 0 };
+        const takesAlong = row.priority !== OUTBOX_PRIORITY.conversation && (deps.companions?.[channel] ?? 0) > 0;
+        const own = { id: outboxId, identityId: row.identityId, channel, priority: row.priority };
+        if (row.status !== 'pending') {
+          if (!takesAlong || !leads) return { kind: 'done' as const, sent: 0 };
+          // Its own row went with another batch: this one sends the companions alone.
+          return { kind: 'sent' as const, ...(await sendBatch(tx, ctx, own, [], true, false)) };
+        }
         // Held back (quiet hours, a scheduled notice): the job sleeps until then.
         if (row.notBefore && row.notBefore.getTime() > Date.now()) return { kind: 'held' as const, at: row.notBefore.getTime() };
         const lockKey = deliverLockKey(row.identityId);
-        const takesAlong = row.priority !== OUTBOX_PRIORITY.conversation && (deps.companions?.[channel] ?? 0) > 0;
         if (takesAlong) {
           // Another batch has this chat (most likely sending this very row): look again shortly
           // rather than hold a connection waiting for its lock.
@@ -210,21 +257,8 @@ export function createDeliverProcessor(deps: DeliverDeps) {
             ),
           )
           .orderBy(asc(outbox.id));
-        const companions = takesAlong
-          ? await claimCompanions(tx, { id: outboxId, identityId: row.identityId, channel, priority: row.priority }, deps.companions![channel]!)
-          : [];
         const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-        const sends = createSlots(deps.sendsAtOnce ?? 16);
-        // Every send is waited for (settled, none left unobserved) before the transaction, and
-        // with it the chats' locks, ends.
-        const settled = await Promise.allSettled([
-          sends.run(() => sendChatRows(ctx, batch, { lastAttempt })),
-          ...companions.map((c) => sends.run(() => sendChatRows(ctx, [c], undefined))),
-        ]);
-        const broken = settled.find((o): o is PromiseRejectedResult => o.status === 'rejected');
-        if (broken) throw broken.reason;
-        const outcomes = settled.map((o) => (o as PromiseFulfilledResult<ChatOutcome>).value);
-        return { kind: 'sent' as const, sent: outcomes.reduce((n, o) => n + o.sent, 0), own: outcomes[0]! };
+        return { kind: 'sent' as const, ...(await sendBatch(tx, ctx, own, batch, takesAlong, lastAttempt)) };
       }),
     );
     if (outcome.kind === 'done') return { sent: 0 };

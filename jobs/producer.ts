@@ -17,6 +17,28 @@ export function deliverJobOptions(m: QueuedMessage, now = Date.now()): Record<st
   return { priority: DELIVER_JOB_PRIORITY[m.priority ?? 'conversation'], ...(delay > 0 && { delay }) };
 }
 
+/**
+ * 群发搭车 (jobs/deliver.ts): where a channel's broadcast deliveries take `companions` other chats
+ * along, one job per `companions + 1` broadcast rows due at the same time is enough: its batch
+ * sends the rows after it, and a delivery that finds more waiting queues the next lead
+ * (`continueAfter`). Every row had a job of its own: at 1,000/s that was a BullMQ fetch, finish
+ * and status read per message for a row already sent by another's batch, and on the PostgreSQL
+ * backend two durable transactions each. Replies always get their own job. Rows no lead reached
+ * (Redis lost) are the outbox sweep's, which queues leads the same way.
+ */
+export function leadsOf(messages: readonly QueuedMessage[], companions: Partial<Record<Channel, number>> | undefined): QueuedMessage[] {
+  if (!companions) return [...messages];
+  const seen = new Map<string, number>();
+  return messages.filter((m) => {
+    const every = (companions[m.channel] ?? 0) + 1;
+    if (every <= 1 || (m.priority ?? 'conversation') === 'conversation') return true;
+    const group = `${m.channel}|${m.priority}|${m.notBefore?.getTime() ?? 0}`;
+    const n = seen.get(group) ?? 0;
+    seen.set(group, n + 1);
+    return n % every === 0;
+  });
+}
+
 /** Wake-ups of timers due within this window share one job (a batch fires them all). */
 export const WAKE_BUCKET_MS = 50;
 
@@ -28,7 +50,7 @@ export type Jobs = ReturnType<typeof createJobs>;
  * groups adds made while one is in flight (jobs/backend.ts queueRegistry). Also the unit of
  * work's after-commit sink (deliveries, timer wake-ups, jobs) and the DeliveryQueue.
  */
-export function createJobs(backend: QueueBackend, definitions: readonly JobDefinition[] = ALL_JOBS) {
+export function createJobs(backend: QueueBackend, definitions: readonly JobDefinition[] = ALL_JOBS, opts: { companions?: Partial<Record<Channel, number>> } = {}) {
   const queues = queueRegistry(backend, defaultJobOptions);
   const byName = new Map<string, JobDefinition>(definitions.map((d) => [d.name, d]));
 
@@ -44,22 +66,27 @@ export function createJobs(backend: QueueBackend, definitions: readonly JobDefin
     await queues.addBulk(def.name, payloads.map((p) => bulkJob(def, p, extra?.(p))));
   }
 
-  const delivery: DeliveryQueue = {
-    async enqueue(messages) {
-      const byChannel = new Map<Channel, QueuedMessage[]>();
-      // A row written already sent (src/outbox/outbox.ts outboxInsertSent) has nothing left to deliver.
-      for (const m of messages) if (!m.sent) byChannel.set(m.channel, [...(byChannel.get(m.channel) ?? []), m]);
-      await Promise.all(
-        [...byChannel].map(([channel, items]) =>
-          queues.addBulk(
-            deliverJobFor[channel].name,
-            items.map((m) => bulkJob(deliverJobFor[channel], { outboxId: m.outboxId, channel }, deliverJobOptions(m))),
-          ),
+  /** One deliver job per message, no thinning (`leadsOf` chose them). */
+  async function addDeliveries(messages: readonly QueuedMessage[]) {
+    const byChannel = new Map<Channel, QueuedMessage[]>();
+    for (const m of messages) byChannel.set(m.channel, [...(byChannel.get(m.channel) ?? []), m]);
+    await Promise.all(
+      [...byChannel].map(([channel, items]) =>
+        queues.addBulk(
+          deliverJobFor[channel].name,
+          items.map((m) => bulkJob(deliverJobFor[channel], { outboxId: m.outboxId, channel }, deliverJobOptions(m))),
         ),
-      );
-    },
+      ),
+    );
+  }
+  // A row written already sent (src/outbox/outbox.ts outboxInsertSent) has nothing left to deliver.
+  const toDeliver = (messages: readonly QueuedMessage[]) => leadsOf(messages.filter((m) => !m.sent), opts.companions);
+
+  const delivery: DeliveryQueue = {
+    enqueue: (messages) => addDeliveries(toDeliver(messages)),
     async revive(messages) {
-      for (const m of messages) {
+      const leads = toDeliver(messages);
+      for (const m of leads) {
         const def = deliverJobFor[m.channel];
         const job = await queues.get(def.name).getJob(def.id!({ outboxId: m.outboxId, channel: m.channel }));
         const state = job ? await job.getState() : 'missing';
@@ -68,7 +95,7 @@ export function createJobs(backend: QueueBackend, definitions: readonly JobDefin
         // worker touches the job) would otherwise hold the deterministic id, and the row, forever.
         if (job && (state === 'failed' || state === 'completed' || state === 'unknown')) await job.remove().catch(() => {});
       }
-      await this.enqueue(messages);
+      await addDeliveries(leads);
     },
   };
 

@@ -9,9 +9,10 @@ import { createWebChannel } from '../bots/web/index.js';
 import { createWechatAdapter } from '../bots/wechat/index.js';
 import { createQueueBackend, redisOptionsFromUrl, type QueueBackend } from '../jobs/backend.js';
 import type { JobDefinition } from '../jobs/define.js';
-import { createDeliverProcessor } from '../jobs/deliver.js';
+import { channelRates, companionsFor, createDeliverProcessor } from '../jobs/deliver.js';
 import { withInlineDelivery } from '../jobs/inline-delivery.js';
 import { createJobs } from '../jobs/producer.js';
+import { ALL_JOBS } from '../jobs/registry.js';
 import { startWorkers, WORKER_JOBS } from '../jobs/workers.js';
 import { createCallLimits } from './limits/call-limits.js';
 import { uncoveredUnits } from './cases/coverage.js';
@@ -130,7 +131,8 @@ export function createApp(config: Config, opts: AppOptions = {}) {
     stops.push(() => backend.close());
     lines.push(config.queue.redisUrl ? `Jobs: BullMQ on Redis ${redactUrl(config.queue.redisUrl)}` : `Jobs: BullMQ on PostgreSQL (schema "${config.queue.prefix}")`);
     // The job registry's producer: deliveries, timer wake-ups and jobs after each commit.
-    const jobs = createJobs(backend);
+    // One deliver job per batch's worth of broadcast rows, as the deliveries take them along.
+    const jobs = createJobs(backend, ALL_JOBS, { companions: companionsFor(channelRates(config)) });
     stops.push(() => jobs.close());
     const delivery = jobs.delivery;
     // Replies are pushed to the processes serving web chats through the queue's own datastore.

@@ -25,14 +25,16 @@ const headOfChat = sql`not exists (
  * delivery holds is skipped, never waited for, so claiming cannot deadlock with that delivery,
  * and the lock is the same one a chat's own job takes, so no row goes out twice. No row locks
  * are held (the rows are marked sent on other connections while the transaction is open).
- * Returns the claimed rows, read again once locked (a row sent meanwhile is left out).
+ * Returns the claimed rows, read again once locked (a row sent meanwhile is left out), and, when
+ * as many were claimed as wanted, the first candidate seen and not claimed (`next`): more are
+ * waiting, and a delivery for it carries on where this one stopped (jobs/deliver.ts).
  */
 export async function claimCompanions(
   tx: Queryable,
   own: { id: number; identityId: string; channel: Channel; priority: number },
   want: number,
-): Promise<OutboxRow[]> {
-  if (want <= 0) return [];
+): Promise<{ rows: OutboxRow[]; next?: number }> {
+  if (want <= 0) return { rows: [] };
   const due = or(isNull(outbox.notBefore), lte(outbox.notBefore, new Date()));
   const candidates = await tx
     .select({ id: outbox.id, identityId: outbox.identityId })
@@ -63,11 +65,14 @@ export async function claimCompanions(
       )}) as c(id, identity_id)`);
     for (const g of got) if (g.got && locked.length < want) locked.push(Number(g.id));
   }
-  if (locked.length === 0) return [];
+  if (locked.length === 0) return { rows: [] };
+  const claimed = new Set(locked);
+  const next = locked.length === want ? unique.map((c) => Number(c.id)).find((id) => !claimed.has(id) && id > locked.at(-1)!) : undefined;
   // Locked now: whatever was sent, or got an earlier row, before the lock was ours is left out.
-  return tx
+  const rows = await tx
     .select()
     .from(outbox)
     .where(and(inArray(outbox.id, locked), eq(outbox.status, 'pending'), due, headOfChat))
     .orderBy(asc(outbox.id));
+  return { rows, next };
 }

@@ -116,10 +116,12 @@ describe('a broadcast delivery takes other chats along (群发搭车)', () => {
     const [marked] = await database.db.select().from(outbox).where(inArray(outbox.id, [b1.outboxId]));
     expect(marked).toMatchObject({ status: 'sent', attempts: 1, sentRef: expect.stringMatching(/^s\d+$/) });
 
-    // B's own job finds its row sent and sends nothing.
-    expect(await deliver(job(b1.outboxId).job)).toEqual({ sent: 0 });
-    // D's own job sends D's reply, then its broadcast, and takes E and G along.
-    expect(await deliver(job(d1.outboxId).job)).toEqual({ sent: 4 });
+    // B's own job finds its row sent; as a broadcast's job it leads, and sends what waits: E
+    // (free now) and G, never D's broadcast behind D's reply.
+    expect(await deliver(job(b1.outboxId).job)).toEqual({ sent: 2 });
+    expect(adapter.sends.slice(4).map((s) => s.text).sort()).toEqual(['E 停水', 'G 停水']);
+    // D's own job sends D's reply, then its broadcast.
+    expect(await deliver(job(d1.outboxId).job)).toEqual({ sent: 2 });
     expect(adapter.sends.filter((s) => s.chatRef === d!.chatRef).map((s) => s.text)).toEqual(['D 回复', 'D 停水']);
     const texts = adapter.sends.map((s) => s.text);
     expect(texts).toHaveLength(8);
@@ -137,10 +139,14 @@ describe('a broadcast delivery takes other chats along (群发搭车)', () => {
     const adapter = new RecordingAdapter();
     const global = { on: false };
     const limits = refusing(new Set([b!.chatRef]), global);
-    const deliver = createDeliverProcessor({ database, adapters: new Map([['web', adapter]]), logger: createLogger('silent'), companions: { web: 5 }, callLimits: limits });
+    const queued: QueuedMessage[] = [];
+    const delivery = { enqueue: async (m: QueuedMessage[]) => void queued.push(...m) };
+    const deliver = createDeliverProcessor({ database, adapters: new Map([['web', adapter]]), logger: createLogger('silent'), companions: { web: 5 }, callLimits: limits, delivery });
     expect(await deliver(job(a1.outboxId).job)).toEqual({ sent: 2 });
     expect(adapter.sends.map((s) => s.text).sort()).toEqual(['A 通知', 'C 通知']);
     expect((await statusOf([b1.outboxId]))[b1.outboxId]).toBe('pending');
+    // B may have no job of its own (one job per batch's worth of rows): the batch queues one.
+    expect(queued.map((m) => [m.outboxId, m.priority])).toEqual([[b1.outboxId, 'broadcast']]);
 
     // The channel over its global limit: B's job goes back as a delayed job, nothing sent, no attempt spent.
     global.on = true;
@@ -179,6 +185,23 @@ describe('a broadcast delivery takes other chats along (群发搭车)', () => {
     expect(adapter.sends.map((s) => s.text).sort()).toEqual(['A 通告', 'C 通告']);
     // Out of the way of the next test, which shares the database.
     await database.db.update(outbox).set({ status: 'sent' }).where(inArray(outbox.id, [b1.outboxId]));
+  });
+
+  it('a batch that claimed all it could take queues the next lead, so a broadcast with one job per batch carries on', async () => {
+    const chats = await Promise.all(Array.from({ length: 5 }, () => recipient()));
+    const rows: QueuedMessage[] = [];
+    for (const [i, r] of chats.entries()) rows.push(await broadcastTo(r, `第${i}户 通知`));
+    const adapter = new RecordingAdapter();
+    const queued: QueuedMessage[] = [];
+    const delivery = { enqueue: async (m: QueuedMessage[]) => void queued.push(...m) };
+    const deliver = createDeliverProcessor({ database, adapters: new Map([['web', adapter]]), logger: createLogger('silent'), companions: { web: 2 }, delivery });
+    expect(await deliver(job(rows[0]!.outboxId).job)).toEqual({ sent: 3 });
+    expect(queued.map((m) => m.outboxId)).toEqual([rows[3]!.outboxId]);
+    // The next lead takes the last two; nothing is left, so nothing more is queued.
+    expect(await deliver(job(rows[3]!.outboxId).job)).toEqual({ sent: 2 });
+    expect(queued).toHaveLength(1);
+    expect(new Set(adapter.sends.map((s) => s.text)).size).toBe(5);
+    expect(Object.values(await statusOf(rows.map((m) => m.outboxId)))).toEqual(Array(5).fill('sent'));
   });
 
   it('takes nothing along for a reply, nor at a rate one job per message keeps up with', async () => {
