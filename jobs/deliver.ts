@@ -137,12 +137,6 @@ export function companionsFor(rates: Record<Channel, { globalPerSec: number }>):
 
 type Own = { id: number; identityId: string; channel: Channel; priority: number };
 
-class HeldUntil extends Error {
-  constructor(readonly at: number) {
-    super(`held until ${new Date(at).toISOString()}`);
-  }
-}
-
 /** A broadcast whose chat another delivery holds comes back after this long (it is likely sent by then). */
 const BUSY_CHAT_RETRY_MS = 500;
 
@@ -152,8 +146,10 @@ const BUSY_CHAT_RETRY_MS = 500;
  * one chat's messages keep their order and no row is sent by two jobs (jobs/deliver-chat.ts).
  * A broadcast job also takes along the next broadcast row of up to `companions` other chats
  * (src/outbox/claim.ts), sent side by side, at most `sendsAtOnce` at a time, and marked sent
- * together (src/outbox/sent-marks.ts): their own jobs then find them sent. Call limits are taken
- * per platform call as before, so the batch goes no faster than the limits allow.
+ * together (src/outbox/sent-marks.ts). Most of those rows have no job of their own (one job per
+ * batch's worth, `leadsOf` in jobs/producer.ts); one that has finds it sent and, as a lead, sends
+ * what waits after it (`sendBatch`). Call limits are taken per platform call as before, so the
+ * batch goes no faster than the limits allow.
  */
 export function createDeliverProcessor(deps: DeliverDeps) {
   const { database } = deps;
