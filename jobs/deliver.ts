@@ -4,7 +4,7 @@ import { outbox } from '../db/schema/index.js';
 import type { Database, Tx } from '../db/client.js';
 import type { ChannelAdapter } from '../bots/channel.js';
 import type { Channel } from '../src/dialog/events.js';
-import { deliverLockKey, OUTBOX_PRIORITY, priorityName, type DeliveryQueue, type QueuedMessage } from '../src/outbox/outbox.js';
+import { deliverLockKey, OUTBOX_PRIORITY, toQueued, type DeliveryQueue, type QueuedMessage } from '../src/outbox/outbox.js';
 import { claimCompanions, type OutboxRow } from '../src/outbox/claim.js';
 import { createSentMarker } from '../src/outbox/sent-marks.js';
 import { createSlots } from '../src/work/slots.js';
@@ -69,7 +69,7 @@ function processorFor(s: JobServices) {
       onResult: s.onDeliverResult,
       callLimits: s.callLimits,
       conversationBusy: s.conversationBusy,
-      companions: companionsFor(channelRates(s.config)),
+      companions: deliveryCompanions(s.config),
       delivery: s.delivery,
     });
     processors.set(s, p);
@@ -135,6 +135,13 @@ export function companionsFor(rates: Record<Channel, { globalPerSec: number }>):
   return { telegram: of(rates.telegram.globalPerSec), wechat: of(rates.wechat.globalPerSec), web: of(rates.web.globalPerSec) };
 }
 
+/**
+ * The companions of a deployment's channels. The producer (one job per batch's worth of broadcast
+ * rows, `leadsOf`) and the deliver processor (which takes that many along) must agree, so both
+ * read it here.
+ */
+export const deliveryCompanions = (config: JobServices['config']) => companionsFor(channelRates(config));
+
 type Own = { id: number; identityId: string; channel: Channel; priority: number };
 
 /** A broadcast whose chat another delivery holds comes back after this long (it is likely sent by then). */
@@ -176,8 +183,8 @@ export function createDeliverProcessor(deps: DeliverDeps) {
     const broken = settled.find((o): o is PromiseRejectedResult => o.status === 'rejected');
     if (broken) throw broken.reason;
     const outcomes = settled.map((o) => (o as PromiseFulfilledResult<ChatOutcome>).value);
-    const left: QueuedMessage[] = claim.rows.filter((_, i) => !outcomes[i + 1]!.done).map((r) => ({ outboxId: r.id, channel: r.channel, priority: priorityName(r.priority), notBefore: r.notBefore }));
-    if (claim.next !== undefined) left.push({ outboxId: claim.next, channel: own.channel, priority: priorityName(own.priority) });
+    const left: QueuedMessage[] = claim.rows.filter((_, i) => !outcomes[i + 1]!.done).map((r) => toQueued({ id: r.id, channel: r.channel, priority: r.priority, not_before: r.notBefore }));
+    if (claim.next !== undefined) left.push(toQueued({ id: claim.next, channel: own.channel, priority: own.priority, not_before: null }));
     // After commit would be later than needed: a job for a row still locked here finds it busy
     // and looks again shortly. Lost (Redis down), the outbox sweep queues it.
     if (left.length && deps.delivery) await deps.delivery.enqueue(left).catch((err) => deps.logger.warn({ err: (err as Error).message }, 'follow-up deliveries not queued; the outbox sweep will'));

@@ -20,8 +20,8 @@ export function deliverJobOptions(m: QueuedMessage, now = Date.now()): Record<st
 /**
  * 群发搭车 (jobs/deliver.ts): where a channel's broadcast deliveries take `companions` other chats
  * along, one job per `companions + 1` broadcast rows due at the same time is enough: its batch
- * sends the rows after it, and a delivery that finds more waiting queues the next lead
- * (`continueAfter`). Every row had a job of its own: at 1,000/s that was a BullMQ fetch, finish
+ * sends the rows after it, and a batch that finds more waiting queues the next lead
+ * (`sendBatch` in jobs/deliver.ts, from its claim's `next`). Every row had a job of its own: at 1,000/s that was a BullMQ fetch, finish
  * and status read per message for a row already sent by another's batch, and on the PostgreSQL
  * backend two durable transactions each. Replies always get their own job. Rows no lead reached
  * (Redis lost) are the outbox sweep's, which queues leads the same way.

@@ -8,7 +8,7 @@ import type { Logger } from '../src/log.js';
 import type { CallLimits } from '../src/limits/calls.js';
 import { createCallLimits } from '../src/limits/call-limits.js';
 import { createLimitStore } from '../src/limits/store.js';
-import { channelRates, companionsFor } from './deliver.js';
+import { channelRates, deliveryCompanions } from './deliver.js';
 import { createWork, type Work } from '../src/work/unit.js';
 import type { QueueBackend } from './backend.js';
 import { jobHandle, parsePayload, type JobDefinition, type JobServices } from './define.js';
@@ -56,7 +56,7 @@ export async function startWorkers(deps: WorkerDeps): Promise<{ close(): Promise
   const { backend, logger } = deps;
   const ownLimitStore = deps.callLimits ? undefined : createLimitStore({ database: deps.database, redisUrl: deps.config.queue.redisUrl, prefix: deps.config.queue.prefix, logger });
   const callLimits = deps.callLimits ?? createCallLimits({ rates: channelRates(deps.config), store: ownLimitStore!, logger });
-  const producer = deps.producer ?? createJobs(backend, ALL_JOBS, { companions: companionsFor(channelRates(deps.config)) });
+  const producer = deps.producer ?? createJobs(backend, ALL_JOBS, { companions: deliveryCompanions(deps.config) });
   const ownProducer = !deps.producer;
   const work: Work = createWork({ database: deps.database, sink: producer.sink, logger });
   const base: Omit<JobServices, 'timerHandlers'> = {

@@ -9,7 +9,7 @@ import { createWebChannel } from '../bots/web/index.js';
 import { createWechatAdapter } from '../bots/wechat/index.js';
 import { createQueueBackend, redisOptionsFromUrl, type QueueBackend } from '../jobs/backend.js';
 import type { JobDefinition } from '../jobs/define.js';
-import { channelRates, companionsFor, createDeliverProcessor } from '../jobs/deliver.js';
+import { createDeliverProcessor, deliveryCompanions } from '../jobs/deliver.js';
 import { withInlineDelivery } from '../jobs/inline-delivery.js';
 import { createJobs } from '../jobs/producer.js';
 import { ALL_JOBS } from '../jobs/registry.js';
@@ -132,7 +132,7 @@ export function createApp(config: Config, opts: AppOptions = {}) {
     lines.push(config.queue.redisUrl ? `Jobs: BullMQ on Redis ${redactUrl(config.queue.redisUrl)}` : `Jobs: BullMQ on PostgreSQL (schema "${config.queue.prefix}")`);
     // The job registry's producer: deliveries, timer wake-ups and jobs after each commit.
     // One deliver job per batch's worth of broadcast rows, as the deliveries take them along.
-    const jobs = createJobs(backend, ALL_JOBS, { companions: companionsFor(channelRates(config)) });
+    const jobs = createJobs(backend, ALL_JOBS, { companions: deliveryCompanions(config) });
     stops.push(() => jobs.close());
     const delivery = jobs.delivery;
     // Replies are pushed to the processes serving web chats through the queue's own datastore.
