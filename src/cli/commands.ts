@@ -9,6 +9,8 @@ import type { Config } from '../config.js';
 import { createLogger } from '../log.js';
 import { coverageReport } from '../cases/coverage.js';
 import { childUnits, findUnitByCode } from '../org/tree.js';
+import { floorAreaM2 } from '../org/household-record.js';
+import { runHouseholdCommand } from '../org/household-cli.js';
 import { placeLabel } from '../residents/household.js';
 import { issueHouseholdInvite } from '../residents/invites.js';
 import { issueStaffCode, type SubCommittee } from '../staff/codes.js';
@@ -164,6 +166,29 @@ export const COMMANDS = {
         return issued;
       });
       out(text.inviteIssued({ code, place: await placeLabel(database.db, unit.id), uses: args.uses, until }));
+    },
+  }),
+  /** 房屋登记 (src/org/household-record.ts): floor area and owner flag, kept by staff who reach the home. */
+  household: command({
+    usage: 'household show|set HOUSEHOLD_CODE --as PERSON [--area M2] [--owner yes|no]',
+    about: "a home's floor area (m², for art. 278 votes) and owner flag (业主), as that staff member",
+    positionals: ['sub', 'unit'],
+    options: ['as', 'area', 'owner'],
+    schema: z
+      .object({
+        sub: z.enum(['show', 'set'], { error: 'household show|set HOUSEHOLD_CODE …' }),
+        unit: unitCode,
+        as: z.uuid({ error: '--as takes the staff member’s person id' }),
+        area: floorAreaM2.optional(),
+        owner: z.enum(['yes', 'no'], { error: '--owner is yes or no' }).transform((v) => v === 'yes').optional(),
+      })
+      .refine((a) => (a.sub === 'set') === (a.area !== undefined || a.owner !== undefined), {
+        path: ['area'],
+        error: 'set takes --area M2 and/or --owner yes|no; show takes neither',
+      }),
+    async run(args, { database, config, out }) {
+      const unit = await unitOrFail(database, args.unit);
+      await runHouseholdCommand({ sub: args.sub, as: args.as, floorAreaM2: args.area, owner: args.owner }, unit, config, database, out);
     },
   }),
   'staff-code': command({

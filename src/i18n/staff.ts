@@ -1,5 +1,11 @@
 import { defineMessages } from './catalog.js';
 
+/** A household's record (房屋登记) as the messages show it: floor area (null = none recorded) and 业主. */
+type HouseholdFacts = { area: string | null; owner: boolean };
+const zh = (f: HouseholdFacts) => `面积 ${f.area === null ? '未登记' : `${f.area} m²`}，业主：${f.owner ? '是' : '否'}`;
+const ko = (f: HouseholdFacts) => `면적 ${f.area === null ? '미등록' : `${f.area} m²`}, 소유자(业主): ${f.owner ? '예' : '아니요'}`;
+const en = (f: HouseholdFacts) => `floor area ${f.area === null ? 'not recorded' : `${f.area} m²`}, owner (业主): ${f.owner ? 'yes' : 'no'}`;
+
 /** 工作人员绑定 and staff-only text. */
 export const staff = defineMessages(
   {
@@ -15,6 +21,13 @@ export const staff = defineMessages(
     role_street_official: '街道干部',
     role_county_official: '县（市）干部',
     role_admin: '系统管理员',
+    householdRecord: (p: { place: string } & HouseholdFacts) => `${p.place}：${zh(p)}`,
+    householdRecordSet: (p: { before: HouseholdFacts; after: HouseholdFacts }) => `已更新：${zh(p.before)} → ${zh(p.after)}`,
+    householdRecordUnchanged: '没有变化：登记内容与原来相同。',
+    householdNotHousehold: (p: { code: string }) => `${p.code} 不是一户住户，请给出户的编码。`,
+    householdNotStaff: '只有社区工作人员可以查看或修改房屋登记。',
+    householdOnLeave: '您正在休假，暂不能查看或修改房屋登记。',
+    householdOutsideArea: (p: { place: string }) => `「${p.place}」不在您的工作范围内。`,
   },
   {
     askCode: '일회용 직원 등록 코드를 입력하세요(예: S-ABCD-EFGH).',
@@ -29,6 +42,13 @@ export const staff = defineMessages(
     role_street_official: '가도 공무원',
     role_county_official: '현(시) 공무원',
     role_admin: '시스템 관리자',
+    householdRecord: (p: { place: string } & HouseholdFacts) => `${p.place}: ${ko(p)}`,
+    householdRecordSet: (p: { before: HouseholdFacts; after: HouseholdFacts }) => `변경됨: ${ko(p.before)} → ${ko(p.after)}`,
+    householdRecordUnchanged: '변경 없음: 등록 내용이 이전과 같습니다.',
+    householdNotHousehold: (p: { code: string }) => `${p.code}은(는) 세대가 아닙니다. 세대 코드를 입력하세요.`,
+    householdNotStaff: '마을 직원만 주택 등록을 보거나 바꿀 수 있습니다.',
+    householdOnLeave: '휴가 중이라 지금은 주택 등록을 보거나 바꿀 수 없습니다.',
+    householdOutsideArea: (p: { place: string }) => `「${p.place}」은(는) 담당 구역이 아닙니다.`,
   },
   {
     askCode: 'Please type your one-time staff code (e.g. S-ABCD-EFGH).',
@@ -43,5 +63,12 @@ export const staff = defineMessages(
     role_street_official: 'street official',
     role_county_official: 'county official',
     role_admin: 'administrator',
+    householdRecord: (p: { place: string } & HouseholdFacts) => `${p.place}: ${en(p)}`,
+    householdRecordSet: (p: { before: HouseholdFacts; after: HouseholdFacts }) => `updated: ${en(p.before)} → ${en(p.after)}`,
+    householdRecordUnchanged: 'nothing changed: the record already says that.',
+    householdNotHousehold: (p: { code: string }) => `${p.code} is not a household; give a household's code.`,
+    householdNotStaff: 'Only community staff can see or change a household record.',
+    householdOnLeave: 'You are on leave and cannot see or change household records now.',
+    householdOutsideArea: (p: { place: string }) => `"${p.place}" is outside your area.`,
   },
 );

@@ -3,11 +3,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { count, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { householdInvites, orgUnits, staffCodes, staffRole } from '../../db/schema/index.js';
+import { audienceMemberships, householdInvites, orgUnits, staffCodes, staffRole } from '../../db/schema/index.js';
 import { seedDemoIfEmpty, type SeedResult } from '../../db/seed/index.js';
 import { DEMO_STREETS } from '../../db/seed/jiaohe.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
+import { floorAreaM2 } from '../../src/org/household-record.js';
 import { hashCode } from '../../src/staff/codes.js';
 import { createTestDatabase, TEST_CODE_SECRET } from '../support/db.js';
 
@@ -18,10 +19,12 @@ async function snapshot(database: TestDatabase) {
   const units = await database.db.select({ kind: orgUnits.kind, n: count() }).from(orgUnits).groupBy(orgUnits.kind);
   const [codes] = await database.db.select({ n: count() }).from(staffCodes);
   const [invites] = await database.db.select({ n: count() }).from(householdInvites);
+  const [memberships] = await database.db.select({ n: count() }).from(audienceMemberships);
   return {
     units: Object.fromEntries(units.map((u) => [u.kind, u.n])) as Record<string, number>,
     staffCodes: codes!.n,
     invites: invites!.n,
+    memberships: memberships!.n,
   };
 }
 
@@ -97,6 +100,23 @@ describe('seedDemoIfEmpty on a fresh database', () => {
       else expect(byId.get(u.parentId!)?.kind).toBe(want);
       if (u.kind === 'household') expect(Number(u.floorAreaM2)).toBeGreaterThan(0);
     }
+  });
+
+  it('gives every home a floor area staff could have typed, and most homes (not all: some are rented) the owner flag', async () => {
+    const homes = await database.db.select().from(orgUnits).where(eq(orgUnits.kind, 'household'));
+    // The same bounds and precision `household set --area` accepts.
+    for (const h of homes) expect(floorAreaM2.safeParse(h.floorAreaM2).success, `${h.code}: ${h.floorAreaM2}`).toBe(true);
+    const owners = await database.db
+      .select({ householdId: audienceMemberships.householdId, personId: audienceMemberships.personId, source: audienceMemberships.source, kind: orgUnits.kind })
+      .from(audienceMemberships)
+      .innerJoin(orgUnits, eq(orgUnits.id, audienceMemberships.householdId))
+      .where(eq(audienceMemberships.group, 'owners'));
+    expect(owners.every((o) => o.kind === 'household' && o.personId === null && o.source === 'staff')).toBe(true);
+    expect(new Set(owners.map((o) => o.householdId)).size).toBe(owners.length);
+    expect(owners.length).toBeGreaterThanOrEqual(Math.floor(homes.length * 0.8));
+    expect(owners.length).toBeLessThan(homes.length);
+    // The owners register is all the seed puts in the audience groups.
+    expect(afterFirst.memberships).toBe(owners.length);
   });
 
   it('issues staff codes for every role', async () => {
