@@ -11,25 +11,33 @@ import { activitySettings, createActivity, type ActivityInput } from './create.j
 import { ActivityError } from './errors.js';
 import { childrenOf } from './minors.js';
 import { ACTIVITY_KINDS, SERVICE_LINES } from './rules.js';
+import { AUDIENCE_GROUPS } from '../audience/groups.js';
 import { maskPhone } from '../residents/privacy.js';
 
 export const ACTIVITY_USAGE = `  activity create --as PERSON --community CODE --kind K --title T --capacity N (--venue V | --link URL)
            (--at "YYYY-MM-DD HH:MM" | --weekday 0-6 --time HH:MM --from YYYY-MM-DD --until YYYY-MM-DD) [--minutes 90]
-           [--topic X] [--speaker X] [--line L] [--to UNIT_CODE] [--offer-minutes 120] [--no-announce yes]
-                                            publish an activity or a weekly series (announced through notices)
+           [--topic X] [--speaker X] [--line L] [--to UNIT_CODE] [--group G[,G…]] [--offer-minutes 120] [--no-announce yes]
+           [--signup-opens "YYYY-MM-DD HH:MM"] [--signup-closes "YYYY-MM-DD HH:MM"]   (default: now … the start)
+                                            publish an activity or a weekly series (announced through notices;
+                                            with --group only to those groups, like \`notice draft --group\`)
   activity report ACTIVITY_ID --as PERSON   seats, waiting, check-ins, ratings per session; repeated no-shows
   activity children ACTIVITY_ID --as PERSON 四点半课堂 children and guardians (organisers only, audited)
   activity attend SIGNUP_ID --as PERSON --present yes|no   record attendance by hand
   activity coverage --as PERSON --unit CODE  服务进社区 events this year per community and line (aim ≥ 2)
-  K: ${ACTIVITY_KINDS.join(', ')}    L: ${SERVICE_LINES.join(', ')}`;
+  K: ${ACTIVITY_KINDS.join(', ')}    L: ${SERVICE_LINES.join(', ')}    G: ${AUDIENCE_GROUPS.join(', ')}`;
 
 /** The options `activity` takes (all strings on the command line). */
-export const ACTIVITY_OPTIONS = ['as', 'community', 'kind', 'title', 'capacity', 'venue', 'link', 'at', 'weekday', 'time', 'from', 'until', 'minutes', 'topic', 'speaker', 'line', 'to', 'offer-minutes', 'no-announce', 'present', 'unit'] as const;
+export const ACTIVITY_OPTIONS = ['as', 'community', 'kind', 'title', 'capacity', 'venue', 'link', 'at', 'weekday', 'time', 'from', 'until', 'minutes', 'topic', 'speaker', 'line', 'to', 'group', 'signup-opens', 'signup-closes', 'offer-minutes', 'no-announce', 'present', 'unit'] as const;
 
 export type ActivityCliArgs = { sub: string; id?: string } & Partial<Record<string, string>>;
 
 const person = z.uuid({ error: '--as takes the staff member’s person id' });
 const int = (name: string) => z.coerce.number({ error: `--${name} takes a number` }).int();
+/** `--group elderly,school_parents`: one option (this command's options are single strings), any of the groups. */
+const groupList = z
+  .string()
+  .transform((s) => s.split(/[\s,，、]+/).filter(Boolean))
+  .pipe(z.array(z.enum(AUDIENCE_GROUPS, { error: `--group takes ${AUDIENCE_GROUPS.join(', ')} (comma-separated)` })).min(1));
 
 /** `npm run linli -- activity …`: the activity commands for an operator acting as a named staff member. */
 export async function runActivityCli(a: ActivityCliArgs, config: Config, database: Database, out: (line: string) => void): Promise<void> {
@@ -51,6 +59,12 @@ export async function runActivityCli(a: ActivityCliArgs, config: Config, databas
       } else {
         schedule = { kind: 'series', weekday: int('weekday').parse(a.weekday), time: a.time ?? '', from: a.from ?? '', until: a.until ?? '', durationMinutes: minutes };
       }
+      const localTime = (value: string | undefined, option: string) => {
+        if (value === undefined) return undefined;
+        const at = parseLocal(value, tz);
+        if (!at) throw new Error(`--${option} takes "YYYY-MM-DD HH:MM" (local time)`);
+        return at;
+      };
       const input: ActivityInput = {
         kind: z.enum(ACTIVITY_KINDS).parse(a.kind),
         serviceLine: a.line ? z.enum(SERVICE_LINES).parse(a.line) : undefined,
@@ -61,13 +75,17 @@ export async function runActivityCli(a: ActivityCliArgs, config: Config, databas
         link: a.link,
         communityId: await unitId(database, a.community, '--community'),
         scopeUnitIds: a.to ? [await unitId(database, a.to, '--to')] : undefined,
+        groups: a.group === undefined ? [] : groupList.parse(a.group),
         capacity: int('capacity').parse(a.capacity),
         offerMinutes: a.offerMinutes ? int('offer-minutes').parse(a.offerMinutes) : undefined,
         schedule,
+        signupOpensAt: localTime(a.signupOpens, 'signup-opens'),
+        signupClosesAt: localTime(a.signupCloses, 'signup-closes'),
         announce: a.noAnnounce !== 'yes',
       };
       const made = await cliWork(config, database, (uow) => createActivity(uow, as, input, new Date(), activitySettings(config))).catch(explain);
       out(`${made.activityId}  ${made.sessions.length} session(s)${made.noticeId ? `, announced (notice ${made.noticeId})` : ''}`);
+      out(`  sign-up ${formatLocal(made.signup.opensAt, tz)} – ${formatLocal(made.signup.closesAt, tz)}${input.groups?.length ? `, for ${input.groups.join(', ')}` : ''}`);
       for (const s of made.sessions) out(`  ${formatLocal(s.startsAt, tz)}  check-in code ${s.checkinCode}  session ${s.id}`);
       return;
     }

@@ -13,7 +13,7 @@ import { localDateTime } from '../org/time.js';
 import { checkScopes } from '../staff/scope.js';
 import type { UnitOfWork } from '../work/unit.js';
 import { ActivityError } from './errors.js';
-import { ACTIVITY_KINDS, checkinCodeFrom, expandSeries, MAX_SESSIONS, remindersAhead, SERVICE_LINES } from './rules.js';
+import { ACTIVITY_KINDS, distinctCheckinCodes, expandSeries, MAX_SESSIONS, remindersAhead, SERVICE_LINES, signupWindowProblem } from './rules.js';
 import { REMINDER_TIMER, TERM_END_TIMER } from './timers.js';
 
 const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/);
@@ -46,6 +46,7 @@ export const activityInputSchema = z
     groups: z.array(z.enum(AUDIENCE_GROUPS)).max(AUDIENCE_GROUPS.length).default([]),
     capacity: z.number().int().min(1).max(10_000),
     schedule: scheduleSchema,
+    /** 报名时间: defaults to now … the (last) session's start. */
     signupOpensAt: z.coerce.date().optional(),
     signupClosesAt: z.coerce.date().optional(),
     offerMinutes: z.number().int().min(5).max(7 * 24 * 60).default(120),
@@ -73,6 +74,7 @@ export function activitySettings(config: Pick<Config, 'notices' | 'defaultLocale
 export interface CreatedActivity {
   activityId: string;
   sessions: { id: string; startsAt: Date; checkinCode: string }[];
+  signup: { opensAt: Date; closesAt: Date };
   noticeId: string | null;
 }
 
@@ -96,7 +98,11 @@ export async function createActivity(uow: UnitOfWork, actorId: string, input: Ac
       : expandSeries({ ...a.schedule, capacity: a.capacity, timeZone: settings.timeZone });
   const ahead = dates.filter((d) => d.startsAt > now);
   if (ahead.length === 0 || ahead.length > MAX_SESSIONS) throw new ActivityError('closed');
-  const lastEnd = ahead[ahead.length - 1]!.endsAt;
+  const last = ahead[ahead.length - 1]!;
+  const lastEnd = last.endsAt;
+  const signup = { opensAt: a.signupOpensAt ?? now, closesAt: a.signupClosesAt ?? last.startsAt };
+  const badWindow = signupWindowProblem(signup, last.startsAt, now);
+  if (badWindow) throw new ActivityError(badWindow);
 
   const [row] = await tx
     .insert(activities)
@@ -110,8 +116,8 @@ export async function createActivity(uow: UnitOfWork, actorId: string, input: Ac
       link: a.link ?? null,
       communityId: a.communityId,
       groups: [...new Set(a.groups)],
-      signupOpensAt: a.signupOpensAt ?? now,
-      signupClosesAt: a.signupClosesAt ?? lastEnd,
+      signupOpensAt: signup.opensAt,
+      signupClosesAt: signup.closesAt,
       offerMinutes: a.offerMinutes,
       termEndsAt: a.kind === 'after_school' ? lastEnd : null,
       createdBy: actorId,
@@ -122,9 +128,10 @@ export async function createActivity(uow: UnitOfWork, actorId: string, input: Ac
   await tx.insert(activityScopes).values(scopeIds.map((orgUnitId) => ({ activityId, orgUnitId })));
   const organisers = [...new Set([actorId, ...a.organiserIds])];
   await tx.insert(activityOrganisers).values(organisers.map((personId) => ({ activityId, personId })));
+  const codes = distinctCheckinCodes(ahead.length, () => randomBytes(8));
   const sessions = await tx
     .insert(activitySessions)
-    .values(ahead.map((d, i) => ({ activityId, position: i + 1, startsAt: d.startsAt, endsAt: d.endsAt, capacity: d.capacity, checkinCode: checkinCodeFrom(randomBytes(8)) })))
+    .values(ahead.map((d, i) => ({ activityId, position: i + 1, startsAt: d.startsAt, endsAt: d.endsAt, capacity: d.capacity, checkinCode: codes[i]! })))
     .returning({ id: activitySessions.id, startsAt: activitySessions.startsAt, checkinCode: activitySessions.checkinCode });
 
   await uow.timers.setMany(
@@ -161,5 +168,5 @@ export async function createActivity(uow: UnitOfWork, actorId: string, input: Ac
     await tx.update(activities).set({ noticeId }).where(eq(activities.id, activityId));
     await followUpIn(uow, await confirmNotice(tx, actorId, notice.id, now, settings.quiet));
   }
-  return { activityId, sessions, noticeId };
+  return { activityId, sessions, signup, noticeId };
 }

@@ -1,7 +1,9 @@
 import type { ScopeRefusal } from '../staff/scope.js';
+import type { SignupWindowProblem } from './rules.js';
 
 export type ActivityErrorReason =
   | ScopeRefusal
+  | SignupWindowProblem
   | 'no_such_unit'
   | 'not_community'
   | 'not_found'

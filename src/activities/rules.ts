@@ -44,6 +44,20 @@ export function remindersAhead(startsAt: Date, now: Date): { key: ReminderKey; a
   return REMINDERS.map((r) => ({ key: r.key, at: new Date(startsAt.getTime() - r.beforeMs) })).filter((r) => r.at.getTime() > now.getTime());
 }
 
+export type SignupWindowProblem = 'signup_opens_after_start' | 'signup_closes_before_opens' | 'signup_closes_after_start';
+
+/**
+ * 报名时间: a window staff set opens before the (last) session starts, closes after it opens and
+ * after now, and closes no later than the last session starts (each session's own sign-up ends
+ * at its start anyway, so a later close would promise what is not kept). Undefined = fine.
+ */
+export function signupWindowProblem(w: { opensAt: Date; closesAt: Date }, lastStart: Date, now: Date): SignupWindowProblem | undefined {
+  if (w.opensAt.getTime() >= lastStart.getTime()) return 'signup_opens_after_start';
+  if (w.closesAt.getTime() <= w.opensAt.getTime() || w.closesAt.getTime() <= now.getTime()) return 'signup_closes_before_opens';
+  if (w.closesAt.getTime() > lastStart.getTime()) return 'signup_closes_after_start';
+  return undefined;
+}
+
 export interface SeriesRule {
   /** First day (YYYY-MM-DD, local) from which sessions are counted. */
   from: string;
@@ -105,6 +119,16 @@ export function checkinCodeFrom(bytes: Uint8Array): string {
   let s = '';
   for (let i = 0; i < CHECKIN_CODE_LENGTH; i++) s += CODE_ALPHABET[bytes[i]! % CODE_ALPHABET.length];
   return s;
+}
+
+/**
+ * One code per session of an activity, no two alike, so a code shown at one session of a series
+ * never checks anyone in to another. `draw` gives random bytes (crypto in use, fixed in tests).
+ */
+export function distinctCheckinCodes(n: number, draw: () => Uint8Array): string[] {
+  const codes = new Set<string>();
+  while (codes.size < n) codes.add(checkinCodeFrom(draw()));
+  return [...codes];
 }
 
 /** What a resident typed as a code, compared leniently (case, spaces, full-width digits). */

@@ -30,9 +30,9 @@ async function secretaryId(database: Database, town: SmallTown): Promise<string>
 
 /**
  * The 幸福学堂 story every channel must carry: the secretary creates a weekly series in chat (one
- * seat a session, the first starting in 30 minutes so check-in is open); the first resident takes
- * the seat, the second waits; the first cancels, the second is offered the seat, confirms, checks
- * in with the session's code and rates it. Then a volunteer sees a 巡访 task that fits, signs up,
+ * seat a session of two hours, sign-ups open until the start, the first starting in 30 minutes so
+ * check-in is open); the first resident takes the seat, the second waits; the first cancels, the
+ * second is offered the seat, confirms, checks in with the session's code and rates it. Then a volunteer sees a 巡访 task that fits, signs up,
  * the organiser confirms in chat who came and the hours, and the volunteer's ledger shows them.
  */
 export async function activityStory(cast: ActivityCast, town: SmallTown, database: Database, opts: { timeoutMs: number }) {
@@ -59,6 +59,9 @@ export async function activityStory(cast: ActivityCast, town: SmallTown, databas
   await secretary.choose(a.weekly);
   await secretary.expectMessage(/开始时间/, w);
   await secretary.sendText(start);
+  // Two hours a session (a length button; an end time may be typed instead).
+  await secretary.expectMessage(/每次多长时间/, w);
+  await secretary.choose(a.durationHours({ hours: 2 }));
   await secretary.expectMessage(/重复到哪天/, w);
   await secretary.sendText(until);
   await secretary.expectMessage(a.createCapacity, w);
@@ -66,8 +69,12 @@ export async function activityStory(cast: ActivityCast, town: SmallTown, databas
   // For everyone in the community: no group picked.
   await secretary.expectMessage(a.createGroupsPicked({ groups: a.groupsEveryone }), w);
   await secretary.choose(a.groupsDone);
+  // Sign-ups from now until the start: the default button.
+  await secretary.expectMessage(a.createSignup, w);
+  await secretary.choose(a.signupDefault);
   const summary = await secretary.expectMessage(/共 3 次，每次 1 人/, w);
   expect(summary).toContain('法律常识讲座');
+  expect(summary).toContain(`${start}–${formatLocal(new Date(startsAt.getTime() + 2 * 3600_000), TZ).slice(11)}`);
   await secretary.choose(a.publish);
   const created = await secretary.expectMessage(/已发布，共 3 次/, w);
   const code = /签到码：([2-9A-Z]{4})/.exec(created)![1]!;

@@ -10,6 +10,7 @@ import { signUp } from '../../../src/activities/signups.js';
 import { TERM_END_TIMER } from '../../../src/activities/timers.js';
 import { createLogger } from '../../../src/log.js';
 import { fireDueTimers } from '../../../src/timers/fire.js';
+import { formatLocal, parseLocal } from '../../../src/notices/rules.js';
 import type { Work } from '../../../src/work/unit.js';
 import { ACTIVITY_SETTINGS, lecture, quietWork, TZ } from '../../support/activity-fixture.js';
 import { assign, makePerson } from '../../support/case-fixture.js';
@@ -64,6 +65,42 @@ describe('check-in, ratings, no-shows, minors’ data and coverage (real Postgre
     await expect(work.run((uow) => rateSession(uow, neighbour, other!.id, 4, new Date()))).rejects.toMatchObject({ reason: 'may_not_rate' });
     // An organiser can record attendance by hand; someone else cannot.
     await expect(work.run((uow) => markAttendance(uow, neighbour, other!.id, true, new Date()))).rejects.toMatchObject({ reason: 'not_organiser' });
+  });
+
+  it('gives each session of a series its own code: one session’s code checks nobody in to another', async () => {
+    const week = 7 * 86_400_000;
+    // The second of four weekly sessions began 30 minutes ago; the first was a week before it.
+    const second = parseLocal(formatLocal(new Date(Date.now() - 30 * 60_000), 'Asia/Shanghai'), 'Asia/Shanghai')!;
+    const firstDay = formatLocal(new Date(second.getTime() - week), 'Asia/Shanghai');
+    const created = new Date(second.getTime() - week - 86_400_000);
+    const schedule = {
+      kind: 'series' as const,
+      from: firstDay.slice(0, 10),
+      until: formatLocal(new Date(second.getTime() + 2 * week), 'Asia/Shanghai').slice(0, 10),
+      weekday: new Date(`${firstDay.slice(0, 10)}T00:00:00Z`).getUTCDay(),
+      time: firstDay.slice(11),
+      durationMinutes: 90,
+    };
+    const made = await work.run((uow) => createActivity(uow, secretary, lecture(town.community.id, 10, second, { announce: false, schedule }), created, ACTIVITY_SETTINGS));
+    expect(made.sessions.map((x) => x.startsAt.getTime() - second.getTime())).toEqual([-week, 0, week, 2 * week]);
+    const codes = made.sessions.map((x) => x.checkinCode);
+    expect(new Set(codes).size).toBe(4);
+    const [past, current, next] = made.sessions as [typeof made.sessions[0], typeof made.sessions[0], typeof made.sessions[0]];
+    const mine: Record<string, string> = {};
+    for (const x of [past, current, next]) mine[x.id] = (await work.run((uow) => signUp(uow, { sessionId: x.id, personId: parent }, created, TZ))).signupId;
+    await work.run((uow) => signUp(uow, { sessionId: current.id, personId: neighbour }, created, TZ));
+    const tryCode = (personId: string, code: string) => work.run((uow) => checkIn(uow, personId, code, new Date())).then((r) => r.signupIds, (e: { reason: string }) => e.reason);
+
+    // Last week's code and next week's are not today's: refused, and today's sign-up stays unchecked.
+    expect(await tryCode(parent, past.checkinCode)).toBe('checkin_closed');
+    expect(await tryCode(parent, next.checkinCode)).toBe('checkin_closed');
+    expect(await tryCode(neighbour, past.checkinCode)).toBe('wrong_code');
+    const checked = async () => (await database.db.select().from(activitySignups).where(eq(activitySignups.personId, parent))).filter((r) => Object.values(mine).includes(r.id) && r.checkedInAt !== null).map((r) => r.id);
+    expect(await checked()).toEqual([]);
+    // Today's code checks in today's sign-up only.
+    expect(await tryCode(parent, current.checkinCode)).toEqual([mine[current.id]]);
+    expect(await checked()).toEqual([mine[current.id]]);
+    expect(await tryCode(neighbour, current.checkinCode)).toHaveLength(1);
   });
 
   it('shows organisers who repeatedly did not come', async () => {

@@ -1,7 +1,12 @@
-import { asc, eq } from 'drizzle-orm';
+import { asc, eq, like } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCliArgs, runCli } from '../../../src/cli.js';
-import { activitySessions } from '../../../db/schema/index.js';
+import { activities, activitySessions, channelIdentities, outbox } from '../../../db/schema/index.js';
+import { addMembership } from '../../../src/audience/groups.js';
+import { messages } from '../../../src/i18n/index.js';
+import { createLogger } from '../../../src/log.js';
+import { fanOutNotice } from '../../../src/notices/fanout.js';
+import { formatLocal, parseLocal } from '../../../src/notices/rules.js';
 import { signUp } from '../../../src/activities/signups.js';
 import { loadConfig } from '../../../src/config.js';
 import { ACTIVITY_SETTINGS, quietWork } from '../../support/activity-fixture.js';
@@ -58,6 +63,38 @@ describe('npm run linli -- activity … / volunteer … (real PostgreSQL and Red
     expect(children).toContain('王小明 三年级  guardian 李红 138****1234');
     expect(children).not.toContain('13800001234');
     expect(await run('activity', 'coverage', '--as', secretary, '--unit', town.community.code)).toContain('law\t0/2  ← below aim');
+  });
+
+  it('takes the sign-up window and the audience groups; refuses a window past the start and an unknown group; announces to the group only', async () => {
+    const t = messages('zh-CN').activities;
+    const elder = await resident(database, town.households[1]!.id);
+    const neighbour = await resident(database, town.households[2]!.id);
+    await database.db.transaction((tx) => addMembership(tx, 'elderly', { personId: elder.personId }, { personId: secretary, source: 'staff' }));
+    const day = 86_400_000;
+    const local = (ms: number) => formatLocal(new Date(Date.now() + ms), 'Asia/Shanghai');
+    const create = (...more: string[]) =>
+      run('activity', 'create', '--as', secretary, '--community', town.community.code, '--kind', 'lecture', '--title', '冬季养生讲座', '--capacity', '30', '--venue', '社区活动室', '--at', local(5 * day), ...more);
+    await expect(create('--signup-opens', local(day), '--signup-closes', local(6 * day))).rejects.toThrow(t.err_signup_closes_after_start);
+    await expect(create('--signup-opens', local(3 * day), '--signup-closes', local(2 * day))).rejects.toThrow(t.err_signup_closes_before_opens);
+    await expect(create('--signup-opens', 'tomorrow')).rejects.toThrow('--signup-opens takes "YYYY-MM-DD HH:MM"');
+    await expect(create('--group', 'elderly,kids')).rejects.toThrow('--group takes elderly');
+    expect(await database.db.select().from(activities).where(eq(activities.title, '冬季养生讲座'))).toEqual([]);
+
+    const created = await create('--signup-opens', local(day), '--signup-closes', local(3 * day), '--group', 'elderly');
+    const [, id, noticeId] = /^([0-9a-f-]{36}) .*notice ([0-9a-f-]{36})/.exec(created)!;
+    expect(created).toContain(`sign-up ${local(day)} – ${local(3 * day)}, for elderly`);
+    const [row] = await database.db.select().from(activities).where(eq(activities.id, id!));
+    expect(row).toMatchObject({ groups: ['elderly'], signupOpensAt: parseLocal(local(day), 'Asia/Shanghai'), signupClosesAt: parseLocal(local(3 * day), 'Asia/Shanghai') });
+    // The announcement's fan-out (what the notice worker runs) reaches the elderly resident only.
+    const quiet = { hours: { startSec: 0, endSec: 0 }, timeZone: 'Asia/Shanghai' };
+    await fanOutNotice({ database, delivery: { enqueue: async () => {} }, logger: createLogger('silent'), pageSize: 10, quiet }, noticeId!, 0);
+    const reached = await database.db
+      .selectDistinct({ personId: channelIdentities.personId })
+      .from(outbox)
+      .innerJoin(channelIdentities, eq(channelIdentities.id, outbox.identityId))
+      .where(like(outbox.dedupeKey, `n:${noticeId}:0:%`));
+    expect(reached.map((r) => r.personId)).toEqual([elder.personId]);
+    expect(reached.map((r) => r.personId)).not.toContain(neighbour.personId);
   });
 
   it('registers a volunteer profile and a task with its skills', async () => {

@@ -79,7 +79,7 @@ describe('activity sign-ups, waiting list and offers (real PostgreSQL)', () => {
     expect(rows.slice(50).map((r) => positions.get(r.id))).toEqual(Array.from({ length: 150 }, (_, i) => i + 1));
   }, 120_000);
 
-  it('takes sign-ups only inside the window and before the session starts: earlier is not yet, later is closed, and neither writes a row', async () => {
+  it('takes sign-ups only inside the window and before the session starts: earlier is not yet, later is closed, and neither writes a row; a window past the start or closing before it opens is refused', async () => {
     const now = new Date();
     const day = 86_400_000;
     const startsAt = new Date(now.getTime() + 5 * day);
@@ -103,10 +103,15 @@ describe('activity sign-ups, waiting list and offers (real PostgreSQL)', () => {
       expect(await tryAt(at(2 * day), residents[1]!, seats)).toBe('confirmed');
       expect((await signupsOf(sessionId)).map((r) => r.personId)).toEqual([residents[0], residents[1]]);
 
-      // A window left open past the start still closes at the start.
-      const late = await work.run((uow) =>
-        createActivity(uow, secretary, lecture(town.community.id, 5, startsAt, { signupOpensAt: now, signupClosesAt: new Date(startsAt.getTime() + day) }), now, ACTIVITY_SETTINGS),
-      );
+      // A window closing after the start is refused; the default one closes at the start.
+      await expect(
+        work.run((uow) => createActivity(uow, secretary, lecture(town.community.id, 5, startsAt, { signupOpensAt: now, signupClosesAt: new Date(startsAt.getTime() + day) }), now, ACTIVITY_SETTINGS)),
+      ).rejects.toMatchObject({ reason: 'signup_closes_after_start' });
+      await expect(
+        work.run((uow) => createActivity(uow, secretary, lecture(town.community.id, 5, startsAt, { signupOpensAt: new Date(now.getTime() + 2 * day), signupClosesAt: new Date(now.getTime() + day) }), now, ACTIVITY_SETTINGS)),
+      ).rejects.toMatchObject({ reason: 'signup_closes_before_opens' });
+      const late = await work.run((uow) => createActivity(uow, secretary, lecture(town.community.id, 5, startsAt), now, ACTIVITY_SETTINGS));
+      expect(late.signup).toEqual({ opensAt: now, closesAt: startsAt });
       const lateSession = late.sessions[0]!.id;
       const refused = await work.run((uow) => signUp(uow, { sessionId: lateSession, personId: residents[2]! }, startsAt, TZ)).catch((e: ActivityError) => e.reason);
       expect(refused).toBe('closed');

@@ -1,14 +1,18 @@
 import { and, asc, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { activitySessions, activitySignups, outbox, channelIdentities } from '../../../db/schema/index.js';
+import { activitySessions, activitySignups, outbox, channelIdentities, timers } from '../../../db/schema/index.js';
+import { activityReminderTimer } from '../../../jobs/activities.js';
 import { createQueueBackend, type QueueBackend } from '../../../jobs/backend.js';
 import { createJobs, type Jobs } from '../../../jobs/producer.js';
 import { startWorkers, WORKER_JOBS } from '../../../jobs/workers.js';
 import { createActivity } from '../../../src/activities/create.js';
 import { sendReminder } from '../../../src/activities/reminders.js';
 import { cancelSignup, signUp } from '../../../src/activities/signups.js';
+import { REMINDER_TIMER } from '../../../src/activities/timers.js';
 import { loadConfig } from '../../../src/config.js';
 import { createLogger } from '../../../src/log.js';
+import { fireDueTimers } from '../../../src/timers/fire.js';
+import { setTimer } from '../../../src/timers/timers.js';
 import { createWork, type Work } from '../../../src/work/unit.js';
 import { ACTIVITY_SETTINGS, lecture, TZ } from '../../support/activity-fixture.js';
 import { assign, makePerson } from '../../support/case-fixture.js';
@@ -128,5 +132,41 @@ describe('activity timers (real PostgreSQL and Redis)', () => {
       .where(and(sql`${outbox.payload}->>'text' like '⏰ 明天此时：法律常识讲座%'`, sql`${channelIdentities.personId} in (${sql.join(people.map((p) => sql`${p}`), sql`, `)})`))
       .groupBy(channelIdentities.personId);
     expect(sent.map((r) => r.n)).toEqual([1, 1, 1]);
+  }, 90_000);
+
+  it('sends the 1 h reminder once at the 1 h point, not before, and not again when its timer fires a second time', async () => {
+    const now = new Date();
+    const startsAt = new Date(now.getTime() + 3 * 86_400_000);
+    const made = await work.run((uow) => createActivity(uow, secretary, lecture(town.community.id, 5, startsAt, { title: '冬季养生讲座', announce: false }), now, ACTIVITY_SETTINGS));
+    const sessionId = made.sessions[0]!.id;
+    const holders = people.slice(3, 6);
+    for (const personId of holders) await work.run((uow) => signUp(uow, { sessionId, personId }, new Date(), TZ));
+    const oneHourBefore = startsAt.getTime() - 3600_000;
+    const [armed] = await database.db.select().from(timers).where(and(eq(timers.kind, REMINDER_TIMER), eq(timers.subjectId, `${sessionId}:1h`)));
+    expect(armed!.dueAt.getTime()).toBe(oneHourBefore);
+    const remindedCount = async () =>
+      (
+        await database.db
+          .select({ personId: channelIdentities.personId, n: sql<number>`count(*)::int` })
+          .from(outbox)
+          .innerJoin(channelIdentities, eq(channelIdentities.id, outbox.identityId))
+          .where(and(sql`${outbox.payload}->>'text' like '⏰ 1 小时后开始：冬季养生讲座%'`, sql`${channelIdentities.personId} in (${sql.join(holders.map((p) => sql`${p}`), sql`, `)})`))
+          .groupBy(channelIdentities.personId)
+      ).map((r) => r.n);
+    // Time driven through the timer facility (what the sweep runs), with the real handler.
+    const handler = activityReminderTimer({ config: loadConfig({ CODE_SECRET: TEST_CODE_SECRET, DATABASE_URL: database.url, LOG_LEVEL: 'silent' }) } as Parameters<typeof activityReminderTimer>[0]);
+    const sweepAt = (at: number) => fireDueTimers({ work, handlers: new Map([[REMINDER_TIMER, handler]]), logger }, { kind: REMINDER_TIMER, now: new Date(at) });
+    await sweepAt(oneHourBefore - 60_000);
+    expect(await remindedCount()).toEqual([]);
+    await sweepAt(oneHourBefore);
+    expect(await remindedCount()).toEqual([1, 1, 1]);
+    const [stamped] = await database.db.select().from(activitySessions).where(eq(activitySessions.id, sessionId));
+    expect(stamped!.reminded1At).not.toBeNull();
+    // A second sweep finds nothing; the same timer armed again (a duplicate) fired by the running workers' sweep sends nothing.
+    expect((await sweepAt(oneHourBefore + 60_000)).claimed).toBe(0);
+    await setTimer(database.db, { kind: REMINDER_TIMER, subjectId: `${sessionId}:1h`, seq: 1, dueAt: new Date() });
+    await waitFor(async () => ((await database.db.select().from(timers).where(eq(timers.subjectId, `${sessionId}:1h`))).length === 0 ? true : undefined), 'the repeated 1 h timer to fire', 60_000, 50);
+    expect(await work.run((uow) => sendReminder(uow, sessionId, '1h', new Date(), 'Asia/Shanghai'))).toBe(0);
+    expect(await remindedCount()).toEqual([1, 1, 1]);
   }, 90_000);
 });

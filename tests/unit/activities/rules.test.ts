@@ -4,6 +4,7 @@ import {
   checkinOpen,
   countNoShows,
   coverage,
+  distinctCheckinCodes,
   expandSeries,
   mayRate,
   nextOffers,
@@ -11,6 +12,7 @@ import {
   offerExpiry,
   remindersAhead,
   SERVICE_LINES,
+  signupWindowProblem,
 } from '../../../src/activities/rules.js';
 
 const at = (s: string) => new Date(s);
@@ -28,6 +30,28 @@ describe('activity rules', () => {
     const now = at('2026-12-01T08:00:00Z');
     expect(offerExpiry(now, 120, at('2026-12-02T08:00:00Z')).toISOString()).toBe('2026-12-01T10:00:00.000Z');
     expect(offerExpiry(now, 120, at('2026-12-01T09:00:00Z')).toISOString()).toBe('2026-12-01T09:00:00.000Z');
+  });
+
+  it('takes a sign-up window that opens before the last start and closes after it opens, after now and by the last start', () => {
+    const now = at('2026-12-01T08:00:00Z');
+    const lastStart = at('2026-12-10T08:30:00Z');
+    const w = (opens: string, closes: string) => signupWindowProblem({ opensAt: at(opens), closesAt: at(closes) }, lastStart, now);
+    expect(w('2026-12-01T08:00:00Z', '2026-12-10T08:30:00Z')).toBeUndefined();
+    expect(w('2026-11-20T00:00:00Z', '2026-12-05T00:00:00Z')).toBeUndefined();
+    expect(w('2026-12-03T00:00:00Z', '2026-12-02T00:00:00Z')).toBe('signup_closes_before_opens');
+    expect(w('2026-12-03T00:00:00Z', '2026-12-03T00:00:00Z')).toBe('signup_closes_before_opens');
+    // Opened last month and closed yesterday: nobody could sign up.
+    expect(w('2026-11-01T00:00:00Z', '2026-11-30T00:00:00Z')).toBe('signup_closes_before_opens');
+    expect(w('2026-12-01T08:00:00Z', '2026-12-10T08:31:00Z')).toBe('signup_closes_after_start');
+    expect(w('2026-12-10T08:30:00Z', '2026-12-11T00:00:00Z')).toBe('signup_opens_after_start');
+  });
+
+  it('gives each session of a series its own check-in code, drawing again on a repeat', () => {
+    const draws = [[0, 0, 0, 0], [0, 0, 0, 0], [1, 2, 3, 4], [0, 0, 0, 0], [5, 5, 5, 5]].map((b) => Uint8Array.from(b));
+    let i = 0;
+    const codes = distinctCheckinCodes(3, () => draws[i++]!);
+    expect(codes).toEqual(['2222', '3456', '7777']);
+    expect(i).toBe(5);
   });
 
   it('arms only the reminders still ahead', () => {
