@@ -1,15 +1,24 @@
 import type { TimerHandler } from '../src/timers/timers.js';
 import { CONSULTATION_LINK_JOB, linkBallots } from '../src/consultations/chain.js';
-import { closeConsultation, CONSULTATION_CLOSE_TIMER, CONSULTATION_REMIND_TIMER, remindNonVoters } from '../src/consultations/lifecycle.js';
+import { closeConsultation, CONSULTATION_CLOSE_TIMER, CONSULTATION_OPEN_TIMER, CONSULTATION_REMIND_TIMER, lifecycleDeps, openScheduled, openTimerData, remindNonVoters } from '../src/consultations/lifecycle.js';
 import { defineJob, type JobServices } from './define.js';
 
 /**
- * 社区协商 timers: closing (kind `consultation-close`, armed when a vote opens, at its closing
- * time) and the "not voted yet" reminder (`consultation-remind`). Both are rows in `timers`, so
- * the one timer sweep closes a vote whose wake-up Redis lost; both are idempotent.
+ * 社区协商 timers: opening at a set time (kind `consultation-open`, armed when staff schedule it),
+ * closing (`consultation-close`, armed when a vote opens, at its closing time) and the "not voted
+ * yet" reminder (`consultation-remind`). All are rows in `timers`, so the one timer sweep opens or
+ * closes a vote whose wake-up Redis lost; all are idempotent.
  */
 
 type Services = Omit<JobServices, 'timerHandlers'>;
+
+export const consultationOpenTimer = (s: Services): TimerHandler => ({
+  kind: CONSULTATION_OPEN_TIMER,
+  async fire(uow, timer) {
+    await openScheduled(uow, timer.subjectId, openTimerData.parse(timer.data).by, new Date(), lifecycleDeps(s.config));
+    return 'done';
+  },
+});
 
 export const consultationCloseTimer = (_s: Services): TimerHandler => ({
   kind: CONSULTATION_CLOSE_TIMER,

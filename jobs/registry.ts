@@ -1,7 +1,7 @@
 import type { JobDefinition, JobServices } from './define.js';
 import { activityOfferTimer, activityReminderTimer, activityTermEndTimer } from './activities.js';
 import { caseDeadlineTimer, caseRouteJob, caseSweepJob } from './cases.js';
-import { consultationCloseTimer, consultationLinkJob, consultationRemindTimer } from './consultations.js';
+import { consultationCloseTimer, consultationLinkJob, consultationOpenTimer, consultationRemindTimer } from './consultations.js';
 import { deliverJobFor } from './deliver.js';
 import { noticeFanoutJob, noticeReleaseTimer, noticeSweepJob } from './notices.js';
 import { outboxSweepJob } from './outbox-sweep.js';
@@ -59,6 +59,7 @@ export const TIMER_HANDLERS: readonly ((s: Omit<JobServices, 'timerHandlers'>) =
   activityReminderTimer,
   activityTermEndTimer,
   visitDueTimer,
+  consultationOpenTimer,
   consultationCloseTimer,
   consultationRemindTimer,
 ];

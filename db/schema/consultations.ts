@@ -35,6 +35,8 @@ export const consultations = pgTable(
     /** Staff may close before `closesAt` (with a recorded reason). */
     earlyClose: boolean('early_close').notNull().default(false),
     closesAt: timestamp('closes_at', { withTimezone: true }).notNull(),
+    /** 定时开始: a draft with a time opens by itself then (timer `consultation-open`, src/consultations/lifecycle.ts). */
+    opensAt: timestamp('opens_at', { withTimezone: true }),
     status: text('status', { enum: ['draft', 'open', 'closed', 'published'] }).notNull().default('draft'),
     openedAt: timestamp('opened_at', { withTimezone: true }),
     closedAt: timestamp('closed_at', { withTimezone: true }),
@@ -58,6 +60,7 @@ export const consultations = pgTable(
     check('consultations_status_check', sql`${t.status} IN ('draft', 'open', 'closed', 'published')`),
     check('consultations_choices_check', sql`${t.maxChoices} >= 1 AND ${t.maxChoices} <= cardinality(${t.options}) AND (${t.multiple} OR ${t.maxChoices} = 1)`),
     check('consultations_278_owners_check', sql`${t.rule} <> 'civil_code_278' OR ${t.basis} = 'owners'`),
+    check('consultations_opens_before_closes_check', sql`${t.opensAt} IS NULL OR ${t.opensAt} < ${t.closesAt}`),
   ],
 );
 

@@ -50,7 +50,7 @@ export const TOPIC = {
 } as const;
 export const topicPress = z.templateLiteral(['tp.v.', z.string()]).transform((s) => z.coerce.number().int().positive().parse(s.slice(5)));
 
-/** 发起协商 (staff). */
+/** 发起协商 (staff); its scope step uses the area picker's ids (src/notices/buttons.ts COMPOSE.pick/into/moreAreas/areasDone). */
 export const CREATE = {
   single: 'cc.single',
   multiple: 'cc.multi',
@@ -60,6 +60,9 @@ export const CREATE = {
   open: 'cc.open',
   changeable: 'cc.chg',
   final: 'cc.final',
+  /** 定时开始: voting starts on publishing, or at a time typed next. */
+  opensNow: 'cc.now',
+  opensLater: 'cc.later',
   publish: 'cc.publish',
   blank: 'cc.blank',
   cancel: 'cc.cancel',

@@ -11,10 +11,10 @@ import { codeKey } from '../secrets.js';
 import { verifyChain } from './verify.js';
 import { ConsultationError, createConsultation, enterBallot, getConsultation, mustReach, scopesOf } from './commands.js';
 import { choiceLabels, explainResult, refusalText } from './explain.js';
-import { closeConsultation, currentResult, lifecycleDeps, openConsultation, publishConsultation } from './lifecycle.js';
+import { closeConsultation, currentResult, lifecycleDeps, openConsultation, publishConsultation, scheduleOpening } from './lifecycle.js';
 import { publishedBallots } from './queries.js';
 import { answerTopic, rankedTopics } from './topics.js';
-import { BASES, decide, formatArea, RULES, type Tally } from './rules.js';
+import { BASES, decide, formatArea, RULES, type Decision, type Tally } from './rules.js';
 import { eligibleFor, tallyOf, turnoutByBuilding, turnoutTotals } from './tally.js';
 
 /**
@@ -23,9 +23,11 @@ import { eligibleFor, tallyOf, turnoutByBuilding, turnoutTotals } from './tally.
  * ballots are audited under that person.
  */
 export const CONSULTATION_USAGE = `  consultation create --as PERSON --to UNIT_CODE [--to …] --title T --text X --option A --option B [--option …]
-        --basis ${BASES.join('|')} --closes "YYYY-MM-DD HH:MM" [--rule ${RULES.join('|')}] [--quorum PCT] [--majority PCT]
+        --basis ${BASES.join('|')} --closes TIME [--opens TIME] [--rule ${RULES.join('|')}] [--quorum PCT] [--majority PCT]
         [--multiple MAX] [--weighty] [--open-ballot] [--show-names] [--final] [--early-close]
-  consultation open|publish ID --as PERSON         announce to the voters / publish the frozen result
+        (TIME: local "YYYY-MM-DD HH:MM" or ISO 8601 with offset; --opens: it opens by itself then, else by \`open\`)
+  consultation open ID --as PERSON [--opens TIME]  announce to the voters now (or at TIME)
+  consultation publish ID --as PERSON              publish the frozen result
   consultation close ID --as PERSON [--reason R]   early only where the vote allows it
   consultation paper ID --as PERSON --household UNIT_CODE --choice N [--choice …]
   consultation proxy ID --as PERSON --household UNIT_CODE --choice N --grantor G --proxy P --document D
@@ -53,6 +55,7 @@ const options = {
   final: { type: 'boolean' },
   'early-close': { type: 'boolean' },
   closes: { type: 'string' },
+  opens: { type: 'string' },
   reason: { type: 'string' },
   household: { type: 'string' },
   choice: { type: 'string', multiple: true },
@@ -64,6 +67,14 @@ const options = {
 } as const;
 
 const actor = z.uuid({ error: '--as takes the staff member’s person id' });
+const isoTime = z.iso.datetime({ offset: true });
+
+/** A time as an operator gives it: local "YYYY-MM-DD HH:MM" (like chat), or ISO 8601 with its offset. */
+function parseTime(text: string | undefined, timeZone: string): Date | undefined {
+  if (text === undefined) return undefined;
+  return parseLocal(text, timeZone) ?? (isoTime.safeParse(text.trim()).success ? new Date(text.trim()) : undefined);
+}
+const timeHelp = (flag: string) => `${flag} takes "YYYY-MM-DD HH:MM" (local time) or an ISO 8601 time with its offset`;
 const choiceList = z.array(z.coerce.number().int().min(1)).min(1, 'give --choice N (1 = the first option)');
 
 export async function runConsultationCli(argv: string[], config: Config, database: Database, out: (line: string) => void): Promise<void> {
@@ -99,44 +110,54 @@ export async function runConsultationCli(argv: string[], config: Config, databas
         if (!unit) throw new Error(`no unit ${code} (see \`units\`)`);
         scopeUnitIds.push(unit.id);
       }
-      const closesAt = values.closes ? parseLocal(values.closes, tz) : undefined;
-      if (!closesAt) throw new Error('--closes takes "YYYY-MM-DD HH:MM" (local time)');
+      const closesAt = parseTime(values.closes, tz);
+      if (!closesAt) throw new Error(timeHelp('--closes'));
+      const opensAt = parseTime(values.opens, tz);
+      if (values.opens !== undefined && !opensAt) throw new Error(timeHelp('--opens'));
       const max = values.multiple === undefined ? undefined : z.coerce.number().int().min(1).parse(values.multiple);
-      const c = await db
-        .transaction((tx) =>
-          createConsultation(
-            tx,
-            as,
-            {
-              title: values.title ?? '',
-              background: values.text ?? '',
-              options: values.option ?? [],
-              multiple: max !== undefined,
-              maxChoices: max ?? 1,
-              scopeUnitIds,
-              basis: values.basis as never,
-              rule: (values.rule ?? 'simple_majority') as never,
-              quorumPct: values.quorum === undefined ? undefined : Number(values.quorum),
-              majorityPct: values.majority === undefined ? undefined : Number(values.majority),
-              weighty: values.weighty ?? false,
-              secret: !values['open-ballot'],
-              showNames: values['show-names'] ?? false,
-              changeable: !values.final,
-              earlyClose: values['early-close'] ?? false,
-              closesAt,
-              topicId: values.topic === undefined ? undefined : z.coerce.number().int().positive().parse(values.topic),
-            },
-            now,
-          ),
-        )
-        .catch(explain);
-      out(`${c.id}  [draft] "${c.title}" closes ${formatLocal(c.closesAt, tz)}`);
-      out(`  open it with: consultation open ${c.id} --as ${as}`);
+      // The draft and its opening time in one unit of work: a refused time leaves no draft behind.
+      const c = await runCliWork(config, database, async (uow) => {
+        const draft = await createConsultation(
+          uow.tx,
+          as,
+          {
+            title: values.title ?? '',
+            background: values.text ?? '',
+            options: values.option ?? [],
+            multiple: max !== undefined,
+            maxChoices: max ?? 1,
+            scopeUnitIds,
+            basis: values.basis as never,
+            rule: (values.rule ?? 'simple_majority') as never,
+            quorumPct: values.quorum === undefined ? undefined : Number(values.quorum),
+            majorityPct: values.majority === undefined ? undefined : Number(values.majority),
+            weighty: values.weighty ?? false,
+            secret: !values['open-ballot'],
+            showNames: values['show-names'] ?? false,
+            changeable: !values.final,
+            earlyClose: values['early-close'] ?? false,
+            closesAt,
+            topicId: values.topic === undefined ? undefined : z.coerce.number().int().positive().parse(values.topic),
+          },
+          now,
+        );
+        return opensAt ? scheduleOpening(uow, as, draft.id, opensAt, now) : draft;
+      }).catch(explain);
+      out(`${c.id}  [draft] "${c.title}"${c.opensAt ? ` opens ${formatLocal(c.opensAt, tz)}` : ''} closes ${formatLocal(c.closesAt, tz)}`);
+      out(c.opensAt ? `  it opens by itself then; to open it now: consultation open ${c.id} --as ${as}` : `  open it with: consultation open ${c.id} --as ${as}`);
       return;
     }
     case 'open': {
       const c = await load();
-      const opened = await runCliWork(config, database, (uow) => openConsultation(uow, actor.parse(values.as), c.id, now, deps)).catch(explain);
+      const as = actor.parse(values.as);
+      if (values.opens !== undefined) {
+        const opensAt = parseTime(values.opens, tz);
+        if (!opensAt) throw new Error(timeHelp('--opens'));
+        const scheduled = await runCliWork(config, database, (uow) => scheduleOpening(uow, as, c.id, opensAt, now)).catch(explain);
+        out(`scheduled: opens ${formatLocal(scheduled.opensAt!, tz)}, closes ${formatLocal(scheduled.closesAt, tz)}; announced then`);
+        return;
+      }
+      const opened = await runCliWork(config, database, (uow) => openConsultation(uow, as, c.id, now, deps)).catch(explain);
       const e = opened.eligible!;
       out(`open: ${e.people} residents, ${e.households} households, ${e.owners} owners (${formatArea(e.area)} m²); announced`);
       return;
@@ -238,6 +259,14 @@ export async function verifyBallots(db: Database['db'], id: string, locale: Conf
     return false;
   }
   const decision = decide(c, eligibleFor(c.basis, c.eligible ?? { people: 0, households: 0, owners: 0, area: 0 }), tally);
+  // The published decision is recomputed too: its rule applied to the recomputed tally must give
+  // what residents were told (valid, winners, passed, tie), not only the counts.
+  const told = (c.result as { decision?: Decision } | null)?.decision;
+  const key = (d: Decision) => JSON.stringify([d.rule, d.valid, [...d.invalid].sort(), d.winners, d.passed, d.tie]);
+  if (told && key(told) !== key(decision)) {
+    out(`decision MISMATCH: recomputed ${JSON.stringify(decision)} vs published ${JSON.stringify(told)}`);
+    return false;
+  }
   out(`tally ok: ${tally.ballots} counted; ${c.options.map((o, i) => `${o} ${tally.options[i]!.count}`).join(', ')}; ${decision.passed ? 'passed' : 'not passed'}`);
   return true;
 }

@@ -24,6 +24,8 @@ export type ConsultationErrorReason =
   | 'not_found'
   | 'status'
   | 'in_past'
+  | 'opens_in_past'
+  | 'closes_before_opens'
   | 'ineligible'
   | 'bad_choices'
   | 'already_voted'
@@ -193,6 +195,19 @@ async function holdOpen(tx: Tx, id: string, now: Date): Promise<ConsultationRow>
 }
 
 /**
+ * When a voter row says its voter took part. In a secret vote, not when: a voter row (who) and a
+ * ballot (what) written with the same time could be joined on it, so a secret vote's rows all
+ * carry its opening time. Threat model: a ballot's token is an HMAC under the server key, so
+ * whoever holds the key AND the database can recompute every voter's token and link them anyway;
+ * what this closes is the app's views and the stored rows on their own linking them. (The row's
+ * transaction id, xmin, still matches its ballot's: that needs database access beyond the app's.)
+ * first-ballot.ts writes the same rule in SQL.
+ */
+function voterRowTime(c: Pick<ConsultationRow, 'secret' | 'openedAt' | 'createdAt'>, castAt: Date): Date {
+  return c.secret ? (c.openedAt ?? c.createdAt) : castAt;
+}
+
+/**
  * Writes a ballot: checks the choices, takes the voter's row (the one-per-voter rule across chat,
  * paper and proxy: a household that voted one way is refused the other, told which way it voted),
  * whether a change is allowed, then appends the ballot with its content hash and receipt. A retry
@@ -216,11 +231,12 @@ async function appendBallot(
   // closing waits for), the voter row, the ballot. Taken only if the voter row is new.
   const first = { consultationId: c.id, voterToken: token, choices, weight, via: v.via, replacesId: null, castAt: now, nonce: newNonce() };
   const firstHash = contentHash(first);
+  const seen = voterRowTime(c, now).toISOString();
   const [fast] = (await db.execute(sql`
     with open as (select id from consultations where id = ${c.id} and status = 'open' and closes_at > ${now.toISOString()} for key share),
     v as (
       insert into consultation_voters (consultation_id, voter_key, via, person_id, household_id, weight, proxy_id, voter_token, first_at, last_at)
-      select id, ${v.voterKey}, ${v.via}, ${v.personId}, ${v.householdId}, ${weight}, ${v.proxyId ?? null}, ${c.secret ? null : token}, ${now.toISOString()}, ${now.toISOString()} from open
+      select id, ${v.voterKey}, ${v.via}, ${v.personId}, ${v.householdId}, ${weight}, ${v.proxyId ?? null}, ${c.secret ? null : token}, ${seen}, ${seen} from open
       on conflict do nothing returning consultation_id),
     b as (
       insert into ballots (consultation_id, voter_token, choices, weight, via, replaces_id, cast_at, nonce, content_hash, receipt)
@@ -256,7 +272,7 @@ async function nextBallot(
   const replacesId = last ? Number(last.id) : null;
   await tx
     .update(consultationVoters)
-    .set({ lastAt: now, personId: v.personId, weight })
+    .set({ lastAt: voterRowTime(c, now), personId: v.personId, weight })
     .where(and(eq(consultationVoters.consultationId, c.id), eq(consultationVoters.voterKey, v.voterKey)));
   const content = { consultationId: c.id, voterToken: token, choices, weight, via: v.via, replacesId, castAt: now, nonce: newNonce() };
   const hash = contentHash(content);
@@ -306,6 +322,7 @@ export async function enterBallot(
   if (!facts.inScope) throw new ConsultationError('not_in_scope');
   if (c.basis === 'owners' && !facts.owner) throw new ConsultationError('ineligible', { ineligible: 'not_owner' });
   let proxyId: number | undefined;
+  let documentRef: string | undefined;
   if (proxy) {
     const p = z.object({ grantor: z.string().trim().min(1).max(60), proxy: z.string().trim().min(1).max(60), documentRef: z.string().trim().min(1).max(120) }).parse(proxy);
     const [row] = await tx
@@ -314,11 +331,17 @@ export async function enterBallot(
       .onConflictDoUpdate({ target: [consultationProxies.consultationId, consultationProxies.householdId], set: { ...p, recordedBy: actorId, recordedAt: now } })
       .returning({ id: consultationProxies.id });
     proxyId = row!.id;
+    documentRef = p.documentRef;
   }
   const via: Via = proxy ? 'proxy' : 'paper';
   const result = await appendBallot(tx, c, key, { voterKey: `h:${householdId}`, householdId, personId: null, via, proxyId, weight: facts.area }, choices, now);
-  // The audit names the household and the receipt, never the choices of a secret ballot.
-  await recordAudit(tx, { actorId, action: `consultation.${via}`, subjectType: 'consultation', subjectId: c.id, details: { householdId, receipt: result.receipt, ...(proxyId && { proxyId }), ...(!c.secret && { choices: result.choices }) } });
+  // The audit names the household, and in an open vote the receipt and choices. Never a secret
+  // ballot's receipt: with the published list (receipts and choices) it would say how the home
+  // voted to whoever reads the audit trail. A proxy
+  // ballot's names the authorisation and its document: re-recording overwrites the proxy row, the
+  // audit keeps which signed paper each ballot came under (the names stay in the row, which
+  // erasure redacts).
+  await recordAudit(tx, { actorId, action: `consultation.${via}`, subjectType: 'consultation', subjectId: c.id, details: { householdId, ...(proxyId && { proxyId, documentRef }), ...(!c.secret && { receipt: result.receipt, choices: result.choices }) } });
   return result;
 }
 

@@ -2,21 +2,22 @@ import { z } from 'zod';
 import type { InboundPayload } from '../dialog/events.js';
 import type { Flow, FlowContext, PersonView, StepOutcome } from '../dialog/flow.js';
 import { parseNumber } from '../dialog/input.js';
-import { formatLocal } from '../notices/rules.js';
+import { MAX_SCOPES } from '../audience/scopes.js';
+import { areaNames, createAreaPicker, type AreaPickerWords } from '../notices/compose-areas.js';
+import { formatLocal, parseLocal } from '../notices/rules.js';
 import { ancestorOfKind, getUnit } from '../org/tree.js';
-import { reachRoots, scopedAssignments } from '../staff/scope.js';
 import { basisPress, CREATE, CREATE_RULES, MENU, rulePress, TOPIC, topicPress, type CreateRule } from './buttons.js';
 import { getTopic, rankedTopics } from './topics.js';
 import { ConsultationError, createConsultation } from './commands.js';
-import { isAudienceScopeKind } from '../audience/scopes.js';
 import { optionLines, refusalText } from './explain.js';
-import { lifecycleDeps, openConsultation } from './lifecycle.js';
+import { lifecycleDeps, openConsultation, scheduleOpening } from './lifecycle.js';
 import { BASES } from './rules.js';
 
 /**
- * 发起协商 (staff): title → background → options → single/multiple (and the maximum) → who votes
- * → rule → how many days → open/secret → changeable → summary → publish (opens it and tells the
- * voters). The scope is the widest area the staff member serves.
+ * 发起协商 (staff): scope (the whole area, or grids / buildings in it; each pick checked against
+ * role × area) → title → background → options → single/multiple (and the maximum) → who votes →
+ * rule → start now or at a set time → how many days → open/secret → changeable → summary →
+ * publish (opens it and tells the voters, or arms its opening timer).
  */
 
 const isStaff = (p: PersonView) => p.consented && p.staff.some((s) => !s.onLeave);
@@ -24,7 +25,7 @@ const choiceOf = (input: InboundPayload) => (input.kind === 'choice' ? input.cho
 const textOf = (input: InboundPayload) => (input.kind === 'text' ? input.text.trim() : '');
 
 const draft = z.object({
-  scopeUnitId: z.number().int().positive(),
+  scopeUnitIds: z.array(z.number().int().positive()).min(1).max(MAX_SCOPES),
   scopeName: z.string(),
   title: z.string().optional(),
   background: z.string().optional(),
@@ -37,8 +38,22 @@ const draft = z.object({
   secret: z.boolean().optional(),
   changeable: z.boolean().optional(),
   topicId: z.number().int().positive().optional(),
+  /** 定时开始 (epoch ms); absent: on publishing. */
+  opensAt: z.number().int().optional(),
 });
 type Draft = z.infer<typeof draft>;
+/** A draft with every answer in (the start time stays optional). */
+type Full = Required<Omit<Draft, 'opensAt' | 'topicId'>> & Pick<Draft, 'opensAt' | 'topicId'>;
+
+/** The 投票范围 picker's words (the picker is the notice flow's, src/notices/compose-areas.ts). */
+const scopeWords = (ctx: FlowContext): AreaPickerWords => {
+  const m = ctx.t.consultationStaff;
+  return {
+    ...m,
+    refused: (reason, area) =>
+      reason === 'outside_area' ? m.refusedOutsideArea({ area }) : reason === 'on_leave' ? m.refusedOnLeave : reason === 'not_staff' ? ctx.t.consultations.notStaff : m.refusedNoSuchArea,
+  };
+};
 
 export function createConsultationCreateFlow(): Flow {
   const ask = (ctx: FlowContext, step: string, d: Draft, text: string, choices?: { id: string; label: string }[]): StepOutcome => {
@@ -47,27 +62,31 @@ export function createConsultationCreateFlow(): Flow {
   };
   const invalid = (ctx: FlowContext, step: string, d: Draft, text: string) => ask(ctx, step, d, `${ctx.t.consultations.invalidText}\n${text}`);
   const t = (ctx: FlowContext) => ctx.t.consultations;
-  const closesAt = (ctx: FlowContext, days: number) => new Date(ctx.now.getTime() + days * 86_400_000);
+  const tz = (ctx: FlowContext) => ctx.config.notices.timeZone;
+  /** Voting starts at the set time (if it is still ahead) or now, and lasts `days`. */
+  const opensOf = (ctx: FlowContext, d: Draft) => (d.opensAt && d.opensAt > ctx.now.getTime() ? new Date(d.opensAt) : undefined);
+  const closesAt = (ctx: FlowContext, d: Draft) => new Date((opensOf(ctx, d) ?? ctx.now).getTime() + d.days! * 86_400_000);
+  const example = (ctx: FlowContext) => `${formatLocal(new Date(ctx.now.getTime() + 86_400_000), tz(ctx)).slice(0, 11)}09:00`;
   const ruleOf = (r: CreateRule) => (r === 'civil_code_278_weighty' ? { rule: 'civil_code_278' as const, weighty: true } : { rule: r, weighty: false });
 
-  function summary(ctx: FlowContext, d: Required<Draft>): StepOutcome {
+  function summary(ctx: FlowContext, d: Full): StepOutcome {
     const m = t(ctx);
-    return ask(
-      ctx,
-      'confirm',
-      d,
-      m.createSummary({
-        title: d.title,
-        scope: d.scopeName,
-        options: optionLines(d.options),
-        basis: m[`basis_${d.basis}`],
-        rule: m[`rule_${d.rule}`],
-        closes: formatLocal(closesAt(ctx, d.days), ctx.config.notices.timeZone),
-        secret: d.secret ? m.secretBallot : m.openBallot,
-        changeable: d.changeable ? m.changeableYes : m.changeableNo,
-      }),
-      [{ id: CREATE.publish, label: m.createOpen }, { id: CREATE.cancel, label: m.cancel }],
-    );
+    const staff = ctx.t.consultationStaff;
+    const opens = opensOf(ctx, d);
+    const text = m.createSummary({
+      title: d.title,
+      scope: d.scopeName,
+      options: optionLines(d.options),
+      basis: m[`basis_${d.basis}`],
+      rule: m[`rule_${d.rule}`],
+      closes: formatLocal(closesAt(ctx, d), tz(ctx)),
+      secret: d.secret ? m.secretBallot : m.openBallot,
+      changeable: d.changeable ? m.changeableYes : m.changeableNo,
+    });
+    return ask(ctx, 'confirm', d, `${text}\n${opens ? staff.summaryOpens({ time: formatLocal(opens, tz(ctx)) }) : staff.summaryOpensNow}`, [
+      { id: CREATE.publish, label: opens ? staff.createSchedule : m.createOpen },
+      { id: CREATE.cancel, label: m.cancel },
+    ]);
   }
 
   const step = (name: string, handle: (ctx: FlowContext, input: InboundPayload, d: Draft) => Promise<StepOutcome> | StepOutcome) => ({
@@ -75,29 +94,31 @@ export function createConsultationCreateFlow(): Flow {
   });
   const askRule = (ctx: FlowContext, d: Draft) =>
     ask(ctx, 'rule', d, t(ctx).createAskRule, CREATE_RULES.filter((r) => d.basis === 'owners' || !r.startsWith('civil_code_278')).map((r) => ({ id: CREATE.rule(r), label: t(ctx)[`rule_${r}`] })));
+  const askOpens = (ctx: FlowContext, d: Draft) => {
+    const staff = ctx.t.consultationStaff;
+    return ask(ctx, 'opens', d, staff.askOpens, [{ id: CREATE.opensNow, label: staff.opensNow }, { id: CREATE.opensLater, label: staff.opensLater }]);
+  };
+
+  /** After the scope: the community's open topics, most supported first, can start the draft (议题征集 → 投票). */
+  async function afterScope(ctx: FlowContext, scopeUnitIds: number[]): Promise<StepOutcome> {
+    const d: Draft = { scopeUnitIds, scopeName: await areaNames(ctx, scopeUnitIds) };
+    const first = await getUnit(ctx.tx, scopeUnitIds[0]!);
+    const community = first ? await ancestorOfKind(ctx.tx, first, 'community') : undefined;
+    const topics = community ? (await rankedTopics(ctx.tx, community.id, 6)).filter((p) => p.status === 'open') : [];
+    if (topics.length === 0) return ask(ctx, 'title', d, t(ctx).createAskTitle);
+    return ask(ctx, 'fromTopic', d, t(ctx).createFromTopic, [
+      ...topics.map((p) => ({ id: TOPIC.view(p.id), label: t(ctx).topicItem({ title: p.title, supports: p.supports, status: '' }) })),
+      { id: CREATE.blank, label: t(ctx).createBlank },
+    ]);
+  }
+  const scope = createAreaPicker(afterScope, scopeWords);
 
   return {
     name: 'consultationCreate',
     menu: [{ id: MENU.create, label: (m) => m.consultations.menuCreate, visible: isStaff, order: 72, section: 'manage' }],
-    async start(ctx) {
-      const roots = reachRoots(await scopedAssignments(ctx.tx, ctx.person.id)).filter((u) => isAudienceScopeKind(u.kind));
-      const root = roots[0];
-      if (!root) {
-        ctx.reply({ text: t(ctx).notStaff });
-        return { done: true, silent: true };
-      }
-      const unit = (await getUnit(ctx.tx, root.id))!;
-      const d: Draft = { scopeUnitId: root.id, scopeName: unit.name };
-      // 议题征集 → 投票: the community's open topics, most supported first, can start the draft.
-      const community = await ancestorOfKind(ctx.tx, unit, 'community');
-      const topics = community ? (await rankedTopics(ctx.tx, community.id, 6)).filter((p) => p.status === 'open') : [];
-      if (topics.length === 0) return ask(ctx, 'title', d, t(ctx).createAskTitle);
-      return ask(ctx, 'fromTopic', d, t(ctx).createFromTopic, [
-        ...topics.map((p) => ({ id: TOPIC.view(p.id), label: t(ctx).topicItem({ title: p.title, supports: p.supports, status: '' }) })),
-        { id: CREATE.blank, label: t(ctx).createBlank },
-      ]);
-    },
+    start: scope.start,
     steps: {
+      ...scope.steps,
       ...step('fromTopic', async (ctx, input, d) => {
         const id = topicPress.safeParse(choiceOf(input));
         const topic = id.success ? await getTopic(ctx.tx, id.data) : undefined;
@@ -139,7 +160,18 @@ export function createConsultationCreateFlow(): Flow {
       ...step('rule', (ctx, input, d) => {
         const rule = rulePress.safeParse(choiceOf(input));
         if (!rule.success || (rule.data.startsWith('civil_code_278') && d.basis !== 'owners')) return askRule(ctx, d);
-        return ask(ctx, 'days', { ...d, rule: rule.data }, t(ctx).createAskDays);
+        return askOpens(ctx, { ...d, rule: rule.data });
+      }),
+      ...step('opens', (ctx, input, d) => {
+        const choice = choiceOf(input);
+        if (choice === CREATE.opensNow) return ask(ctx, 'days', { ...d, opensAt: undefined }, t(ctx).createAskDays);
+        if (choice === CREATE.opensLater) return ask(ctx, 'opensTime', d, ctx.t.consultationStaff.askOpensTime({ example: example(ctx) }));
+        return askOpens(ctx, d);
+      }),
+      ...step('opensTime', (ctx, input, d) => {
+        const at = parseLocal(textOf(input), tz(ctx));
+        if (!at || at.getTime() <= ctx.now.getTime()) return ask(ctx, 'opensTime', d, ctx.t.consultationStaff.badOpensTime({ example: example(ctx) }));
+        return ask(ctx, 'days', { ...d, opensAt: at.getTime() }, t(ctx).createAskDays);
       }),
       ...step('days', (ctx, input, d) => {
         const days = parseNumber(textOf(input));
@@ -154,23 +186,28 @@ export function createConsultationCreateFlow(): Flow {
       ...step('changeable', (ctx, input, d) => {
         const choice = choiceOf(input);
         if (choice !== CREATE.changeable && choice !== CREATE.final) return ask(ctx, 'changeable', d, t(ctx).createAskChangeable, [{ id: CREATE.changeable, label: t(ctx).changeableYes }, { id: CREATE.final, label: t(ctx).changeableNo }]);
-        return summary(ctx, { ...d, changeable: choice === CREATE.changeable } as Required<Draft>);
+        return summary(ctx, { ...d, changeable: choice === CREATE.changeable } as Full);
       }),
       ...step('confirm', async (ctx, input, d) => {
         if (choiceOf(input) !== CREATE.publish) {
           ctx.reply({ text: t(ctx).cancelled });
           return { done: true, silent: true };
         }
-        const full = d as Required<Draft>;
+        const full = d as Full;
+        // The set time may have come while the summary waited: then it opens now.
+        const opens = opensOf(ctx, full);
         try {
-          const c = await createConsultation(
-            ctx.tx,
-            ctx.person.id,
-            { title: full.title, background: full.background, options: full.options, multiple: full.multiple, maxChoices: full.maxChoices, scopeUnitIds: [full.scopeUnitId], basis: full.basis, ...ruleOf(full.rule), secret: full.secret, changeable: full.changeable, closesAt: closesAt(ctx, full.days), topicId: d.topicId },
-            ctx.now,
-          );
-          await openConsultation(ctx.uow, ctx.person.id, c.id, ctx.now, lifecycleDeps(ctx.config));
-          ctx.reply({ text: t(ctx).created({ title: c.title, id: c.id }) });
+          // One savepoint: a refused opening leaves no draft behind.
+          const c = await ctx.uow.savepoint(async (uow) => {
+            const made = await createConsultation(
+              uow.tx,
+              ctx.person.id,
+              { title: full.title, background: full.background, options: full.options, multiple: full.multiple, maxChoices: full.maxChoices, scopeUnitIds: full.scopeUnitIds, basis: full.basis, ...ruleOf(full.rule), secret: full.secret, changeable: full.changeable, closesAt: closesAt(ctx, full), topicId: d.topicId },
+              ctx.now,
+            );
+            return opens ? scheduleOpening(uow, ctx.person.id, made.id, opens, ctx.now) : openConsultation(uow, ctx.person.id, made.id, ctx.now, lifecycleDeps(ctx.config));
+          });
+          ctx.reply({ text: opens ? ctx.t.consultationStaff.scheduled({ title: c.title, time: formatLocal(opens, tz(ctx)), id: c.id }) : t(ctx).created({ title: c.title, id: c.id }) });
         } catch (err) {
           if (!(err instanceof ConsultationError)) throw err;
           ctx.reply({ text: refusalText(ctx.t, err) });

@@ -38,7 +38,7 @@ export function explainResult(m: Messages, c: Pick<ConsultationRow, 'rule' | 'ba
   return t.explainNotPassed({ rule, turnout, counts, threshold });
 }
 
-const REASON_TEXT: Record<Exclude<ConsultationErrorReason, 'ineligible' | 'already_voted'>, (t: Messages['consultations']) => string> = {
+const REASON_TEXT: Record<Exclude<ConsultationErrorReason, 'ineligible' | 'already_voted' | 'opens_in_past' | 'closes_before_opens'>, (t: Messages['consultations']) => string> = {
   not_staff: (t) => t.notStaff,
   on_leave: (t) => t.outsideArea,
   outside_area: (t) => t.outsideArea,
@@ -62,5 +62,7 @@ export function refusalText(m: Messages, err: ConsultationError): string {
   const t = m.consultations;
   if (err.reason === 'ineligible') return t[`ineligible_${err.detail.ineligible ?? 'not_open'}`];
   if (err.reason === 'already_voted') return t.alreadyVoted({ via: viaLabel(t, err.detail.via ?? 'chat') });
+  // 定时开始's refusals are staff-only words (the consultation-staff catalogue).
+  if (err.reason === 'opens_in_past' || err.reason === 'closes_before_opens') return m.consultationStaff[`refused_${err.reason}`];
   return REASON_TEXT[err.reason](t);
 }

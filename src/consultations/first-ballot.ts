@@ -41,14 +41,17 @@ function firstBallotStatement(key: string, basis: Basis): Query {
   return q;
 }
 
-/** The statement itself, `asks` the JSON parameter (a placeholder in the one built once). */
+/**
+ * The statement itself, `asks` the JSON parameter (a placeholder in the one built once). A secret
+ * vote's voter row gets the vote's opening time, not the ballot's (commands.ts voterRowTime).
+ */
 function firstBallotSql(key: string, basis: Basis, asks: unknown): SQL {
   return sql`
     with r as (
       select * from jsonb_to_recordset(${asks}::jsonb)
         as r(n int, consultation_id uuid, person_id uuid, at timestamptz, choices smallint[], last_choice int, count int, nonce text)),
     f as (
-      select r.n, c.id as consultation_id, c.secret, p.id as person_id, p.household_id,
+      select r.n, c.id as consultation_id, c.secret, case when c.secret then coalesce(c.opened_at, c.created_at) else r.at end as voter_at, p.id as person_id, p.household_id,
              ${basis === 'adults' ? sql`'p:' || p.id::text` : sql`'h:' || p.household_id::text`} as voter_key,
              ${basis === 'owners' ? sql`coalesce(round(h.floor_area_m2 * 100), 0)::int` : sql`0`} as weight,
              r.choices, r.at as cast_at, r.nonce
@@ -67,7 +70,7 @@ function firstBallotSql(key: string, basis: Basis, asks: unknown): SQL {
     h as (select t.*, ${contentSql('t')} as content_hash from t),
     v as (
       insert into consultation_voters (consultation_id, voter_key, via, person_id, household_id, weight, voter_token, first_at, last_at)
-      select consultation_id, voter_key, via, person_id, household_id, weight, case when secret then null else voter_token end, cast_at, cast_at from h
+      select consultation_id, voter_key, via, person_id, household_id, weight, case when secret then null else voter_token end, voter_at, voter_at from h
       on conflict do nothing returning consultation_id, voter_key),
     b as (
       insert into ballots (consultation_id, voter_token, choices, weight, via, replaces_id, cast_at, nonce, content_hash, receipt)

@@ -12,20 +12,23 @@ import { formatLocal, type QuietHours } from '../notices/rules.js';
 import type { UnitOfWork } from '../work/unit.js';
 import { linkBallots } from './chain.js';
 import { ConsultationError, lockConsultation, mustReach, scopesOf, type ConsultationRow } from './commands.js';
-import { explainResult, optionLines } from './explain.js';
-import { decide, mayClose, reminderAt, type Decision, type Tally } from './rules.js';
+import { explainResult, optionLines, refusalText } from './explain.js';
+import { decide, mayClose, openingRefusal, reminderAt, type Decision, type Tally } from './rules.js';
 import { adoptTopic } from './topics.js';
 import { eligibleFor, eligibleSnapshot, tallyOf, type EligibleSnapshot } from './tally.js';
 
 /**
  * A consultation's life: open (announced to the voters through a 居务公开 notice, closing and
- * reminder timers armed), the reminder, close (by its timer, the sweep behind it, or early by
+ * reminder timers armed) at once or at a set time (定时开始, by its timer), the reminder, close (by its timer, the sweep behind it, or early by
  * staff where allowed, with a reason), publish (frozen, announced). All through the caller's unit
  * of work, so the change, its notice and its timers commit together.
  */
 
 export const CONSULTATION_CLOSE_TIMER = 'consultation-close';
 export const CONSULTATION_REMIND_TIMER = 'consultation-remind';
+/** 定时开始: subject = the consultation, `data.by` = who scheduled it (the opening is theirs); seq 1, rescheduling replaces it. */
+export const CONSULTATION_OPEN_TIMER = 'consultation-open';
+export const openTimerData = z.object({ by: z.uuid() });
 
 export interface LifecycleDeps {
   quiet: { hours: QuietHours; timeZone: string };
@@ -83,12 +86,53 @@ export async function openConsultation(uow: UnitOfWork, actorId: string, id: str
     deps,
   );
   const [row] = await uow.tx.update(consultations).set({ status: 'open', openedAt: now, eligible, noticeId, updatedAt: now }).where(eq(consultations.id, id)).returning();
+  // Opened by hand before its set time: that opening is void (its timer would find it open anyway).
+  if (c.opensAt) await uow.timers.cancel({ kind: CONSULTATION_OPEN_TIMER, subjectId: id });
   await uow.timers.set({ kind: CONSULTATION_CLOSE_TIMER, subjectId: id, seq: 1, dueAt: c.closesAt });
   const remind = reminderAt(now, c.closesAt);
   if (remind.getTime() > now.getTime()) await uow.timers.set({ kind: CONSULTATION_REMIND_TIMER, subjectId: id, seq: 1, dueAt: remind });
   if (c.topicId) await adoptTopic(uow, c.topicId, c, now);
   await recordAudit(uow.tx, { actorId, action: 'consultation.open', subjectType: 'consultation', subjectId: id, details: { ...eligible } });
   return row!;
+}
+
+/**
+ * 定时开始: the draft opens by itself at `opensAt` (a timer row, so the one timer sweep opens it
+ * if its wake-up is lost), announced then as `openConsultation` announces. Setting it again moves
+ * the time. Refused when that time has passed or the vote closes first.
+ */
+export async function scheduleOpening(uow: UnitOfWork, actorId: string, id: string, opensAt: Date, now: Date): Promise<ConsultationRow> {
+  const c = await lockConsultation(uow.tx, id);
+  if (c.status !== 'draft') throw new ConsultationError('status', { status: c.status });
+  await mustReach(uow.tx, actorId, await scopesOf(uow.tx, id));
+  const refused = openingRefusal(now, opensAt, c.closesAt);
+  if (refused) throw new ConsultationError(refused);
+  const [row] = await uow.tx.update(consultations).set({ opensAt, updatedAt: now }).where(eq(consultations.id, id)).returning();
+  await uow.timers.set({ kind: CONSULTATION_OPEN_TIMER, subjectId: id, seq: 1, dueAt: opensAt, data: { by: actorId } satisfies z.infer<typeof openTimerData> });
+  await recordAudit(uow.tx, { actorId, action: 'consultation.schedule_open', subjectType: 'consultation', subjectId: id, details: { opensAt: opensAt.toISOString() } });
+  return row!;
+}
+
+/**
+ * The opening timer fired: opens the draft as its scheduler (`by`), once. Idempotent: a vote no
+ * longer a scheduled draft (opened by hand, fired before) is left alone. When the opening is
+ * refused (the scheduler no longer reaches the area, closing time passed), it stays a draft
+ * without a time and the scheduler is told why: a retry could not fix that.
+ */
+export async function openScheduled(uow: UnitOfWork, id: string, by: string, now: Date, deps: LifecycleDeps): Promise<'opened' | 'skipped' | 'refused'> {
+  const [c] = await uow.tx.select().from(consultations).where(eq(consultations.id, id)).for('update');
+  if (!c || c.status !== 'draft' || !c.opensAt) return 'skipped';
+  try {
+    await uow.savepoint((inner) => openConsultation(inner, by, id, now, deps));
+  } catch (err) {
+    if (!(err instanceof ConsultationError)) throw err;
+    await uow.tx.update(consultations).set({ opensAt: null, updatedAt: now }).where(eq(consultations.id, id));
+    await recordAudit(uow.tx, { actorId: null, action: 'consultation.open_refused', subjectType: 'consultation', subjectId: id, details: { by, reason: err.reason } });
+    await uow.notify(by, (t) => ({ text: t.consultationStaff.openFailed({ title: c.title, reason: refusalText(t, err) }) }));
+    return 'refused';
+  }
+  await uow.notify(by, (t) => ({ text: t.consultationStaff.openedOnTime({ title: c.title }) }));
+  return 'opened';
 }
 
 /** The result as the rows say it now. */

@@ -27,15 +27,22 @@ const REASON = z.string().trim().min(2).max(200);
 const target = z.object({ id: z.uuid() });
 
 /** Consultations whose every scope lies inside the person's reach, newest first. */
-async function consultationsInReach(db: Queryable, personId: string): Promise<Pick<ConsultationRow, 'id' | 'title' | 'status'>[]> {
+async function consultationsInReach(db: Queryable, personId: string): Promise<Pick<ConsultationRow, 'id' | 'title' | 'status' | 'opensAt'>[]> {
   const roots = reachRoots(await scopedAssignments(db, personId)).map((u) => u.path);
   if (roots.length === 0) return [];
-  return (await db.execute(sql`
-    select c.id, c.title, c.status from consultations c
-    where c.status <> 'draft' and not exists (
+  // Drafts only once scheduled (定时开始): a draft without a time is a CLI draft still being prepared.
+  const rows = (await db.execute(sql`
+    select c.id, c.title, c.status, c.opens_at as "opensAt" from consultations c
+    where (c.status <> 'draft' or c.opens_at is not null) and not exists (
       select 1 from consultation_scopes s join org_units u on u.id = s.org_unit_id
       where s.consultation_id = c.id and not exists (select 1 from unnest(${sql.param(roots)}::text[]) r(path) where u.path like r.path || '%'))
-    order by c.created_at desc limit ${LIST_LIMIT}`)) as unknown as Pick<ConsultationRow, 'id' | 'title' | 'status'>[];
+    order by c.created_at desc limit ${LIST_LIMIT}`)) as unknown as (Pick<ConsultationRow, 'id' | 'title' | 'status'> & { opensAt: string | null })[];
+  return rows.map((r) => ({ ...r, opensAt: r.opensAt === null ? null : new Date(r.opensAt) }));
+}
+
+/** A consultation's status as staff read it: a scheduled draft says when it opens. */
+function statusLabel(t: FlowContext['t']['consultationStaff'], c: Pick<ConsultationRow, 'status' | 'opensAt'>, timeZone: string): string {
+  return c.status === 'draft' && c.opensAt ? t.status_scheduled({ opens: formatLocal(c.opensAt, timeZone) }) : t[`status_${c.status}`];
 }
 
 /** The consultation, when this person may manage it. */
@@ -74,7 +81,7 @@ export function createConsultationManageFlows(): Flow[] {
     try {
       const c = await inReach(ctx, raw);
       await ctx.audit('consultation.view_turnout', 'consultation', c.id);
-      const head = t.head({ title: c.title, status: t[`status_${c.status}`], closes: formatLocal(c.closesAt, ctx.config.notices.timeZone) });
+      const head = t.head({ title: c.title, status: statusLabel(t, c, ctx.config.notices.timeZone), closes: formatLocal(c.closesAt, ctx.config.notices.timeZone) });
       const turnout = await turnoutText(ctx, c);
       if (c.status === 'open' || c.status === 'draft') {
         const early = mayClose(c, ctx.now) === 'early';
@@ -107,7 +114,7 @@ export function createConsultationManageFlows(): Flow[] {
         ctx.reply({ text: t.empty });
         return { done: true };
       }
-      ctx.reply({ text: t.intro, choices: list.map((c) => ({ id: MANAGE.show(c.id), label: t.item({ status: t[`status_${c.status}`], title: c.title }).slice(0, 100) })) });
+      ctx.reply({ text: t.intro, choices: list.map((c) => ({ id: MANAGE.show(c.id), label: t.item({ status: statusLabel(t, c, ctx.config.notices.timeZone), title: c.title }).slice(0, 100) })) });
       return { done: true, silent: true };
     },
     steps: {},

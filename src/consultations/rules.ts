@@ -143,3 +143,10 @@ export function reminderAt(openedAt: Date, closesAt: Date): Date {
   const span = closesAt.getTime() - openedAt.getTime();
   return new Date(closesAt.getTime() - Math.min(24 * 3600_000, span / 2));
 }
+
+/** 定时开始: why a vote may not be set to open at `opensAt` — that time has passed, or it closes first — else undefined. */
+export function openingRefusal(now: Date, opensAt: Date, closesAt: Date): 'opens_in_past' | 'closes_before_opens' | undefined {
+  if (opensAt.getTime() <= now.getTime()) return 'opens_in_past';
+  if (closesAt.getTime() <= opensAt.getTime()) return 'closes_before_opens';
+  return undefined;
+}

@@ -71,7 +71,7 @@ export async function recentComments(db: Queryable, topicId: number, limit = 3):
   return rows.map((r) => r.body);
 }
 
-/** 答复: staff answer a topic (or decline it); the proposer is told. */
+/** 答复 or 暂不采纳: staff answer a topic or decline it, with their reason; the proposer is told which. */
 export async function answerTopic(uow: UnitOfWork, actorId: string, topicId: number, answer: string, outcome: 'answered' | 'declined', now: Date): Promise<void> {
   const topic = await getTopic(uow.tx, topicId);
   if (!topic) throw new ConsultationError('not_found');
@@ -79,7 +79,9 @@ export async function answerTopic(uow: UnitOfWork, actorId: string, topicId: num
   const text = z.string().trim().min(2).max(300).parse(answer);
   await uow.tx.update(consultationTopics).set({ status: outcome, answer: text, answeredBy: actorId, updatedAt: now }).where(eq(consultationTopics.id, topicId));
   await recordAudit(uow.tx, { actorId, action: `topic.${outcome}`, subjectType: 'topic', subjectId: String(topicId) });
-  if (topic.authorId) await uow.notify(topic.authorId, (t) => ({ text: t.consultations.topicOutcome({ title: topic.title, outcome: t.consultations.topicOutcomeAnswered({ answer: text }) }) }));
+  if (!topic.authorId) return;
+  const said = outcome === 'declined' ? 'topicOutcomeDeclined' : 'topicOutcomeAnswered';
+  await uow.notify(topic.authorId, (t) => ({ text: t.consultations.topicOutcome({ title: topic.title, outcome: t.consultations[said]({ answer: text }) }) }));
 }
 
 /** A topic became a vote (the consultation opened): marked adopted, the proposer told. */

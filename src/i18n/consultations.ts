@@ -140,6 +140,7 @@ export const consultations = defineMessages(
     topicOutcome: (p: { title: string; outcome: string }) => `您提出的议题「${p.title}」有了结果：${p.outcome}`,
     topicOutcomeAdopted: (p: { vote: string }) => `已转为协商投票「${p.vote}」。`,
     topicOutcomeAnswered: (p: { answer: string }) => `社区答复：${p.answer}`,
+    topicOutcomeDeclined: (p: { answer: string }) => `社区暂不采纳，说明：${p.answer}`,
   },
   {
     menuVote: '🗳️ 주민 협의 투표',
@@ -276,6 +277,7 @@ export const consultations = defineMessages(
     topicOutcome: (p: { title: string; outcome: string }) => `제안하신 의제 「${p.title}」의 결과: ${p.outcome}`,
     topicOutcomeAdopted: (p: { vote: string }) => `협의 투표 「${p.vote}」로 전환되었습니다.`,
     topicOutcomeAnswered: (p: { answer: string }) => `커뮤니티 답변: ${p.answer}`,
+    topicOutcomeDeclined: (p: { answer: string }) => `커뮤니티에서 보류하기로 했습니다. 설명: ${p.answer}`,
   },
   {
     menuVote: '🗳️ Community votes',
@@ -412,5 +414,6 @@ export const consultations = defineMessages(
     topicOutcome: (p: { title: string; outcome: string }) => `Your topic “${p.title}” has an outcome: ${p.outcome}`,
     topicOutcomeAdopted: (p: { vote: string }) => `it became the vote “${p.vote}”.`,
     topicOutcomeAnswered: (p: { answer: string }) => `the community answered: ${p.answer}`,
+    topicOutcomeDeclined: (p: { answer: string }) => `the community declined it: ${p.answer}`,
   },
 );

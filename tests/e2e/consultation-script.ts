@@ -7,13 +7,15 @@ import type { ChatDriver } from '../support/chat-driver.js';
 
 const zh = messages('zh-CN');
 const t = zh.consultations;
+const m = zh.consultationStaff;
 
 /**
  * 社区协商 end to end, the same script on every channel: a resident proposes a topic and a
- * neighbour supports it; the community secretary turns it into a vote in the guided flow; the
- * residents hear of it, vote with buttons (numbered replies on WeChat), confirm, and one changes
- * their ballot; closing comes by the timer sweep; the result is published to the voters and the
- * receipt is looked up (the secretary publishes in chat); `verify-ballots` recomputes the chain and the tally.
+ * neighbour supports it; the community secretary turns it into a vote in the guided flow (the
+ * whole community, voting from now); the residents hear of it, vote with buttons (numbered replies
+ * on WeChat), confirm, and one changes their ballot; closing comes by the timer sweep; the result
+ * is published to the voters and the receipt is looked up (the secretary publishes in chat);
+ * `verify-ballots` recomputes the chain and the tally.
  */
 export async function consultationStory(cast: { secretary: ChatDriver; resident: ChatDriver; neighbour: ChatDriver }, app: RunningApp, opts: { timeoutMs: number }) {
   const { secretary, resident, neighbour } = cast;
@@ -39,6 +41,10 @@ export async function consultationStory(cast: { secretary: ChatDriver; resident:
   // 发起协商 from the topic, in the guided flow.
   await secretary.choose(zh.dialog.section_manage);
   await secretary.choose(t.menuCreate);
+  await secretary.expectMessage(m.pickScope({ area: '幸福社区' }), ms);
+  await secretary.choose(m.scopeAll({ area: '幸福社区' }));
+  await secretary.expectMessage(m.areasPicked({ areas: '幸福社区' }), ms);
+  await secretary.choose(m.areasDone);
   await secretary.expectMessage(t.createFromTopic, ms);
   await secretary.choose('加装电梯');
   await secretary.expectMessage(/每行一个/, ms);
@@ -49,6 +55,8 @@ export async function consultationStory(cast: { secretary: ChatDriver; resident:
   await secretary.choose(t.basis_households);
   await secretary.expectMessage(t.createAskRule, ms);
   await secretary.choose(t.rule_simple_majority);
+  await secretary.expectMessage(m.askOpens, ms);
+  await secretary.choose(m.opensNow);
   await secretary.expectMessage(t.createAskDays, ms);
   await secretary.sendText('3');
   await secretary.expectMessage(t.createAskSecret, ms);
@@ -91,7 +99,6 @@ export async function consultationStory(cast: { secretary: ChatDriver; resident:
   await secretary.expectMessage(/已结束投票/, ms);
 
   // The secretary publishes in chat (管理协商): the result as it stands, a confirmation, then frozen and sent.
-  const m = zh.consultationStaff;
   await secretary.sendText('菜单');
   await secretary.expectMessage(zh.dialog.menuTitle, ms);
   await secretary.choose(zh.dialog.section_manage);

@@ -1,7 +1,7 @@
-import { eq, sql } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { auditLog, ballots, consultations, consultationVoters, notices, timers } from '../../../db/schema/index.js';
-import { contentHash, linkBallots, receiptOf } from '../../../src/consultations/chain.js';
+import { auditLog, ballots, consultationProxies, consultations, consultationVoters, notices, timers } from '../../../db/schema/index.js';
+import { contentHash, linkBallots, receiptOf, voterToken } from '../../../src/consultations/chain.js';
 import { verifyChain } from '../../../src/consultations/verify.js';
 import { castBallot, ConsultationError, createConsultation, declareAdult, enterBallot, myBallot, findReceipt, type ConsultationDraft } from '../../../src/consultations/commands.js';
 import { refusalText, explainResult } from '../../../src/consultations/explain.js';
@@ -111,6 +111,46 @@ describe('consultation ballots (real PostgreSQL)', () => {
     expect(audits.some((a) => a.subjectId === c.id && (a.details as { householdId: number }).householdId === other.id && !('choices' in a.details))).toBe(true);
   });
 
+  it('a chat ballot and a paper ballot for the same household at the same moment: exactly one counted, the other refused naming the way that won', async () => {
+    const c = await openOne();
+    const rounds = 12;
+    for (let round = 0; round < rounds; round++) {
+      const i = 20 + round;
+      const home = estate.households[i]!;
+      // Staff's entry reads more before it writes, so the chat starts 0–11 ms later: the two
+      // writes meet at varying moments, and which way wins varies (both did, here).
+      const [chat, paper] = await Promise.allSettled([
+        new Promise((r) => setTimeout(r, round)).then(() => cast(c.id, residents[i]![0]!, [0])),
+        database.db.transaction((tx) => enterBallot(tx, KEY, estate.secretary, c.id, home.id, [1], new Date())),
+      ]);
+      expect([chat.status, paper.status].sort()).toEqual(['fulfilled', 'rejected']);
+      const lost = (chat.status === 'rejected' ? chat : paper) as PromiseRejectedResult;
+      expect(lost.reason).toBeInstanceOf(ConsultationError);
+      expect((lost.reason as ConsultationError).reason).toBe('already_voted');
+      // The refused side is told the way the household's counted ballot came.
+      expect(refusalText(zh, lost.reason as ConsultationError)).toBe(zh.consultations.alreadyVoted({ via: chat.status === 'fulfilled' ? '线上' : '纸质票' }));
+      const stored = (await database.db.execute(sql`select via, choices from ballots where consultation_id = ${c.id} and voter_token = ${voterToken(KEY, c.id, `h:${home.id}`)}`)) as unknown as { via: string; choices: number[] }[];
+      expect(stored).toEqual([chat.status === 'fulfilled' ? { via: 'chat', choices: [0] } : { via: 'paper', choices: [1] }]);
+    }
+    expect((await tallyOf(database.db, c.id, 3)).ballots).toBe(rounds);
+    expect(await database.db.select().from(consultationVoters).where(eq(consultationVoters.consultationId, c.id))).toHaveLength(rounds);
+  }, 60_000);
+
+  it('a vote that cannot be changed refuses a second chat ballot of the household with a clear answer and stores nothing', async () => {
+    const c = await openOne({ changeable: false });
+    const home = estate.households[7]!;
+    const first = await cast(c.id, residents[7]![0]!, [0]);
+    const before = await database.db.select().from(consultationVoters).where(eq(consultationVoters.consultationId, c.id));
+    const refused = await refusal(cast(c.id, residents[7]![1]!, [1]));
+    expect(refused.reason).toBe('not_changeable');
+    expect(refusalText(zh, refused)).toBe('这项投票投出后不能修改。');
+    expect(await database.db.select().from(ballots).where(eq(ballots.consultationId, c.id))).toMatchObject([{ choices: [0], receipt: first.receipt }]);
+    expect(await database.db.select().from(consultationVoters).where(eq(consultationVoters.consultationId, c.id))).toEqual(before);
+    expect(await myBallot(database.db, KEY, c, `h:${home.id}`)).toMatchObject({ choices: [0], receipt: first.receipt });
+    // The same choice again is no change: answered with the receipt it already has.
+    expect(await cast(c.id, residents[7]![1]!, [0])).toMatchObject({ stored: false, receipt: first.receipt });
+  });
+
   it('a proxy ballot records its authorisation and counts once for the home', async () => {
     const c = await openOne({ basis: 'owners', rule: 'civil_code_278' });
     const home = estate.households[10]!;
@@ -120,6 +160,37 @@ describe('consultation ballots (real PostgreSQL)', () => {
     expect(voter!.proxyId).not.toBeNull();
     expect((await refusal(cast(c.id, residents[10]![0]!, [1]))).detail.via).toBe('proxy');
     expect(r.stored).toBe(true);
+    // 委托: the authorisation as recorded, and the audit of the ballot naming it and its document
+    // (not the grantor's or proxy's names, nor the secret choice).
+    const [authorisation] = await database.db.select().from(consultationProxies).where(eq(consultationProxies.id, voter!.proxyId!));
+    expect(authorisation).toMatchObject({ consultationId: c.id, householdId: home.id, grantor: '业主王某', proxy: '其子王某某', documentRef: '委托书 2026-017', recordedBy: estate.secretary });
+    const audits = await database.db.select().from(auditLog).where(and(eq(auditLog.action, 'consultation.proxy'), eq(auditLog.subjectId, c.id)));
+    expect(audits).toHaveLength(1);
+    expect(audits[0]).toMatchObject({ actorId: estate.secretary, subjectType: 'consultation' });
+    // A secret vote: no receipt either, which with the published list would give the choice away.
+    expect(audits[0]!.details).toEqual({ householdId: home.id, proxyId: voter!.proxyId, documentRef: '委托书 2026-017' });
+  });
+
+  it('a secret vote stores no voter row that links to a ballot by time; an open vote keeps the times', async () => {
+    const c = await openOne();
+    for (let i = 0; i < 6; i++) await cast(c.id, residents[i]![0]!, [i % 3]);
+    await cast(c.id, residents[0]![1]!, [2]);
+    await database.db.transaction((tx) => enterBallot(tx, KEY, estate.secretary, c.id, estate.households[6]!.id, [1], new Date()));
+    const [linked] = (await database.db.execute(sql`
+      select count(*)::int as n from consultation_voters v join ballots b on b.consultation_id = v.consultation_id and b.cast_at in (v.first_at, v.last_at)
+      where v.consultation_id = ${c.id}`)) as unknown as { n: number }[];
+    expect(linked!.n).toBe(0);
+    // Every row says only that its voter took part in the vote opened then: no order, no change.
+    const rows = await database.db.select().from(consultationVoters).where(eq(consultationVoters.consultationId, c.id));
+    expect(rows).toHaveLength(7);
+    expect(rows.every((v) => v.firstAt.getTime() === c.openedAt!.getTime() && v.lastAt.getTime() === c.openedAt!.getTime() && v.voterToken === null)).toBe(true);
+    // An open ballot keeps when each voter first and last voted (its list names them anyway).
+    const open = await openOne({ secret: false });
+    const a = await cast(open.id, residents[0]![0]!, [0]);
+    const b = await cast(open.id, residents[0]![1]!, [1]);
+    const times = (await database.db.execute(sql`select cast_at as at from ballots where receipt in (${a.receipt}, ${b.receipt}) order by id`)) as unknown as { at: string }[];
+    const [row] = await database.db.select().from(consultationVoters).where(eq(consultationVoters.consultationId, open.id));
+    expect([row!.firstAt, row!.lastAt].map((t) => t.getTime())).toEqual(times.map((t) => new Date(t.at).getTime()));
   });
 
   it('tells a person why they may not vote', async () => {

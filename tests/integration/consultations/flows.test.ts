@@ -1,10 +1,17 @@
-import { sql } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { consultations, consultationTopics } from '../../../db/schema/index.js';
+import { TIMER_HANDLERS } from '../../../jobs/registry.js';
+import { auditLog, consultations, consultationScopes, consultationTopics, notices, timers } from '../../../db/schema/index.js';
 import { verifyChain } from '../../../src/consultations/verify.js';
-import { enterBallot } from '../../../src/consultations/commands.js';
+import { castBallot, ConsultationError, enterBallot } from '../../../src/consultations/commands.js';
+import { refusalText } from '../../../src/consultations/explain.js';
 import { createConsultationFlows } from '../../../src/consultations/flows.js';
-import { closeConsultation, publishConsultation } from '../../../src/consultations/lifecycle.js';
+import { closeConsultation, CONSULTATION_OPEN_TIMER, publishConsultation } from '../../../src/consultations/lifecycle.js';
+import { formatLocal } from '../../../src/notices/rules.js';
+import { findUnitByCode } from '../../../src/org/tree.js';
+import { issueStaffCode, type StaffRole } from '../../../src/staff/codes.js';
+import { fireDueTimers } from '../../../src/timers/fire.js';
+import { setTimer } from '../../../src/timers/timers.js';
 import { addMembership } from '../../../src/audience/groups.js';
 import { loadConfig } from '../../../src/config.js';
 import { createDialog, type Dialog } from '../../../src/dialog/engine.js';
@@ -13,12 +20,14 @@ import { createLogger } from '../../../src/log.js';
 import { residentFlows } from '../../../src/residents/flows.js';
 import { codeKey } from '../../../src/secrets.js';
 import { recordingWork } from '../../support/consultation-fixture.js';
+import { makePerson } from '../../support/case-fixture.js';
 import { createTestDatabase, TEST_CODE_SECRET, TEST_REDIS_URL, uniqueQueuePrefix } from '../../support/db.js';
 import { EngineChat } from '../../support/engine-chat.js';
 import { createSmallTown, type SmallTown } from '../../support/org-fixture.js';
 
 const zh = messages('zh-CN');
 const t = zh.consultations;
+const s = zh.consultationStaff;
 
 describe('consultations in chat (dialog engine, real PostgreSQL)', () => {
   let database: Awaited<ReturnType<typeof createTestDatabase>>;
@@ -81,12 +90,17 @@ describe('consultations in chat (dialog engine, real PostgreSQL)', () => {
     await staff.text(`/staff ${town.staffCodes.secretary}`);
     await staff.choose(zh.dialog.section_manage);
     await staff.choose(t.menuCreate);
+    // The scope: the secretary's whole community (or grids / buildings in it).
+    expect(await lastOne(staff)).toBe(zh.consultationStaff.pickScope({ area: '幸福社区' }));
+    await staff.choose(zh.consultationStaff.scopeAll({ area: '幸福社区' }));
+    await staff.choose(zh.consultationStaff.areasDone);
     expect(await last(staff)).toContain(t.createFromTopic);
     await staff.choose('加装电梯');
     await staff.text('同意\n不同意\n弃权');
     await staff.choose(t.single);
     await staff.choose(t.basis_households);
     await staff.choose(t.rule_simple_majority);
+    await staff.choose(zh.consultationStaff.opensNow);
     await staff.text('3');
     await staff.choose(t.secretBallot);
     await staff.choose(t.changeableYes);
@@ -232,5 +246,158 @@ describe('consultations in chat (dialog engine, real PostgreSQL)', () => {
     await grid.choose(zh.dialog.section_manage);
     await grid.choose(m.menuManage);
     expect(await last(grid)).not.toContain('不可提前结束');
+  }, 60_000);
+
+  /** A staff member bound in chat with a fresh code for `role` over `unitId`. */
+  const staffChat = async (role: StaffRole, unitId: number) => {
+    const { code } = await database.db.transaction((tx) => issueStaffCode(tx, { role, orgUnitId: unitId, ttlDays: 1, key: TEST_CODE_SECRET }));
+    const chat = await onboard(false);
+    await chat.text(`/staff ${code}`);
+    await chat.fresh();
+    return chat;
+  };
+  /** 发起协商 from the menu: the scope picks, then a blank draft titled `title`, up to "when does voting start?". */
+  const draftVote = async (staff: EngineChat, pick: () => Promise<void>, title: string) => {
+    await staff.choose(zh.dialog.section_manage);
+    await staff.choose(t.menuCreate);
+    await pick();
+    await staff.choose(s.areasDone);
+    if ((await last(staff)).includes(t.createFromTopic)) await staff.choose(t.createBlank);
+    await staff.text(title);
+    await staff.text('测试背景说明');
+    await staff.text('同意、不同意');
+    await staff.choose(t.single);
+    await staff.choose(t.basis_households);
+    await staff.choose(t.rule_simple_majority);
+    expect(await lastOne(staff)).toBe(s.askOpens);
+  };
+  const finish = async (staff: EngineChat) => {
+    await staff.text('3');
+    await staff.choose(t.secretBallot);
+    await staff.choose(t.changeableYes);
+    return lastOne(staff);
+  };
+  const byTitle = async (title: string) => (await database.db.select().from(consultations).where(eq(consultations.title, title)))[0]!;
+
+  it('staff schedule a vote in chat for a set time: it stays a draft until its timer opens it, once, announced then', async () => {
+    const tz = config.notices.timeZone;
+    const staff = await staffChat('community_secretary', town.community.id);
+    const staffId = (await staff.personId())!;
+    await draftVote(staff, async () => void (await staff.choose(s.scopeAll({ area: '幸福社区' }))), '更换路灯');
+    await staff.choose(s.opensLater);
+    await staff.text('明天早上');
+    expect(await lastOne(staff)).toMatch(/^没看懂这个时间/);
+    // Two days ahead, on the minute (what staff type is minutes).
+    const at = new Date(Math.ceil((Date.now() + 2 * 86_400_000) / 60_000) * 60_000);
+    await staff.text(formatLocal(at, tz));
+    expect(await lastOne(staff)).toBe(t.createAskDays);
+    const summary = await finish(staff);
+    expect(summary).toContain(s.summaryOpens({ time: formatLocal(at, tz) }));
+    // Three days from the opening, not from now.
+    expect(summary).toContain(`截止：${formatLocal(new Date(at.getTime() + 3 * 86_400_000), tz)}`);
+    await staff.choose(s.createSchedule);
+    const draft = await byTitle('更换路灯');
+    expect(await lastOne(staff)).toBe(s.scheduled({ title: '更换路灯', time: formatLocal(at, tz), id: draft.id }));
+    expect(draft).toMatchObject({ status: 'draft', opensAt: at, closesAt: new Date(at.getTime() + 3 * 86_400_000), noticeId: null, openedAt: null });
+    const [timer] = await database.db.select().from(timers).where(and(eq(timers.kind, CONSULTATION_OPEN_TIMER), eq(timers.subjectId, draft.id)));
+    expect(timer).toMatchObject({ dueAt: at, seq: 1, data: { by: staffId } });
+    // 管理协商 lists it with its opening time (a draft without one is not listed).
+    const m = zh.consultationStaff;
+    const scheduledLabel = m.item({ status: m.status_scheduled({ opens: formatLocal(at, tz) }), title: '更换路灯' });
+    await staff.choose(zh.dialog.section_manage);
+    await staff.choose(m.menuManage);
+    expect((await staff.fresh()).at(-1)!.choices!.map((c) => c.label)).toContain(scheduledLabel);
+    await staff.choose(scheduledLabel);
+    expect((await staff.fresh()).at(-1)!.text).toContain(`【更换路灯】${m.status_scheduled({ opens: formatLocal(at, tz) })}`);
+
+    // Its time comes (injected): the one timer facility fires it and it opens, announced.
+    const { work } = recordingWork(database);
+    const handlers = new Map(TIMER_HANDLERS.map((make) => make({ config } as never)).map((h) => [h.kind, h]));
+    const fire = () => fireDueTimers({ work, handlers, logger: createLogger('silent') }, { kind: CONSULTATION_OPEN_TIMER, now: new Date(at.getTime() + 1000) });
+    expect((await fire()).fired).toBe(1);
+    const opened = await byTitle('更换路灯');
+    expect(opened).toMatchObject({ status: 'open', eligible: { households: 4 } });
+    expect(opened.noticeId).not.toBeNull();
+    const announced = () => database.db.select().from(notices).where(eq(notices.title, t.announceTitle({ title: '更换路灯' })));
+    expect(await announced()).toMatchObject([{ id: opened.noticeId, status: 'sending', category: 'affairs' }]);
+    expect(await lastOne(staff)).toBe(s.openedOnTime({ title: '更换路灯' }));
+    // The same timer again (a second wake-up of it, a row written twice): nothing happens twice.
+    await database.db.transaction((tx) => setTimer(tx, { kind: CONSULTATION_OPEN_TIMER, subjectId: draft.id, seq: 1, dueAt: at, data: { by: staffId } }));
+    expect((await fire()).fired).toBe(1);
+    expect(await announced()).toHaveLength(1);
+    expect((await byTitle('更换路灯')).openedAt).toEqual(opened.openedAt);
+    const opens = await database.db.select().from(auditLog).where(and(eq(auditLog.subjectId, draft.id), eq(auditLog.action, 'consultation.open')));
+    expect(opens).toHaveLength(1);
+    expect(await staff.fresh()).toEqual([]);
+  }, 60_000);
+
+  it('staff pick the scope in chat — a grid, or two buildings — and who votes follows it; a resident outside is told why', async () => {
+    const secretary = await staffChat('community_secretary', town.community.id);
+    await draftVote(
+      secretary,
+      async () => {
+        await secretary.choose('第二网格 ›');
+        await secretary.choose(s.scopeAll({ area: '第二网格' }));
+      },
+      '第二网格停车',
+    );
+    await secretary.choose(s.opensNow);
+    expect(await finish(secretary)).toContain('范围：第二网格');
+    await secretary.choose(t.createOpen);
+    expect(await lastOne(secretary)).toContain('已开始投票');
+    const grid = await byTitle('第二网格停车');
+    expect(await database.db.select({ id: consultationScopes.orgUnitId }).from(consultationScopes).where(eq(consultationScopes.consultationId, grid.id))).toEqual([{ id: town.otherGrid.id }]);
+    expect(grid.eligible).toMatchObject({ households: 1 });
+    // A resident of the first grid is outside it, and told so; one of the second grid votes.
+    const outside = await makePerson(database, { householdId: town.households[0]!.id });
+    const err = await castBallot(database.db, codeKey(config), grid.id, outside, [0], new Date()).then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(ConsultationError);
+    expect(refusalText(zh, err as ConsultationError)).toBe(t.ineligible_outside_scope);
+    const inside = await makePerson(database, { householdId: town.otherHousehold.id });
+    expect((await castBallot(database.db, codeKey(config), grid.id, inside, [0], new Date())).stored).toBe(true);
+
+    // Two buildings, one in each grid: each picked inside its grid, the second after 再加一个区域.
+    const b7 = (await findUnitByCode(database.db, 'T-MZ-01-G2-B7'))!;
+    await draftVote(
+      secretary,
+      async () => {
+        await secretary.choose('第一网格 ›');
+        await secretary.choose('3号楼 ›');
+        await secretary.choose(s.scopeAll({ area: '3号楼' }));
+        expect(await lastOne(secretary)).toBe(s.areasPicked({ areas: '3号楼' }));
+        await secretary.choose(s.addArea);
+        await secretary.choose('第二网格 ›');
+        await secretary.choose('7号楼 ›');
+        await secretary.choose(s.scopeAll({ area: '7号楼' }));
+      },
+      '两栋楼的电梯',
+    );
+    await secretary.choose(s.opensNow);
+    expect(await finish(secretary)).toContain('范围：3号楼、7号楼');
+    await secretary.choose(t.createOpen);
+    const two = await byTitle('两栋楼的电梯');
+    const scopes = await database.db.select({ id: consultationScopes.orgUnitId }).from(consultationScopes).where(eq(consultationScopes.consultationId, two.id));
+    expect(scopes.map((r) => r.id).sort()).toEqual([town.building.id, b7.id].sort());
+    expect(two.eligible).toMatchObject({ households: 4 });
+    expect((await castBallot(database.db, codeKey(config), two.id, outside, [0], new Date())).stored).toBe(true);
+    expect((await castBallot(database.db, codeKey(config), two.id, inside, [1], new Date())).stored).toBe(true);
+  }, 60_000);
+
+  it('offers a grid worker only their grid, and refuses a pick outside it with the reason while picking goes on', async () => {
+    const worker = await staffChat('grid_worker', town.grid.id);
+    await worker.choose(zh.dialog.section_manage);
+    await worker.choose(t.menuCreate);
+    const offer = (await worker.fresh()).at(-1)!;
+    expect(offer.text).toBe(s.pickScope({ area: '第一网格' }));
+    expect(offer.choices!.map((c) => c.label)).toEqual([s.scopeAll({ area: '第一网格' }), '3号楼 ›']);
+    // Presses made up for the community and the other grid (role × area says no).
+    await worker.choice(`ns.pick.${town.community.id}`);
+    const refused = await worker.fresh();
+    expect(refused.map((r) => r.text)).toEqual([s.refusedOutsideArea({ area: '幸福社区' }), s.pickScope({ area: '第一网格' })]);
+    await worker.choice(`ns.into.${town.otherGrid.id}`);
+    expect((await worker.fresh())[0]!.text).toBe(s.refusedOutsideArea({ area: '第二网格' }));
+    // Their own grid is theirs to pick.
+    await worker.choose(s.scopeAll({ area: '第一网格' }));
+    expect(await lastOne(worker)).toBe(s.areasPicked({ areas: '第一网格' }));
   }, 60_000);
 });

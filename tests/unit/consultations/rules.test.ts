@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { areaUnits, checkChoices, decide, eligibility, mayClose, reminderAt, type RuleConfig, type Tally } from '../../../src/consultations/rules.js';
+import { areaUnits, checkChoices, decide, eligibility, mayClose, openingRefusal, reminderAt, type RuleConfig, type Tally } from '../../../src/consultations/rules.js';
 
 const simple: RuleConfig = { rule: 'simple_majority', quorumPct: 50, majorityPct: 50, weighty: false };
 const quorum: RuleConfig = { rule: 'quorum_majority', quorumPct: 50, majorityPct: 50, weighty: false };
@@ -158,5 +158,22 @@ describe('closing and reminders', () => {
   it('reminds a day before closing, or halfway through a short vote', () => {
     expect(reminderAt(new Date('2026-12-01T12:00:00Z'), closesAt).toISOString()).toBe('2026-12-09T12:00:00.000Z');
     expect(reminderAt(new Date('2026-12-10T08:00:00Z'), closesAt).toISOString()).toBe('2026-12-10T10:00:00.000Z');
+  });
+});
+
+describe('openingRefusal (定时开始)', () => {
+  const now = new Date('2026-12-01T08:00:00Z');
+  const closes = new Date('2026-12-10T10:00:00Z');
+  it('takes an opening time after now and before closing', () => {
+    expect(openingRefusal(now, new Date('2026-12-01T08:01:00Z'), closes)).toBeUndefined();
+    expect(openingRefusal(now, new Date('2026-12-10T09:59:00Z'), closes)).toBeUndefined();
+  });
+  it('refuses an opening time that is now or has passed', () => {
+    expect(openingRefusal(now, now, closes)).toBe('opens_in_past');
+    expect(openingRefusal(now, new Date('2026-11-30T08:00:00Z'), closes)).toBe('opens_in_past');
+  });
+  it('refuses a vote that would close at or before it opens', () => {
+    expect(openingRefusal(now, closes, closes)).toBe('closes_before_opens');
+    expect(openingRefusal(now, new Date('2026-12-11T08:00:00Z'), closes)).toBe('closes_before_opens');
   });
 });
