@@ -362,6 +362,28 @@ describe('consultation ballots (real PostgreSQL)', () => {
     expect(await w.run((uow) => remindNonVoters(uow, c.id, new Date(), 'Asia/Shanghai'))).toBe(0);
   });
 
+  it('sends the reminder when its timer falls due (the timer sweep, no direct call), to non-voters only, once', async () => {
+    const c = await openOne({ closesAt: new Date(Date.now() + 3600_000) });
+    const [remind] = await database.db.select().from(timers).where(and(eq(timers.subjectId, c.id), eq(timers.kind, 'consultation-remind')));
+    expect(remind!.dueAt.getTime()).toBeGreaterThan(Date.now());
+    for (let i = 0; i < 49; i++) await cast(c.id, residents[i]![0]!, [0]);
+    const { work: w, sent } = recordingWork(database);
+    const handlers = new Map([consultationRemindTimer].map((make) => make({ config: { notices: { timeZone: 'Asia/Shanghai' } } } as never)).map((h) => [h.kind, h]));
+    const fire = (now: Date) => fireDueTimers({ work: w, handlers, logger: createLogger('silent') }, { kind: 'consultation-remind', now });
+    // Earlier tests' votes in this database have reminders due by then too; only this vote's is under test.
+    await database.db.delete(timers).where(and(eq(timers.kind, 'consultation-remind'), sql`${timers.subjectId} <> ${c.id}`));
+    // Not before its time.
+    expect((await fire(new Date(remind!.dueAt.getTime() - 1000))).fired).toBe(0);
+    expect(sent.messages).toHaveLength(0);
+    expect((await fire(new Date(remind!.dueAt.getTime() + 1000))).fired).toBe(1);
+    // Home 49 alone has not voted: its two residents, nobody else.
+    expect(sent.messages).toHaveLength(2);
+    // The same timer written again (a repeated wake-up) sends nothing twice.
+    await database.db.insert(timers).values({ kind: remind!.kind, subjectId: remind!.subjectId, seq: remind!.seq, dueAt: remind!.dueAt }).onConflictDoNothing();
+    await fire(new Date(remind!.dueAt.getTime() + 2000));
+    expect(sent.messages).toHaveLength(2);
+  });
+
   it('weights owners by floor area under art. 278 (a home with no area weighs nothing)', async () => {
     const c = await openOne({ basis: 'owners', rule: 'civil_code_278', earlyClose: true });
     // 45 owners (homes 5–49); area: homes 5–48 = sum(65..108) = 3806 m² (home 49 has none).

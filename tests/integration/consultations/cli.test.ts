@@ -8,7 +8,7 @@ import { runConsultationCli } from '../../../src/consultations/cli.js';
 import { castBallot, ConsultationError, getConsultation } from '../../../src/consultations/commands.js';
 import { publishedBallots } from '../../../src/consultations/queries.js';
 import { refusalText } from '../../../src/consultations/explain.js';
-import { CONSULTATION_OPEN_TIMER } from '../../../src/consultations/lifecycle.js';
+import { CONSULTATION_OPEN_TIMER, currentResult } from '../../../src/consultations/lifecycle.js';
 import { loadConfig } from '../../../src/config.js';
 import { parseCliArgs, runCli } from '../../../src/cli.js';
 import { messages } from '../../../src/i18n/index.js';
@@ -221,6 +221,41 @@ describe('npm run linli -- consultation … and verify-ballots (real PostgreSQL 
     expect(await database.db.select().from(timers).where(and(eq(timers.kind, CONSULTATION_OPEN_TIMER), eq(timers.subjectId, id)))).toEqual([]);
     await expect(run('open', id, '--as', as, '--opens', '2098-12-01 09:00')).rejects.toThrow(zh.consultations.wrongStatus);
   });
+
+  it('takes the quorum and majority thresholds of a quorum vote (--quorum, --majority) and decides by them; refuses thresholds out of range', async () => {
+    const e = await createEstate(database, { buildings: 3, perBuilding: 2 });
+    const voters = await Promise.all(e.households.map((h) => makePerson(database, { householdId: h.id })));
+    const create = async (title: string, ...more: string[]) => (await run(...args(e.secretary, title, '--to', e.community.code, '--closes', '2099-01-01 12:00', '--rule', 'quorum_majority', ...more))).split(/\s+/)[0]!;
+    const vote = (id: string, who: string, choice: number) => database.db.transaction((tx) => castBallot(tx, codeKey(config), id, who, [choice], new Date()));
+    const decision = async (id: string) => (await currentResult(database.db, (await getConsultation(database.db, id))!)).decision;
+
+    // 60 % of the 6 homes must take part, and an option needs more than 66 % of the ballots.
+    const strict = await create('门禁改造（严格门槛）', '--quorum', '60', '--majority', '66');
+    expect(await getConsultation(database.db, strict)).toMatchObject({ rule: 'quorum_majority', quorumPct: 60, majorityPct: 66 });
+    await run('open', strict, '--as', e.secretary);
+    for (const [i, who] of voters.slice(0, 3).entries()) await vote(strict, who, i < 2 ? 0 : 1);
+    // 3 of 6 homes: 50 %, under the quorum.
+    expect(await decision(strict)).toMatchObject({ valid: false, invalid: ['quorum'], passed: false });
+    for (const who of voters.slice(3, 5)) await vote(strict, who, 0);
+    // 5 of 6 take part; 同意 has 4 of 5 = 80 % > 66 %: passed.
+    expect(await decision(strict)).toMatchObject({ valid: true, winners: [0], passed: true });
+
+    // The same ballots short of a 66 % majority: 3 of 5 = 60 % (which the default 50 % would pass).
+    const [loose, tight] = [await create('门禁改造（默认门槛）'), await create('门禁改造（三分之二）', '--quorum', '60', '--majority', '66')];
+    for (const id of [loose, tight]) {
+      await run('open', id, '--as', e.secretary);
+      for (const [i, who] of voters.slice(0, 5).entries()) await vote(id, who, i < 3 ? 0 : 1);
+    }
+    expect(await decision(loose)).toMatchObject({ valid: true, passed: true });
+    expect(await decision(tight)).toMatchObject({ valid: true, winners: [], passed: false });
+
+    // Out of range: refused with the reason, no draft written.
+    for (const bad of [['--quorum', '0'], ['--quorum', '150'], ['--majority', '40'], ['--majority', '100']]) {
+      const err = await run(...args(e.secretary, `坏门槛 ${bad.join(' ')}`, '--to', e.community.code, '--closes', '2099-01-01 12:00', '--rule', 'quorum_majority', ...bad)).then(() => undefined, (x: Error) => x);
+      expect(err?.message, bad.join(' ')).toMatch(/quorum|majority/i);
+      expect(await byTitle(`坏门槛 ${bad.join(' ')}`)).toEqual([]);
+    }
+  }, 60_000);
 
   it('scopes a vote to a grid or to two buildings; who may vote follows the scope, and a resident outside is told why', async () => {
     const e = await createEstate(database, { buildings: 3, perBuilding: 2 });
