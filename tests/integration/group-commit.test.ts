@@ -45,6 +45,35 @@ describe('group commit (real PostgreSQL)', () => {
     }
   });
 
+  it('callers answered by one batch who ask again in the same turn share the next batch, not one alone and the rest after', async () => {
+    const sizes: number[] = [];
+    const group = createGroupCommit<number, number>({
+      url: database.url,
+      maxBatch: 50,
+      inFlight: 1,
+      ordered: true,
+      async run(conn, batch, ctl) {
+        sizes.push(batch.length);
+        ctl.locked();
+        await conn`insert into asks select 6, v from unnest(${batch as number[]}::int[]) as v`;
+        return batch;
+      },
+    });
+    try {
+      // Eight callers, each asking again as soon as it is answered (a burst of sign-ups for one session).
+      let next = 0;
+      const caller = async () => {
+        while (next < 80) await group.submit(next++);
+      };
+      await Promise.all(Array.from({ length: 8 }, caller));
+      expect(sizes.reduce((a, b) => a + b, 0)).toBe(80);
+      expect(sizes).toEqual(Array.from({ length: 10 }, () => 8));
+      expect(await rows(6)).toEqual(Array.from({ length: 80 }, (_, i) => i));
+    } finally {
+      await group.close();
+    }
+  });
+
   it('a batch that fails is tried ask by ask: only the bad ask fails, nothing of it is stored', async () => {
     const group = createGroupCommit<number, number>({
       url: database.url,
@@ -57,7 +86,7 @@ describe('group commit (real PostgreSQL)', () => {
       },
     });
     try {
-      // The first ask runs alone; the other nine wait behind it and go as one batch, which the -1 breaks.
+      // The ten asked in one turn go as one batch, which the -1 breaks.
       const settled = await Promise.allSettled([0, 1, 2, 3, -1, 5, 6, 7, 8, 9].map((v) => group.submit(v)));
       expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled', 'fulfilled', 'fulfilled', 'fulfilled']);
       expect(await rows(2)).toEqual([0, 1, 2, 3, 5, 6, 7, 8, 9]);
@@ -88,8 +117,8 @@ describe('group commit (real PostgreSQL)', () => {
     try {
       const settled = await Promise.allSettled([4, 5, 6, 7, 8, 9].map((v) => group.submit(v)));
       expect(settled.map((s) => (s.status === 'fulfilled' ? s.value : 'failed'))).toEqual([4, 5, 6, 'failed', 8, 9]);
-      // 4 alone; then 5 and 6 with 7 (5 and 7 back); then 5 and 7 first, before 8 (7 back again); then 7 ahead of 9, and out.
-      expect(seen).toEqual([[4], [5, 6, 7], [5, 7, 8], [7, 9]]);
+      // 4, 5 and 6 (5 back); then 5 first, with 7 and 8 (7 back); then 7 ahead of 9 (back again), then 7 alone, and out.
+      expect(seen).toEqual([[4, 5, 6], [5, 7, 8], [7, 9], [7]]);
     } finally {
       await group.close();
     }
@@ -115,6 +144,7 @@ describe('group commit (real PostgreSQL)', () => {
     });
     try {
       const first = group.submit(0);
+      await new Promise((r) => setImmediate(r));
       const rest = [1, 2].map((v) => group.submit(v));
       await new Promise((r) => setTimeout(r, 200));
       // Two may be in flight, but the second waits for the first's locks.
